@@ -1,0 +1,435 @@
+//! TFTP client: [`get`] a file from a server, [`put`] one onto it.
+
+use std::fs::{self, File};
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tftp_proto::transfer::{
+    LocalError, Negotiated, Summary, Transfer, TransferConfig, TransferError,
+};
+use tftp_proto::{Mode, Options};
+
+use super::drive::{drive, Buffers, Local, LocalFailure, Report};
+use super::files::{read_failure, read_full, write_failure};
+use super::socket;
+use crate::clock;
+
+/// Progress is reported at least this often (in bytes), and at the end.
+const PROGRESS_STEP: u64 = 256 * 1024;
+
+/// Local buffering of the file being sent or received.
+const FILE_BUFFER: usize = 256 * 1024;
+
+/// What the client asks for.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Block size to ask for (RFC 2348); `None` keeps 512.
+    pub blksize: Option<u16>,
+    /// Window size to ask for (RFC 7440); `None` keeps lock-step.
+    pub windowsize: Option<u16>,
+    /// Retransmission timeout in seconds to ask for (RFC 2349).
+    pub timeout: Option<u8>,
+    /// Transfer mode.
+    pub mode: Mode,
+    /// Local retransmission knobs.
+    pub transfer: TransferConfig,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            blksize: None,
+            windowsize: None,
+            timeout: None,
+            mode: Mode::Octet,
+            transfer: TransferConfig::default(),
+        }
+    }
+}
+
+impl ClientOptions {
+    /// The RFC 2347 options of the request. tsize is always asked for in
+    /// octet mode (0 on a read, the size on a write, RFC 2349) so progress
+    /// has a total; in netascii the size on the wire is not the file's.
+    fn request_options(&self, tsize: Option<u64>) -> Options {
+        Options {
+            blksize: self.blksize,
+            windowsize: self.windowsize,
+            timeout: self.timeout,
+            tsize: if self.mode == Mode::Netascii {
+                None
+            } else {
+                tsize
+            },
+            ..Options::default()
+        }
+    }
+}
+
+/// How far a transfer got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// File bytes moved so far.
+    pub bytes: u64,
+    /// The file's size, when known (from tsize or the local file).
+    pub total: Option<u64>,
+}
+
+/// Where a download goes.
+pub enum Output<'a> {
+    /// A file: written under a temporary name beside it and renamed into
+    /// place only when the transfer completed, so a failure leaves the old
+    /// file (or nothing).
+    Path(&'a Path),
+    /// Any writer (standard output...): written as the data arrives.
+    Writer(&'a mut dyn Write),
+}
+
+/// Where an upload comes from.
+pub enum Input<'a> {
+    /// A local file.
+    Path(&'a Path),
+    /// Any reader, with its length if known (for tsize and progress).
+    Reader {
+        /// The data.
+        reader: &'a mut dyn Read,
+        /// Its length.
+        len: Option<u64>,
+    },
+}
+
+/// Why a client transfer failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The server's name did not resolve.
+    #[error("cannot resolve {host}: {source}")]
+    Resolve {
+        /// The name.
+        host: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// The local socket failed.
+    #[error("socket error: {0}")]
+    Socket(#[source] io::Error),
+    /// A local file could not be opened or finished.
+    #[error("{}: {source}", path.display())]
+    LocalFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// Reading or writing local data failed during the transfer.
+    #[error("{message}{}", cause.as_ref().map(|c| format!(": {c}")).unwrap_or_default())]
+    Local {
+        /// What the server was told.
+        message: String,
+        /// The local error.
+        cause: Option<io::Error>,
+    },
+    /// The server answered with an ERROR packet.
+    #[error("server error {code}: {message}")]
+    Server {
+        /// The TFTP error code (RFC 1350 §5).
+        code: u16,
+        /// The server's text.
+        message: String,
+    },
+    /// The transfer failed otherwise (timeout, protocol violation...).
+    #[error("{0}")]
+    Transfer(TransferError),
+}
+
+impl From<TransferError> for ClientError {
+    fn from(err: TransferError) -> Self {
+        match err {
+            TransferError::Peer { code, message } => ClientError::Server {
+                code: code.to_u16(),
+                message,
+            },
+            other => ClientError::Transfer(other),
+        }
+    }
+}
+
+/// Download `remote` from the TFTP server at `host:port` into `output`.
+pub fn get(
+    host: &str,
+    port: u16,
+    remote: &str,
+    output: Output<'_>,
+    options: &ClientOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Summary, ClientError> {
+    let server = resolve(host, port)?;
+    let socket = client_socket(server)?;
+    let target = match output {
+        Output::Path(path) => Target::Temp(PartialFile::create(path)?),
+        Output::Writer(writer) => Target::Writer(BufWriter::with_capacity(FILE_BUFFER, writer)),
+    };
+    let mut local = Receiver {
+        target: Some(target),
+        reporter: Reporter::new(progress, None),
+    };
+    let mut transfer = Transfer::client_get(
+        &options.transfer,
+        server,
+        remote,
+        options.mode,
+        options.request_options(Some(0)),
+        clock::now(),
+    );
+    let report = drive(&socket, &mut transfer, &mut local, &mut Buffers::new(), None)
+        .map_err(ClientError::Socket)?;
+    local.reporter.report();
+    outcome(report)
+}
+
+/// Upload `input` to the TFTP server at `host:port` as `remote`.
+pub fn put(
+    input: Input<'_>,
+    host: &str,
+    port: u16,
+    remote: &str,
+    options: &ClientOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Summary, ClientError> {
+    let (reader, len): (Box<dyn Read + '_>, Option<u64>) = match input {
+        Input::Path(path) => {
+            let file = File::open(path).map_err(|source| ClientError::LocalFile {
+                path: path.to_owned(),
+                source,
+            })?;
+            let meta = file.metadata().map_err(|source| ClientError::LocalFile {
+                path: path.to_owned(),
+                source,
+            })?;
+            if meta.is_dir() {
+                return Err(ClientError::LocalFile {
+                    path: path.to_owned(),
+                    source: io::Error::other("is a directory"),
+                });
+            }
+            (Box::new(file), Some(meta.len()))
+        }
+        Input::Reader { reader, len } => (Box::new(reader), len),
+    };
+    let server = resolve(host, port)?;
+    let socket = client_socket(server)?;
+    let mut local = Sender {
+        reader: BufReader::with_capacity(FILE_BUFFER, reader),
+        reporter: Reporter::new(progress, len),
+    };
+    let mut transfer = Transfer::client_put(
+        &options.transfer,
+        server,
+        remote,
+        options.mode,
+        options.request_options(len),
+        clock::now(),
+    );
+    let report = drive(&socket, &mut transfer, &mut local, &mut Buffers::new(), None)
+        .map_err(ClientError::Socket)?;
+    local.reporter.report();
+    outcome(report)
+}
+
+fn outcome(report: Report) -> Result<Summary, ClientError> {
+    if let Some(failure) = report.local {
+        return Err(ClientError::Local {
+            message: failure.message,
+            cause: failure.cause,
+        });
+    }
+    report.result.map_err(ClientError::from)
+}
+
+fn resolve(host: &str, port: u16) -> Result<SocketAddr, ClientError> {
+    let resolve_error = |source| ClientError::Resolve {
+        host: host.to_owned(),
+        source,
+    };
+    (host, port)
+        .to_socket_addrs()
+        .map_err(resolve_error)?
+        .next()
+        .ok_or_else(|| resolve_error(io::Error::other("no address")))
+}
+
+/// An ephemeral socket of the server's address family: our transfer ID.
+fn client_socket(server: SocketAddr) -> Result<UdpSocket, ClientError> {
+    let any: SocketAddr = if server.is_ipv4() {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let socket = UdpSocket::bind(any).map_err(ClientError::Socket)?;
+    socket::tune(&socket);
+    Ok(socket)
+}
+
+/// Calls the progress callback, not more often than every [`PROGRESS_STEP`].
+struct Reporter<'p> {
+    callback: &'p mut dyn FnMut(Progress),
+    bytes: u64,
+    total: Option<u64>,
+    reported: u64,
+}
+
+impl<'p> Reporter<'p> {
+    fn new(callback: &'p mut dyn FnMut(Progress), total: Option<u64>) -> Self {
+        Reporter {
+            callback,
+            bytes: 0,
+            total,
+            reported: 0,
+        }
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.bytes += n as u64;
+        if self.bytes - self.reported >= PROGRESS_STEP {
+            self.report();
+        }
+    }
+
+    fn report(&mut self) {
+        self.reported = self.bytes;
+        (self.callback)(Progress {
+            bytes: self.bytes,
+            total: self.total,
+        });
+    }
+}
+
+/// A download's destination.
+enum Target<'a> {
+    Temp(PartialFile),
+    Writer(BufWriter<&'a mut dyn Write>),
+}
+
+struct Receiver<'a, 'p> {
+    target: Option<Target<'a>>,
+    reporter: Reporter<'p>,
+}
+
+impl Local for Receiver<'_, '_> {
+    fn negotiated(&mut self, negotiated: &Negotiated) {
+        if negotiated.tsize.is_some() {
+            self.reporter.total = negotiated.tsize;
+        }
+        self.reporter.report();
+    }
+
+    fn write_data(&mut self, data: &[u8]) -> Result<(), LocalFailure> {
+        let written = match &mut self.target {
+            Some(Target::Temp(file)) => file.writer.write_all(data),
+            Some(Target::Writer(writer)) => writer.write_all(data),
+            None => return Err(LocalFailure::new(LocalError::Other, "download closed")),
+        };
+        written.map_err(write_failure)?;
+        self.reporter.advance(data.len());
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), LocalFailure> {
+        match self.target.take() {
+            Some(Target::Temp(file)) => file.persist().map_err(write_failure),
+            Some(Target::Writer(mut writer)) => writer.flush().map_err(write_failure),
+            None => Ok(()),
+        }
+    }
+
+    fn discard(&mut self) {
+        if let Some(Target::Writer(mut writer)) = self.target.take() {
+            // What arrived is already partly out; pass on the rest so the
+            // writer holds exactly the bytes received.
+            let _ = writer.flush();
+        }
+    }
+}
+
+struct Sender<'r, 'p> {
+    reader: BufReader<Box<dyn Read + 'r>>,
+    reporter: Reporter<'p>,
+}
+
+impl Local for Sender<'_, '_> {
+    fn negotiated(&mut self, _negotiated: &Negotiated) {
+        self.reporter.report();
+    }
+
+    fn read_block(&mut self, buf: &mut [u8]) -> Result<usize, LocalFailure> {
+        let n = read_full(&mut self.reader, buf).map_err(read_failure)?;
+        self.reporter.advance(n);
+        Ok(n)
+    }
+}
+
+/// A file being downloaded: a temporary name beside its destination,
+/// renamed into place by [`PartialFile::persist`], removed when dropped
+/// before that.
+struct PartialFile {
+    writer: BufWriter<File>,
+    temp: PathBuf,
+    dest: PathBuf,
+    persisted: bool,
+}
+
+impl PartialFile {
+    fn create(dest: &Path) -> Result<PartialFile, ClientError> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let local_error = |source| ClientError::LocalFile {
+            path: dest.to_owned(),
+            source,
+        };
+        if dest.is_dir() {
+            return Err(local_error(io::Error::other("is a directory")));
+        }
+        let name = dest
+            .file_name()
+            .ok_or_else(|| local_error(io::Error::other("not a file name")))?;
+        let dir = match dest.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let mut temp_name = std::ffi::OsString::from(".");
+        temp_name.push(name);
+        temp_name.push(format!(
+            ".{}-{}.part",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let temp = dir.join(temp_name);
+        let file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .map_err(local_error)?;
+        Ok(PartialFile {
+            writer: BufWriter::with_capacity(FILE_BUFFER, file),
+            temp,
+            dest: dest.to_owned(),
+            persisted: false,
+        })
+    }
+
+    fn persist(mut self) -> io::Result<()> {
+        self.writer.flush()?;
+        fs::rename(&self.temp, &self.dest)?;
+        self.persisted = true;
+        Ok(())
+    }
+}
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        if !self.persisted {
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
