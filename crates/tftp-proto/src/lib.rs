@@ -10,6 +10,7 @@ pub mod netascii;
 pub mod options;
 pub mod packet;
 pub mod time;
+pub mod transfer;
 
 pub use error_code::ErrorCode;
 pub use options::Options;

@@ -1,0 +1,226 @@
+//! The sending side: a window of prepared DATA packets (RFC 7440), filled
+//! from the driver's file data, resent only on timeout or on an ACK that
+//! shows a gap — never on a duplicate ACK, so the Sorcerer's Apprentice
+//! syndrome (RFC 1123 §4.2.3.1) cannot start.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::{Common, Negotiated};
+use crate::netascii::Encoder;
+use crate::packet::{opcode, BlockNumber, Mode};
+use crate::time::Instant;
+
+#[derive(Debug)]
+pub(crate) struct Sender {
+    mode: Mode,
+    blksize: usize,
+    windowsize: usize,
+    /// `windowsize` slots of a 4-byte DATA header and `blksize` bytes, so a
+    /// prepared block is sent, and resent, straight from here.
+    window: Vec<u8>,
+    /// Payload length of each slot.
+    lens: Vec<usize>,
+    /// First block not yet acknowledged, and its slot.
+    base: BlockNumber,
+    base_slot: usize,
+    /// Complete slots counted from `base`.
+    filled: usize,
+    /// Bytes already in the slot being filled.
+    partial: usize,
+    /// Slots from `base` sent in the current round.
+    sent: usize,
+    /// The final (short) block is among the filled slots.
+    last_filled: bool,
+    /// The driver reported the end of the file.
+    eof: bool,
+    /// Bytes asked of the driver and not yet provided.
+    awaiting: Option<usize>,
+    need_event: bool,
+    /// netascii: file bytes taken but not yet encoded (at most one block).
+    carry: Vec<u8>,
+    encoder: Encoder,
+    round_start: Instant,
+    round_resent: bool,
+}
+
+impl Sender {
+    pub(crate) fn new(mode: Mode) -> Self {
+        Sender {
+            mode,
+            blksize: 0,
+            windowsize: 0,
+            window: Vec::new(),
+            lens: Vec::new(),
+            base: BlockNumber(1),
+            base_slot: 0,
+            filled: 0,
+            partial: 0,
+            sent: 0,
+            last_filled: false,
+            eof: false,
+            awaiting: None,
+            need_event: false,
+            carry: Vec::new(),
+            encoder: Encoder::new(),
+            round_start: Instant::ZERO,
+            round_resent: false,
+        }
+    }
+
+    /// Allocate the window once the options are known; nothing is
+    /// allocated per block after this.
+    pub(crate) fn setup(&mut self, negotiated: &Negotiated) {
+        self.blksize = usize::from(negotiated.blksize);
+        self.windowsize = usize::from(negotiated.windowsize.max(1));
+        self.window = vec![0; self.windowsize * (4 + self.blksize)];
+        self.lens = vec![0; self.windowsize];
+        if self.mode == Mode::Netascii {
+            self.carry = Vec::with_capacity(self.blksize);
+        }
+    }
+
+    fn slot_range(&self, index_from_base: usize) -> core::ops::Range<usize> {
+        let slot = (self.base_slot + index_from_base) % self.windowsize;
+        let start = slot * (4 + self.blksize);
+        start..start + 4 + self.blksize
+    }
+
+    /// Prepare slots until the window is full, the file has ended, or data
+    /// must be asked of the driver.
+    pub(crate) fn fill(&mut self) {
+        if self.windowsize == 0 {
+            return;
+        }
+        while self.filled < self.windowsize && !self.last_filled && self.awaiting.is_none() {
+            let range = self.slot_range(self.filled);
+            let blksize = self.blksize;
+            if self.mode == Mode::Netascii {
+                let out = &mut self.window[range.start + 4 + self.partial..range.end];
+                let (consumed, written) = self.encoder.encode(&self.carry, out);
+                self.carry.drain(..consumed);
+                self.partial += written;
+            }
+            if self.partial == blksize {
+                self.complete_slot(blksize);
+            } else if self.eof {
+                let len = self.partial;
+                self.complete_slot(len);
+                self.last_filled = true;
+            } else {
+                self.awaiting = Some(blksize - self.partial);
+                self.need_event = true;
+            }
+        }
+    }
+
+    fn complete_slot(&mut self, len: usize) {
+        let range = self.slot_range(self.filled);
+        let block = self.base.add(self.filled as u16);
+        self.window[range.start..range.start + 2].copy_from_slice(&opcode::DATA.to_be_bytes());
+        self.window[range.start + 2..range.start + 4].copy_from_slice(&block.0.to_be_bytes());
+        let slot = (self.base_slot + self.filled) % self.windowsize;
+        self.lens[slot] = len;
+        self.filled += 1;
+        self.partial = 0;
+    }
+
+    /// File data from the driver. Returns the bytes taken, or `None` if no
+    /// data was asked for.
+    pub(crate) fn provide(&mut self, data: &[u8]) -> Option<usize> {
+        let room = self.awaiting.take()?;
+        self.need_event = false;
+        let data = &data[..data.len().min(room)];
+        if data.len() < room {
+            self.eof = true;
+        }
+        let range = self.slot_range(self.filled);
+        let start = range.start + 4 + self.partial;
+        match self.mode {
+            Mode::Netascii => {
+                let (consumed, written) = self
+                    .encoder
+                    .encode(data, &mut self.window[start..range.end]);
+                self.partial += written;
+                self.carry.extend_from_slice(&data[consumed..]);
+            }
+            _ => {
+                self.window[start..start + data.len()].copy_from_slice(data);
+                self.partial += data.len();
+            }
+        }
+        Some(data.len())
+    }
+
+    pub(crate) fn take_need_data(&mut self) -> Option<usize> {
+        if core::mem::take(&mut self.need_event) {
+            self.awaiting
+        } else {
+            None
+        }
+    }
+
+    /// A round can start: prepared blocks not yet sent, and either the
+    /// window is complete or the file has ended.
+    pub(crate) fn has_unsent(&self) -> bool {
+        self.sent < self.filled && (self.filled == self.windowsize || self.last_filled)
+    }
+
+    pub(crate) fn finished(&self) -> bool {
+        self.last_filled && self.filled == 0
+    }
+
+    pub(crate) fn start_round(&mut self, now: Instant) {
+        if self.sent == 0 {
+            self.round_start = now;
+            self.round_resent = false;
+        }
+    }
+
+    /// Timeout: resend the window from the first unacknowledged block.
+    /// Returns how many blocks will go out again.
+    pub(crate) fn restart_round(&mut self, now: Instant) -> usize {
+        let resent = self.sent;
+        self.sent = 0;
+        self.round_start = now;
+        self.round_resent = true;
+        resent
+    }
+
+    pub(crate) fn next_datagram(&mut self) -> Option<&[u8]> {
+        if !self.has_unsent() {
+            return None;
+        }
+        let slot = (self.base_slot + self.sent) % self.windowsize;
+        let start = slot * (4 + self.blksize);
+        self.sent += 1;
+        Some(&self.window[start..start + 4 + self.lens[slot]])
+    }
+
+    /// An ACK arrived. Returns true if the window moved.
+    pub(crate) fn on_ack(&mut self, c: &mut Common, block: BlockNumber, now: Instant) -> bool {
+        // Blocks this ACK covers, counted from base; 0 is a duplicate of the
+        // previous ACK, more than `sent` acknowledges what was never sent.
+        let acked = usize::from(block.distance_from(self.base)) + 1;
+        if acked > self.sent {
+            return false;
+        }
+        let resent_in_gap = self.sent - acked;
+        if !self.round_resent && acked == self.sent {
+            c.rto.sample(now - self.round_start);
+        } else {
+            c.rto.reset_backoff();
+        }
+        c.blocks += acked as u64;
+        c.retries = 0;
+        c.retransmits += resent_in_gap as u64;
+        self.base = block.next();
+        self.base_slot = (self.base_slot + acked) % self.windowsize;
+        self.filled -= acked;
+        // RFC 7440 §4: the next window starts right after the acknowledged
+        // block, even when that block was not the window's last (a gap).
+        self.sent = 0;
+        self.fill();
+        true
+    }
+}
