@@ -1,1 +1,65 @@
-fn main() {}
+//! `ferry`: FTP and TFTP client and server.
+
+mod cli;
+mod client;
+mod serve;
+mod url;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use cli::{Cli, Command};
+
+/// Exit status for a failed transfer or a protocol error.
+const EXIT_FAILURE: u8 = 1;
+/// Exit status for bad usage or a bad URL (clap uses it too).
+const EXIT_USAGE: u8 = 2;
+
+/// A command's failure, with the exit status it maps to.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad usage: exit 2.
+    Usage(String),
+    /// The transfer or the server failed: exit 1.
+    Failed(String),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Get(args) => client::get(args),
+        Command::Put(args) => client::put(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(message)) => {
+            eprintln!("ferry: {message}");
+            ExitCode::from(EXIT_USAGE)
+        }
+        Err(Failure::Failed(message)) => {
+            eprintln!("ferry: {message}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+/// Logs go to stderr, one line per event; RUST_LOG wins over -v/-q.
+fn init_logging(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}

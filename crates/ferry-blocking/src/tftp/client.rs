@@ -183,8 +183,14 @@ pub fn get(
         options.request_options(Some(0)),
         clock::now(),
     );
-    let report = drive(&socket, &mut transfer, &mut local, &mut Buffers::new(), None)
-        .map_err(ClientError::Socket)?;
+    let report = drive(
+        &socket,
+        &mut transfer,
+        &mut local,
+        &mut Buffers::new(),
+        None,
+    )
+    .map_err(ClientError::Socket)?;
     local.reporter.report();
     outcome(report)
 }
@@ -232,8 +238,14 @@ pub fn put(
         options.request_options(len),
         clock::now(),
     );
-    let report = drive(&socket, &mut transfer, &mut local, &mut Buffers::new(), None)
-        .map_err(ClientError::Socket)?;
+    let report = drive(
+        &socket,
+        &mut transfer,
+        &mut local,
+        &mut Buffers::new(),
+        None,
+    )
+    .map_err(ClientError::Socket)?;
     local.reporter.report();
     outcome(report)
 }

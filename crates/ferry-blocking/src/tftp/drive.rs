@@ -171,14 +171,12 @@ pub(crate) fn drive<L: Local>(
                         local_failure.get_or_insert(failure);
                     }
                 }
-                Event::Finished(summary) => {
-                    if result.is_none() {
-                        if let Err(failure) = local.finish() {
-                            transfer.abort(clock::now(), failure.error, &failure.message);
-                            local_failure.get_or_insert(failure);
-                        }
-                        result = Some(Ok(summary));
+                Event::Finished(summary) if result.is_none() => {
+                    if let Err(failure) = local.finish() {
+                        transfer.abort(clock::now(), failure.error, &failure.message);
+                        local_failure.get_or_insert(failure);
                     }
+                    result = Some(Ok(summary));
                 }
                 Event::Failed(error) => {
                     local.discard();
@@ -186,7 +184,7 @@ pub(crate) fn drive<L: Local>(
                         result = Some(Err(error));
                     }
                 }
-                // Events this driver does not know are informational.
+                // A second verdict, or events this driver does not know.
                 _ => {}
             }
         }

@@ -1,0 +1,228 @@
+//! The command line, as `clap` sees it.
+
+use std::net::SocketAddr;
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// FTP and TFTP client and server.
+#[derive(Debug, Parser)]
+#[command(name = "ferry", version, about, propagate_version = true)]
+pub struct Cli {
+    /// More log output (repeat for more); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors in the log; RUST_LOG overrides.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve a directory over TFTP (and FTP, once available).
+    Serve(ServeArgs),
+    /// Download a file: ferry get tftp://host[:port]/path [-o FILE|-]
+    Get(GetArgs),
+    /// Upload a file: ferry put FILE tftp://host[:port]/path
+    Put(PutArgs),
+}
+
+/// Which driver runs the servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Driver {
+    /// One event loop for every session (mio).
+    Mio,
+    /// A thread per transfer or session (std::net).
+    Blocking,
+}
+
+/// `ferry serve`
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Directory to serve.
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// FTP control address.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:2121")]
+    pub ftp: SocketAddr,
+    /// TFTP address.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:6969")]
+    pub tftp: SocketAddr,
+    /// Do not serve FTP.
+    #[arg(long)]
+    pub no_ftp: bool,
+    /// Do not serve TFTP.
+    #[arg(long)]
+    pub no_tftp: bool,
+    /// Server driver [default: the best available].
+    #[arg(long, value_enum)]
+    pub driver: Option<Driver>,
+    /// Allow uploads (TFTP WRQ; FTP STOR, DELE, MKD...).
+    #[arg(long)]
+    pub write: bool,
+    /// Allow anonymous FTP logins even with --users.
+    #[arg(long)]
+    pub anonymous: bool,
+    /// FTP users file (lines from `ferry passwd`).
+    #[arg(long, value_name = "FILE")]
+    pub users: Option<PathBuf>,
+    /// FTP passive data ports, e.g. 50000-50100.
+    #[arg(long, value_name = "LO-HI", value_parser = parse_port_range)]
+    pub passive_ports: Option<RangeInclusive<u16>>,
+    /// Most sessions (FTP) or transfers (TFTP) at once.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_sessions: Option<u32>,
+    /// Close idle FTP control connections after SECS.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: Option<u64>,
+}
+
+/// TFTP transfer mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TftpMode {
+    /// Raw bytes.
+    Octet,
+    /// Text, lines in CR LF on the wire.
+    Netascii,
+}
+
+/// FTP representation type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FtpType {
+    /// TYPE I.
+    Binary,
+    /// TYPE A.
+    Ascii,
+}
+
+/// Options of the client commands.
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// TFTP block size to ask for (8-65464).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(8..=65464))]
+    pub blksize: Option<u16>,
+    /// TFTP window size to ask for (1-65535).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub windowsize: Option<u16>,
+    /// TFTP retransmission timeout to ask for, in seconds (1-255).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u8).range(1..))]
+    pub timeout: Option<u8>,
+    /// TFTP transfer mode.
+    #[arg(long, value_enum, default_value_t = TftpMode::Octet)]
+    pub mode: TftpMode,
+    /// FTP: passive data connections (the default).
+    #[arg(long, conflicts_with = "active")]
+    pub passive: bool,
+    /// FTP: active data connections.
+    #[arg(long)]
+    pub active: bool,
+    /// FTP representation type.
+    #[arg(long = "type", value_enum, default_value_t = FtpType::Binary)]
+    pub ftp_type: FtpType,
+}
+
+/// `ferry get`
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// tftp://host[:port]/path
+    pub url: String,
+    /// Where to write ("-" for standard output) [default: the URL's file name].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `ferry put`
+#[derive(Debug, Args)]
+pub struct PutArgs {
+    /// Local file to send ("-" for standard input).
+    pub file: PathBuf,
+    /// tftp://host[:port]/path (a path ending in "/" gets the file's name).
+    pub url: String,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+fn parse_port_range(text: &str) -> Result<RangeInclusive<u16>, String> {
+    let (lo, hi) = text
+        .split_once('-')
+        .ok_or_else(|| format!("expected LO-HI, got {text:?}"))?;
+    let port = |s: &str| {
+        s.trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|&p| p != 0)
+            .ok_or_else(|| format!("bad port {s:?}"))
+    };
+    let (lo, hi) = (port(lo)?, port(hi)?);
+    if lo > hi {
+        return Err(format!("empty range {lo}-{hi}"));
+    }
+    Ok(lo..=hi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn port_ranges() {
+        assert_eq!(parse_port_range("50000-50100"), Ok(50000..=50100));
+        assert_eq!(parse_port_range("7-7"), Ok(7..=7));
+        assert!(parse_port_range("5").is_err());
+        assert!(parse_port_range("0-5").is_err());
+        assert!(parse_port_range("9-5").is_err());
+        assert!(parse_port_range("a-b").is_err());
+    }
+
+    #[test]
+    fn serve_defaults() {
+        let cli = Cli::try_parse_from(["ferry", "serve"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.root, PathBuf::from("."));
+        assert_eq!(args.tftp, "127.0.0.1:6969".parse().unwrap());
+        assert_eq!(args.ftp, "127.0.0.1:2121".parse().unwrap());
+        assert_eq!(args.driver, None);
+        assert!(!args.write);
+    }
+
+    #[test]
+    fn client_options() {
+        let cli = Cli::try_parse_from([
+            "ferry",
+            "get",
+            "tftp://h/f",
+            "-o",
+            "-",
+            "--blksize",
+            "1468",
+            "--windowsize",
+            "8",
+            "--mode",
+            "netascii",
+        ])
+        .unwrap();
+        let Command::Get(args) = cli.command else {
+            panic!("not get")
+        };
+        assert_eq!(args.output, Some(PathBuf::from("-")));
+        assert_eq!(args.client.blksize, Some(1468));
+        assert_eq!(args.client.windowsize, Some(8));
+        assert_eq!(args.client.mode, TftpMode::Netascii);
+        assert!(Cli::try_parse_from(["ferry", "get", "tftp://h/f", "--blksize", "7"]).is_err());
+        assert!(Cli::try_parse_from(["ferry", "get", "tftp://h/f", "--timeout", "0"]).is_err());
+    }
+}
