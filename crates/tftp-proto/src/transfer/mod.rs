@@ -188,6 +188,8 @@ struct Common {
     start: Instant,
     deadline: Option<Instant>,
     retries: u32,
+    /// When the transfer last moved forward.
+    last_progress: Instant,
     /// Client: the request as sent.
     request: Option<(RequestKind, String, Options)>,
     negotiated: Negotiated,
@@ -229,6 +231,7 @@ impl Common {
             start: now,
             deadline: None,
             retries: 0,
+            last_progress: now,
             request: None,
             negotiated: Negotiated::default(),
             ctrl: None,
@@ -296,10 +299,18 @@ impl Common {
         self.ev_finished = Some(self.summary(now));
     }
 
-    /// Retries left? If not, the transfer fails with a timeout.
-    fn count_retry(&mut self) -> bool {
+    fn progress(&mut self, now: Instant) {
+        self.retries = 0;
+        self.last_progress = now;
+    }
+
+    /// Retries left? If not, the transfer fails with a timeout. The peer
+    /// runs its own timer, possibly much longer than ours: never give up
+    /// before `max_rto` has passed without progress.
+    fn count_retry(&mut self, now: Instant) -> bool {
         self.retries += 1;
-        if self.retries > self.config.max_retries {
+        if self.retries > self.config.max_retries && now - self.last_progress >= self.config.max_rto
+        {
             self.fail(
                 TransferError::TimedOut,
                 Some((ErrorCode::NotDefined, "Transfer timed out")),
@@ -543,7 +554,7 @@ impl Transfer {
                             self.c.phase = Phase::Transferring;
                             self.c.ctrl = None;
                             self.c.ctrl_pending = false;
-                            self.c.retries = 0;
+                            self.c.progress(now);
                             s.fill();
                             self.after_send_progress(now);
                         }
@@ -611,7 +622,7 @@ impl Transfer {
         if self.c.retries == 0 {
             self.c.rto.sample(now - self.c.start);
         }
-        self.c.retries = 0;
+        self.c.progress(now);
         self.c.set_negotiated(negotiated);
         match &mut self.role {
             Role::Sender(s) => {
@@ -660,7 +671,7 @@ impl Transfer {
             Some(deadline) if now >= deadline => {}
             _ => return,
         }
-        if !self.c.count_retry() {
+        if !self.c.count_retry(now) {
             return;
         }
         match (&mut self.role, self.c.phase) {

@@ -20,6 +20,8 @@ pub(crate) struct Receiver {
     len: usize,
     pending: bool,
     expected: BlockNumber,
+    /// The block named by the last ACK sent.
+    last_ack: BlockNumber,
     /// Blocks accepted since the last ACK sent.
     in_window: u16,
     /// Duplicates seen since the last progress.
@@ -40,6 +42,7 @@ impl Receiver {
             len: 0,
             pending: false,
             expected: BlockNumber(1),
+            last_ack: BlockNumber(0),
             in_window: 0,
             duplicates: 0,
             gap_reported: false,
@@ -88,6 +91,7 @@ impl Receiver {
 
     pub(crate) fn ack(&mut self, c: &mut Common, block: BlockNumber, now: Instant) {
         self.in_window = 0;
+        self.last_ack = block;
         self.ack_sent_at = now;
         self.ack_resent = false;
         c.send_ctrl(Ctrl::Ack(block), now);
@@ -114,16 +118,20 @@ impl Receiver {
             return;
         }
         if block != self.expected {
-            let behind = last_acked.distance_from(block);
-            if behind < 0x8000 {
-                // A block we already have: the sender missed our ACK. Answer
-                // the first duplicate of a round, not each one (a resent
-                // window would otherwise draw one ACK per block).
+            if self.last_ack.distance_from(block) < 0x8000 {
+                // A block our last ACK already covered: the sender missed
+                // that ACK. Answer the first such duplicate of a round, not
+                // each one (a resent window would draw one ACK per block).
                 self.duplicates = self.duplicates.wrapping_add(1);
                 if self.duplicates.wrapping_sub(1) % self.windowsize == 0 {
+                    // The window count stays: blocks after `last_ack` that
+                    // already arrived still belong to the sender's window.
                     c.retransmits += 1;
-                    self.ack(c, last_acked, now);
+                    c.send_ctrl(Ctrl::Ack(self.last_ack), now);
                 }
+            } else if last_acked.distance_from(block) < 0x8000 {
+                // A copy of a block of the current window: the network
+                // duplicated it. Nothing to say.
             } else if !self.gap_reported {
                 // RFC 7440 §4: a block arrived out of order; say once where
                 // the sender must restart.
@@ -157,7 +165,7 @@ impl Receiver {
         self.pending = true;
         c.bytes += self.len as u64;
         c.blocks += 1;
-        c.retries = 0;
+        c.progress(now);
         self.duplicates = 0;
         self.gap_reported = false;
         self.expected = block.next();

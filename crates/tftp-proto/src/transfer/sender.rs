@@ -206,13 +206,14 @@ impl Sender {
             return false;
         }
         let resent_in_gap = self.sent - acked;
-        if !self.round_resent && acked == self.sent {
+        // Karn: time only rounds that were not resent after a timeout.
+        if !self.round_resent {
             c.rto.sample(now - self.round_start);
         } else {
             c.rto.reset_backoff();
         }
         c.blocks += acked as u64;
-        c.retries = 0;
+        c.progress(now);
         c.retransmits += resent_in_gap as u64;
         self.base = block.next();
         self.base_slot = (self.base_slot + acked) % self.windowsize;

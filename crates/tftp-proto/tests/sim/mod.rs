@@ -266,6 +266,13 @@ impl Sim {
 
     fn deliver(&mut self, from: SocketAddr, to: SocketAddr, bytes: &[u8]) {
         self.delivered += 1;
+        if std::env::var_os("SIM_TRACE").is_some() {
+            eprintln!(
+                "{:>10} {from} -> {to} {:?}",
+                self.now.as_micros(),
+                &bytes[..bytes.len().min(4)]
+            );
+        }
         let now = self.now;
         let mut out = Vec::new();
         if to == addr(STRAY) {
@@ -334,6 +341,12 @@ impl Sim {
             if !server.transfer.is_closed() {
                 server.transfer.handle_datagram(now, from, bytes);
                 server.drain(now, &mut out);
+                if std::env::var_os("SIM_TRACE").is_some() {
+                    eprintln!(
+                        "           server timer {:?}",
+                        server.transfer.poll_timeout()
+                    );
+                }
             }
         }
         self.flush(out);
@@ -399,6 +412,9 @@ impl Sim {
             let mut out = Vec::new();
             for e in std::iter::once(&mut self.client).chain(self.servers.iter_mut()) {
                 if e.transfer.poll_timeout().is_some_and(|t| t <= now) {
+                    if std::env::var_os("SIM_TRACE").is_some() {
+                        eprintln!("{:>10} timeout at {}", now.as_micros(), e.addr);
+                    }
                     e.transfer.handle_timeout(now);
                     e.drain(now, &mut out);
                 }
