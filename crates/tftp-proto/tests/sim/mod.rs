@@ -110,10 +110,7 @@ impl Endpoint {
 
     /// Drain events, then datagrams, as every driver does.
     fn drain(&mut self, now: Instant, out: &mut Vec<(SocketAddr, SocketAddr, Vec<u8>)>) {
-        loop {
-            let Some(event) = self.transfer.poll_event() else {
-                break;
-            };
+        while let Some(event) = self.transfer.poll_event() {
             match event {
                 Event::NeedData { max_len } => {
                     let end = (self.offset + max_len).min(self.source.len());
@@ -161,13 +158,16 @@ pub struct Sim {
     pub delivered: u64,
 }
 
+/// How one machine ended, if it did.
+pub type Ended = Option<Result<Summary, TransferError>>;
+
 /// What a scenario ended with.
 #[derive(Debug)]
 pub struct Outcome {
     pub client: Option<Result<Summary, TransferError>>,
     pub client_received: Vec<u8>,
     /// Per server transfer: outcome and what it received.
-    pub servers: Vec<(Option<Result<Summary, TransferError>>, Vec<u8>)>,
+    pub servers: Vec<(Ended, Vec<u8>)>,
     /// DATA packets sent by whichever side sent the file.
     pub data_sends: u64,
     pub elapsed: Duration,
@@ -175,6 +175,7 @@ pub struct Outcome {
 }
 
 impl Sim {
+    #[allow(clippy::too_many_arguments)] // one scenario, spelled out at each call
     pub fn get(
         config: &TransferConfig,
         policy: ServerPolicy,
@@ -197,6 +198,7 @@ impl Sim {
         )
     }
 
+    #[allow(clippy::too_many_arguments)] // one scenario, spelled out at each call
     pub fn put(
         config: &TransferConfig,
         policy: ServerPolicy,
