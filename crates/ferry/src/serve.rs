@@ -20,12 +20,6 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
                 .to_owned(),
         ));
     }
-    if !args.no_ftp {
-        eprintln!(
-            "ferry: ftp is not available yet; serving tftp only (--ftp, --users, --anonymous, \
-             --passive-ports and --idle-timeout have no effect)"
-        );
-    }
 
     let mut config = ServerConfig::new(&args.root, args.tftp);
     config.policy = ServerPolicy {
@@ -37,6 +31,12 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
     }
     let server = Server::bind(config).map_err(|err| Failure::Failed(err.to_string()))?;
     eprintln!("ferry: tftp listening on {}", server.local_addr());
+    if !args.no_ftp {
+        eprintln!(
+            "ferry: ftp is not available yet; serving tftp only (--ftp, --users, --anonymous, \
+             --passive-ports and --idle-timeout have no effect)"
+        );
+    }
 
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);

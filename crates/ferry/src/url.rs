@@ -166,6 +166,10 @@ fn split_host_port(hostport: &str, default_port: u16) -> Result<(String, u16), U
         };
         (host, port)
     } else {
+        // An IPv6 address must be bracketed, or its colons read as a port.
+        if hostport.matches(':').count() > 1 {
+            return Err(UrlError::BadHost(hostport.to_owned()));
+        }
         match hostport.split_once(':') {
             Some((host, port)) => (host, Some(port)),
             None => (hostport, None),
@@ -174,7 +178,8 @@ fn split_host_port(hostport: &str, default_port: u16) -> Result<(String, u16), U
     if host.is_empty() {
         return Err(UrlError::MissingHost);
     }
-    if host.contains(['[', ']', ':', ' ']) {
+    let bracketed = hostport.starts_with('[');
+    if !bracketed && host.contains(['[', ']', ' ']) {
         return Err(UrlError::BadHost(host.to_owned()));
     }
     let port = match port {
