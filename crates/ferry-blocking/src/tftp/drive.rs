@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use tftp_proto::transfer::{Event, LocalError, Negotiated, Summary, Transfer, TransferError};
 
+use super::outbox::Outbox;
 use crate::clock;
 
 /// Largest datagram a TFTP peer may send us: a DATA of the largest block
@@ -79,13 +80,6 @@ pub(crate) struct Report {
     pub local: Option<LocalFailure>,
 }
 
-impl Report {
-    /// True when the transfer completed and the local end was committed.
-    pub(crate) fn succeeded(&self) -> bool {
-        self.result.is_ok() && self.local.is_none()
-    }
-}
-
 /// Sets the socket's receive timeout only when the wanted sleep differs
 /// enough from the one in force: a `setsockopt` per packet would cost as
 /// much as the packet. Waking a little early is harmless (the loop checks
@@ -116,6 +110,7 @@ impl ReadTimeout {
 pub(crate) struct Buffers {
     recv: Vec<u8>,
     block: Vec<u8>,
+    outbox: Outbox,
 }
 
 impl Buffers {
@@ -123,6 +118,7 @@ impl Buffers {
         Buffers {
             recv: vec![0; RECV_BUFFER],
             block: Vec::new(),
+            outbox: Outbox::new(),
         }
     }
 }
@@ -189,13 +185,11 @@ pub(crate) fn drive<L: Local>(
             }
         }
 
-        // 2. Transmits. UDP send errors are losses like any other: the
-        //    machine's retransmission deals with them.
+        // 2. Transmits, a window's worth sent together where possible.
         while let Some(transmit) = transfer.poll_transmit() {
-            if let Err(err) = socket.send_to(transmit.payload, transmit.to) {
-                tracing::debug!(to = %transmit.to, error = %err, "tftp send failed");
-            }
+            buffers.outbox.push(socket, transmit.to, transmit.payload);
         }
+        buffers.outbox.flush(socket);
 
         if transfer.is_closed() {
             break;

@@ -8,6 +8,7 @@
 mod client;
 mod drive;
 mod files;
+mod outbox;
 mod server;
 mod socket;
 

@@ -324,8 +324,9 @@ fn log_transfer(
         .negotiated
         .as_ref()
         .map_or_else(|| "-".to_owned(), describe_options);
-    if report.succeeded() {
-        tracing::info!(%peer, file, op, options, bytes, duration_ms, outcome = "ok", "tftp transfer");
+    if let (true, Ok(summary)) = (report.local.is_none(), &report.result) {
+        let retransmits = summary.retransmits;
+        tracing::info!(%peer, file, op, options, bytes, retransmits, duration_ms, outcome = "ok", "tftp transfer");
     } else {
         let outcome = match (&report.local, &report.result) {
             (Some(local), _) => match &local.cause {
