@@ -174,7 +174,7 @@ fn segment_control(segment: u16) -> [u8; CONTROL_LEN] {
 const CONTROL_LEN: usize = {
     let header = std::mem::size_of::<libc::cmsghdr>();
     let align = std::mem::size_of::<libc::size_t>();
-    header + (2 + align - 1) / align * align
+    header + 2usize.div_ceil(align) * align
 };
 
 #[cfg(all(test, target_os = "linux"))]
