@@ -32,6 +32,9 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 /// Read-ahead for files being served: fewer, larger reads than one per block.
 const READ_BUFFER: usize = 256 * 1024;
 
+/// Blocks at least this large are read without the read-ahead buffer.
+const DIRECT_READ: usize = 16 * 1024;
+
 /// Write-behind for uploads.
 const WRITE_BUFFER: usize = 256 * 1024;
 
@@ -428,7 +431,14 @@ impl FileSource {
 
 impl Local for FileSource {
     fn read_block(&mut self, buf: &mut [u8]) -> Result<usize, LocalFailure> {
-        let n = read_full(&mut self.reader, buf).map_err(read_failure)?;
+        // Large blocks gain nothing from read-ahead but an extra copy: read
+        // them straight from the file once nothing is buffered.
+        let n = if buf.len() >= DIRECT_READ && self.reader.buffer().is_empty() {
+            read_full(self.reader.get_mut(), buf)
+        } else {
+            read_full(&mut self.reader, buf)
+        }
+        .map_err(read_failure)?;
         self.bytes += n as u64;
         Ok(n)
     }
