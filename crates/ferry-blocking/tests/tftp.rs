@@ -549,3 +549,93 @@ fn requests_from_many_clients_at_once() {
     }
     assert!(!failures.load(Ordering::Relaxed));
 }
+
+#[test]
+fn ipv6_loopback() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("six"), data(50_000)).unwrap();
+    let mut config = ServerConfig::new(root.path(), "[::1]:0".parse().unwrap());
+    config.policy.allow_write = true;
+    let server = match Server::bind(config) {
+        Ok(server) => Arc::new(server),
+        // No IPv6 on this host: nothing to test.
+        Err(err) => return eprintln!("skipping: {err}"),
+    };
+    let port = server.local_addr().port();
+    let handle = server.shutdown_handle();
+    let runner = Arc::clone(&server);
+    let thread = thread::spawn(move || runner.run().unwrap());
+    let mut out = Vec::new();
+    get(
+        "::1",
+        port,
+        "six",
+        Output::Writer(&mut out),
+        &options(1468, 8),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(out == data(50_000));
+    let mut reader = &out[..];
+    let input = Input::Reader {
+        reader: &mut reader,
+        len: None,
+    };
+    put(input, "::1", port, "back", &options(512, 1), &mut |_| {}).unwrap();
+    assert!(std::fs::read(root.path().join("back")).unwrap() == data(50_000));
+    handle.shutdown();
+    thread.join().unwrap();
+}
+
+#[test]
+fn cancel_stops_a_download_and_tells_the_server() {
+    // A server that sends the first block and then goes silent.
+    let fake = UdpSocket::bind("127.0.0.1:0").unwrap();
+    fake.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let port = fake.local_addr().unwrap().port();
+    let local = tempfile::tempdir().unwrap();
+    let dest = local.path().join("partial");
+    let cancel = Arc::new(AtomicBool::new(false));
+    let opts = ClientOptions {
+        cancel: Some(Arc::clone(&cancel)),
+        ..ClientOptions::default()
+    };
+    let client = {
+        let dest = dest.clone();
+        thread::spawn(move || {
+            get(
+                "127.0.0.1",
+                port,
+                "f",
+                Output::Path(&dest),
+                &opts,
+                &mut |_| {},
+            )
+        })
+    };
+    let mut buf = [0u8; 600];
+    let (_, client_addr) = fake.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..2], b"\x00\x01", "RRQ");
+    let mut block = vec![0, 3, 0, 1];
+    block.extend_from_slice(&[7u8; 512]);
+    // Answer from another port, as a real server's transfer ID would.
+    let tid = UdpSocket::bind("127.0.0.1:0").unwrap();
+    tid.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    tid.send_to(&block, client_addr).unwrap();
+    let (n, _) = tid.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"\x00\x04\x00\x01", "ACK 1");
+    cancel.store(true, Ordering::Relaxed);
+    let started = Instant::now();
+    let result = client.join().unwrap();
+    assert!(matches!(result, Err(ClientError::Cancelled)), "{result:?}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // The server was told, with an ERROR packet.
+    loop {
+        let (n, _) = tid.recv_from(&mut buf).unwrap();
+        if buf[..2] == [0, 5] {
+            assert!(n > 4);
+            break;
+        }
+    }
+    assert_eq!(std::fs::read_dir(local.path()).unwrap().count(), 0);
+}

@@ -2,6 +2,8 @@
 
 use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_blocking::tftp::{self, ClientError, ClientOptions, Input, Mode, Output, Progress};
@@ -112,7 +114,14 @@ fn tftp_url(text: &str) -> Result<TftpUrl, Failure> {
 }
 
 fn client_options(args: &ClientArgs) -> ClientOptions {
+    // Ctrl-C cancels cleanly: the server is told, a partial download removed.
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&cancel);
+    if let Err(err) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
+        tracing::debug!(error = %err, "cannot install the SIGINT/SIGTERM handler");
+    }
     ClientOptions {
+        cancel: Some(cancel),
         blksize: args.blksize,
         windowsize: args.windowsize,
         timeout: args.timeout,

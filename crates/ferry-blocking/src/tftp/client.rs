@@ -4,14 +4,15 @@ use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
 use tftp_proto::transfer::{
     LocalError, Negotiated, Summary, Transfer, TransferConfig, TransferError,
 };
 use tftp_proto::{Mode, Options};
 
-use super::drive::{drive, Buffers, Local, LocalFailure, Report};
+use super::drive::{drive, Buffers, Local, LocalFailure, Report, Stop};
 use super::files::{read_failure, read_full, write_failure};
 use super::socket;
 use crate::clock;
@@ -35,6 +36,10 @@ pub struct ClientOptions {
     pub mode: Mode,
     /// Local retransmission knobs.
     pub transfer: TransferConfig,
+    /// Set from another thread (a Ctrl-C handler) to cancel the transfer:
+    /// the server gets an ERROR, a partial download is removed, and the
+    /// call returns [`ClientError::Cancelled`].
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Default for ClientOptions {
@@ -45,11 +50,19 @@ impl Default for ClientOptions {
             timeout: None,
             mode: Mode::Octet,
             transfer: TransferConfig::default(),
+            cancel: None,
         }
     }
 }
 
 impl ClientOptions {
+    fn stop(&self) -> Option<Stop<'_>> {
+        self.cancel.as_deref().map(|flag| Stop {
+            flag,
+            message: "transfer cancelled",
+        })
+    }
+
     /// The RFC 2347 options of the request. tsize is always asked for in
     /// octet mode (0 on a read, the size on a write, RFC 2349) so progress
     /// has a total; in netascii the size on the wire is not the file's.
@@ -139,6 +152,9 @@ pub enum ClientError {
         /// The server's text.
         message: String,
     },
+    /// The transfer was cancelled through [`ClientOptions::cancel`].
+    #[error("transfer cancelled")]
+    Cancelled,
     /// The transfer failed otherwise (timeout, protocol violation...).
     #[error("{0}")]
     Transfer(TransferError),
@@ -188,11 +204,11 @@ pub fn get(
         &mut transfer,
         &mut local,
         &mut Buffers::new(),
-        None,
+        options.stop(),
     )
     .map_err(ClientError::Socket)?;
     local.reporter.report();
-    outcome(report)
+    outcome(report, options)
 }
 
 /// Upload `input` to the TFTP server at `host:port` as `remote`.
@@ -243,14 +259,21 @@ pub fn put(
         &mut transfer,
         &mut local,
         &mut Buffers::new(),
-        None,
+        options.stop(),
     )
     .map_err(ClientError::Socket)?;
     local.reporter.report();
-    outcome(report)
+    outcome(report, options)
 }
 
-fn outcome(report: Report) -> Result<Summary, ClientError> {
+fn outcome(report: Report, options: &ClientOptions) -> Result<Summary, ClientError> {
+    let cancelled = options
+        .cancel
+        .as_ref()
+        .is_some_and(|c| c.load(Ordering::Relaxed));
+    if cancelled && report.result.is_err() {
+        return Err(ClientError::Cancelled);
+    }
     if let Some(failure) = report.local {
         return Err(ClientError::Local {
             message: failure.message,

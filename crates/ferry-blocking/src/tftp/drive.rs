@@ -106,6 +106,15 @@ impl ReadTimeout {
     }
 }
 
+/// A request, from another thread, to end a transfer early.
+#[derive(Clone, Copy)]
+pub(crate) struct Stop<'a> {
+    /// Set to stop.
+    pub flag: &'a AtomicBool,
+    /// The ERROR text the peer gets.
+    pub message: &'static str,
+}
+
 /// Buffers one transfer needs, allocated once.
 pub(crate) struct Buffers {
     recv: Vec<u8>,
@@ -125,14 +134,14 @@ impl Buffers {
 
 /// Run `transfer` to its end over `socket`, with `local` as the file side.
 ///
-/// `stop`, when set, makes the transfer abort cleanly (the peer gets an
-/// ERROR, a partial upload is discarded).
+/// `stop`, once its flag is set, makes the transfer abort cleanly (the peer
+/// gets an ERROR, partial data is discarded).
 pub(crate) fn drive<L: Local>(
     socket: &UdpSocket,
     transfer: &mut Transfer,
     local: &mut L,
     buffers: &mut Buffers,
-    stop: Option<&AtomicBool>,
+    stop: Option<Stop<'_>>,
 ) -> io::Result<Report> {
     let mut timeout = ReadTimeout { current: None };
     let mut negotiated = None;
@@ -194,9 +203,9 @@ pub(crate) fn drive<L: Local>(
         if transfer.is_closed() {
             break;
         }
-        if !stopping && stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+        if let Some(stop) = stop.filter(|s| !stopping && s.flag.load(Ordering::Relaxed)) {
             stopping = true;
-            transfer.abort(clock::now(), LocalError::Other, "server shutting down");
+            transfer.abort(clock::now(), LocalError::Other, stop.message);
             continue;
         }
 

@@ -15,7 +15,7 @@ use tftp_proto::transfer::{
     accept_request, Accepted, Event, LocalError, Negotiated, RequestKind, ServerPolicy, Transfer,
 };
 
-use super::drive::{drive, Buffers, Local, LocalFailure, Report, RECV_BUFFER};
+use super::drive::{drive, Buffers, Local, LocalFailure, Report, Stop, RECV_BUFFER};
 use super::files::{read_failure, read_full, write_failure};
 use super::socket;
 use crate::clock;
@@ -290,7 +290,10 @@ impl Server {
                     &mut transfer,
                     &mut local,
                     &mut buffers,
-                    Some(&shared.stop),
+                    Some(Stop {
+                        flag: &shared.stop,
+                        message: "server shutting down",
+                    }),
                 );
                 log_transfer(peer, &file, op, report, local.bytes(), started.elapsed());
             });
