@@ -639,3 +639,30 @@ fn cancel_stops_a_download_and_tells_the_server() {
     }
     assert_eq!(std::fs::read_dir(local.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn a_repeated_request_does_not_start_a_second_transfer() {
+    let server = TestServer::start(false);
+    server.write_file("f", b"short file");
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let rrq = b"\x00\x01f\x00octet\x00";
+    socket.send_to(rrq, server.addr).unwrap();
+    socket.send_to(rrq, server.addr).unwrap();
+    let mut buf = [0u8; 600];
+    let (n, tid) = socket.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"\x00\x03\x00\x01short file");
+    // Nothing else arrives before the first transfer's own timer fires.
+    match socket.recv_from(&mut buf) {
+        Err(err) => assert!(matches!(
+            err.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        )),
+        Ok((n, from)) => panic!("unexpected {:?} from {from}", &buf[..n]),
+    }
+    assert_eq!(server.server.active_transfers(), 1);
+    socket.send_to(b"\x00\x04\x00\x01", tid).unwrap();
+    server.wait_idle();
+}

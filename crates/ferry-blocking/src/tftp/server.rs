@@ -1,12 +1,13 @@
 //! A TFTP server: one socket takes requests, each accepted transfer runs on
 //! its own thread with its own ephemeral socket (its transfer ID, RFC 1350 §4).
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -96,7 +97,10 @@ struct Shared {
     root: Root,
     policy: ServerPolicy,
     max_transfers: usize,
-    active: AtomicUsize,
+    /// Peers with a transfer running: their count is the load, and a
+    /// repeated request from one of them (a client resending its RRQ or WRQ
+    /// before our first answer reached it) must not start a second transfer.
+    active: Mutex<HashSet<SocketAddr>>,
     stop: AtomicBool,
 }
 
@@ -137,7 +141,7 @@ impl Server {
                 root,
                 policy: config.policy,
                 max_transfers: config.max_transfers.max(1),
-                active: AtomicUsize::new(0),
+                active: Mutex::new(HashSet::new()),
                 stop: AtomicBool::new(false),
             }),
         })
@@ -157,7 +161,7 @@ impl Server {
 
     /// Transfers running right now.
     pub fn active_transfers(&self) -> usize {
-        self.shared.active.load(Ordering::Relaxed)
+        self.shared.active_count()
     }
 
     /// Serve until a [`ShutdownHandle`] says stop.
@@ -193,7 +197,7 @@ impl Server {
         }
         self.shared.stop.store(true, Ordering::Relaxed);
         let waited = Instant::now();
-        while self.shared.active.load(Ordering::Relaxed) > 0 && waited.elapsed() < DRAIN_LIMIT {
+        while self.shared.active_count() > 0 && waited.elapsed() < DRAIN_LIMIT {
             thread::sleep(Duration::from_millis(10));
         }
         Ok(())
@@ -212,7 +216,13 @@ impl Server {
             RequestKind::Read => "read",
             RequestKind::Write => "write",
         };
-        if shared.active.load(Ordering::Relaxed) >= shared.max_transfers {
+        if shared.is_active(peer) {
+            // The running transfer answers the repeated request itself
+            // when its first packet's timer fires.
+            tracing::debug!(%peer, "duplicate request ignored");
+            return;
+        }
+        if shared.active_count() >= shared.max_transfers {
             let refusal = Transfer::server_refuse(peer, LocalError::Other, "server busy", now);
             return self.refuse(refusal, request.filename, op);
         }
@@ -277,8 +287,7 @@ impl Server {
         let socket = UdpSocket::bind(SocketAddr::new(self.local_addr.ip(), 0))?;
         socket::tune(&socket);
         let shared = Arc::clone(&self.shared);
-        shared.active.fetch_add(1, Ordering::Relaxed);
-        let guard = ActiveGuard(Arc::clone(&shared));
+        let guard = ActiveGuard::enter(Arc::clone(&shared), peer);
         let spawned = thread::Builder::new()
             .name(format!("tftp {peer}"))
             .spawn(move || {
@@ -301,12 +310,37 @@ impl Server {
     }
 }
 
-/// Keeps the count of running transfers right however a thread ends.
-struct ActiveGuard(Arc<Shared>);
+impl Shared {
+    fn peers(&self) -> std::sync::MutexGuard<'_, HashSet<SocketAddr>> {
+        // The set stays consistent even if a holder panicked.
+        self.active.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn active_count(&self) -> usize {
+        self.peers().len()
+    }
+
+    fn is_active(&self, peer: SocketAddr) -> bool {
+        self.peers().contains(&peer)
+    }
+}
+
+/// Keeps the set of running transfers right however a thread ends.
+struct ActiveGuard {
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+}
+
+impl ActiveGuard {
+    fn enter(shared: Arc<Shared>, peer: SocketAddr) -> Self {
+        shared.peers().insert(peer);
+        ActiveGuard { shared, peer }
+    }
+}
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
-        self.0.active.fetch_sub(1, Ordering::Relaxed);
+        self.shared.peers().remove(&self.peer);
     }
 }
 
