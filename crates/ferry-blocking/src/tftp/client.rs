@@ -372,6 +372,7 @@ impl Local for Receiver<'_, '_> {
     }
 
     fn finish(&mut self) -> Result<(), LocalFailure> {
+        self.reporter.report();
         match self.target.take() {
             Some(Target::Temp(file)) => file.persist().map_err(write_failure),
             Some(Target::Writer(mut writer)) => writer.flush().map_err(write_failure),
@@ -402,6 +403,11 @@ impl Local for Sender<'_, '_> {
         let n = read_full(&mut self.reader, buf).map_err(read_failure)?;
         self.reporter.advance(n);
         Ok(n)
+    }
+
+    fn finish(&mut self) -> Result<(), LocalFailure> {
+        self.reporter.report();
+        Ok(())
     }
 }
 
