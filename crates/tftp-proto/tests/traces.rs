@@ -1217,7 +1217,6 @@ fn abort_of_a_sender_maps_other_to_code_0() {
 // Invariants --------------------------------------------------------------
 
 #[test]
-#[ignore = "bug: a datagram other than a repeated final DATA during the dally turns Finished into a later Failed (and an ERROR 4)"]
 fn after_finished_a_dallying_receiver_never_reports_failed() {
     // Finished tells the driver to commit the file; a Failed after it
     // would tell it to discard what it just committed. Whatever arrives

@@ -42,7 +42,7 @@ use core::time::Duration;
 
 use crate::error_code::ErrorCode;
 use crate::options::{Options, DEFAULT_BLKSIZE};
-use crate::packet::{BlockNumber, Mode, Packet, Request};
+use crate::packet::{opcode, BlockNumber, Mode, Packet, Request};
 use crate::time::Instant;
 
 pub use accept::{accept_request, Accepted, RequestKind, ServerPolicy};
@@ -511,13 +511,28 @@ impl Transfer {
         if self.c.phase == Phase::Done {
             return;
         }
-        if self.c.peer_locked && from != self.c.peer {
-            // RFC 1350 §4: a foreign TID gets ERROR 5; the transfer goes on.
-            self.c.stray = Some(from);
+        let foreign = if self.c.peer_locked {
+            from != self.c.peer
+        } else {
+            from.ip() != self.c.peer.ip()
+        };
+        if foreign {
+            // RFC 1350 §4: a foreign TID gets ERROR 5 and the transfer goes
+            // on. An ERROR is never answered (§7), which also keeps two
+            // confused hosts from trading ERROR 5s forever.
+            if bytes.get(..2) != Some(&opcode::ERROR.to_be_bytes()[..]) {
+                self.c.stray = Some(from);
+            }
             return;
         }
-        if !self.c.peer_locked && from.ip() != self.c.peer.ip() {
-            self.c.stray = Some(from);
+        if let Phase::Dallying(_) = self.c.phase {
+            // Finished: the driver has committed the file, so nothing may
+            // fail the transfer now. Only a repeated final DATA is answered.
+            if let (Role::Receiver(r), Ok(Packet::Data { block, data })) =
+                (&mut self.role, Packet::parse(bytes))
+            {
+                r.on_data(&mut self.c, block, data, now);
+            }
             return;
         }
         let packet = match Packet::parse(bytes) {

@@ -104,17 +104,17 @@ impl Receiver {
         data: &[u8],
         now: Instant,
     ) {
-        if data.len() > self.blksize {
-            c.fail_protocol("data block longer than the negotiated block size");
-            return;
-        }
         let last_acked = BlockNumber(self.expected.0.wrapping_sub(1));
         if let Phase::Dallying(_) = c.phase {
             // Our final ACK was lost: the sender repeats its final DATA.
-            if block == last_acked {
+            if block == last_acked && data.len() <= self.blksize {
                 c.ctrl_pending = true;
                 c.retransmits += 1;
             }
+            return;
+        }
+        if data.len() > self.blksize {
+            c.fail_protocol("data block longer than the negotiated block size");
             return;
         }
         if block != self.expected {
