@@ -1,0 +1,366 @@
+//! ferry's TFTP server (`ferry serve`) against real clients: tftp-hpa,
+//! atftp and curl, on 127.0.0.1. Every transfer is checked byte for byte.
+
+use std::process::Command;
+
+use ferry_interop::{
+    assert_bytes_eq, assert_file_eq, ferry, make_file, require_peer, run, temp_dir, FerryServer,
+    PEER_TIMEOUT,
+};
+
+/// A size that is an exact multiple of the block size (so the transfer
+/// ends with a zero-length DATA) and one of about 3 MB that is not.
+fn sizes(blksize: usize) -> [(String, usize); 2] {
+    [
+        (format!("multiple-{blksize}.bin"), blksize * 300),
+        (format!("large-{blksize}.bin"), 3_000_000 + 17),
+    ]
+}
+
+// ---------------------------------------------------------------------------
+// tftp-hpa: no options at all, so 512-byte lock-step blocks.
+
+fn tftp_hpa(server: &FerryServer, command: &str) -> Command {
+    let tftp = peer("tftp");
+    let mut cmd = Command::new(tftp);
+    cmd.args(["-m", "binary", "127.0.0.1"])
+        .arg(server.port().to_string())
+        .arg("-c");
+    cmd.args(command.split(' '));
+    cmd
+}
+
+/// A peer's path, once the test has checked it with `require_peer!`.
+fn peer(name: &str) -> std::path::PathBuf {
+    ferry_interop::find_program(name).expect("peer checked by require_peer! first")
+}
+
+#[test]
+fn tftp_hpa_get() {
+    require_peer!("tftp");
+    let root = temp_dir("root");
+    let out = temp_dir("out");
+    let server = FerryServer::read_only(root.path());
+    for (seed, (name, len)) in sizes(512).into_iter().enumerate() {
+        let want = make_file(root.path(), &name, len, seed as u64);
+        let local = out.path().join(&name);
+        let done = run(
+            &mut tftp_hpa(&server, &format!("get {name} {}", local.display())),
+            PEER_TIMEOUT,
+        );
+        // tftp-hpa exits 0 even when the server sends an ERROR: judge by
+        // what it printed and by the bytes.
+        done.assert_success("tftp-hpa get");
+        assert!(done.stderr.is_empty(), "tftp-hpa: {}", done.stderr);
+        assert_file_eq(&local, &want);
+    }
+}
+
+#[test]
+fn tftp_hpa_put() {
+    require_peer!("tftp");
+    let root = temp_dir("root");
+    let src = temp_dir("src");
+    let server = FerryServer::writable(root.path());
+    for (seed, (name, len)) in sizes(512).into_iter().enumerate() {
+        let want = make_file(src.path(), &name, len, 100 + seed as u64);
+        let local = src.path().join(&name);
+        let done = run(
+            &mut tftp_hpa(&server, &format!("put {} {name}", local.display())),
+            PEER_TIMEOUT,
+        );
+        done.assert_success("tftp-hpa put");
+        assert!(done.stderr.is_empty(), "tftp-hpa: {}", done.stderr);
+        assert_file_eq(&root.path().join(&name), &want);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// atftp: sends exactly the options it is given, including windowsize.
+
+fn atftp(server: &FerryServer, blksize: u16, windowsize: Option<u16>) -> Command {
+    let mut cmd = Command::new(peer("atftp"));
+    cmd.arg("--option").arg(format!("blksize {blksize}"));
+    if let Some(w) = windowsize {
+        cmd.arg("--option").arg(format!("windowsize {w}"));
+    }
+    cmd.args(["127.0.0.1", &server.port().to_string()]);
+    cmd
+}
+
+fn atftp_get_and_put(blksize: u16, windowsize: Option<u16>) {
+    let root = temp_dir("root");
+    let work = temp_dir("work");
+    let server = FerryServer::writable(root.path());
+    for (seed, (name, len)) in sizes(blksize as usize).into_iter().enumerate() {
+        // Get.
+        let want = make_file(root.path(), &name, len, 200 + seed as u64);
+        let local = work.path().join(format!("got-{name}"));
+        run(
+            atftp(&server, blksize, windowsize)
+                .args(["-g", "-r", &name, "-l"])
+                .arg(&local),
+            PEER_TIMEOUT,
+        )
+        .assert_success("atftp get");
+        assert_file_eq(&local, &want);
+
+        // Put, under another name.
+        let upload = make_file(work.path(), &format!("up-{name}"), len, 300 + seed as u64);
+        let remote = format!("put-{name}");
+        run(
+            atftp(&server, blksize, windowsize)
+                .args(["-p", "-r", &remote, "-l"])
+                .arg(work.path().join(format!("up-{name}"))),
+            PEER_TIMEOUT,
+        )
+        .assert_success("atftp put");
+        assert_file_eq(&root.path().join(&remote), &upload);
+    }
+}
+
+#[test]
+fn atftp_blksize_1468() {
+    require_peer!("atftp");
+    atftp_get_and_put(1468, None);
+}
+
+#[test]
+fn atftp_blksize_8192() {
+    require_peer!("atftp");
+    atftp_get_and_put(8192, None);
+}
+
+#[test]
+fn atftp_blksize_1468_windowsize_8() {
+    require_peer!("atftp");
+    atftp_get_and_put(1468, Some(8));
+}
+
+#[test]
+fn atftp_blksize_8192_windowsize_16() {
+    require_peer!("atftp");
+    atftp_get_and_put(8192, Some(16));
+}
+
+/// Requests that name something outside the root get an ERROR and no
+/// bytes: a `..` path and an absolute path to a file that exists.
+#[test]
+fn atftp_cannot_escape_root() {
+    require_peer!("atftp");
+    let base = temp_dir("jail");
+    let root = base.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    make_file(base.path(), "secret", 4000, 7);
+    let secret = base.path().join("secret");
+    let work = temp_dir("work");
+    let server = FerryServer::writable(&root);
+    for remote in [
+        "../secret".to_owned(),
+        secret.display().to_string(),
+        "sub/../../secret".to_owned(),
+    ] {
+        let local = work.path().join("out");
+        let done = run(
+            atftp(&server, 512, None)
+                .args(["-g", "-r", &remote, "-l"])
+                .arg(&local),
+            PEER_TIMEOUT,
+        );
+        assert!(
+            !done.success(),
+            "atftp fetched {remote:?} from outside the root"
+        );
+        let got = std::fs::read(&local).unwrap_or_default();
+        assert!(got.is_empty(), "{} bytes leaked for {remote:?}", got.len());
+    }
+    // Nor may an upload land outside the root.
+    let upload = work.path().join("evil");
+    std::fs::write(&upload, b"overwritten").unwrap();
+    let done = run(
+        atftp(&server, 512, None)
+            .args(["-p", "-r", "../secret", "-l"])
+            .arg(&upload),
+        PEER_TIMEOUT,
+    );
+    assert!(!done.success(), "atftp wrote outside the root");
+    assert_ne!(std::fs::read(&secret).unwrap(), b"overwritten");
+    assert!(!root.join("secret").exists());
+}
+
+// ---------------------------------------------------------------------------
+// curl: asks for blksize and tsize.
+
+fn curl() -> Command {
+    let mut cmd = Command::new(peer("curl"));
+    cmd.args(["--silent", "--show-error", "--max-time", "60"]);
+    cmd
+}
+
+fn curl_get_and_put(blksize: Option<u16>) {
+    let root = temp_dir("root");
+    let work = temp_dir("work");
+    let server = FerryServer::writable(root.path());
+    let options: Vec<String> = match blksize {
+        Some(n) => vec!["--tftp-blksize".into(), n.to_string()],
+        None => vec!["--tftp-no-options".into()],
+    };
+    let mut cases = sizes(blksize.unwrap_or(512) as usize).to_vec();
+    if blksize.is_none() {
+        // Only without options: curl asks for tsize and rejects an OACK
+        // carrying `tsize 0` as invalid (exit 71), from any server.
+        cases.push(("empty.bin".into(), 0));
+    }
+    for (seed, (name, len)) in cases.into_iter().enumerate() {
+        let want = make_file(root.path(), &name, len, 400 + seed as u64);
+        let local = work.path().join(format!("got-{name}"));
+        run(
+            curl()
+                .args(&options)
+                .arg("-o")
+                .arg(&local)
+                .arg(server.url(&name)),
+            PEER_TIMEOUT,
+        )
+        .assert_success("curl get");
+        assert_file_eq(&local, &want);
+
+        let upload = make_file(work.path(), &format!("up-{name}"), len, 500 + seed as u64);
+        let remote = format!("put-{name}");
+        run(
+            curl()
+                .args(&options)
+                .arg("-T")
+                .arg(work.path().join(format!("up-{name}")))
+                .arg(server.url(&remote)),
+            PEER_TIMEOUT,
+        )
+        .assert_success("curl put");
+        assert_file_eq(&root.path().join(&remote), &upload);
+    }
+}
+
+#[test]
+fn curl_blksize_1468() {
+    require_peer!("curl");
+    curl_get_and_put(Some(1468));
+}
+
+#[test]
+fn curl_blksize_8192() {
+    require_peer!("curl");
+    curl_get_and_put(Some(8192));
+}
+
+#[test]
+fn curl_no_options() {
+    require_peer!("curl");
+    curl_get_and_put(None);
+}
+
+/// curl's exit codes for TFTP errors: 68 "file not found" (ERROR 1),
+/// 69 "permission problem" (ERROR 2).
+const CURLE_TFTP_NOTFOUND: i32 = 68;
+const CURLE_TFTP_PERM: i32 = 69;
+
+#[test]
+fn curl_missing_file_is_error_1() {
+    require_peer!("curl");
+    let root = temp_dir("root");
+    let work = temp_dir("work");
+    let server = FerryServer::read_only(root.path());
+    let local = work.path().join("out");
+    let done = run(
+        curl().arg("-o").arg(&local).arg(server.url("no-such-file")),
+        PEER_TIMEOUT,
+    );
+    assert_eq!(done.code(), Some(CURLE_TFTP_NOTFOUND), "{}", done.stderr);
+    assert!(std::fs::read(&local).unwrap_or_default().is_empty());
+}
+
+#[test]
+fn put_without_write_is_refused() {
+    require_peer!("curl");
+    let root = temp_dir("root");
+    let work = temp_dir("work");
+    let server = FerryServer::read_only(root.path());
+    let existing = make_file(root.path(), "existing.bin", 5000, 600);
+    let upload = work.path().join("upload.bin");
+    make_file(work.path(), "upload.bin", 5000, 601);
+
+    // A new file and an existing one: both refused with ERROR 2, nothing
+    // created, nothing changed.
+    for remote in ["new.bin", "existing.bin"] {
+        let done = run(
+            curl().arg("-T").arg(&upload).arg(server.url(remote)),
+            PEER_TIMEOUT,
+        );
+        assert_eq!(done.code(), Some(CURLE_TFTP_PERM), "{}", done.stderr);
+    }
+    assert!(!root.path().join("new.bin").exists());
+    assert_file_eq(&root.path().join("existing.bin"), &existing);
+    let names: Vec<_> = std::fs::read_dir(root.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["existing.bin"], "stray files in the root");
+
+    // ferry's own client reports the server's refusal and exits 1.
+    let done = run(
+        ferry().arg("put").arg(&upload).arg(server.url("new.bin")),
+        PEER_TIMEOUT,
+    );
+    assert_eq!(done.code(), Some(1), "{}", done.stderr);
+    assert!(!done.stderr.trim().is_empty(), "no error text printed");
+    assert!(!root.path().join("new.bin").exists());
+}
+
+// ---------------------------------------------------------------------------
+// ferry's client against ferry's server: windowed, and to standard output.
+
+#[test]
+fn ferry_client_windowed_and_stdout() {
+    let root = temp_dir("root");
+    let work = temp_dir("work");
+    let server = FerryServer::writable(root.path());
+    let want = make_file(root.path(), "file.bin", 3_000_000 + 5, 700);
+
+    let local = work.path().join("got.bin");
+    run(
+        ferry()
+            .arg("get")
+            .arg(server.url("file.bin"))
+            .arg("-o")
+            .arg(&local)
+            .args(["--blksize", "8192", "--windowsize", "16"]),
+        PEER_TIMEOUT,
+    )
+    .assert_success("ferry get");
+    assert_file_eq(&local, &want);
+
+    let done = run(
+        ferry().arg("get").arg(server.url("file.bin")).args([
+            "-o",
+            "-",
+            "--blksize",
+            "1468",
+            "--windowsize",
+            "8",
+        ]),
+        PEER_TIMEOUT,
+    );
+    done.assert_success("ferry get -o -");
+    assert_bytes_eq(&done.stdout, &want, "ferry get -o - (stdout)");
+
+    let upload = make_file(work.path(), "up.bin", 1468 * 64, 701);
+    run(
+        ferry()
+            .arg("put")
+            .arg(work.path().join("up.bin"))
+            .arg(server.url("up.bin"))
+            .args(["--blksize", "1468", "--windowsize", "32"]),
+        PEER_TIMEOUT,
+    )
+    .assert_success("ferry put");
+    assert_file_eq(&root.path().join("up.bin"), &upload);
+}
