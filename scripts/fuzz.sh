@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Run every cargo-fuzz target in fuzz/ for a bounded time.
+#
+#   FUZZ_SECONDS=N   seconds per target (default 20)
+#
+# Uses the nightly toolchain when rustup has one; otherwise the stable
+# compiler with RUSTC_BOOTSTRAP=1 (cargo-fuzz needs -Z sanitizer flags).
+# Installs cargo-fuzz when it is missing. Exits non-zero if any target
+# finds a crash, leak or hang; the failing input is kept under
+# fuzz/artifacts/<target>/.
+set -euo pipefail
+
+seconds=${FUZZ_SECONDS:-20}
+cd "$(dirname "$0")/../fuzz"
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "fuzz: installing cargo-fuzz" >&2
+    cargo install cargo-fuzz --locked
+fi
+
+if cargo +nightly --version >/dev/null 2>&1; then
+    fuzz() { cargo +nightly fuzz "$@"; }
+else
+    echo "fuzz: no nightly toolchain, using stable with RUSTC_BOOTSTRAP=1" >&2
+    fuzz() { RUSTC_BOOTSTRAP=1 cargo fuzz "$@"; }
+fi
+
+mapfile -t targets < <(fuzz list)
+if [ "${#targets[@]}" -eq 0 ]; then
+    echo "fuzz: no targets found" >&2
+    exit 1
+fi
+
+fuzz build
+failed=()
+for target in "${targets[@]}"; do
+    echo "fuzz: $target for ${seconds}s" >&2
+    log=$(mktemp)
+    # -timeout: one input running this long is a hang, and a failure.
+    if fuzz run "$target" -- -max_total_time="$seconds" -timeout=10 >"$log" 2>&1; then
+        echo "fuzz: $target clean: $(grep -E '^Done [0-9]+ runs' "$log" || echo 'done')" >&2
+    else
+        tail -n 60 "$log" >&2
+        failed+=("$target")
+    fi
+    rm -f "$log"
+done
+
+if [ "${#failed[@]}" -gt 0 ]; then
+    echo "fuzz: failing targets: ${failed[*]}" >&2
+    exit 1
+fi
+echo "fuzz: every target ran clean (${#targets[@]} targets, ${seconds}s each)" >&2
