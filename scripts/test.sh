@@ -1,25 +1,42 @@
 #!/usr/bin/env bash
-# Run every test: unit, property, in-process and interop tests against the
-# real peers (curl, tftp-hpa, atftp, tftpd-hpa), which are installed from
-# Debian's packages when missing.
+# Run every test: unit, property, in-process, benchmark smoke runs, doc
+# tests, and the interop tests against real peers (curl, tftp-hpa, atftp,
+# tftpd-hpa), which are installed from Debian's packages when missing.
+#
+# Extra arguments go to the test binaries, e.g. `scripts/test.sh atftp`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Program -> Debian package. in.tftpd lives in /usr/sbin, which a
+# non-root PATH may lack.
 need=()
 command -v curl >/dev/null || need+=(curl)
 command -v tftp >/dev/null || need+=(tftp-hpa)
 command -v atftp >/dev/null || need+=(atftp)
-[ -x /usr/sbin/in.tftpd ] || need+=(tftpd-hpa)
+command -v in.tftpd >/dev/null || [ -x /usr/sbin/in.tftpd ] || need+=(tftpd-hpa)
+
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}" >&2
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
+  sudo=()
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null; then
+      sudo=(sudo)
+    else
+      echo "test.sh: not root and no sudo: install ${need[*]} by hand" >&2
+      exit 1
+    fi
+  fi
   export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-# Interop tests must not skip when a peer is missing: that is a failure here.
+# Interop tests must not skip when a peer is missing: here that is a failure.
 export FERRY_INTEROP=1
-cargo build --quiet -p ferry
-cargo test --workspace
+
+# --all-targets: libraries, binaries, tests, examples and benchmarks (each
+# benchmark runs once, as a smoke test). Doc tests are not among its targets.
+cargo test --workspace --all-targets -- "$@"
+if [ $# -eq 0 ]; then
+  cargo test --workspace --doc
+fi
