@@ -34,9 +34,16 @@ fi
 # Interop tests must not skip when a peer is missing: here that is a failure.
 export FERRY_INTEROP=1
 
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
 # --all-targets: libraries, binaries, tests, examples and benchmarks (each
 # benchmark runs once, as a smoke test). Doc tests are not among its targets.
-cargo test --workspace --all-targets -- "$@"
+cargo test --workspace --all-targets -- "$@" 2>&1 | tee -a "$log"
 if [ $# -eq 0 ]; then
-  cargo test --workspace --doc
+  cargo test --workspace --doc 2>&1 | tee -a "$log"
 fi
+
+# One closing line for the whole run, summed over every test binary.
+awk '/^test result:/ { p += $4; f += $6; s += $8 }
+     END { printf "test.sh: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
