@@ -178,6 +178,24 @@ fn server_leaves_tsize_out_of_a_netascii_oack() {
 }
 
 #[test]
+fn server_leaves_tsize_out_for_an_empty_file() {
+    // curl rejects an OACK carrying tsize 0, so an empty file's size is
+    // simply not acknowledged.
+    let mut t = Trace::server_read(
+        &ServerPolicy::default(),
+        &rrq("f", Mode::Octet, &[("blksize", "1468"), ("tsize", "0")]),
+        Vec::new(),
+    );
+    t.expect_event(Ev::Negotiated(negotiated(1468, 1, None)));
+    t.expect_sent(CLIENT, oack(&[("blksize", "1468")]));
+    t.recv(CLIENT, ack(0));
+    t.expect_sent(CLIENT, data(1, b""));
+    t.recv(CLIENT, ack(1));
+    t.expect_finished();
+    t.expect_closed();
+}
+
+#[test]
 fn lost_oack_is_sent_again_on_timeout() {
     let mut t = Trace::server_read(
         &ServerPolicy::default(),

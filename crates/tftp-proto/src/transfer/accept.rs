@@ -119,10 +119,12 @@ impl ServerPolicy {
             tsize: match kind {
                 // RFC 2349: the reader asks with 0; the size is only known
                 // in advance for octet transfers.
+                // An empty file's size is left out: curl rejects an OACK
+                // with tsize 0 as invalid, and the option is optional.
                 RequestKind::Read => asked
                     .tsize
                     .and(file_size)
-                    .filter(|_| request.mode == Mode::Octet),
+                    .filter(|&size| size > 0 && request.mode == Mode::Octet),
                 RequestKind::Write => asked.tsize,
             },
             unknown: 0,

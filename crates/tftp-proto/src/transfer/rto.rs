@@ -45,7 +45,13 @@ impl Rto {
         if self.fixed {
             return self.base;
         }
-        let scaled = self.base.checked_mul(1 << self.backoff).unwrap_or(self.max);
+        // RFC 6298 §5.5: back off from the timeout in force, floor included,
+        // so each timeout really doubles the wait.
+        let scaled = self
+            .base
+            .max(self.min)
+            .checked_mul(1 << self.backoff)
+            .unwrap_or(self.max);
         scaled.clamp(self.min, self.max)
     }
 

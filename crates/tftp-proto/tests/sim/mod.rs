@@ -124,7 +124,7 @@ impl Endpoint {
                     self.outcome = Some(Ok(summary));
                 }
                 Event::Failed(error) => {
-                    assert!(!matches!(self.outcome, Some(Err(_))), "failed twice");
+                    assert!(self.outcome.is_none(), "a second outcome: {error:?}");
                     self.outcome = Some(Err(error));
                 }
                 _ => {}
