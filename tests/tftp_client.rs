@@ -7,11 +7,12 @@ use ferry_interop::{
 };
 
 /// An exact multiple of the block size (the transfer ends with a
-/// zero-length DATA) and about 3 MB.
-fn sizes(blksize: usize) -> [(String, usize); 2] {
+/// zero-length DATA), about 3 MB, and an empty file.
+fn sizes(blksize: usize) -> [(String, usize); 3] {
     [
         (format!("multiple-{blksize}.bin"), blksize * 40),
         (format!("large-{blksize}.bin"), 3_000_000 + 29),
+        (format!("empty-{blksize}.bin"), 0),
     ]
 }
 

@@ -9,11 +9,13 @@ use ferry_interop::{
 };
 
 /// A size that is an exact multiple of the block size (so the transfer
-/// ends with a zero-length DATA) and one of about 3 MB that is not.
-fn sizes(blksize: usize) -> [(String, usize); 2] {
+/// ends with a zero-length DATA), one of about 3 MB that is not, and an
+/// empty file (a single zero-length DATA).
+fn sizes(blksize: usize) -> [(String, usize); 3] {
     [
         (format!("multiple-{blksize}.bin"), blksize * 300),
         (format!("large-{blksize}.bin"), 3_000_000 + 17),
+        (format!("empty-{blksize}.bin"), 0),
     ]
 }
 
@@ -205,13 +207,13 @@ fn curl_get_and_put(blksize: Option<u16>) {
         Some(n) => vec!["--tftp-blksize".into(), n.to_string()],
         None => vec!["--tftp-no-options".into()],
     };
-    let mut cases = sizes(blksize.unwrap_or(512) as usize).to_vec();
-    if blksize.is_none() {
-        // Only without options: curl asks for tsize and rejects an OACK
-        // carrying `tsize 0` as invalid (exit 71), from any server.
-        cases.push(("empty.bin".into(), 0));
-    }
-    for (seed, (name, len)) in cases.into_iter().enumerate() {
+    // The empty file matters here: curl asks for tsize and rejects an OACK
+    // carrying `tsize 0` as invalid (exit 71, as from tftpd-hpa), so the
+    // server must leave tsize out of the OACK for an empty file.
+    for (seed, (name, len)) in sizes(blksize.unwrap_or(512) as usize)
+        .into_iter()
+        .enumerate()
+    {
         let want = make_file(root.path(), &name, len, 400 + seed as u64);
         let local = work.path().join(format!("got-{name}"));
         run(
@@ -363,4 +365,42 @@ fn ferry_client_windowed_and_stdout() {
     )
     .assert_success("ferry put");
     assert_file_eq(&root.path().join("up.bin"), &upload);
+}
+
+// ---------------------------------------------------------------------------
+// Block numbers past 65535, with the peers' default 512-byte blocks.
+
+#[test]
+fn block_numbers_wrap_past_65535() {
+    require_peer!("curl");
+    require_peer!("tftp");
+    let root = temp_dir("root");
+    let work = temp_dir("work");
+    let server = FerryServer::writable(root.path());
+    // 65,537 blocks: numbered 1..=65535, then wrapping to 0 and 1.
+    let len = 512 * 65_536 + 700;
+
+    let want = make_file(root.path(), "wrap.bin", len, 800);
+    let local = work.path().join("got.bin");
+    run(
+        curl()
+            .arg("--tftp-no-options")
+            .arg("-o")
+            .arg(&local)
+            .arg(server.url("wrap.bin")),
+        PEER_TIMEOUT,
+    )
+    .assert_success("curl get past block 65535");
+    assert_file_eq(&local, &want);
+
+    let upload = make_file(work.path(), "up.bin", len, 801);
+    let done = run(
+        &mut tftp_hpa(
+            &server,
+            &format!("put {} wrap-up.bin", work.path().join("up.bin").display()),
+        ),
+        PEER_TIMEOUT,
+    );
+    assert!(done.stderr.is_empty(), "tftp-hpa: {}", done.stderr);
+    assert_file_eq(&root.path().join("wrap-up.bin"), &upload);
 }
