@@ -151,54 +151,62 @@ pub(crate) fn drive<L: Local>(
 
     loop {
         // 1. Events: every input may produce some; answer them at once.
-        while let Some(event) = transfer.poll_event() {
-            match event {
-                Event::Negotiated(n) => {
-                    local.negotiated(&n);
-                    negotiated = Some(n);
-                }
-                Event::NeedData { max_len } => {
-                    if buffers.block.len() < max_len {
-                        buffers.block.resize(max_len, 0);
+        //    Drain events and transmits until neither has anything left:
+        //    a sender asks for read-ahead data only once its round is sent.
+        let mut busy = true;
+        while busy {
+            busy = false;
+            while let Some(event) = transfer.poll_event() {
+                busy = true;
+                match event {
+                    Event::Negotiated(n) => {
+                        local.negotiated(&n);
+                        negotiated = Some(n);
                     }
-                    let now = clock::now();
-                    match local.read_block(&mut buffers.block[..max_len]) {
-                        Ok(n) => transfer.provide_data(now, &buffers.block[..n]),
-                        Err(failure) => {
-                            transfer.abort(now, failure.error, &failure.message);
+                    Event::NeedData { max_len } => {
+                        if buffers.block.len() < max_len {
+                            buffers.block.resize(max_len, 0);
+                        }
+                        let now = clock::now();
+                        match local.read_block(&mut buffers.block[..max_len]) {
+                            Ok(n) => transfer.provide_data(now, &buffers.block[..n]),
+                            Err(failure) => {
+                                transfer.abort(now, failure.error, &failure.message);
+                                local_failure.get_or_insert(failure);
+                            }
+                        }
+                    }
+                    Event::Data(bytes) => {
+                        if let Err(failure) = local.write_data(bytes) {
+                            transfer.abort(clock::now(), failure.error, &failure.message);
                             local_failure.get_or_insert(failure);
                         }
                     }
-                }
-                Event::Data(bytes) => {
-                    if let Err(failure) = local.write_data(bytes) {
-                        transfer.abort(clock::now(), failure.error, &failure.message);
-                        local_failure.get_or_insert(failure);
+                    Event::Finished(summary) if result.is_none() => {
+                        if let Err(failure) = local.finish() {
+                            transfer.abort(clock::now(), failure.error, &failure.message);
+                            local_failure.get_or_insert(failure);
+                        }
+                        result = Some(Ok(summary));
                     }
-                }
-                Event::Finished(summary) if result.is_none() => {
-                    if let Err(failure) = local.finish() {
-                        transfer.abort(clock::now(), failure.error, &failure.message);
-                        local_failure.get_or_insert(failure);
+                    Event::Failed(error) => {
+                        local.discard();
+                        if result.is_none() {
+                            result = Some(Err(error));
+                        }
                     }
-                    result = Some(Ok(summary));
+                    // A second verdict, or events this driver does not know.
+                    _ => {}
                 }
-                Event::Failed(error) => {
-                    local.discard();
-                    if result.is_none() {
-                        result = Some(Err(error));
-                    }
-                }
-                // A second verdict, or events this driver does not know.
-                _ => {}
             }
-        }
 
-        // 2. Transmits, a window's worth sent together where possible.
-        while let Some(transmit) = transfer.poll_transmit() {
-            buffers.outbox.push(socket, transmit.to, transmit.payload);
+            // 2. Transmits, a window's worth sent together where possible.
+            while let Some(transmit) = transfer.poll_transmit() {
+                busy = true;
+                buffers.outbox.push(socket, transmit.to, transmit.payload);
+            }
+            buffers.outbox.flush(socket);
         }
-        buffers.outbox.flush(socket);
 
         if transfer.is_closed() {
             break;

@@ -739,7 +739,9 @@ impl Transfer {
         );
     }
 
-    /// The next event, if any. Drain until `None` after every input.
+    /// The next event, if any. After every input, drain this and
+    /// [`Transfer::poll_transmit`] until both return `None`: a sender asks
+    /// for read-ahead data only once its current round has been sent.
     pub fn poll_event(&mut self) -> Option<Event<'_>> {
         if core::mem::take(&mut self.c.ev_negotiated) {
             return Some(Event::Negotiated(self.c.negotiated));

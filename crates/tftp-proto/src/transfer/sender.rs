@@ -11,12 +11,18 @@ use crate::netascii::Encoder;
 use crate::packet::{opcode, BlockNumber, Mode};
 use crate::time::Instant;
 
+/// Memory a sender may spend on blocks read ahead of the window.
+const READ_AHEAD_BYTES: usize = 256 * 1024;
+
 #[derive(Debug)]
 pub(crate) struct Sender {
     mode: Mode,
     blksize: usize,
     windowsize: usize,
-    /// `windowsize` slots of a 4-byte DATA header and `blksize` bytes, so a
+    /// Slots in the ring: the window, plus blocks read ahead so the next
+    /// window is ready the moment its ACK arrives.
+    slots: usize,
+    /// `slots` slots of a 4-byte DATA header and `blksize` bytes, so a
     /// prepared block is sent, and resent, straight from here.
     window: Vec<u8>,
     /// Payload length of each slot.
@@ -50,6 +56,7 @@ impl Sender {
             mode,
             blksize: 0,
             windowsize: 0,
+            slots: 0,
             window: Vec::new(),
             lens: Vec::new(),
             base: BlockNumber(1),
@@ -73,15 +80,21 @@ impl Sender {
     pub(crate) fn setup(&mut self, negotiated: &Negotiated) {
         self.blksize = usize::from(negotiated.blksize);
         self.windowsize = usize::from(negotiated.windowsize.max(1));
-        self.window = vec![0; self.windowsize * (4 + self.blksize)];
-        self.lens = vec![0; self.windowsize];
+        // Read one more window ahead, within a modest memory budget (at
+        // least one block, so lock-step never reads on the ACK's path).
+        let lookahead = self
+            .windowsize
+            .min((READ_AHEAD_BYTES / self.blksize).max(1));
+        self.slots = self.windowsize + lookahead;
+        self.window = vec![0; self.slots * (4 + self.blksize)];
+        self.lens = vec![0; self.slots];
         if self.mode == Mode::Netascii {
             self.carry = Vec::with_capacity(self.blksize);
         }
     }
 
     fn slot_range(&self, index_from_base: usize) -> core::ops::Range<usize> {
-        let slot = (self.base_slot + index_from_base) % self.windowsize;
+        let slot = (self.base_slot + index_from_base) % self.slots;
         let start = slot * (4 + self.blksize);
         start..start + 4 + self.blksize
     }
@@ -89,10 +102,10 @@ impl Sender {
     /// Prepare slots until the window is full, the file has ended, or data
     /// must be asked of the driver.
     pub(crate) fn fill(&mut self) {
-        if self.windowsize == 0 {
+        if self.slots == 0 {
             return;
         }
-        while self.filled < self.windowsize && !self.last_filled && self.awaiting.is_none() {
+        while self.filled < self.slots && !self.last_filled && self.awaiting.is_none() {
             let range = self.slot_range(self.filled);
             let blksize = self.blksize;
             if self.mode == Mode::Netascii {
@@ -119,7 +132,7 @@ impl Sender {
         let block = self.base.add(self.filled as u16);
         self.window[range.start..range.start + 2].copy_from_slice(&opcode::DATA.to_be_bytes());
         self.window[range.start + 2..range.start + 4].copy_from_slice(&block.0.to_be_bytes());
-        let slot = (self.base_slot + self.filled) % self.windowsize;
+        let slot = (self.base_slot + self.filled) % self.slots;
         self.lens[slot] = len;
         self.filled += 1;
         self.partial = 0;
@@ -152,7 +165,12 @@ impl Sender {
         Some(data.len())
     }
 
+    /// Data is asked for only once the current round is on its way, so
+    /// reading ahead never delays a send.
     pub(crate) fn take_need_data(&mut self) -> Option<usize> {
+        if self.has_unsent() {
+            return None;
+        }
         if core::mem::take(&mut self.need_event) {
             self.awaiting
         } else {
@@ -163,7 +181,8 @@ impl Sender {
     /// A round can start: prepared blocks not yet sent, and either the
     /// window is complete or the file has ended.
     pub(crate) fn has_unsent(&self) -> bool {
-        self.sent < self.filled && (self.filled == self.windowsize || self.last_filled)
+        self.sent < self.filled.min(self.windowsize)
+            && (self.filled >= self.windowsize || self.last_filled)
     }
 
     pub(crate) fn finished(&self) -> bool {
@@ -191,7 +210,7 @@ impl Sender {
         if !self.has_unsent() {
             return None;
         }
-        let slot = (self.base_slot + self.sent) % self.windowsize;
+        let slot = (self.base_slot + self.sent) % self.slots;
         let start = slot * (4 + self.blksize);
         self.sent += 1;
         Some(&self.window[start..start + 4 + self.lens[slot]])
@@ -216,7 +235,7 @@ impl Sender {
         c.progress(now);
         c.retransmits += resent_in_gap as u64;
         self.base = block.next();
-        self.base_slot = (self.base_slot + acked) % self.windowsize;
+        self.base_slot = (self.base_slot + acked) % self.slots;
         self.filled -= acked;
         // RFC 7440 §4: the next window starts right after the acknowledged
         // block, even when that block was not the window's last (a gap).

@@ -108,9 +108,20 @@ impl Endpoint {
         }
     }
 
-    /// Drain events, then datagrams, as every driver does.
+    /// Drain events and datagrams until neither is left, as every driver does.
     fn drain(&mut self, now: Instant, out: &mut Vec<(SocketAddr, SocketAddr, Vec<u8>)>) {
+        while self.drain_once(now, out) {}
+    }
+
+    /// One pass: events, then datagrams. True if anything happened.
+    fn drain_once(
+        &mut self,
+        now: Instant,
+        out: &mut Vec<(SocketAddr, SocketAddr, Vec<u8>)>,
+    ) -> bool {
+        let mut busy = false;
         while let Some(event) = self.transfer.poll_event() {
+            busy = true;
             match event {
                 Event::NeedData { max_len } => {
                     let end = (self.offset + max_len).min(self.source.len());
@@ -136,7 +147,9 @@ impl Endpoint {
             }
             Packet::parse(tx.payload).expect("every datagram sent parses");
             out.push((self.addr, tx.to, tx.payload.to_vec()));
+            busy = true;
         }
+        busy
     }
 }
 
