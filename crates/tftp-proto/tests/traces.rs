@@ -486,20 +486,27 @@ fn windowed_send_restarts_after_the_acknowledged_block() {
     t.recv(CLIENT, ack(0));
     t.expect_silent();
 
-    // ACK 2: blocks 3 and 4 were lost; the next window starts at 3.
+    // ACK 2: blocks 3 and 4 were lost; the next window starts at 3. Loss
+    // halves the burst: two blocks now, two after a short pause.
     t.advance(2);
     t.recv(CLIENT, ack(2));
-    for n in 3..=6 {
+    t.expect_sent(CLIENT, block(3));
+    t.expect_sent(CLIENT, block(4));
+    t.expect_silent();
+    t.advance(1);
+    t.expect_sent(CLIENT, block(5));
+    t.expect_sent(CLIENT, block(6));
+    t.expect_silent();
+
+    // The whole window acknowledged: the next one, one block more per burst.
+    t.advance(2);
+    t.recv(CLIENT, ack(6));
+    for n in 7..=9 {
         t.expect_sent(CLIENT, block(n));
     }
     t.expect_silent();
-
-    // The whole window acknowledged: the next one.
-    t.advance(2);
-    t.recv(CLIENT, ack(6));
-    for n in 7..=10 {
-        t.expect_sent(CLIENT, block(n));
-    }
+    t.advance(1);
+    t.expect_sent(CLIENT, block(10));
     // A stale ACK from before is ignored.
     t.recv(CLIENT, ack(4));
     t.expect_silent();
@@ -534,13 +541,18 @@ fn windowed_send_timeout_resends_the_whole_window() {
         t.expect_sent(CLIENT, block(n));
     }
     t.fire_timeout();
-    for n in 1..=3 {
-        t.expect_sent(CLIENT, block(n));
-    }
+    // After a timeout the window goes out paced, one block at a time.
+    t.expect_sent(CLIENT, block(1));
+    t.expect_silent();
+    t.advance(1);
+    t.expect_sent(CLIENT, block(2));
+    t.expect_sent(CLIENT, block(3));
     t.expect_silent();
     t.recv(CLIENT, ack(3));
     // 40 bytes = 5 full blocks, then the empty final one.
     t.expect_sent(CLIENT, block(4));
+    t.expect_silent();
+    t.advance(1);
     t.expect_sent(CLIENT, block(5));
     t.expect_sent(CLIENT, data(6, &[]));
     t.recv(CLIENT, ack(6));

@@ -664,7 +664,8 @@ impl Transfer {
                 self.c.finish(now);
             } else if s.has_unsent() {
                 s.start_round(now);
-                self.c.arm(now);
+                let span = s.round_span();
+                self.c.deadline = Some(now + span + self.c.rto.current());
             }
         }
     }
@@ -682,6 +683,9 @@ impl Transfer {
             }
             _ => {}
         }
+        if let Role::Sender(s) = &mut self.role {
+            s.tick(now);
+        }
         match self.c.deadline {
             Some(deadline) if now >= deadline => {}
             _ => return,
@@ -697,7 +701,8 @@ impl Transfer {
             (Role::Sender(s), Phase::Transferring) => {
                 // RFC 7440 §4: the last ACK received sets where the window restarts.
                 self.c.retransmits += s.restart_round(now) as u64;
-                self.c.arm(now);
+                let span = s.round_span();
+                self.c.deadline = Some(now + span + self.c.rto.current());
             }
             // The request or the OACK went unanswered: send it again.
             _ => {
@@ -832,9 +837,13 @@ impl Transfer {
 
     /// When to call [`Transfer::handle_timeout`]; `None` once closed.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match self.c.phase {
-            Phase::Dallying(until) => Some(until),
-            Phase::Done => None,
+        match (self.c.phase, &self.role) {
+            (Phase::Dallying(until), _) => Some(until),
+            (Phase::Done, _) => None,
+            (Phase::Transferring, Role::Sender(s)) => match s.next_release() {
+                Some(release) => Some(self.c.deadline.map_or(release, |d| d.min(release))),
+                None => self.c.deadline,
+            },
             _ => self.c.deadline,
         }
     }

@@ -10,9 +10,14 @@ use super::{Common, Negotiated};
 use crate::netascii::Encoder;
 use crate::packet::{opcode, BlockNumber, Mode};
 use crate::time::Instant;
+use core::time::Duration;
 
 /// Memory a sender may spend on blocks read ahead of the window.
 const READ_AHEAD_BYTES: usize = 256 * 1024;
+
+/// Pause between bursts once loss has made the sender pace a window.
+const MIN_GAP: Duration = Duration::from_micros(200);
+const MAX_GAP: Duration = Duration::from_millis(100);
 
 #[derive(Debug)]
 pub(crate) struct Sender {
@@ -48,6 +53,13 @@ pub(crate) struct Sender {
     encoder: Encoder,
     round_start: Instant,
     round_resent: bool,
+    /// Congestion control (RFC 7440 §6, RFC 8085 §3.1): blocks sent back
+    /// to back before a pause of `gap`. A whole window at first; halved on
+    /// loss (then the gap doubles), grown again by clean windows.
+    burst: usize,
+    gap: Duration,
+    /// The latest time seen, to release paced blocks.
+    clock: Instant,
 }
 
 impl Sender {
@@ -72,6 +84,9 @@ impl Sender {
             encoder: Encoder::new(),
             round_start: Instant::ZERO,
             round_resent: false,
+            burst: 0,
+            gap: MIN_GAP,
+            clock: Instant::ZERO,
         }
     }
 
@@ -86,6 +101,7 @@ impl Sender {
             .windowsize
             .min((READ_AHEAD_BYTES / self.blksize).max(1));
         self.slots = self.windowsize + lookahead;
+        self.burst = self.windowsize;
         self.window = vec![0; self.slots * (4 + self.blksize)];
         self.lens = vec![0; self.slots];
         if self.mode == Mode::Netascii {
@@ -190,9 +206,60 @@ impl Sender {
     }
 
     pub(crate) fn start_round(&mut self, now: Instant) {
+        self.clock = now;
         if self.sent == 0 {
             self.round_start = now;
             self.round_resent = false;
+        }
+    }
+
+    /// How long the current round takes to hand out, pauses included.
+    pub(crate) fn round_span(&self) -> Duration {
+        let round = self.filled.min(self.windowsize).max(1);
+        let pauses = (round - 1) / self.burst.max(1);
+        self.gap * pauses as u32
+    }
+
+    /// Time passed: paced blocks may be due.
+    pub(crate) fn tick(&mut self, now: Instant) {
+        self.clock = self.clock.max(now);
+    }
+
+    /// When the next paced block is due, if one is waiting.
+    pub(crate) fn next_release(&self) -> Option<Instant> {
+        if self.has_unsent() && self.sent >= self.released() {
+            let bursts = (self.sent / self.burst.max(1)) as u32;
+            Some(self.round_start + self.gap * bursts)
+        } else {
+            None
+        }
+    }
+
+    /// Blocks of the current round that may be out by now.
+    fn released(&self) -> usize {
+        if self.burst >= self.windowsize {
+            return usize::MAX;
+        }
+        let elapsed = self.clock - self.round_start;
+        let bursts = (elapsed.as_micros() / self.gap.as_micros().max(1)) as usize + 1;
+        bursts.saturating_mul(self.burst)
+    }
+
+    /// Loss seen (a timeout, or an ACK showing a gap): send gentler.
+    fn on_loss(&mut self) {
+        if self.burst > 1 {
+            self.burst /= 2;
+        } else {
+            self.gap = (self.gap * 2).min(MAX_GAP);
+        }
+    }
+
+    /// A whole window arrived without loss: send a little harder.
+    fn on_clean_window(&mut self) {
+        if self.gap > MIN_GAP {
+            self.gap = (self.gap / 2).max(MIN_GAP);
+        } else if self.burst < self.windowsize {
+            self.burst += 1;
         }
     }
 
@@ -202,12 +269,14 @@ impl Sender {
         let resent = self.sent;
         self.sent = 0;
         self.round_start = now;
+        self.clock = now;
         self.round_resent = true;
+        self.on_loss();
         resent
     }
 
     pub(crate) fn next_datagram(&mut self) -> Option<&[u8]> {
-        if !self.has_unsent() {
+        if !self.has_unsent() || self.sent >= self.released() {
             return None;
         }
         let slot = (self.base_slot + self.sent) % self.slots;
@@ -225,6 +294,12 @@ impl Sender {
             return false;
         }
         let resent_in_gap = self.sent - acked;
+        self.clock = now;
+        if resent_in_gap > 0 {
+            self.on_loss();
+        } else if !self.round_resent && acked == self.windowsize {
+            self.on_clean_window();
+        }
         // Karn: time only rounds that were not resent after a timeout.
         if !self.round_resent {
             c.rto.sample(now - self.round_start);
