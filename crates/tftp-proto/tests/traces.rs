@@ -523,6 +523,45 @@ fn windowed_send_restarts_after_the_acknowledged_block() {
 }
 
 #[test]
+fn ack_for_an_earlier_round_is_taken_while_a_paced_round_restarts() {
+    // The receiver got the whole window but its ACK came late: the sender
+    // has timed out and is resending, paced, one block so far. The ACK
+    // still covers all four blocks and moves the window.
+    let file = file_bytes(64);
+    let block = |n: u16| {
+        let at = usize::from(n - 1) * 8;
+        data(n, &file[at..(at + 8).min(file.len())])
+    };
+    let mut t = Trace::server_read(
+        &ServerPolicy::default(),
+        &rrq("f", Mode::Octet, &[("blksize", "8"), ("windowsize", "4")]),
+        file.clone(),
+    );
+    t.expect_event(Ev::Negotiated(negotiated(8, 4, None)));
+    t.expect_sent(CLIENT, oack(&[("blksize", "8"), ("windowsize", "4")]));
+    t.recv(CLIENT, ack(0));
+    for n in 1..=4 {
+        t.expect_sent(CLIENT, block(n));
+    }
+    t.fire_timeout();
+    t.expect_sent(CLIENT, block(1));
+    t.expect_sent(CLIENT, block(2));
+    t.expect_silent();
+    t.recv(CLIENT, ack(4));
+    t.expect_sent(CLIENT, block(5));
+    t.expect_sent(CLIENT, block(6));
+    t.expect_silent();
+    t.advance(1);
+    t.expect_sent(CLIENT, block(7));
+    t.expect_sent(CLIENT, block(8));
+    t.recv(CLIENT, ack(8));
+    t.expect_sent(CLIENT, data(9, &[]));
+    t.recv(CLIENT, ack(9));
+    t.expect_finished();
+    t.expect_closed();
+}
+
+#[test]
 fn windowed_send_timeout_resends_the_whole_window() {
     let file = file_bytes(40);
     let block = |n: u16| {

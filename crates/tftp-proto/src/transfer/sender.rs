@@ -41,6 +41,9 @@ pub(crate) struct Sender {
     partial: usize,
     /// Slots from `base` sent in the current round.
     sent: usize,
+    /// Slots from `base` sent in any round: an ACK may cover blocks of an
+    /// earlier round that a restarted round has not reached again yet.
+    sent_ever: usize,
     /// The final (short) block is among the filled slots.
     last_filled: bool,
     /// The driver reported the end of the file.
@@ -76,6 +79,7 @@ impl Sender {
             filled: 0,
             partial: 0,
             sent: 0,
+            sent_ever: 0,
             last_filled: false,
             eof: false,
             awaiting: None,
@@ -282,18 +286,19 @@ impl Sender {
         let slot = (self.base_slot + self.sent) % self.slots;
         let start = slot * (4 + self.blksize);
         self.sent += 1;
+        self.sent_ever = self.sent_ever.max(self.sent);
         Some(&self.window[start..start + 4 + self.lens[slot]])
     }
 
     /// An ACK arrived. Returns true if the window moved.
     pub(crate) fn on_ack(&mut self, c: &mut Common, block: BlockNumber, now: Instant) -> bool {
         // Blocks this ACK covers, counted from base; 0 is a duplicate of the
-        // previous ACK, more than `sent` acknowledges what was never sent.
+        // previous ACK, more than were ever sent acknowledges nothing real.
         let acked = usize::from(block.distance_from(self.base)) + 1;
-        if acked > self.sent {
+        if acked > self.sent_ever {
             return false;
         }
-        let resent_in_gap = self.sent - acked;
+        let resent_in_gap = self.sent.saturating_sub(acked);
         self.clock = now;
         if resent_in_gap > 0 {
             self.on_loss();
@@ -312,6 +317,7 @@ impl Sender {
         self.base = block.next();
         self.base_slot = (self.base_slot + acked) % self.slots;
         self.filled -= acked;
+        self.sent_ever -= acked;
         // RFC 7440 §4: the next window starts right after the acknowledged
         // block, even when that block was not the window's last (a gap).
         self.sent = 0;
