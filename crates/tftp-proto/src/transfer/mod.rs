@@ -351,14 +351,7 @@ impl Transfer {
         file_size: Option<u64>,
         now: Instant,
     ) -> Transfer {
-        let accepted = policy.negotiate(RequestKind::Read, request, file_size);
-        let c = Common::new(peer, &policy.transfer, request.mode, now);
-        let mut t = Transfer {
-            role: Role::Sender(Sender::new(request.mode)),
-            c,
-        };
-        t.start_server(accepted, now);
-        t
+        Transfer::server(policy, peer, RequestKind::Read, request, file_size, now)
     }
 
     /// Serve a write request: this side receives the file.
@@ -368,11 +361,25 @@ impl Transfer {
         request: &Request<'_>,
         now: Instant,
     ) -> Transfer {
-        let accepted = policy.negotiate(RequestKind::Write, request, None);
-        let c = Common::new(peer, &policy.transfer, request.mode, now);
+        Transfer::server(policy, peer, RequestKind::Write, request, None, now)
+    }
+
+    fn server(
+        policy: &ServerPolicy,
+        peer: SocketAddr,
+        kind: RequestKind,
+        request: &Request<'_>,
+        file_size: Option<u64>,
+        now: Instant,
+    ) -> Transfer {
+        let accepted = policy.negotiate(kind, request, file_size);
+        let role = match kind {
+            RequestKind::Read => Role::Sender(Sender::new(request.mode)),
+            RequestKind::Write => Role::Receiver(Receiver::new(request.mode)),
+        };
         let mut t = Transfer {
-            role: Role::Receiver(Receiver::new(request.mode)),
-            c,
+            role,
+            c: Common::new(peer, &policy.transfer, request.mode, now),
         };
         t.start_server(accepted, now);
         t
