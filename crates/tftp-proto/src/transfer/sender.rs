@@ -18,6 +18,8 @@ const READ_AHEAD_BYTES: usize = 256 * 1024;
 /// Pause between bursts once loss has made the sender pace a window.
 const MIN_GAP: Duration = Duration::from_micros(200);
 const MAX_GAP: Duration = Duration::from_millis(100);
+/// Clean windows before probing again a burst size that once lost blocks.
+const PROBE_PATIENCE: usize = 16;
 
 #[derive(Debug)]
 pub(crate) struct Sender {
@@ -61,6 +63,10 @@ pub(crate) struct Sender {
     /// loss (then the gap doubles), grown again by clean windows.
     burst: usize,
     gap: Duration,
+    /// The burst that last lost blocks: growth slows down near it.
+    burst_limit: usize,
+    /// Clean windows since the burst last grew.
+    clean_windows: usize,
     /// The latest time seen, to release paced blocks.
     clock: Instant,
 }
@@ -90,6 +96,8 @@ impl Sender {
             round_resent: false,
             burst: 0,
             gap: MIN_GAP,
+            burst_limit: usize::MAX,
+            clean_windows: 0,
             clock: Instant::ZERO,
         }
     }
@@ -251,6 +259,8 @@ impl Sender {
 
     /// Loss seen (a timeout, or an ACK showing a gap): send gentler.
     fn on_loss(&mut self) {
+        self.burst_limit = self.burst;
+        self.clean_windows = 0;
         if self.burst > 1 {
             self.burst /= 2;
         } else {
@@ -258,8 +268,19 @@ impl Sender {
         }
     }
 
-    /// A whole window arrived without loss: send a little harder.
+    /// A whole window arrived without loss: send a little harder; below
+    /// the burst that last lost blocks at once, at it only now and then.
     fn on_clean_window(&mut self) {
+        self.clean_windows += 1;
+        let patience = if self.burst + 1 < self.burst_limit {
+            1
+        } else {
+            PROBE_PATIENCE
+        };
+        if self.clean_windows < patience {
+            return;
+        }
+        self.clean_windows = 0;
         if self.gap > MIN_GAP {
             self.gap = (self.gap / 2).max(MIN_GAP);
         } else if self.burst < self.windowsize {
