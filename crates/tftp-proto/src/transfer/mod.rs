@@ -36,6 +36,7 @@ mod rto;
 mod sender;
 
 use alloc::string::String;
+use alloc::vec;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
 use core::time::Duration;
@@ -175,6 +176,15 @@ enum Ctrl {
     Ack(BlockNumber),
 }
 
+/// A client's request: what it asked for, and the packet, encoded once so
+/// a retransmission is a plain resend.
+#[derive(Debug)]
+struct ClientRequest {
+    kind: RequestKind,
+    asked: Options,
+    packet: Vec<u8>,
+}
+
 /// State both roles share.
 #[derive(Debug)]
 struct Common {
@@ -182,7 +192,6 @@ struct Common {
     /// Client: the server's transfer ID is learned from its first answer.
     peer_locked: bool,
     config: TransferConfig,
-    mode: Mode,
     rto: Rto,
     phase: Phase,
     start: Instant,
@@ -191,7 +200,7 @@ struct Common {
     /// When the transfer last moved forward.
     last_progress: Instant,
     /// Client: the request as sent.
-    request: Option<(RequestKind, String, Options)>,
+    request: Option<ClientRequest>,
     negotiated: Negotiated,
     ctrl: Option<Ctrl>,
     ctrl_pending: bool,
@@ -220,12 +229,11 @@ pub struct Transfer {
 }
 
 impl Common {
-    fn new(peer: SocketAddr, config: &TransferConfig, mode: Mode, now: Instant) -> Self {
+    fn new(peer: SocketAddr, config: &TransferConfig, now: Instant) -> Self {
         Common {
             peer,
             peer_locked: true,
             config: config.clone(),
-            mode,
             rto: Rto::new(config),
             phase: Phase::Transferring,
             start: now,
@@ -379,7 +387,7 @@ impl Transfer {
         };
         let mut t = Transfer {
             role,
-            c: Common::new(peer, &policy.transfer, request.mode, now),
+            c: Common::new(peer, &policy.transfer, now),
         };
         t.start_server(accepted, now);
         t
@@ -401,7 +409,7 @@ impl Transfer {
         message: &str,
         now: Instant,
     ) -> Transfer {
-        let mut c = Common::new(peer, &TransferConfig::default(), Mode::Octet, now);
+        let mut c = Common::new(peer, &TransferConfig::default(), now);
         c.fail(
             TransferError::Refused {
                 code,
@@ -466,10 +474,26 @@ impl Transfer {
         now: Instant,
     ) -> Transfer {
         options.unknown = 0;
-        let mut c = Common::new(server, config, mode, now);
+        let mut c = Common::new(server, config, now);
         c.peer_locked = false;
         c.phase = Phase::Requesting;
-        c.request = Some((kind, String::from(filename), options));
+        let request = Request {
+            filename,
+            mode,
+            options,
+        };
+        let packet = match kind {
+            RequestKind::Read => Packet::Rrq(request),
+            RequestKind::Write => Packet::Wrq(request),
+        };
+        let mut encoded = vec![0; packet.encoded_len()];
+        let len = packet.encode(&mut encoded).unwrap_or(0);
+        encoded.truncate(len);
+        c.request = Some(ClientRequest {
+            kind,
+            asked: options,
+            packet: encoded,
+        });
         c.send_ctrl(Ctrl::Request, now);
         let role = match kind {
             RequestKind::Read => Role::Receiver(Receiver::new(mode)),
@@ -612,7 +636,7 @@ impl Transfer {
     /// Client: the first answer to the request decides the options and the
     /// server's transfer ID.
     fn handle_first_answer(&mut self, now: Instant, from: SocketAddr, packet: Packet<'_>) {
-        let Some((kind, _, asked)) = self.c.request.as_ref() else {
+        let Some(ClientRequest { kind, asked, .. }) = self.c.request.as_ref() else {
             return;
         };
         let (kind, asked) = (*kind, *asked);
@@ -739,8 +763,9 @@ impl Transfer {
 
     /// Abort for a local reason: the peer gets an ERROR, the driver gets
     /// [`Event::Failed`].
-    pub fn abort(&mut self, now: Instant, error: LocalError, message: &str) {
-        let _ = now;
+    ///
+    /// `_now` keeps every input's signature alike; an abort needs no time.
+    pub fn abort(&mut self, _now: Instant, error: LocalError, message: &str) {
         let code = error.error_code();
         self.c.fail(
             TransferError::Aborted {
@@ -804,31 +829,22 @@ impl Transfer {
             return None;
         }
         if core::mem::take(&mut self.c.ctrl_pending) {
-            if let Some(ctrl) = self.c.ctrl {
-                let len = match ctrl {
-                    Ctrl::Ack(block) => self.c.encode_scratch(&Packet::Ack(block)),
-                    Ctrl::Oack(options) => self.c.encode_scratch(&Packet::Oack(options)),
-                    Ctrl::Request => {
-                        let (kind, name, options) = self.c.request.take()?;
-                        let request = Request {
-                            filename: &name,
-                            mode: self.c.mode,
-                            options,
-                        };
-                        let packet = match kind {
-                            RequestKind::Read => Packet::Rrq(request),
-                            RequestKind::Write => Packet::Wrq(request),
-                        };
-                        let len = self.c.encode_scratch(&packet);
-                        self.c.request = Some((kind, name, options));
-                        len
-                    }
-                };
-                return Some(Transmit {
-                    to: self.c.peer,
-                    payload: &self.c.scratch[..len],
-                });
-            }
+            let payload = match self.c.ctrl {
+                Some(Ctrl::Ack(block)) => {
+                    let len = self.c.encode_scratch(&Packet::Ack(block));
+                    &self.c.scratch[..len]
+                }
+                Some(Ctrl::Oack(options)) => {
+                    let len = self.c.encode_scratch(&Packet::Oack(options));
+                    &self.c.scratch[..len]
+                }
+                Some(Ctrl::Request) => &self.c.request.as_ref()?.packet[..],
+                None => return None,
+            };
+            return Some(Transmit {
+                to: self.c.peer,
+                payload,
+            });
         }
         if self.c.phase != Phase::Transferring {
             return None;
