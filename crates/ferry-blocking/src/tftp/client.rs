@@ -191,7 +191,7 @@ pub fn get(
         target: Some(target),
         reporter: Reporter::new(progress, None),
     };
-    let mut transfer = Transfer::client_get(
+    let transfer = Transfer::client_get(
         &options.transfer,
         server,
         remote,
@@ -199,16 +199,9 @@ pub fn get(
         options.request_options(Some(0)),
         clock::now(),
     );
-    let report = drive(
-        &socket,
-        &mut transfer,
-        &mut local,
-        &mut Buffers::new(),
-        options.stop(),
-    )
-    .map_err(ClientError::Socket)?;
+    let result = run(&socket, transfer, &mut local, options);
     local.reporter.report();
-    outcome(report, options)
+    result
 }
 
 /// Upload `input` to the TFTP server at `host:port` as `remote`.
@@ -246,7 +239,7 @@ pub fn put(
         reader: BufReader::with_capacity(FILE_BUFFER, reader),
         reporter: Reporter::new(progress, len),
     };
-    let mut transfer = Transfer::client_put(
+    let transfer = Transfer::client_put(
         &options.transfer,
         server,
         remote,
@@ -254,15 +247,26 @@ pub fn put(
         options.request_options(len),
         clock::now(),
     );
+    let result = run(&socket, transfer, &mut local, options);
+    local.reporter.report();
+    result
+}
+
+/// Drive a client transfer to its end and judge how it went.
+fn run<L: Local>(
+    socket: &UdpSocket,
+    mut transfer: Transfer,
+    local: &mut L,
+    options: &ClientOptions,
+) -> Result<Summary, ClientError> {
     let report = drive(
-        &socket,
+        socket,
         &mut transfer,
-        &mut local,
+        local,
         &mut Buffers::new(),
         options.stop(),
     )
     .map_err(ClientError::Socket)?;
-    local.reporter.report();
     outcome(report, options)
 }
 
