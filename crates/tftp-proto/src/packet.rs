@@ -261,6 +261,25 @@ impl<'a> Packet<'a> {
         Ok(packet)
     }
 
+    /// The packet as [`Packet::encode`] writes it: unknown options are
+    /// only counted on the way in and never written out, so they are
+    /// dropped here; everything else is kept.
+    pub fn canonical(self) -> Packet<'a> {
+        let known = |o: Options| Options { unknown: 0, ..o };
+        match self {
+            Packet::Rrq(r) => Packet::Rrq(Request {
+                options: known(r.options),
+                ..r
+            }),
+            Packet::Wrq(r) => Packet::Wrq(Request {
+                options: known(r.options),
+                ..r
+            }),
+            Packet::Oack(o) => Packet::Oack(known(o)),
+            other => other,
+        }
+    }
+
     /// Bytes [`Packet::encode`] writes.
     pub fn encoded_len(&self) -> usize {
         let options_len = |o: &Options| {
