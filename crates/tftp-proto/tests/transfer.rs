@@ -161,10 +161,12 @@ fn lossy_network_still_byte_exact() {
             seed,
         )
         .run(Duration::from_secs(3600));
-        match out.client {
-            Some(Ok(_)) => assert_eq!(out.client_received, file),
-            Some(Err(TransferError::TimedOut)) => {}
-            other => panic!("seed {seed}: {other:?}"),
-        }
+        // 20 % loss is far from the retry bound: every seed must finish.
+        assert!(
+            matches!(out.client, Some(Ok(_))),
+            "seed {seed}: {:?}",
+            out.client
+        );
+        assert_eq!(out.client_received, file, "seed {seed}");
     }
 }
