@@ -9,7 +9,10 @@ pub mod error_code;
 pub mod netascii;
 pub mod options;
 pub mod packet;
-pub mod time;
+/// Time as a plain value (the `ferry-time` crate, shared with `ftp-proto`).
+pub mod time {
+    pub use ferry_time::Instant;
+}
 pub mod transfer;
 
 pub use error_code::ErrorCode;

@@ -1,4 +1,10 @@
 //! Time as a plain value: the machines never read a clock.
+//!
+//! `tftp-proto` and `ftp-proto` both take this `Instant`, so one driver
+//! can keep every machine's timers in one structure.
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 use core::ops::{Add, Sub};
 use core::time::Duration;
