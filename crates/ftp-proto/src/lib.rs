@@ -7,11 +7,13 @@
 extern crate alloc;
 
 pub mod ascii;
+pub mod client;
 pub mod command;
 pub mod line;
 pub mod listing;
 pub mod path;
 pub mod reply;
+pub mod server;
 
 pub use command::Command;
 pub use ferry_time::Instant;

@@ -1,0 +1,1 @@
+//! The client session machine: one per control connection.

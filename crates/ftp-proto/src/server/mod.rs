@@ -1,0 +1,1 @@
+//! The server session machine: one per control connection.
