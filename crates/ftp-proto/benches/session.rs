@@ -1,0 +1,2 @@
+// Placeholder until its owner writes the benchmark.
+fn main() {}
