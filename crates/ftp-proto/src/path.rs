@@ -7,7 +7,6 @@
 //! [`RootPath::resolve`] and [`RootPath::join`], which keep that shape.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 
 /// A normalised path relative to the served root.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -34,26 +33,72 @@ impl RootPath {
     /// and `.` are skipped; `..` drops the last component and stops at
     /// the root (RFC 959 leaves this to the server; clamping is what
     /// chrooted servers do).
+    ///
+    /// A backslash is an ordinary character here: a Unix file name may
+    /// contain one, and the storage layer opens each component as one
+    /// name, so `a\..` is a (harmless) name, never a step up.
     pub fn resolve(&self, arg: &str) -> Result<RootPath, PathError> {
-        let _ = arg;
-        todo!()
+        if arg.is_empty() {
+            return Err(PathError::Empty);
+        }
+        if arg.contains('\0') {
+            return Err(PathError::Nul);
+        }
+        let mut out = if arg.starts_with('/') {
+            String::with_capacity(arg.len())
+        } else {
+            let mut s = String::with_capacity(self.0.len() + 1 + arg.len());
+            s.push_str(&self.0);
+            s
+        };
+        for component in arg.split('/') {
+            match component {
+                "" | "." => {}
+                ".." => {
+                    let keep = out.rfind('/').unwrap_or(0);
+                    out.truncate(keep);
+                }
+                name => {
+                    if !out.is_empty() {
+                        out.push('/');
+                    }
+                    out.push_str(name);
+                }
+            }
+        }
+        Ok(RootPath(out))
     }
 
     /// `self` followed by `other` (used to put a user's view under their
     /// home directory).
     pub fn join(&self, other: &RootPath) -> RootPath {
-        let _ = other;
-        todo!()
+        if self.is_root() {
+            return other.clone();
+        }
+        if other.is_root() {
+            return self.clone();
+        }
+        let mut s = String::with_capacity(self.0.len() + 1 + other.0.len());
+        s.push_str(&self.0);
+        s.push('/');
+        s.push_str(&other.0);
+        RootPath(s)
     }
 
     /// The parent; the root is its own parent.
     pub fn parent(&self) -> RootPath {
-        todo!()
+        match self.0.rfind('/') {
+            Some(i) => RootPath(String::from(&self.0[..i])),
+            None => RootPath::ROOT,
+        }
     }
 
     /// The last component; `""` for the root.
     pub fn file_name(&self) -> &str {
-        todo!()
+        match self.0.rfind('/') {
+            Some(i) => &self.0[i + 1..],
+            None => &self.0,
+        }
     }
 
     /// True for the root.
@@ -74,17 +119,27 @@ impl RootPath {
 
     /// The absolute form a client sees: `/` or `/a/b`.
     pub fn to_absolute(&self) -> String {
-        todo!()
+        let mut s = String::with_capacity(self.0.len() + 1);
+        s.push('/');
+        s.push_str(&self.0);
+        s
     }
 }
 
 /// Appends `path` in the quoted form of RFC 959 Appendix II (257
 /// replies): wrapped in `"`, every `"` inside doubled.
+///
+/// RFC 959 Appendix II spells the rule out for MKD/PWD; a client undoes
+/// it by reading to the first `"` not followed by another `"`.
 pub fn write_quoted(out: &mut String, path: &str) {
-    let _ = (out, path);
-    todo!()
+    out.reserve(path.len() + 2);
+    out.push('"');
+    let mut rest = path;
+    while let Some(i) = rest.find('"') {
+        out.push_str(&rest[..=i]);
+        out.push('"');
+        rest = &rest[i + 1..];
+    }
+    out.push_str(rest);
+    out.push('"');
 }
-
-/// Keeps `Vec` in scope for implementations that need it.
-#[allow(dead_code)]
-type Scratch = Vec<u8>;
