@@ -113,6 +113,15 @@ impl ReplyCode {
         self.0
     }
 
+    /// The three ASCII digits as they appear on the wire.
+    pub const fn digits(self) -> [u8; 3] {
+        [
+            b'0' + (self.0 / 100) as u8,
+            b'0' + (self.0 / 10 % 10) as u8,
+            b'0' + (self.0 % 10) as u8,
+        ]
+    }
+
     /// 1yz: positive preliminary.
     pub const fn is_preliminary(self) -> bool {
         self.0 / 100 == 1
@@ -143,11 +152,44 @@ impl core::fmt::Display for ReplyCode {
 
 /// Appends one reply to `out`: `CODE text\r\n` when `text` has one line;
 /// `CODE-first\r\n`, the middle lines, `CODE last\r\n` when it has several
-/// (lines split on `\n`). A middle line that would read as the end line
-/// (it starts with the code and a space) is written with a leading space.
+/// (lines split on `\n`; RFC 959 §4.2). A middle line that would read as
+/// the end line (it starts with the code and a space) is written with a
+/// leading space, as §4.2 suggests. Every `\r` in `text` is dropped, so no
+/// text can end a line early or forge another reply.
 pub fn write_reply(out: &mut Vec<u8>, code: ReplyCode, text: &str) {
-    let _ = (out, code, text);
-    todo!()
+    let digits = code.digits();
+    let mut lines = text.split('\n');
+    let first = lines.next().unwrap_or_default();
+    let Some(mut next) = lines.next() else {
+        out.extend_from_slice(&digits);
+        out.push(b' ');
+        push_without_cr(out, first);
+        out.extend_from_slice(b"\r\n");
+        return;
+    };
+    out.extend_from_slice(&digits);
+    out.push(b'-');
+    push_without_cr(out, first);
+    out.extend_from_slice(b"\r\n");
+    for line in lines {
+        let middle = core::mem::replace(&mut next, line);
+        let mut start = middle.bytes().filter(|&b| b != b'\r');
+        if start.by_ref().take(3).eq(digits) && start.next() == Some(b' ') {
+            out.push(b' ');
+        }
+        push_without_cr(out, middle);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(&digits);
+    out.push(b' ');
+    push_without_cr(out, next);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn push_without_cr(out: &mut Vec<u8>, line: &str) {
+    for part in line.as_bytes().split(|&b| b == b'\r') {
+        out.extend_from_slice(part);
+    }
 }
 
 /// A parsed reply.
@@ -184,28 +226,168 @@ pub enum ReplyError {
 /// The client's reply reader: feed it control-connection bytes, take
 /// whole replies out. Accepts CR LF or a bare LF. Memory is bounded by
 /// the limit given to [`ReplyReader::new`].
+///
+/// A reply is one line `DDD text` (or `DDD` alone, taken as empty text),
+/// or a multi-line reply (RFC 959 §4.2): `DDD-text`, then any lines at
+/// all — they may start with other codes, or with this code and a `-` —
+/// up to the first line that starts with the same `DDD` and a space.
+/// Middle lines are kept verbatim. Stray `\r` bytes inside a line are
+/// dropped, as [`write_reply`] drops them.
 #[derive(Debug)]
 pub struct ReplyReader {
-    _private: (),
+    max_len: usize,
+    /// The line being received, without its LF.
+    line: Vec<u8>,
+    /// Bytes of the current reply seen so far (terminators included).
+    total: usize,
+    /// The code of a multi-line reply whose end line has not come yet.
+    open: Option<ReplyCode>,
+    /// Text of the reply being assembled.
+    text: String,
+    /// A finished reply (or the error) for `next_reply`.
+    ready: Option<Result<Reply, ReplyError>>,
+    /// An error was found: the stream is out of step for good.
+    failed: bool,
+}
+
+fn text(bytes: &[u8]) -> Result<&str, ReplyError> {
+    core::str::from_utf8(bytes).map_err(|_| ReplyError::NotUtf8)
 }
 
 impl ReplyReader {
     /// A reader that refuses a reply longer than `max_len` bytes in total.
     pub fn new(max_len: usize) -> ReplyReader {
-        let _ = max_len;
-        todo!()
+        ReplyReader {
+            max_len,
+            line: Vec::new(),
+            total: 0,
+            open: None,
+            text: String::new(),
+            ready: None,
+            failed: false,
+        }
     }
 
     /// Buffers `input`; returns how many bytes were taken (all of them,
     /// unless a complete reply is waiting to be taken by `next_reply`).
+    /// It stops right after the line that completes a reply, so the
+    /// caller feeds the rest after taking that reply. Once an error has
+    /// been found every byte is taken and thrown away.
     pub fn push(&mut self, input: &[u8]) -> usize {
-        let _ = input;
-        todo!()
+        if self.failed {
+            return input.len();
+        }
+        if self.ready.is_some() {
+            return 0;
+        }
+        let mut taken = 0;
+        while taken < input.len() {
+            let rest = &input[taken..];
+            let (segment, ends) = match rest.iter().position(|&b| b == b'\n') {
+                Some(p) => (&rest[..p], true),
+                None => (rest, false),
+            };
+            let used = segment.len() + usize::from(ends);
+            if self.total + used > self.max_len {
+                self.fail(ReplyError::TooLong);
+                return input.len();
+            }
+            self.total += used;
+            taken += used;
+            if !ends {
+                self.line.extend_from_slice(segment);
+                break;
+            }
+            let result = if self.line.is_empty() {
+                self.take_line(segment)
+            } else {
+                let mut line = core::mem::take(&mut self.line);
+                line.extend_from_slice(segment);
+                let result = self.take_line(&line);
+                line.clear();
+                self.line = line;
+                result
+            };
+            if let Err(e) = result {
+                self.fail(e);
+                return input.len();
+            }
+            if self.ready.is_some() {
+                break;
+            }
+        }
+        taken
     }
 
     /// The next complete reply, if one is buffered. After an error the
-    /// reader is unusable (the stream cannot be resynchronised safely).
+    /// reader is unusable (the stream cannot be resynchronised safely):
+    /// the error is returned once, then `None` for ever.
     pub fn next_reply(&mut self) -> Option<Result<Reply, ReplyError>> {
-        todo!()
+        self.ready.take()
+    }
+
+    fn fail(&mut self, e: ReplyError) {
+        self.failed = true;
+        self.ready = Some(Err(e));
+        self.line = Vec::new();
+        self.text = String::new();
+    }
+
+    /// One whole line, without its LF.
+    fn take_line(&mut self, raw: &[u8]) -> Result<(), ReplyError> {
+        let mut owned = Vec::new();
+        let line = if raw.contains(&b'\r') {
+            owned.extend(raw.iter().copied().filter(|&b| b != b'\r'));
+            &owned[..]
+        } else {
+            raw
+        };
+        match self.open {
+            None => {
+                let code = match line {
+                    [a, b, c, ..] if [a, b, c].iter().all(|d| d.is_ascii_digit()) => {
+                        let n = u16::from(a - b'0') * 100
+                            + u16::from(b - b'0') * 10
+                            + u16::from(c - b'0');
+                        ReplyCode::new(n).ok_or(ReplyError::Malformed)?
+                    }
+                    _ => return Err(ReplyError::Malformed),
+                };
+                match line.get(3) {
+                    None | Some(b' ') => {
+                        let t = text(line.get(4..).unwrap_or_default())?;
+                        self.finish(code, t);
+                    }
+                    Some(b'-') => {
+                        self.text.clear();
+                        self.text.push_str(text(&line[4..])?);
+                        self.open = Some(code);
+                    }
+                    Some(_) => return Err(ReplyError::Malformed),
+                }
+            }
+            Some(code) => {
+                let t = text(line)?;
+                self.text.push('\n');
+                if line.len() >= 4 && line[..3] == code.digits() && line[3] == b' ' {
+                    self.text.push_str(&t[4..]);
+                    let t = core::mem::take(&mut self.text);
+                    self.ready = Some(Ok(Reply { code, text: t }));
+                    self.open = None;
+                    self.total = 0;
+                } else {
+                    self.text.push_str(t);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, code: ReplyCode, text: &str) {
+        self.ready = Some(Ok(Reply {
+            code,
+            text: String::from(text),
+        }));
+        self.total = 0;
     }
 }
