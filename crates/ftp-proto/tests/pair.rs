@@ -1,0 +1,3 @@
+//! A client session and a server session coupled in memory.
+
+mod support;
