@@ -1,0 +1,763 @@
+//! One command line in, one final reply (or one request) out. The reply
+//! codes follow RFC 959 §5.4 ("Sequencing of commands and replies") and
+//! the extensions' own sections, cited where chosen.
+
+use alloc::format;
+use alloc::string::String;
+use core::net::{IpAddr, SocketAddr};
+
+use super::event::{CloseReason, Event, LogEvent};
+use super::ops::{DataChannel, Operation, StoreMode, Transfer, TransferKind};
+use super::session::{Data, Login, Running, State, Stop, Then, User};
+use super::text;
+use crate::command::{
+    Command, EpsvArg, FormatControl, ParseError, RepresentationType, Structure, TransferMode,
+};
+use crate::listing::{Facts, ListFormat};
+use crate::path::{write_quoted, RootPath};
+use crate::reply::ReplyCode;
+use crate::Instant;
+
+/// The name STOU starts from when given none (RFC 959 leaves it to the
+/// server).
+const STOU_DEFAULT_NAME: &str = "upload";
+
+impl State {
+    /// Handles one complete line (not during a transfer).
+    pub(super) fn handle_line(&mut self, now: Instant, line: &[u8]) {
+        // REST and RNFR apply to the very next command only.
+        let rest = self.rest.take();
+        let rnfr = self.rnfr.take();
+        match Command::parse(line) {
+            Ok(cmd) => self.command(now, cmd, rest, rnfr),
+            Err(e) => self.parse_error(e),
+        }
+    }
+
+    fn parse_error(&mut self, e: ParseError) {
+        let (code, text) = match e {
+            ParseError::Empty | ParseError::BadVerb => {
+                (ReplyCode::SYNTAX_ERROR, String::from("Unknown command."))
+            }
+            ParseError::NotUtf8 => (
+                ReplyCode::PARAMETER_SYNTAX,
+                String::from("Command line is not UTF-8."),
+            ),
+            // RFC 2428 §2/§3: 522 names the protocols we do support.
+            ParseError::UnsupportedNetworkProtocol => (
+                ReplyCode::PROTOCOL_NOT_SUPPORTED,
+                format!("Network protocol not supported, use ({}).", self.family()),
+            ),
+            other => (
+                ReplyCode::PARAMETER_SYNTAX,
+                format!("Syntax error: {other}."),
+            ),
+        };
+        self.answer("?", None, code, &text);
+    }
+
+    /// RFC 2428's protocol number of the control connection.
+    fn family(&self) -> u8 {
+        match self.local_ip {
+            IpAddr::V4(_) => 1,
+            IpAddr::V6(_) => 2,
+        }
+    }
+
+    fn command(
+        &mut self,
+        _now: Instant,
+        cmd: Command<'_>,
+        rest: Option<u64>,
+        rnfr: Option<RootPath>,
+    ) {
+        let verb = cmd.verb();
+        if let Command::Unknown { .. } = cmd {
+            return self.answer(verb, None, ReplyCode::SYNTAX_ERROR, "Unknown command.");
+        }
+        if needs_login(&cmd) && !matches!(self.login, Login::In(_)) {
+            return self.answer(
+                verb,
+                None,
+                ReplyCode::NOT_LOGGED_IN,
+                "Please login with USER and PASS.",
+            );
+        }
+        match cmd {
+            Command::User(name) => self.user_command(name),
+            Command::Pass(password) => self.pass(password),
+            Command::Acct(_) => match self.login {
+                // RFC 959 §5.4: ACCT after login is superfluous here.
+                Login::In(_) => self.answer(verb, None, ReplyCode::SUPERFLUOUS, "ACCT not needed."),
+                _ => self.answer(
+                    verb,
+                    None,
+                    ReplyCode::BAD_SEQUENCE,
+                    "Login with USER first.",
+                ),
+            },
+            Command::Rein => self.reinitialize(),
+            Command::Quit => {
+                self.answer(verb, None, ReplyCode::CLOSING, "Goodbye.");
+                self.close(CloseReason::Quit);
+            }
+            Command::Noop => self.answer(verb, None, ReplyCode::OK, "NOOP ok."),
+            Command::Syst => self.answer(verb, None, ReplyCode::SYSTEM_TYPE, "UNIX Type: L8"),
+            Command::Feat => {
+                let text = text::features(&self.facts);
+                self.answer(verb, None, ReplyCode::SYSTEM_STATUS, &text)
+            }
+            Command::Help(None) => {
+                self.answer(verb, None, ReplyCode::HELP, &text::help());
+            }
+            Command::Help(Some(topic)) => {
+                let topic = topic.trim();
+                if text::VERBS.iter().any(|v| v.eq_ignore_ascii_case(topic)) {
+                    let text = format!("Command {} is recognized.", topic.to_ascii_uppercase());
+                    self.answer(verb, None, ReplyCode::HELP, &text)
+                } else {
+                    self.answer(
+                        verb,
+                        None,
+                        ReplyCode::NOT_IMPLEMENTED,
+                        "Unknown command; HELP lists them.",
+                    )
+                }
+            }
+            Command::Opts(arg) => self.opts(arg),
+            // RFC 2228 §3 / RFC 4217 §4: no security mechanism is offered.
+            Command::Auth(_) => self.answer(
+                verb,
+                None,
+                ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+                "Security mechanism not implemented.",
+            ),
+            // RFC 2228 §3: PBSZ and PROT need a completed AUTH first.
+            Command::Pbsz(_) | Command::Prot(_) => self.answer(
+                verb,
+                None,
+                ReplyCode::BAD_SEQUENCE,
+                "No security data exchange has happened.",
+            ),
+            Command::Smnt(_) => self.answer(
+                verb,
+                None,
+                ReplyCode::NOT_IMPLEMENTED,
+                "SMNT not implemented.",
+            ),
+            Command::Site(arg) => {
+                let sub = arg.split_ascii_whitespace().next().unwrap_or("");
+                if sub.eq_ignore_ascii_case("HELP") {
+                    self.answer(verb, None, ReplyCode::HELP, "No SITE commands are offered.")
+                } else {
+                    self.answer(
+                        verb,
+                        None,
+                        ReplyCode::NOT_IMPLEMENTED,
+                        "SITE command not implemented.",
+                    )
+                }
+            }
+            Command::Type(t) => self.set_type(t),
+            // RFC 959 §5.1: STRU F and MODE S are the minimum; the rest 504.
+            Command::Stru(Structure::File) => {
+                self.answer(verb, None, ReplyCode::OK, "Structure set to F.")
+            }
+            Command::Stru(_) => self.answer(
+                verb,
+                None,
+                ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+                "Only STRU F is supported.",
+            ),
+            Command::Mode(TransferMode::Stream) => {
+                self.answer(verb, None, ReplyCode::OK, "Mode set to S.")
+            }
+            Command::Mode(_) => self.answer(
+                verb,
+                None,
+                ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+                "Only MODE S is supported.",
+            ),
+            Command::Allo(..) => {
+                self.answer(verb, None, ReplyCode::SUPERFLUOUS, "ALLO not needed.")
+            }
+            Command::Rest(offset) => {
+                self.rest = Some(offset);
+                let text = format!("Restarting at {offset}. Send RETR, STOR or APPE.");
+                self.answer(verb, None, ReplyCode::PENDING, &text)
+            }
+            Command::Pwd => {
+                // RFC 959 Appendix II: 257 "<path>", quotes doubled.
+                let mut text = String::new();
+                write_quoted(&mut text, &self.current_user().cwd.to_absolute());
+                text.push_str(" is the current directory.");
+                self.answer(verb, None, ReplyCode::PATH_CREATED, &text)
+            }
+            Command::Cwd(arg) => {
+                let Some((shown, full)) = self.resolve(verb, arg) else {
+                    return;
+                };
+                let op = Operation::Stat { path: full.clone() };
+                self.request(verb, Some(full), op, Then::ChangeDir { cwd: shown });
+            }
+            Command::Cdup => {
+                let user = self.current_user();
+                let shown = user.cwd.parent();
+                let full = user.home.join(&shown);
+                let op = Operation::Stat { path: full.clone() };
+                self.request(verb, Some(full), op, Then::ChangeDir { cwd: shown });
+            }
+            Command::Mkd(arg) => {
+                let Some((shown, full)) = self.resolve_for_write(verb, arg) else {
+                    return;
+                };
+                let op = Operation::MakeDir { path: full.clone() };
+                self.request(verb, Some(full), op, Then::MakeDir { shown });
+            }
+            Command::Rmd(arg) => {
+                let Some((_, full)) = self.resolve_for_write(verb, arg) else {
+                    return;
+                };
+                let op = Operation::RemoveDir { path: full.clone() };
+                self.request(verb, Some(full), op, Then::Done);
+            }
+            Command::Dele(arg) => {
+                let Some((_, full)) = self.resolve_for_write(verb, arg) else {
+                    return;
+                };
+                let op = Operation::Delete { path: full.clone() };
+                self.request(verb, Some(full), op, Then::Done);
+            }
+            Command::Rnfr(arg) => {
+                let Some((_, full)) = self.resolve_for_write(verb, arg) else {
+                    return;
+                };
+                let op = Operation::Stat { path: full.clone() };
+                self.request(verb, Some(full), op, Then::RenameFrom);
+            }
+            Command::Rnto(arg) => {
+                // RFC 959 §4.1.3: RNTO must immediately follow RNFR.
+                let Some(from) = rnfr else {
+                    return self.answer(
+                        verb,
+                        None,
+                        ReplyCode::BAD_SEQUENCE,
+                        "RNFR required first.",
+                    );
+                };
+                let Some((_, to)) = self.resolve_for_write(verb, arg) else {
+                    return;
+                };
+                let op = Operation::Rename {
+                    from,
+                    to: to.clone(),
+                };
+                self.request(verb, Some(to), op, Then::Done);
+            }
+            Command::Size(arg) => self.stat_request(verb, Some(arg), Then::Size),
+            Command::Mdtm(arg) => self.stat_request(verb, Some(arg), Then::Mdtm),
+            Command::Mlst(arg) => {
+                let Some((shown, full)) = self.resolve_or_cwd(verb, arg) else {
+                    return;
+                };
+                let op = Operation::Stat { path: full.clone() };
+                self.request(verb, Some(full), op, Then::Mlst { shown });
+            }
+            Command::Stat(None) => {
+                let text = self.status();
+                self.answer(verb, None, ReplyCode::SYSTEM_STATUS, &text)
+            }
+            Command::Stat(Some(arg)) => {
+                let Some((shown, full)) = self.resolve(verb, strip_list_options(arg)) else {
+                    return;
+                };
+                let op = Operation::Stat { path: full.clone() };
+                self.request(verb, Some(full), op, Then::Status { shown });
+            }
+            Command::Abor => {
+                // RFC 959 §4.1.3: no transfer running: 225 when a data
+                // connection (our listener) is open, which is closed, else 226.
+                if self.data == Data::Passive {
+                    self.data = Data::None;
+                    self.event(Event::ReleaseData);
+                    self.answer(verb, None, ReplyCode::DATA_OPEN, "No transfer to ABOR.")
+                } else {
+                    self.answer(verb, None, ReplyCode::CLOSING_DATA, "No transfer to ABOR.")
+                }
+            }
+            Command::Port(addr) => self.active(verb, SocketAddr::V4(addr)),
+            Command::Eprt(addr) => self.active(verb, addr),
+            Command::Pasv => {
+                if self.epsv_all {
+                    return self.refuse_after_epsv_all(verb);
+                }
+                if self.local_ip.is_ipv6() {
+                    // RFC 2428 §1: a 227 cannot carry an IPv6 address.
+                    return self.answer(
+                        verb,
+                        None,
+                        ReplyCode::PROTOCOL_NOT_SUPPORTED,
+                        "PASV needs IPv4; use EPSV.",
+                    );
+                }
+                self.listen(verb, false)
+            }
+            Command::Epsv(EpsvArg::All) => {
+                // RFC 2428 §4: from now on only EPSV sets up data connections.
+                self.epsv_all = true;
+                self.answer(verb, None, ReplyCode::OK, "EPSV ALL ok.")
+            }
+            Command::Epsv(EpsvArg::Protocol(p)) if p != self.family() => {
+                let text = format!("Network protocol not supported, use ({}).", self.family());
+                self.answer(verb, None, ReplyCode::PROTOCOL_NOT_SUPPORTED, &text)
+            }
+            Command::Epsv(_) => self.listen(verb, true),
+            Command::Retr(arg) => {
+                let Some((_, full)) = self.resolve(verb, arg) else {
+                    return;
+                };
+                let kind = TransferKind::Retrieve {
+                    path: full.clone(),
+                    offset: rest.unwrap_or(0),
+                };
+                self.transfer(verb, full, kind, false, false);
+            }
+            Command::Stor(arg) => {
+                let Some((_, full)) = self.resolve_for_write(verb, arg) else {
+                    return;
+                };
+                // RFC 3659 §5.3: REST then STOR writes from the offset.
+                let mode = match rest {
+                    Some(offset) if offset > 0 => StoreMode::Resume(offset),
+                    _ => StoreMode::Replace,
+                };
+                let kind = TransferKind::Store {
+                    path: full.clone(),
+                    mode,
+                };
+                self.transfer(verb, full, kind, false, false);
+            }
+            Command::Appe(arg) => {
+                let Some((_, full)) = self.resolve_for_write(verb, arg) else {
+                    return;
+                };
+                let kind = TransferKind::Store {
+                    path: full.clone(),
+                    mode: StoreMode::Append,
+                };
+                self.transfer(verb, full, kind, false, false);
+            }
+            Command::Stou(arg) => {
+                let arg = arg.unwrap_or(STOU_DEFAULT_NAME);
+                let Some((_, full)) = self.resolve_for_write(verb, arg) else {
+                    return;
+                };
+                let kind = TransferKind::Store {
+                    path: full.clone(),
+                    mode: StoreMode::Unique,
+                };
+                self.transfer(verb, full, kind, true, false);
+            }
+            Command::List(arg) => self.listing(verb, arg, ListFormat::Long),
+            Command::Nlst(arg) => self.listing(verb, arg, ListFormat::Names),
+            Command::Mlsd(arg) => {
+                let format = ListFormat::Machine(self.facts());
+                self.listing(verb, arg, format)
+            }
+            // Unknown was answered above; anything newer is not offered.
+            _ => self.answer(verb, None, ReplyCode::NOT_IMPLEMENTED, "Not implemented."),
+        }
+    }
+
+    /// The logged-in user (only called after the login check).
+    fn current_user(&self) -> &User {
+        match &self.login {
+            Login::In(user) => user,
+            _ => unreachable!("commands that need a user are refused before login"),
+        }
+    }
+}
+
+/// Commands that may come before login: the login dialogue itself,
+/// QUIT and REIN, and what a client asks before logging in (FEAT per
+/// RFC 2389 §3, OPTS UTF8 per RFC 2640 §3.2, AUTH per RFC 4217 §4).
+fn needs_login(cmd: &Command<'_>) -> bool {
+    !matches!(
+        cmd,
+        Command::User(_)
+            | Command::Pass(_)
+            | Command::Acct(_)
+            | Command::Rein
+            | Command::Quit
+            | Command::Noop
+            | Command::Syst
+            | Command::Feat
+            | Command::Help(_)
+            | Command::Opts(_)
+            | Command::Auth(_)
+            | Command::Pbsz(_)
+            | Command::Prot(_)
+    )
+}
+
+/// LIST and NLST arguments that start with `-` are `ls` options many
+/// clients send (`LIST -la`, `LIST -l dir`); they are dropped, leaving
+/// the path (possibly empty: the current directory).
+fn strip_list_options(arg: &str) -> &str {
+    let mut rest = arg.trim_start();
+    while rest.starts_with('-') {
+        rest = match rest.find(' ') {
+            Some(i) => rest[i..].trim_start(),
+            None => "",
+        };
+    }
+    rest
+}
+
+impl State {
+    fn user_command(&mut self, name: &str) {
+        // RFC 959 §4.1.1: USER may come at any time and starts a new login.
+        let anonymous = self.policy.anonymous.is_some()
+            && (name.eq_ignore_ascii_case("anonymous") || name.eq_ignore_ascii_case("ftp"));
+        self.login = Login::NeedPassword {
+            user: String::from(name),
+            anonymous,
+        };
+        let text = if anonymous {
+            "Guest login ok, send your complete e-mail address as password."
+        } else {
+            "Please specify the password."
+        };
+        self.answer("USER", None, ReplyCode::NEED_PASSWORD, text);
+    }
+
+    fn pass(&mut self, password: &str) {
+        match core::mem::replace(&mut self.login, Login::Out) {
+            Login::Out => self.answer(
+                "PASS",
+                None,
+                ReplyCode::BAD_SEQUENCE,
+                "Login with USER first.",
+            ),
+            Login::In(user) => {
+                self.login = Login::In(user);
+                self.answer("PASS", None, ReplyCode::SUPERFLUOUS, "Already logged in.")
+            }
+            Login::NeedPassword {
+                user,
+                anonymous: true,
+            } => {
+                // The password of an anonymous login is the guest's
+                // address, by convention only (RFC 1635): not checked.
+                let access = self.policy.anonymous.unwrap_or_default();
+                self.login = Login::In(User {
+                    name: user.clone(),
+                    anonymous: true,
+                    home: RootPath::ROOT,
+                    cwd: RootPath::ROOT,
+                    access,
+                });
+                self.log(LogEvent::LoggedIn {
+                    user,
+                    anonymous: true,
+                });
+                self.answer("PASS", None, ReplyCode::LOGGED_IN, "Login successful.")
+            }
+            Login::NeedPassword { user, .. } => {
+                let op = Operation::Authenticate {
+                    user: user.clone(),
+                    password: String::from(password),
+                };
+                self.request("PASS", None, op, Then::Login { user });
+            }
+        }
+    }
+
+    /// REIN (RFC 959 §4.1.1): back to the state right after the greeting,
+    /// transfer parameters at their defaults.
+    fn reinitialize(&mut self) {
+        if self.data == Data::Passive {
+            self.event(Event::ReleaseData);
+        }
+        self.data = Data::None;
+        self.login = Login::Out;
+        self.ascii = true;
+        self.epsv_all = false;
+        self.facts = Facts::ALL;
+        self.answer(
+            "REIN",
+            None,
+            ReplyCode::SERVICE_READY,
+            "Service ready for new user.",
+        );
+    }
+
+    /// OPTS (RFC 2389 §4): `UTF8 ON` (RFC 2640 §3.2) and `MLST facts`
+    /// (RFC 3659 §7.9).
+    fn opts(&mut self, arg: &str) {
+        let arg = arg.trim();
+        let (name, value) = match arg.find(' ') {
+            Some(i) => (&arg[..i], arg[i + 1..].trim()),
+            None => (arg, ""),
+        };
+        if name.eq_ignore_ascii_case("UTF8") {
+            // Paths are always UTF-8 here; only ON (or nothing) is accepted.
+            if value.is_empty() || value.eq_ignore_ascii_case("ON") {
+                return self.answer("OPTS", None, ReplyCode::OK, "Always in UTF8 mode.");
+            }
+            return self.answer(
+                "OPTS",
+                None,
+                ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+                "UTF8 cannot be turned off.",
+            );
+        }
+        if name.eq_ignore_ascii_case("MLST") {
+            let mut facts = Facts {
+                kind: false,
+                size: false,
+                modify: false,
+                perm: false,
+                unique: false,
+                writable: false,
+            };
+            // Unknown facts are ignored (RFC 3659 §7.9); the reply lists
+            // those now selected.
+            for fact in value.split(';').map(str::trim) {
+                match fact.to_ascii_lowercase().as_str() {
+                    "type" => facts.kind = true,
+                    "size" => facts.size = true,
+                    "modify" => facts.modify = true,
+                    "perm" => facts.perm = true,
+                    "unique" => facts.unique = true,
+                    _ => {}
+                }
+            }
+            self.facts = facts;
+            let mut text = String::from("MLST OPTS ");
+            for (on, name) in [
+                (facts.kind, "type"),
+                (facts.size, "size"),
+                (facts.modify, "modify"),
+                (facts.perm, "perm"),
+                (facts.unique, "unique"),
+            ] {
+                if on {
+                    text.push_str(name);
+                    text.push(';');
+                }
+            }
+            let text = text.trim_end();
+            return self.answer("OPTS", None, ReplyCode::OK, text);
+        }
+        self.answer(
+            "OPTS",
+            None,
+            ReplyCode::PARAMETER_SYNTAX,
+            "Option not understood.",
+        )
+    }
+
+    /// TYPE (RFC 959 §3.1.1): A N and I, and L 8 (the same as I on
+    /// byte-oriented hosts); anything else 504.
+    fn set_type(&mut self, t: RepresentationType) {
+        let ascii = match t {
+            RepresentationType::Ascii(FormatControl::NonPrint) => true,
+            RepresentationType::Image | RepresentationType::Local(8) => false,
+            _ => {
+                return self.answer(
+                    "TYPE",
+                    None,
+                    ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+                    "Only TYPE A, I and L 8 are supported.",
+                )
+            }
+        };
+        self.ascii = ascii;
+        let text = if ascii {
+            "Switching to ASCII mode."
+        } else {
+            "Switching to Binary mode."
+        };
+        self.answer("TYPE", None, ReplyCode::OK, text)
+    }
+
+    /// The STAT reply without argument and without transfer (RFC 959
+    /// §4.1.3): the session's parameters.
+    fn status(&self) -> String {
+        let user = self.current_user();
+        let data = match self.data {
+            Data::None => String::from("none"),
+            Data::Active(addr) => format!("active, to {addr}"),
+            Data::Passive => String::from("passive, listening"),
+        };
+        format!(
+            "FTP server status:\n Connected to {}\n Logged in as {}{}\n TYPE: {}, STRU: F, MODE: S\n Data connection: {}\n Directory: {}\nEnd of status.",
+            self.peer.ip(),
+            user.name,
+            if user.anonymous { " (anonymous)" } else { "" },
+            text::mode_name(self.ascii),
+            data,
+            user.cwd.to_absolute(),
+        )
+    }
+
+    /// The path an argument names: as the user sees it, and in full
+    /// (home in front, what the driver gets). 501 for an unusable one.
+    fn resolve(&mut self, verb: &'static str, arg: &str) -> Option<(RootPath, RootPath)> {
+        let user = self.current_user();
+        match user.cwd.resolve(arg) {
+            Ok(shown) => {
+                let full = user.home.join(&shown);
+                Some((shown, full))
+            }
+            Err(e) => {
+                let text = format!("Invalid path: {e}.");
+                self.answer(verb, None, ReplyCode::PARAMETER_SYNTAX, &text);
+                None
+            }
+        }
+    }
+
+    /// As `resolve`, for an optional argument: none or empty is the
+    /// current directory.
+    fn resolve_or_cwd(
+        &mut self,
+        verb: &'static str,
+        arg: Option<&str>,
+    ) -> Option<(RootPath, RootPath)> {
+        match arg {
+            Some(arg) if !arg.is_empty() => self.resolve(verb, arg),
+            _ => {
+                let user = self.current_user();
+                Some((user.cwd.clone(), user.home.join(&user.cwd)))
+            }
+        }
+    }
+
+    /// As `resolve`, for a command that changes the file system: refused
+    /// with 550 by the session itself when the user may not write.
+    fn resolve_for_write(&mut self, verb: &'static str, arg: &str) -> Option<(RootPath, RootPath)> {
+        let resolved = self.resolve(verb, arg)?;
+        if !self.may_write() {
+            self.answer(
+                verb,
+                Some(resolved.1),
+                ReplyCode::FILE_UNAVAILABLE,
+                "Permission denied.",
+            );
+            return None;
+        }
+        Some(resolved)
+    }
+
+    fn stat_request(&mut self, verb: &'static str, arg: Option<&str>, then: Then) {
+        let Some((_, full)) = self.resolve_or_cwd(verb, arg) else {
+            return;
+        };
+        let op = Operation::Stat { path: full.clone() };
+        self.request(verb, Some(full), op, then);
+    }
+
+    /// 503 for PORT, EPRT and PASV after `EPSV ALL` (RFC 2428 §4 says
+    /// they MUST be refused, not with which code; the sequence is what is
+    /// wrong).
+    fn refuse_after_epsv_all(&mut self, verb: &'static str) {
+        self.answer(
+            verb,
+            None,
+            ReplyCode::BAD_SEQUENCE,
+            "Only EPSV after EPSV ALL.",
+        )
+    }
+
+    /// PORT and EPRT.
+    fn active(&mut self, verb: &'static str, addr: SocketAddr) {
+        if self.epsv_all {
+            return self.refuse_after_epsv_all(verb);
+        }
+        let ip = addr.ip().to_canonical();
+        // RFC 2577 §3: connect only back to the client itself and never to
+        // a privileged port, against the bounce attack; 504, "command not
+        // implemented for that parameter", as RFC 2577 suggests. Nothing
+        // is asked of the driver for a refused address.
+        if ip != self.peer.ip() || addr.port() < 1024 {
+            return self.answer(
+                verb,
+                None,
+                ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+                "Illegal address: only the client's own, port 1024 or above.",
+            );
+        }
+        if self.data == Data::Passive {
+            self.event(Event::ReleaseData);
+        }
+        self.data = Data::Active(SocketAddr::new(ip, addr.port()));
+        let text = format!("{verb} command successful.");
+        self.answer(verb, None, ReplyCode::OK, &text)
+    }
+
+    /// PASV and EPSV: ask for a listener (which replaces any held).
+    fn listen(&mut self, verb: &'static str, extended: bool) {
+        self.data = Data::None;
+        let op = Operation::Listen { ip: self.local_ip };
+        self.request(verb, None, op, Then::Listen { extended });
+    }
+
+    fn listing(&mut self, verb: &'static str, arg: Option<&str>, format: ListFormat) {
+        let arg = match (verb, arg) {
+            ("MLSD", arg) => arg,
+            (_, Some(arg)) => Some(strip_list_options(arg)),
+            (_, None) => None,
+        };
+        let Some((_, full)) = self.resolve_or_cwd(verb, arg) else {
+            return;
+        };
+        let kind = TransferKind::List {
+            path: full.clone(),
+            format,
+        };
+        self.transfer(verb, full, kind, false, true);
+    }
+
+    /// Starts a transfer on the data connection PORT/EPRT or PASV/EPSV set
+    /// up, which it uses up; 425 without one (RFC 959 §5.4).
+    fn transfer(
+        &mut self,
+        verb: &'static str,
+        path: RootPath,
+        kind: TransferKind,
+        unique: bool,
+        listing: bool,
+    ) {
+        let data = match core::mem::replace(&mut self.data, Data::None) {
+            Data::None => {
+                return self.answer(
+                    verb,
+                    Some(path),
+                    ReplyCode::CANT_OPEN_DATA,
+                    "Use PORT or PASV first.",
+                )
+            }
+            Data::Active(addr) => DataChannel::Active(addr),
+            Data::Passive => DataChannel::Passive,
+        };
+        let op = Operation::Transfer(Transfer {
+            kind,
+            data,
+            ascii: self.ascii && !listing,
+        });
+        self.request(
+            verb,
+            Some(path),
+            op,
+            Then::Transfer(Running {
+                started: false,
+                progress: 0,
+                unique,
+                listing,
+                stop: Stop::No,
+            }),
+        );
+    }
+}

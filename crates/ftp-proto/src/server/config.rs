@@ -1,0 +1,53 @@
+//! What an embedder decides about a server: who may log in, how long a
+//! session may idle, how long a control line may be.
+
+use alloc::string::String;
+use core::time::Duration;
+
+/// What a logged-in user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Access {
+    /// May store, append, rename, delete and make or remove directories.
+    /// Without it the session refuses those commands itself (550) and never
+    /// asks the driver.
+    pub write: bool,
+}
+
+/// Server-wide settings, shared by every session (each [`Session`] copies
+/// what it needs).
+///
+/// [`Session`]: super::Session
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Anonymous login (`anonymous` or `ftp`, any password) and what such a
+    /// user may do; `None` refuses it: the names are then ordinary user
+    /// names, checked by the driver like any other.
+    pub anonymous: Option<Access>,
+    /// Failed logins allowed per session: the Nth failure answers 530 and
+    /// closes the control connection (RFC 2577 §4: limit password guessing).
+    pub max_login_failures: u32,
+    /// How long a failed login's 530 is held back (RFC 2577 §4); the
+    /// session reports the release time through `poll_timeout`.
+    pub login_failure_delay: Duration,
+    /// A session that receives nothing for this long while no transfer is
+    /// running answers 421 and closes.
+    pub idle_timeout: Duration,
+    /// Longest command line, without its CR LF. RFC 959 sets no limit;
+    /// a longer line is answered 500 and skipped.
+    pub max_line: usize,
+    /// Text of the 220 greeting.
+    pub greeting: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            anonymous: None,
+            max_login_failures: 3,
+            login_failure_delay: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(300),
+            max_line: 4096,
+            greeting: String::from("ferry FTP server ready"),
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! The work a session asks its driver to do, and what the driver reports
+//! back: [`Operation`] out (inside an [`Event::Request`]), [`Completion`]
+//! in (through [`Session::complete`]).
+//!
+//! [`Event::Request`]: super::Event::Request
+//! [`Session::complete`]: super::Session::complete
+
+use alloc::string::String;
+use core::net::{IpAddr, SocketAddr};
+
+use super::config::Access;
+use crate::listing::{ListFormat, Metadata};
+use crate::path::RootPath;
+
+/// Names one request; the driver passes it back with the completion.
+/// Fresh for every request of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId(pub(crate) u64);
+
+impl RequestId {
+    /// The number, for logs.
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+/// Something only the driver can do. Every path is relative to the
+/// served root and already has the user's home directory in front.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Operation {
+    /// Check a user's password. Complete with [`Completion::LoggedIn`] or
+    /// [`Completion::LoginRefused`] (the session applies the delay).
+    Authenticate {
+        /// The name from USER.
+        user: String,
+        /// The password from PASS.
+        password: String,
+    },
+    /// Describe one file. Complete with [`Completion::Metadata`] or
+    /// [`Completion::Failed`].
+    Stat {
+        /// The file.
+        path: RootPath,
+    },
+    /// Create a directory. Complete with [`Completion::Done`] or `Failed`.
+    MakeDir {
+        /// The new directory.
+        path: RootPath,
+    },
+    /// Remove an empty directory. [`Completion::Done`] or `Failed`.
+    RemoveDir {
+        /// The directory.
+        path: RootPath,
+    },
+    /// Delete a file. [`Completion::Done`] or `Failed`.
+    Delete {
+        /// The file.
+        path: RootPath,
+    },
+    /// Rename `from` to `to`. [`Completion::Done`] or `Failed`.
+    Rename {
+        /// The existing name (from RNFR).
+        from: RootPath,
+        /// The new name (from RNTO).
+        to: RootPath,
+    },
+    /// Bind a passive data listener on `ip` (the control connection's local
+    /// address), on a port of the driver's choosing, replacing any listener
+    /// held. Complete with [`Completion::Listening`] or `Failed`.
+    Listen {
+        /// The address to bind.
+        ip: IpAddr,
+    },
+    /// Run one transfer; see [`Transfer`].
+    Transfer(Transfer),
+}
+
+/// One transfer on a data connection.
+///
+/// The driver first opens the file or reads the directory: on failure it
+/// completes with [`Completion::Failed`] (no 150 has been sent). On
+/// success it completes with [`Completion::Started`] (the session queues
+/// the 150), writes the control bytes, then gets the data connection
+/// ([`DataChannel`]); if it cannot: `Failed(NoDataConnection)` (425).
+/// Then it moves the bytes, closes the data connection and completes with
+/// [`Completion::Finished`] (226) or `Failed(DataConnectionLost)` (426),
+/// `Failed(StorageFull)` (552), `Failed(Io)` (451). While it runs the
+/// session may ask to stop it ([`Event::Abort`]).
+///
+/// [`Event::Abort`]: super::Event::Abort
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    /// What moves.
+    pub kind: TransferKind,
+    /// How the data connection is had.
+    pub data: DataChannel,
+    /// TYPE A: file bytes go through [`ascii::Encoder`](crate::ascii::Encoder)
+    /// on the way out and [`ascii::Decoder`](crate::ascii::Decoder) on the
+    /// way in. Always false for listings, whose lines are written with
+    /// CR LF already (RFC 959 §4.1.3: listings are ASCII).
+    pub ascii: bool,
+}
+
+/// The data connection of a transfer (RFC 959 §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataChannel {
+    /// Accept one connection on the listener bound for PASV/EPSV, passing
+    /// each candidate through [`Session::accept_data_peer`]; the listener
+    /// is used up by this transfer (a new PASV/EPSV binds the next one).
+    ///
+    /// [`Session::accept_data_peer`]: super::Session::accept_data_peer
+    Passive,
+    /// Connect to this address (PORT/EPRT; already checked to be the
+    /// control peer's address and an unprivileged port).
+    Active(SocketAddr),
+}
+
+/// What a transfer moves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransferKind {
+    /// RETR: send the file from byte `offset` (REST).
+    Retrieve {
+        /// The file.
+        path: RootPath,
+        /// Where to start (0 without REST).
+        offset: u64,
+    },
+    /// STOR, APPE, STOU: receive into a file.
+    Store {
+        /// The file, or for [`StoreMode::Unique`] the name to start from.
+        path: RootPath,
+        /// How to open it.
+        mode: StoreMode,
+    },
+    /// LIST, NLST, MLSD: send a listing of a directory, or of one file.
+    List {
+        /// The directory (or file).
+        path: RootPath,
+        /// How to format each entry.
+        format: ListFormat,
+    },
+}
+
+/// How a stored file is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StoreMode {
+    /// STOR: create or truncate.
+    Replace,
+    /// APPE: create or append.
+    Append,
+    /// REST n then STOR: keep the file, write from byte n (RFC 3659 §5).
+    Resume(u64),
+    /// STOU: create a file that does not exist yet, named after `path`
+    /// (its name, or a variant in the same directory); report the name
+    /// chosen in [`Completion::Started`].
+    Unique,
+}
+
+/// What the driver did about a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Completion {
+    /// Authenticate: the password is right.
+    LoggedIn {
+        /// The user's home: every path of this session is beneath it.
+        home: RootPath,
+        /// What the user may do.
+        access: Access,
+    },
+    /// Authenticate: wrong user or password.
+    LoginRefused,
+    /// Stat: the file.
+    Metadata(Metadata),
+    /// MakeDir, RemoveDir, Delete, Rename: done.
+    Done,
+    /// Listen: the address bound.
+    Listening(SocketAddr),
+    /// Transfer: the file is open / the listing is ready; the session
+    /// queues the 150 reply.
+    Started {
+        /// Bytes to send, if known (shown in the 150 text).
+        size: Option<u64>,
+        /// STOU: the name chosen, relative to the directory of the request.
+        name: Option<String>,
+    },
+    /// Transfer: the data moved and the data connection is closed.
+    Finished {
+        /// Bytes moved on the data connection.
+        bytes: u64,
+    },
+    /// Any request: it could not be done.
+    Failed(Failure),
+}
+
+/// Why a request failed; the session maps each to its reply code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Failure {
+    /// No such file or directory (550).
+    NotFound,
+    /// The storage refuses (550).
+    PermissionDenied,
+    /// A directory was needed (550).
+    NotADirectory,
+    /// A file was needed (550).
+    IsADirectory,
+    /// The name is taken (550).
+    AlreadyExists,
+    /// RMD of a directory with entries (550).
+    DirectoryNotEmpty,
+    /// No space left (552).
+    StorageFull,
+    /// The storage cannot hold such a name (553).
+    InvalidName,
+    /// The data connection could not be opened (425).
+    NoDataConnection,
+    /// The data connection broke (426).
+    DataConnectionLost,
+    /// The transfer was stopped after [`Event::Abort`](super::Event::Abort) (426).
+    Aborted,
+    /// Anything else went wrong locally (451).
+    Io,
+}

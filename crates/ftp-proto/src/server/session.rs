@@ -1,0 +1,784 @@
+//! The session: its state, the drive verbs, and what happens when a
+//! request completes. Commands themselves are in `commands.rs`.
+
+use alloc::collections::VecDeque;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::net::{IpAddr, SocketAddr};
+use core::time::Duration;
+
+use super::config::{Access, Config};
+use super::event::{CloseReason, Event, LogEvent};
+use super::ops::{Completion, Failure, Operation, RequestId};
+use super::text;
+use crate::command::Command;
+use crate::line::{Fed, LineReader};
+use crate::listing::{Facts, FileKind};
+use crate::path::{write_quoted, RootPath};
+use crate::reply::{write_reply, ReplyCode};
+use crate::Instant;
+
+/// Past this many unsent reply bytes the session stops taking input
+/// until the driver has written some: a client that pipelines commands
+/// without reading replies cannot make it buffer without bound.
+const OUTPUT_HIGH_WATER: usize = 16 * 1024;
+
+/// Past this capacity an emptied output buffer is freed rather than kept:
+/// an idle session holds no large buffer (after a FEAT or HELP, say).
+const OUTPUT_KEEP: usize = 256;
+
+/// One FTP control connection, from the 220 greeting to its close.
+///
+/// See the [module docs](super) for the drive loop.
+#[derive(Debug)]
+pub struct Session {
+    reader: LineReader,
+    pub(super) st: State,
+}
+
+/// Everything but the line reader, so a command borrowed from the reader's
+/// line can be handled with `&mut State`.
+#[derive(Debug)]
+pub(super) struct State {
+    out: Vec<u8>,
+    events: VecDeque<Event>,
+    pub(super) policy: Policy,
+    /// The control connection's peer, IPv4-mapped addresses unmapped.
+    pub(super) peer: SocketAddr,
+    /// The control connection's local address, unmapped likewise.
+    pub(super) local_ip: IpAddr,
+    pub(super) login: Login,
+    pub(super) failures: u32,
+    /// TYPE A (the RFC 959 §3.1.1.1 default) rather than I.
+    pub(super) ascii: bool,
+    /// After `EPSV ALL` (RFC 2428 §4), only EPSV sets up data connections.
+    pub(super) epsv_all: bool,
+    /// Facts selected with `OPTS MLST` (RFC 3659 §7.9).
+    pub(super) facts: Facts,
+    pub(super) data: Data,
+    /// REST offset for the very next command (RFC 3659 §5.3).
+    pub(super) rest: Option<u64>,
+    /// The full path named by RNFR, for the very next command (RFC 959 §4.1.3).
+    pub(super) rnfr: Option<RootPath>,
+    pub(super) wait: Wait,
+    next_id: u64,
+    /// The last input, or the last moment the client was waiting for us.
+    last_activity: Instant,
+    closed: bool,
+}
+
+/// The part of [`Config`] a session needs after its greeting.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Policy {
+    pub(super) anonymous: Option<Access>,
+    pub(super) max_login_failures: u32,
+    pub(super) login_failure_delay: Duration,
+    pub(super) idle_timeout: Duration,
+}
+
+/// Where the login dialogue stands (RFC 959 §5.4, USER/PASS).
+#[derive(Debug)]
+pub(super) enum Login {
+    /// No USER yet (or after REIN or a refused password).
+    Out,
+    /// USER given; PASS expected.
+    NeedPassword { user: String, anonymous: bool },
+    /// Logged in.
+    In(User),
+}
+
+/// A logged-in user.
+#[derive(Debug)]
+pub(super) struct User {
+    pub(super) name: String,
+    pub(super) anonymous: bool,
+    /// Joined in front of every path handed out.
+    pub(super) home: RootPath,
+    /// The current directory as the user sees it (beneath `home`).
+    pub(super) cwd: RootPath,
+    pub(super) access: Access,
+}
+
+/// How the next transfer's data connection is to be had (RFC 959 §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Data {
+    /// Neither PORT/EPRT nor PASV/EPSV since the last transfer.
+    None,
+    /// PORT/EPRT: connect to this address.
+    Active(SocketAddr),
+    /// PASV/EPSV: the driver holds a listener.
+    Passive,
+}
+
+/// What the session waits for before it reads the next command.
+#[derive(Debug)]
+pub(super) enum Wait {
+    /// Nothing: commands are read as they come.
+    Nothing,
+    /// A request's completion.
+    Request(Pending),
+    /// The time to send a failed login's 530 (RFC 2577 §4).
+    Held { until: Instant, close: bool },
+}
+
+/// An outstanding request and the command that asked for it.
+#[derive(Debug)]
+pub(super) struct Pending {
+    pub(super) id: RequestId,
+    pub(super) verb: &'static str,
+    /// The full path, for the log (and RNFR's memory).
+    pub(super) path: Option<RootPath>,
+    pub(super) then: Then,
+}
+
+/// What a completion turns into.
+#[derive(Debug)]
+pub(super) enum Then {
+    /// PASS: 230 or (held) 530.
+    Login { user: String },
+    /// CWD/CDUP: if a directory, it becomes `cwd`.
+    ChangeDir { cwd: RootPath },
+    /// MKD: 257 with the new directory as the user sees it.
+    MakeDir { shown: RootPath },
+    /// RMD, DELE, RNTO: 250.
+    Done,
+    /// RNFR: 350, remembering the path for RNTO.
+    RenameFrom,
+    /// SIZE: 213 size.
+    Size,
+    /// MDTM: 213 time.
+    Mdtm,
+    /// MLST: 250 with one facts line (RFC 3659 §7.2).
+    Mlst { shown: RootPath },
+    /// STAT path: 213 with one listing line.
+    Status { shown: RootPath },
+    /// PASV (227) or EPSV (229).
+    Listen { extended: bool },
+    /// A transfer command: 150, then the final reply.
+    Transfer(Running),
+}
+
+/// A transfer in progress.
+#[derive(Debug)]
+pub(super) struct Running {
+    pub(super) started: bool,
+    /// Bytes moved so far, as the driver last reported.
+    pub(super) progress: u64,
+    pub(super) unique: bool,
+    pub(super) listing: bool,
+    pub(super) stop: Stop,
+}
+
+/// Why a transfer is being stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stop {
+    /// It is not.
+    No,
+    /// ABOR (RFC 959 §4.1.3): 426 for the transfer, then 226 for ABOR.
+    Abor,
+    /// QUIT (RFC 959 §4.1.1): the transfer's reply, then 221 and close.
+    Quit,
+}
+
+impl Session {
+    /// A session for a control connection from `peer` accepted on `local`,
+    /// with the 220 greeting queued (RFC 959 §5.4: connection establishment).
+    pub fn new(config: &Config, peer: SocketAddr, local: SocketAddr, now: Instant) -> Session {
+        let mut st = State {
+            out: Vec::new(),
+            events: VecDeque::new(),
+            policy: Policy {
+                anonymous: config.anonymous,
+                max_login_failures: config.max_login_failures,
+                login_failure_delay: config.login_failure_delay,
+                idle_timeout: config.idle_timeout,
+            },
+            // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d;
+            // comparisons and 227 replies want the IPv4 form.
+            peer: SocketAddr::new(peer.ip().to_canonical(), peer.port()),
+            local_ip: local.ip().to_canonical(),
+            login: Login::Out,
+            failures: 0,
+            ascii: true,
+            epsv_all: false,
+            facts: Facts::ALL,
+            data: Data::None,
+            rest: None,
+            rnfr: None,
+            wait: Wait::Nothing,
+            next_id: 0,
+            last_activity: now,
+            closed: false,
+        };
+        st.reply(ReplyCode::SERVICE_READY, &config.greeting);
+        Session {
+            reader: LineReader::new(config.max_line),
+            st,
+        }
+    }
+
+    /// Feeds control-connection bytes; returns how many were taken.
+    ///
+    /// Commands are handled in order, each answered once. The session
+    /// takes fewer bytes than given while a command waits for a request's
+    /// completion, while a failed login's 530 is held, or while more than
+    /// 16 KiB of replies are unsent: the driver keeps the rest and feeds it
+    /// again after the next `complete`, `handle_timeout` or `transmitted`.
+    /// During a transfer only ABOR, STAT and QUIT are acted on (RFC 959
+    /// §4.1.3); a line with any other command is taken but kept until the
+    /// transfer ends. Once closed, it takes nothing.
+    pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> usize {
+        if self.st.closed {
+            return 0;
+        }
+        if !bytes.is_empty() {
+            self.st.last_activity = now;
+        }
+        self.pump(now, bytes)
+    }
+
+    /// Reads and handles lines from the reader's buffer and `bytes` for as
+    /// long as the session may.
+    fn pump(&mut self, now: Instant, bytes: &[u8]) -> usize {
+        let mut taken = 0;
+        while !self.st.closed && self.st.out.len() < OUTPUT_HIGH_WATER {
+            let transferring = match &self.st.wait {
+                Wait::Nothing => false,
+                Wait::Request(Pending {
+                    then: Then::Transfer(running),
+                    ..
+                }) => {
+                    if running.stop != Stop::No {
+                        // ABOR or QUIT already given: everything after
+                        // them waits, so replies stay in order.
+                        break;
+                    }
+                    true
+                }
+                Wait::Request(_) | Wait::Held { .. } => break,
+            };
+            let (n, fed) = self.reader.feed(&bytes[taken..]);
+            taken += n;
+            match fed {
+                Fed::NeedMore => break,
+                Fed::TooLong if transferring => break,
+                Fed::TooLong => {
+                    self.st.forget_one_shot();
+                    self.st
+                        .answer("?", None, ReplyCode::SYNTAX_ERROR, "Command line too long.");
+                }
+                Fed::Line => {
+                    if transferring {
+                        match Command::parse(self.reader.line()) {
+                            Ok(cmd @ (Command::Abor | Command::Stat(_) | Command::Quit)) => {
+                                self.st.during_transfer(cmd)
+                            }
+                            // Kept in the reader until the transfer ends.
+                            _ => break,
+                        }
+                    } else {
+                        self.st.handle_line(now, self.reader.line());
+                    }
+                }
+            }
+            self.reader.clear();
+        }
+        taken
+    }
+
+    /// Tells the session the time is `now`: a held 530 goes out when due;
+    /// a session idle for the configured time answers 421 and closes.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.st.closed {
+            return;
+        }
+        match self.st.wait {
+            Wait::Held { until, close } if now >= until => {
+                self.st.wait = Wait::Nothing;
+                self.st.last_activity = now;
+                self.st
+                    .answer("PASS", None, ReplyCode::NOT_LOGGED_IN, "Login incorrect.");
+                if close {
+                    self.st.close(CloseReason::TooManyLoginFailures);
+                }
+                self.pump(now, &[]);
+            }
+            Wait::Nothing if now >= self.st.idle_deadline() => {
+                // RFC 959 §5.4: 421 may answer any command when the
+                // service is shutting down the connection.
+                self.st.reply(ReplyCode::NOT_AVAILABLE, "Timeout.");
+                self.st.close(CloseReason::IdleTimeout);
+            }
+            _ => {}
+        }
+    }
+
+    /// Feeds back what the driver did about request `id`. A completion for
+    /// any other id than the outstanding request's is ignored.
+    pub fn complete(&mut self, now: Instant, id: RequestId, completion: Completion) {
+        if self.st.closed {
+            return;
+        }
+        let pending = match &mut self.st.wait {
+            Wait::Request(pending) if pending.id == id => pending,
+            _ => return,
+        };
+        if let Then::Transfer(running) = &mut pending.then {
+            match completion {
+                Completion::Started { size, name } => {
+                    if !running.started {
+                        running.started = true;
+                        let unique = running.unique;
+                        let listing = running.listing;
+                        let path = pending.path.clone().unwrap_or_default();
+                        self.st
+                            .preliminary(&path, unique, listing, size, name.as_deref());
+                    }
+                    return;
+                }
+                other => {
+                    let Wait::Request(pending) =
+                        core::mem::replace(&mut self.st.wait, Wait::Nothing)
+                    else {
+                        unreachable!("matched above")
+                    };
+                    self.st.transfer_ended(pending, other);
+                }
+            }
+        } else {
+            let Wait::Request(pending) = core::mem::replace(&mut self.st.wait, Wait::Nothing)
+            else {
+                unreachable!("matched above")
+            };
+            self.st.completed(now, pending, completion);
+        }
+        self.st.last_activity = now;
+        self.pump(now, &[]);
+    }
+
+    /// Whether to keep a connection accepted on the passive listener:
+    /// only one from the control connection's peer address (RFC 2577 §5,
+    /// against connection theft).
+    pub fn accept_data_peer(&self, from: SocketAddr) -> bool {
+        from.ip().to_canonical() == self.st.peer.ip()
+    }
+
+    /// Reports the bytes moved so far by transfer `id` (shown by STAT
+    /// during the transfer).
+    pub fn transfer_progress(&mut self, id: RequestId, bytes: u64) {
+        if let Wait::Request(Pending {
+            id: pending,
+            then: Then::Transfer(running),
+            ..
+        }) = &mut self.st.wait
+        {
+            if *pending == id {
+                running.progress = bytes;
+            }
+        }
+    }
+
+    /// Reply bytes to write on the control connection.
+    pub fn transmit(&self) -> &[u8] {
+        &self.st.out
+    }
+
+    /// Says that the first `n` bytes of [`transmit`](Self::transmit) were
+    /// written.
+    pub fn transmitted(&mut self, n: usize) {
+        let out = &mut self.st.out;
+        let n = n.min(out.len());
+        if n == out.len() {
+            if out.capacity() > OUTPUT_KEEP {
+                *out = Vec::new();
+            } else {
+                out.clear();
+            }
+        } else {
+            out.drain(..n);
+        }
+    }
+
+    /// The next thing the driver must act on.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        let event = self.st.events.pop_front();
+        if self.st.events.is_empty() && self.st.events.capacity() > 4 {
+            self.st.events = VecDeque::new();
+        }
+        event
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout) next: the
+    /// release of a held 530, or the idle deadline. `None` while a request
+    /// is outstanding (the client is waiting for us, not idle) and once
+    /// closed.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.st.closed {
+            return None;
+        }
+        match self.st.wait {
+            Wait::Nothing => Some(self.st.idle_deadline()),
+            Wait::Held { until, .. } => Some(until),
+            Wait::Request(_) => None,
+        }
+    }
+
+    /// True once the session has ended: the driver writes what
+    /// [`transmit`](Self::transmit) still holds, then closes the control
+    /// connection and any data connection or listener.
+    pub fn is_closed(&self) -> bool {
+        self.st.closed
+    }
+}
+
+impl State {
+    fn idle_deadline(&self) -> Instant {
+        self.last_activity + self.policy.idle_timeout
+    }
+
+    /// Appends a reply.
+    pub(super) fn reply(&mut self, code: ReplyCode, text: &str) {
+        write_reply(&mut self.out, code, text);
+    }
+
+    /// Appends a command's final reply and logs it.
+    pub(super) fn answer(
+        &mut self,
+        verb: &'static str,
+        path: Option<RootPath>,
+        code: ReplyCode,
+        text: &str,
+    ) {
+        self.reply(code, text);
+        self.log(LogEvent::Command { verb, path, code });
+    }
+
+    pub(super) fn log(&mut self, event: LogEvent) {
+        self.events.push_back(Event::Log(event));
+    }
+
+    pub(super) fn event(&mut self, event: Event) {
+        self.events.push_back(event);
+    }
+
+    pub(super) fn close(&mut self, reason: CloseReason) {
+        self.closed = true;
+        self.log(LogEvent::Closed { reason });
+    }
+
+    /// Emits a request and waits for its completion.
+    pub(super) fn request(
+        &mut self,
+        verb: &'static str,
+        path: Option<RootPath>,
+        op: Operation,
+        then: Then,
+    ) {
+        let id = RequestId(self.next_id);
+        self.next_id += 1;
+        self.events.push_back(Event::Request { id, op });
+        self.wait = Wait::Request(Pending {
+            id,
+            verb,
+            path,
+            then,
+        });
+    }
+
+    /// REST and RNFR hold only for the command right after them.
+    pub(super) fn forget_one_shot(&mut self) {
+        self.rest = None;
+        self.rnfr = None;
+    }
+
+    /// ABOR, STAT or QUIT while a transfer runs.
+    fn during_transfer(&mut self, cmd: Command<'_>) {
+        let Wait::Request(Pending {
+            id,
+            then: Then::Transfer(running),
+            ..
+        }) = &mut self.wait
+        else {
+            return;
+        };
+        let id = *id;
+        match cmd {
+            Command::Stat(_) => {
+                // RFC 959 §4.1.3: STAT during a transfer reports its status.
+                let text = format!("Status: {} bytes transferred.", running.progress);
+                self.answer("STAT", None, ReplyCode::FILE_STATUS, &text);
+            }
+            Command::Abor => {
+                running.stop = Stop::Abor;
+                self.event(Event::Abort { id });
+            }
+            _ => {
+                running.stop = Stop::Quit;
+                self.event(Event::Abort { id });
+            }
+        }
+    }
+
+    /// The 150 of a transfer.
+    fn preliminary(
+        &mut self,
+        path: &RootPath,
+        unique: bool,
+        listing: bool,
+        size: Option<u64>,
+        chosen: Option<&str>,
+    ) {
+        let text = if unique {
+            // RFC 1123 §4.1.2.9: the name STOU chose, in exactly this form.
+            format!("FILE: {}", chosen.unwrap_or(path.file_name()))
+        } else if listing {
+            String::from("Opening ASCII mode data connection for file list.")
+        } else {
+            let mode = text::mode_name(self.ascii);
+            match size {
+                Some(size) => format!(
+                    "Opening {mode} mode data connection for {} ({size} bytes).",
+                    path.file_name()
+                ),
+                None => format!(
+                    "Opening {mode} mode data connection for {}.",
+                    path.file_name()
+                ),
+            }
+        };
+        self.reply(ReplyCode::ABOUT_TO_OPEN_DATA, &text);
+    }
+
+    /// A transfer's final reply, then whatever ABOR or QUIT waited for it.
+    fn transfer_ended(&mut self, pending: Pending, completion: Completion) {
+        let Then::Transfer(running) = pending.then else {
+            return;
+        };
+        let (code, reply, bytes) = match completion {
+            Completion::Finished { bytes } => {
+                (ReplyCode::CLOSING_DATA, "Transfer complete.", bytes)
+            }
+            Completion::Failed(f) => {
+                let f = if running.stop != Stop::No {
+                    Failure::Aborted
+                } else {
+                    f
+                };
+                let (code, text) = text::failure(f);
+                (code, text, 0)
+            }
+            _ => {
+                let (code, text) = text::failure(Failure::Io);
+                (code, text, 0)
+            }
+        };
+        self.reply(code, reply);
+        self.log(LogEvent::Transfer {
+            verb: pending.verb,
+            path: pending.path.unwrap_or_default(),
+            bytes,
+            code,
+        });
+        match running.stop {
+            Stop::No => {}
+            // RFC 959 §4.1.3 (ABOR): the aborted command's 426, then 226.
+            Stop::Abor => self.answer("ABOR", None, ReplyCode::CLOSING_DATA, "ABOR successful."),
+            Stop::Quit => {
+                self.answer("QUIT", None, ReplyCode::CLOSING, "Goodbye.");
+                self.close(CloseReason::Quit);
+            }
+        }
+    }
+
+    /// The final reply for a completed request other than a transfer.
+    fn completed(&mut self, now: Instant, pending: Pending, completion: Completion) {
+        let Pending {
+            verb, path, then, ..
+        } = pending;
+        let completion = match (then, completion) {
+            (Then::Login { user }, Completion::LoggedIn { home, access }) => {
+                self.login = Login::In(User {
+                    name: user.clone(),
+                    anonymous: false,
+                    home,
+                    cwd: RootPath::ROOT,
+                    access,
+                });
+                self.log(LogEvent::LoggedIn {
+                    user,
+                    anonymous: false,
+                });
+                return self.answer(verb, None, ReplyCode::LOGGED_IN, "Login successful.");
+            }
+            (Then::Login { user }, _) => {
+                // RFC 2577 §4: hold the 530, and close after too many.
+                self.failures = self.failures.saturating_add(1);
+                self.log(LogEvent::LoginFailed { user });
+                self.wait = Wait::Held {
+                    until: now + self.policy.login_failure_delay,
+                    close: self.failures >= self.policy.max_login_failures,
+                };
+                return;
+            }
+            (Then::ChangeDir { cwd }, Completion::Metadata(meta)) => {
+                if meta.kind != FileKind::Directory {
+                    return self.answer(
+                        verb,
+                        path,
+                        ReplyCode::FILE_UNAVAILABLE,
+                        "Not a directory.",
+                    );
+                }
+                if let Login::In(user) = &mut self.login {
+                    user.cwd = cwd;
+                }
+                // RFC 959 §5.4: CDUP answers 200, CWD 250.
+                let code = if verb == "CDUP" {
+                    ReplyCode::OK
+                } else {
+                    ReplyCode::FILE_ACTION_OK
+                };
+                return self.answer(verb, path, code, "Directory successfully changed.");
+            }
+            (Then::MakeDir { shown }, Completion::Done) => {
+                // RFC 959 Appendix II: the new directory, quoted.
+                let mut text = String::new();
+                write_quoted(&mut text, &shown.to_absolute());
+                text.push_str(" created.");
+                return self.answer(verb, path, ReplyCode::PATH_CREATED, &text);
+            }
+            (Then::Done, Completion::Done) => {
+                let text = match verb {
+                    "RMD" => "Remove directory operation successful.",
+                    "DELE" => "Delete operation successful.",
+                    _ => "Rename successful.",
+                };
+                return self.answer(verb, path, ReplyCode::FILE_ACTION_OK, text);
+            }
+            (Then::RenameFrom, Completion::Metadata(_)) => {
+                self.answer(verb, path.clone(), ReplyCode::PENDING, "Ready for RNTO.");
+                self.rnfr = path;
+                return;
+            }
+            (Then::Size, Completion::Metadata(meta)) => {
+                // RFC 3659 §4: the size of a file; a directory has none.
+                // The stored size is given in TYPE A too, as most servers
+                // do: counting CR LF would mean reading the whole file.
+                if meta.kind == FileKind::Directory {
+                    return self.answer(
+                        verb,
+                        path,
+                        ReplyCode::FILE_UNAVAILABLE,
+                        "Not a regular file.",
+                    );
+                }
+                let text = format!("{}", meta.size);
+                return self.answer(verb, path, ReplyCode::FILE_STATUS, &text);
+            }
+            (Then::Mdtm, Completion::Metadata(meta)) => {
+                let Some(secs) = meta.modified else {
+                    return self.answer(
+                        verb,
+                        path,
+                        ReplyCode::FILE_UNAVAILABLE,
+                        "Modification time unknown.",
+                    );
+                };
+                // RFC 3659 §3: 213 YYYYMMDDHHMMSS, UTC.
+                let mut value = Vec::new();
+                crate::listing::write_timeval(&mut value, secs);
+                let text = String::from_utf8(value).unwrap_or_default();
+                return self.answer(verb, path, ReplyCode::FILE_STATUS, &text);
+            }
+            (Then::Mlst { shown }, Completion::Metadata(meta)) => {
+                // RFC 3659 §7.2: 250-, one entry line starting with a
+                // space, the pathname as given, then 250 End.
+                let name = shown.to_absolute();
+                let mut line = Vec::new();
+                crate::listing::write_facts_line(&mut line, &name, &meta, &self.facts());
+                let line = trim_crlf(&line);
+                let text = format!("Listing {name}\n {line}\nEnd");
+                return self.answer(verb, path, ReplyCode::FILE_ACTION_OK, &text);
+            }
+            (Then::Status { shown }, Completion::Metadata(meta)) => {
+                // RFC 959 §4.1.3 (STAT with an argument): like LIST, but
+                // over the control connection. One `ls -l` line for the
+                // entry itself; the session knows no wall clock, so the
+                // date is shown against the file's own time.
+                let name = shown.to_absolute();
+                let mut line = Vec::new();
+                let now_secs = meta.modified.unwrap_or(0);
+                crate::listing::write_list_line(&mut line, shown.file_name(), &meta, now_secs);
+                let line = trim_crlf(&line);
+                let text = format!("Status of {name}:\n{line}\nEnd of status.");
+                return self.answer(verb, path, ReplyCode::FILE_STATUS, &text);
+            }
+            (Then::Listen { extended }, Completion::Listening(addr)) => {
+                let addr = SocketAddr::new(addr.ip().to_canonical(), addr.port());
+                if extended {
+                    self.data = Data::Passive;
+                    let text = text::extended_passive(addr);
+                    return self.answer(verb, None, ReplyCode::EXTENDED_PASSIVE, &text);
+                }
+                let ip = match addr.ip() {
+                    IpAddr::V4(ip) if !ip.is_unspecified() => Some(ip),
+                    IpAddr::V4(_) => match self.local_ip {
+                        IpAddr::V4(ip) => Some(ip),
+                        IpAddr::V6(_) => None,
+                    },
+                    IpAddr::V6(_) => None,
+                };
+                let Some(ip) = ip else {
+                    // A 227 can only carry an IPv4 address.
+                    self.event(Event::ReleaseData);
+                    return self.answer(
+                        verb,
+                        None,
+                        ReplyCode::CANT_OPEN_DATA,
+                        "Can't open passive connection.",
+                    );
+                };
+                self.data = Data::Passive;
+                let text = text::passive(ip, addr.port());
+                return self.answer(verb, None, ReplyCode::PASSIVE, &text);
+            }
+            (Then::Listen { .. }, _) => {
+                return self.answer(
+                    verb,
+                    None,
+                    ReplyCode::CANT_OPEN_DATA,
+                    "Can't open passive connection.",
+                );
+            }
+            (_, completion) => completion,
+        };
+        // A failure, or a completion that does not fit the request.
+        let failure = match completion {
+            Completion::Failed(f) => f,
+            _ => Failure::Io,
+        };
+        let (code, text) = text::failure(failure);
+        self.answer(verb, path, code, text);
+    }
+
+    /// MLST/MLSD facts, with `perm` telling whether the user may write.
+    pub(super) fn facts(&self) -> Facts {
+        Facts {
+            writable: self.may_write(),
+            ..self.facts
+        }
+    }
+
+    pub(super) fn may_write(&self) -> bool {
+        matches!(&self.login, Login::In(user) if user.access.write)
+    }
+}
+
+fn trim_crlf(line: &[u8]) -> &str {
+    let mut end = line.len();
+    while end > 0 && matches!(line[end - 1], b'\r' | b'\n') {
+        end -= 1;
+    }
+    core::str::from_utf8(&line[..end]).unwrap_or("")
+}

@@ -1,0 +1,94 @@
+//! Reply texts that take more than a literal: FEAT, HELP, passive-mode
+//! addresses, the 150 line of a transfer, and the code of each failure.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::net::{Ipv4Addr, SocketAddr};
+
+use super::ops::Failure;
+use crate::listing::{mlst_feature, Facts};
+use crate::reply::ReplyCode;
+
+/// The FEAT reply text (RFC 2389 §3.2): every extension this session
+/// implements, one per line with a leading space, in alphabetical order,
+/// and nothing it does not.
+pub(super) fn features(facts: &Facts) -> String {
+    let mut mlst = Vec::new();
+    mlst_feature(facts, &mut mlst);
+    while matches!(mlst.last(), Some(b'\r' | b'\n')) {
+        mlst.pop();
+    }
+    let mlst = String::from_utf8(mlst).unwrap_or_default();
+    format!(
+        "Features:\n EPRT\n EPSV\n MDTM\n {}\n PASV\n REST STREAM\n SIZE\n TVFS\n UTF8\nEnd",
+        mlst.trim_start()
+    )
+}
+
+/// Verbs this server recognises, for HELP (RFC 959 §4.1.3).
+pub(super) const VERBS: &[&str] = &[
+    "ABOR", "ACCT", "ALLO", "APPE", "AUTH", "CDUP", "CWD", "DELE", "EPRT", "EPSV", "FEAT", "HELP",
+    "LIST", "MDTM", "MKD", "MLSD", "MLST", "MODE", "NLST", "NOOP", "OPTS", "PASS", "PASV", "PBSZ",
+    "PORT", "PROT", "PWD", "QUIT", "REIN", "REST", "RETR", "RMD", "RNFR", "RNTO", "SITE", "SIZE",
+    "SMNT", "STAT", "STOR", "STOU", "STRU", "SYST", "TYPE", "USER", "XCUP", "XCWD", "XMKD", "XPWD",
+    "XRMD",
+];
+
+/// The HELP reply text: the verbs, twelve to a line.
+pub(super) fn help() -> String {
+    let mut text = String::from("The following commands are recognized.");
+    for row in VERBS.chunks(12) {
+        text.push('\n');
+        for verb in row {
+            text.push(' ');
+            text.push_str(verb);
+        }
+    }
+    text.push_str("\nHelp OK.");
+    text
+}
+
+/// `Entering Passive Mode (h1,h2,h3,h4,p1,p2).` (RFC 959 §4.1.2, PASV).
+pub(super) fn passive(ip: Ipv4Addr, port: u16) -> String {
+    let [a, b, c, d] = ip.octets();
+    format!(
+        "Entering Passive Mode ({a},{b},{c},{d},{},{}).",
+        port >> 8,
+        port & 0xff
+    )
+}
+
+/// `Entering Extended Passive Mode (|||port|)` (RFC 2428 §3).
+pub(super) fn extended_passive(addr: SocketAddr) -> String {
+    format!("Entering Extended Passive Mode (|||{}|)", addr.port())
+}
+
+/// Code and text of the final reply for a failed request.
+pub(super) fn failure(f: Failure) -> (ReplyCode, &'static str) {
+    match f {
+        Failure::NotFound => (ReplyCode::FILE_UNAVAILABLE, "No such file or directory."),
+        Failure::PermissionDenied => (ReplyCode::FILE_UNAVAILABLE, "Permission denied."),
+        Failure::NotADirectory => (ReplyCode::FILE_UNAVAILABLE, "Not a directory."),
+        Failure::IsADirectory => (ReplyCode::FILE_UNAVAILABLE, "Is a directory."),
+        Failure::AlreadyExists => (ReplyCode::FILE_UNAVAILABLE, "File exists."),
+        Failure::DirectoryNotEmpty => (ReplyCode::FILE_UNAVAILABLE, "Directory not empty."),
+        Failure::StorageFull => (ReplyCode::EXCEEDED_STORAGE, "Insufficient storage space."),
+        Failure::InvalidName => (ReplyCode::NAME_NOT_ALLOWED, "File name not allowed."),
+        Failure::NoDataConnection => (ReplyCode::CANT_OPEN_DATA, "Can't open data connection."),
+        Failure::DataConnectionLost | Failure::Aborted => (
+            ReplyCode::TRANSFER_ABORTED,
+            "Connection closed; transfer aborted.",
+        ),
+        Failure::Io => (ReplyCode::LOCAL_ERROR, "Local error in processing."),
+    }
+}
+
+/// TYPE as the 150 and STAT texts name it.
+pub(super) fn mode_name(ascii: bool) -> &'static str {
+    if ascii {
+        "ASCII"
+    } else {
+        "BINARY"
+    }
+}
