@@ -1,0 +1,300 @@
+//! The running operation: which command was sent, what reply may come,
+//! what to send next. Transfers have their own module.
+
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::net::SocketAddr;
+
+use super::config::ClientConfig;
+use super::error::ClientError;
+use super::event::Event;
+use super::features::Features;
+use super::op::{Op, Outcome, TransferType};
+use super::text;
+use super::transfer::TransferOp;
+use crate::command::{Command, FormatControl, RepresentationType};
+use crate::listing::parse_timeval;
+use crate::reply::{Reply, ReplyCode};
+
+/// What the client has to say to the driver and the server, lent to the
+/// operation for one step.
+pub(super) struct Ctx<'a> {
+    pub out: &'a mut Vec<u8>,
+    pub events: &'a mut VecDeque<Event>,
+    pub peer: SocketAddr,
+    pub config: &'a ClientConfig,
+    pub ext: &'a mut Extensions,
+}
+
+impl Ctx<'_> {
+    pub fn send(&mut self, command: &Command<'_>) {
+        command.encode(self.out);
+    }
+}
+
+/// RFC 2428 commands the server refused once: not tried again in this
+/// session.
+#[derive(Debug, Default)]
+pub(super) struct Extensions {
+    pub epsv_refused: bool,
+    pub eprt_refused: bool,
+}
+
+/// What an operation waits for after a step.
+#[derive(Debug)]
+pub(super) enum Flow {
+    /// A reply is outstanding.
+    AwaitReply,
+    /// The driver has to connect, bind or accept; no reply outstanding.
+    AwaitDriver,
+    /// Data is moving on the data connection.
+    AwaitData,
+    /// Nothing changed (an input with no meaning here).
+    Unchanged,
+    /// The operation ended; the session goes on.
+    Done(Result<Outcome, ClientError>),
+    /// The operation ended and so did the session (QUIT).
+    Closed(Result<Outcome, ClientError>),
+}
+
+/// One running operation.
+#[derive(Debug)]
+pub(super) enum Dialogue {
+    Login(Login),
+    Single(Single),
+    /// RNFR sent (`Some(to)`), or RNTO sent (`None`).
+    Rename(Option<String>),
+    Transfer(TransferOp),
+}
+
+#[derive(Debug)]
+pub(super) struct Login {
+    stage: LoginStage,
+    password: String,
+    account: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LoginStage {
+    User,
+    Pass,
+    Acct,
+}
+
+/// Operations of one command and one final reply, by what they make of
+/// a positive reply.
+#[derive(Debug)]
+pub(super) enum Single {
+    Plain,
+    Features,
+    Pwd,
+    Size,
+    Mdtm,
+    MakeDir(String),
+    Quit,
+    Raw,
+}
+
+/// An argument fit to be sent: no CR or LF (RFC 959 §4.1: CR LF ends a
+/// command), and not empty when `required`.
+pub(super) fn checked(arg: &str, required: bool) -> Result<&str, ClientError> {
+    if arg.contains(['\r', '\n']) {
+        return Err(ClientError::InvalidArgument("CR or LF in an argument"));
+    }
+    if required && arg.is_empty() {
+        return Err(ClientError::InvalidArgument("empty argument"));
+    }
+    Ok(arg)
+}
+
+/// A final reply for a command whose only success is 2yz.
+fn completion(reply: Reply) -> Result<Reply, ClientError> {
+    let code = reply.code;
+    if code.is_completion() {
+        Ok(reply)
+    } else if code.is_transient_failure() || code.is_permanent_failure() {
+        Err(ClientError::refused(reply))
+    } else {
+        Err(ClientError::unexpected(reply))
+    }
+}
+
+impl Dialogue {
+    /// Sends the operation's first command. `Err`: the operation cannot
+    /// be sent; nothing was.
+    pub fn begin(op: Op, ctx: &mut Ctx<'_>) -> Result<(Dialogue, Flow), ClientError> {
+        let single = |ctx: &mut Ctx<'_>, command: Command<'_>, kind: Single| {
+            ctx.send(&command);
+            Ok((Dialogue::Single(kind), Flow::AwaitReply))
+        };
+        match op {
+            Op::Login {
+                user,
+                password,
+                account,
+            } => {
+                let user = checked(&user, true)?;
+                checked(&password, false)?;
+                if let Some(account) = &account {
+                    checked(account, true)?;
+                }
+                ctx.send(&Command::User(user));
+                let login = Login {
+                    stage: LoginStage::User,
+                    password,
+                    account,
+                };
+                Ok((Dialogue::Login(login), Flow::AwaitReply))
+            }
+            Op::Features => single(ctx, Command::Feat, Single::Features),
+            Op::SetType(t) => {
+                let rep = match t {
+                    TransferType::Binary => RepresentationType::Image,
+                    TransferType::Ascii => RepresentationType::Ascii(FormatControl::NonPrint),
+                };
+                single(ctx, Command::Type(rep), Single::Plain)
+            }
+            Op::Cwd(path) => single(ctx, Command::Cwd(checked(&path, true)?), Single::Plain),
+            Op::Cdup => single(ctx, Command::Cdup, Single::Plain),
+            Op::Pwd => single(ctx, Command::Pwd, Single::Pwd),
+            Op::Size(path) => single(ctx, Command::Size(checked(&path, true)?), Single::Size),
+            Op::Mdtm(path) => single(ctx, Command::Mdtm(checked(&path, true)?), Single::Mdtm),
+            Op::MakeDir(path) => {
+                let command = Command::Mkd(checked(&path, true)?);
+                ctx.send(&command);
+                Ok((Dialogue::Single(Single::MakeDir(path)), Flow::AwaitReply))
+            }
+            Op::RemoveDir(path) => single(ctx, Command::Rmd(checked(&path, true)?), Single::Plain),
+            Op::Delete(path) => single(ctx, Command::Dele(checked(&path, true)?), Single::Plain),
+            Op::Rename { from, to } => {
+                checked(&to, true)?;
+                ctx.send(&Command::Rnfr(checked(&from, true)?));
+                Ok((Dialogue::Rename(Some(to)), Flow::AwaitReply))
+            }
+            Op::Noop => single(ctx, Command::Noop, Single::Plain),
+            Op::Quit => single(ctx, Command::Quit, Single::Quit),
+            Op::Raw(line) => {
+                ctx.out.extend_from_slice(checked(&line, true)?.as_bytes());
+                ctx.out.extend_from_slice(b"\r\n");
+                Ok((Dialogue::Single(Single::Raw), Flow::AwaitReply))
+            }
+            Op::Transfer(t) => {
+                let (op, flow) = TransferOp::begin(t, ctx)?;
+                Ok((Dialogue::Transfer(op), flow))
+            }
+        }
+    }
+
+    /// One reply for this operation (421 is handled before).
+    pub fn on_reply(&mut self, ctx: &mut Ctx<'_>, reply: Reply) -> Flow {
+        if let Dialogue::Transfer(t) = self {
+            return t.on_reply(ctx, reply);
+        }
+        // RFC 959 §4.2: a 1yz comes before the final reply; outside
+        // transfers nothing is made of it.
+        if reply.code.is_preliminary() {
+            return Flow::AwaitReply;
+        }
+        match self {
+            Dialogue::Login(login) => login.on_reply(ctx, reply),
+            Dialogue::Single(kind) => kind.on_reply(reply),
+            Dialogue::Rename(to) => match to.take() {
+                Some(to) => {
+                    if reply.code == ReplyCode::PENDING {
+                        ctx.send(&Command::Rnto(&to));
+                        Flow::AwaitReply
+                    } else {
+                        Flow::Done(completion(reply).and_then(|r| Err(ClientError::unexpected(r))))
+                    }
+                }
+                None => Flow::Done(completion(reply).map(|_| Outcome::Ok)),
+            },
+            Dialogue::Transfer(_) => unreachable!("handled above"),
+        }
+    }
+
+    /// The control connection closed: QUIT got what it wanted.
+    pub fn on_eof(&self) -> Option<Flow> {
+        match self {
+            Dialogue::Single(Single::Quit) => Some(Flow::Closed(Ok(Outcome::Ok))),
+            _ => None,
+        }
+    }
+
+    /// True while the driver may hold a data connection or listener for
+    /// this operation.
+    pub fn holds_data(&self) -> bool {
+        match self {
+            Dialogue::Transfer(t) => t.holds_data(),
+            _ => false,
+        }
+    }
+}
+
+impl Login {
+    /// RFC 959 §5.4: USER -> 230 | 331 (PASS) | 332 (ACCT); PASS -> 230 |
+    /// 202 | 332; ACCT -> 230 | 202.
+    fn on_reply(&mut self, ctx: &mut Ctx<'_>, reply: Reply) -> Flow {
+        let code = reply.code;
+        if code == ReplyCode::NEED_PASSWORD && self.stage == LoginStage::User {
+            ctx.send(&Command::Pass(&self.password));
+            self.stage = LoginStage::Pass;
+            return Flow::AwaitReply;
+        }
+        if code == ReplyCode::NEED_ACCOUNT && self.stage != LoginStage::Acct {
+            if let Some(account) = &self.account {
+                ctx.send(&Command::Acct(account));
+                self.stage = LoginStage::Acct;
+                return Flow::AwaitReply;
+            }
+            // Asked for an account we were not given: the server's words
+            // say why the login did not complete.
+            return Flow::Done(Err(ClientError::refused(reply)));
+        }
+        Flow::Done(completion(reply).map(|_| Outcome::Ok))
+    }
+}
+
+impl Single {
+    fn on_reply(&mut self, reply: Reply) -> Flow {
+        let code = reply.code;
+        match self {
+            // RFC 2389 §3: a server without FEAT answers 500/502.
+            Single::Features if code.is_permanent_failure() => {
+                Flow::Done(Ok(Outcome::Features(Features::default())))
+            }
+            Single::Quit => Flow::Closed(completion(reply).map(|_| Outcome::Ok)),
+            Single::Raw if !code.is_transient_failure() && !code.is_permanent_failure() => {
+                Flow::Done(Ok(Outcome::Reply(reply)))
+            }
+            _ => Flow::Done(completion(reply).and_then(|r| self.value(r))),
+        }
+    }
+
+    /// The value of a positive reply.
+    fn value(&mut self, reply: Reply) -> Result<Outcome, ClientError> {
+        let bad = |reply| Err(ClientError::unexpected(reply));
+        match self {
+            Single::Plain | Single::Quit | Single::Raw => Ok(Outcome::Ok),
+            Single::Features => Ok(Outcome::Features(Features::parse(&reply.text))),
+            Single::Pwd => match text::quoted_path(&reply.text) {
+                Some(path) => Ok(Outcome::Path(path)),
+                None => bad(reply),
+            },
+            Single::MakeDir(asked) => Ok(Outcome::Path(
+                text::quoted_path(&reply.text).unwrap_or_else(|| core::mem::take(asked)),
+            )),
+            // RFC 3659 §4.2: `213 <size>`.
+            Single::Size => match text::status_value(&reply.text).parse::<u64>() {
+                Ok(size) => Ok(Outcome::Size(size)),
+                Err(_) => bad(reply),
+            },
+            // RFC 3659 §3.2: `213 YYYYMMDDHHMMSS[.sss]`.
+            Single::Mdtm => match parse_timeval(text::status_value(&reply.text)) {
+                Some(secs) => Ok(Outcome::Modified(secs)),
+                None => bad(reply),
+            },
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! What the client asks of its driver, and what it reports.
+
+use alloc::string::String;
+use core::net::SocketAddr;
+
+use super::error::ClientError;
+use super::op::Outcome;
+
+/// Something the driver must act on or may report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The server's greeting (220) arrived, with its text. Operations
+    /// started before it run from now on.
+    Connected {
+        /// The greeting's text.
+        greeting: String,
+    },
+    /// Passive mode: open a TCP connection to this address (the control
+    /// connection's peer, at the port the server named), then call
+    /// [`Client::data_connected`](super::Client::data_connected), or
+    /// [`Client::data_failed`](super::Client::data_failed) if it cannot
+    /// be opened.
+    Connect(SocketAddr),
+    /// Active mode: bind a TCP listener on the control connection's local
+    /// address, any port, and report it with
+    /// [`Client::listening`](super::Client::listening) (or
+    /// [`Client::data_failed`](super::Client::data_failed)).
+    Listen,
+    /// Active mode: the server is about to connect: accept one connection
+    /// on the listener, close the listener, then call
+    /// [`Client::data_connected`](super::Client::data_connected). A
+    /// driver that accepts without waiting for this may report the
+    /// connection as soon as it has it.
+    Accept,
+    /// The server started the transfer (125/150): a download reads the
+    /// data connection to its end, an upload writes the file and closes
+    /// it; then [`Client::data_finished`](super::Client::data_finished).
+    TransferStarted {
+        /// The size the server announced as `(N bytes)`, if it did.
+        size: Option<u64>,
+    },
+    /// Close the data connection and the listener, if any, now: the
+    /// transfer will not finish (it failed or was aborted).
+    CloseData,
+    /// The running operation ended; the next one may start.
+    Done(Result<Outcome, ClientError>),
+    /// The session ended while no operation was running (greeting
+    /// refused, an unsolicited 421, the connection closed, ...).
+    Disconnected(ClientError),
+}

@@ -1,0 +1,172 @@
+//! What a client can ask for, and what it gets back.
+
+use alloc::string::String;
+
+use super::features::Features;
+use crate::reply::Reply;
+
+/// One operation: a command, or the short dialogue that does one thing
+/// (login, rename, a transfer). Start it with
+/// [`Client::start`](super::Client::start); it ends with one
+/// [`Event::Done`](super::Event::Done).
+///
+/// String arguments must not contain CR or LF (they would end the
+/// command line early): such an operation fails with
+/// [`ClientError::InvalidArgument`](super::ClientError::InvalidArgument)
+/// and nothing is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Op {
+    /// USER, then PASS on 331 and ACCT on 332 (RFC 959 §4.1.1, §5.4).
+    /// -> [`Outcome::Ok`]. A 332 without an `account` fails with that
+    /// reply.
+    Login {
+        /// User name.
+        user: String,
+        /// Password (may be empty).
+        password: String,
+        /// Account, sent only if the server asks for one.
+        account: Option<String>,
+    },
+    /// FEAT (RFC 2389 §3) -> [`Outcome::Features`]; a 5yz (FEAT not
+    /// known) gives an empty set.
+    Features,
+    /// TYPE I or TYPE A (RFC 959 §3.1.1) -> [`Outcome::Ok`].
+    SetType(TransferType),
+    /// CWD path -> [`Outcome::Ok`].
+    Cwd(String),
+    /// CDUP -> [`Outcome::Ok`].
+    Cdup,
+    /// PWD -> [`Outcome::Path`] (RFC 959 Appendix II quoting undone).
+    Pwd,
+    /// SIZE path (RFC 3659 §4) -> [`Outcome::Size`].
+    Size(String),
+    /// MDTM path (RFC 3659 §3) -> [`Outcome::Modified`].
+    Mdtm(String),
+    /// MKD path -> [`Outcome::Path`]: the path from the 257 reply, or
+    /// the one asked for when the reply quotes none.
+    MakeDir(String),
+    /// RMD path -> [`Outcome::Ok`].
+    RemoveDir(String),
+    /// DELE path -> [`Outcome::Ok`].
+    Delete(String),
+    /// RNFR, 350, RNTO (RFC 959 §4.1.3) -> [`Outcome::Ok`].
+    Rename {
+        /// The existing name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// NOOP -> [`Outcome::Ok`].
+    Noop,
+    /// QUIT -> [`Outcome::Ok`]; the session is closed afterwards.
+    Quit,
+    /// Any command line, sent as given (without CR LF) ->
+    /// [`Outcome::Reply`] for a 1yz/2yz/3yz final reply, an error for
+    /// 4yz/5yz. A command that opens a data connection is not a `Raw`.
+    Raw(String),
+    /// A file or listing transfer over a data connection.
+    Transfer(Transfer),
+}
+
+/// TYPE's argument, as far as clients use it (RFC 959 §3.1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransferType {
+    /// `TYPE I`: bytes as they are.
+    Binary,
+    /// `TYPE A`: lines in CR LF on the wire; the driver converts with
+    /// [`ascii`](crate::ascii).
+    Ascii,
+}
+
+/// Which transfer command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransferKind {
+    /// RETR path: download a file; `offset` resumes it (REST).
+    Retrieve,
+    /// STOR path: upload a file; `offset` resumes it (REST).
+    Store,
+    /// APPE path: upload, appended to the file.
+    Append,
+    /// STOU [name]: upload under a name the server chooses.
+    StoreUnique,
+    /// LIST [path]: a listing in the server's own format.
+    List,
+    /// NLST [path]: names, one a line.
+    NameList,
+    /// MLSD [path] (RFC 3659 §7): facts, one entry a line.
+    MachineList,
+}
+
+impl TransferKind {
+    /// True when the client sends the data (STOR, APPE, STOU).
+    pub fn is_upload(self) -> bool {
+        matches!(
+            self,
+            TransferKind::Store | TransferKind::Append | TransferKind::StoreUnique
+        )
+    }
+}
+
+/// Who opens the data connection (RFC 959 §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum DataMode {
+    /// The server listens, the client connects: EPSV, or PASV when the
+    /// server does not know EPSV.
+    #[default]
+    Passive,
+    /// The client listens, the server connects: EPRT or PORT.
+    Active,
+}
+
+/// One transfer: the command, its path, where to resume, and who opens
+/// the data connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    /// The command.
+    pub kind: TransferKind,
+    /// The path: required for RETR, STOR and APPE, optional otherwise.
+    pub path: Option<String>,
+    /// Resume at this byte offset: REST before RETR or STOR (RFC 3659
+    /// §5). Refused for other kinds.
+    pub offset: Option<u64>,
+    /// Who opens the data connection.
+    pub data: DataMode,
+}
+
+impl Transfer {
+    /// A passive transfer from the start of the file.
+    pub fn new(kind: TransferKind, path: Option<&str>) -> Transfer {
+        Transfer {
+            kind,
+            path: path.map(String::from),
+            offset: None,
+            data: DataMode::Passive,
+        }
+    }
+}
+
+/// What a successful operation gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Done; nothing to report.
+    Ok,
+    /// The server's features (FEAT).
+    Features(Features),
+    /// A path (PWD, MKD).
+    Path(String),
+    /// A size in bytes (SIZE).
+    Size(u64),
+    /// A modification time, Unix seconds UTC (MDTM).
+    Modified(i64),
+    /// The transfer completed: the data connection ended cleanly and the
+    /// server confirmed. `bytes` is what the driver reported moving.
+    Transferred {
+        /// Bytes moved on the data connection.
+        bytes: u64,
+    },
+    /// The final reply to a [`Op::Raw`] command.
+    Reply(Reply),
+}
