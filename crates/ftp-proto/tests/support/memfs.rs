@@ -7,10 +7,14 @@
 //! a server operation into those calls and the result into a completion.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use ftp_proto::ascii::{Decoder, Encoder};
 use ftp_proto::listing::{
     write_facts_line, write_list_line, write_name_line, FileKind, ListFormat, Metadata,
+};
+use ftp_proto::server::{
+    Access, Completion, DataChannel, Failure, Operation, StoreMode, TransferKind,
 };
 use ftp_proto::RootPath;
 
@@ -431,6 +435,164 @@ impl Sink {
     pub fn finish(mut self) -> Vec<u8> {
         self.decoder.finish(&mut self.data);
         self.data
+    }
+}
+
+/// One account the store's driver knows (the machine never sees these).
+#[derive(Debug, Clone)]
+pub struct User {
+    pub name: String,
+    pub password: String,
+    pub home: RootPath,
+    pub access: Access,
+}
+
+/// What the driver must do next for one request.
+#[derive(Debug)]
+pub enum Work {
+    /// Complete the request with this now.
+    Complete(Completion),
+    /// Bind a passive listener on this address, then complete with
+    /// `Listening(addr)`.
+    Listen(IpAddr),
+    /// The file is open or the listing ready: complete with `started`,
+    /// then get the data connection and run `job`.
+    Transfer {
+        started: Completion,
+        job: Job,
+        data: DataChannel,
+    },
+}
+
+/// The data half of a transfer.
+#[derive(Debug)]
+pub enum Job {
+    /// Bytes to write on the data connection (already TYPE A encoded).
+    Send(Vec<u8>),
+    /// Bytes to read from the data connection into `target`.
+    Receive {
+        target: RootPath,
+        mode: WriteMode,
+        sink: Sink,
+    },
+}
+
+impl From<FsError> for Failure {
+    fn from(e: FsError) -> Failure {
+        match e {
+            FsError::NotFound => Failure::NotFound,
+            FsError::NotADirectory => Failure::NotADirectory,
+            FsError::IsADirectory => Failure::IsADirectory,
+            FsError::AlreadyExists => Failure::AlreadyExists,
+            FsError::DirectoryNotEmpty => Failure::DirectoryNotEmpty,
+            FsError::StorageFull => Failure::StorageFull,
+            FsError::InvalidName => Failure::InvalidName,
+        }
+    }
+}
+
+fn done(result: Result<(), FsError>) -> Work {
+    Work::Complete(match result {
+        Ok(()) => Completion::Done,
+        Err(e) => Completion::Failed(e.into()),
+    })
+}
+
+impl MemFs {
+    /// Does what a driver does for `op` (everything but the network).
+    pub fn perform(&mut self, users: &[User], op: Operation) -> Work {
+        match op {
+            Operation::Authenticate { user, password } => Work::Complete(
+                match users
+                    .iter()
+                    .find(|u| u.name == user && u.password == password)
+                {
+                    Some(u) => Completion::LoggedIn {
+                        home: u.home.clone(),
+                        access: u.access,
+                    },
+                    None => Completion::LoginRefused,
+                },
+            ),
+            Operation::Stat { path } => Work::Complete(match self.stat(&path) {
+                Ok(m) => Completion::Metadata(m),
+                Err(e) => Completion::Failed(e.into()),
+            }),
+            Operation::MakeDir { path } => done(self.make_dir(&path)),
+            Operation::RemoveDir { path } => done(self.remove_dir(&path)),
+            Operation::Delete { path } => done(self.delete(&path)),
+            Operation::Rename { from, to } => done(self.rename(&from, &to)),
+            Operation::Listen { ip } => Work::Listen(ip),
+            Operation::Transfer(t) => match self.open(t.kind, t.ascii) {
+                Ok((started, job)) => Work::Transfer {
+                    started,
+                    job,
+                    data: t.data,
+                },
+                Err(e) => Work::Complete(Completion::Failed(e.into())),
+            },
+            other => panic!("an operation the store does not know: {other:?}"),
+        }
+    }
+
+    /// Opens the file or reads the directory of a transfer: what must
+    /// succeed before the 150.
+    fn open(&mut self, kind: TransferKind, ascii: bool) -> Result<(Completion, Job), FsError> {
+        Ok(match kind {
+            TransferKind::Retrieve { path, offset } => {
+                let data = self.read(&path, offset)?;
+                let started = Completion::Started {
+                    size: Some(data.len() as u64),
+                    name: None,
+                };
+                (started, Job::Send(wire_bytes(data, ascii)))
+            }
+            TransferKind::List { path, format } => {
+                let listing = self.list(&path, format)?;
+                let started = Completion::Started {
+                    size: None,
+                    name: None,
+                };
+                (started, Job::Send(wire_bytes(&listing, ascii)))
+            }
+            TransferKind::Store { path, mode } => {
+                let mode = match mode {
+                    StoreMode::Replace => WriteMode::Replace,
+                    StoreMode::Append => WriteMode::Append,
+                    StoreMode::Resume(n) => WriteMode::Resume(n),
+                    StoreMode::Unique => WriteMode::Unique,
+                };
+                let target = self.open_write(&path, mode)?;
+                let started = Completion::Started {
+                    size: None,
+                    name: (mode == WriteMode::Unique).then(|| target.file_name().to_string()),
+                };
+                // The unique name is taken now; later stores write to it.
+                let mode = if mode == WriteMode::Unique {
+                    WriteMode::Replace
+                } else {
+                    mode
+                };
+                let job = Job::Receive {
+                    target,
+                    mode,
+                    sink: Sink::new(ascii),
+                };
+                (started, job)
+            }
+            other => panic!("a transfer the store does not know: {other:?}"),
+        })
+    }
+
+    /// The end of a received file: writes it and says how the transfer
+    /// ended.
+    pub fn finish_receive(&mut self, target: &RootPath, mode: WriteMode, sink: Sink) -> Completion {
+        let wire = sink.wire;
+        let data = sink.finish();
+        match self.write(target, mode, &data) {
+            Ok(()) => Completion::Finished { bytes: wire },
+            Err(e) => Completion::Failed(e.into()),
+        }
     }
 }
 
