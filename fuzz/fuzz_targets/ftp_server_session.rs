@@ -1,7 +1,205 @@
 #![no_main]
-// Placeholder until the target's owner writes it.
+//! The FTP server session fed an arbitrary mix of control-connection
+//! chunks, completions for its outstanding requests (chosen by the fuzz
+//! bytes, fitting or not) and clock advances. Invariants: no panic; the
+//! reply buffer stays bounded; every path handed out is a well-formed
+//! root path; an active data address is always the control peer's.
+
+use core::net::SocketAddr;
+use core::time::Duration;
+
+use ftp_proto::listing::{FileKind, Metadata};
+use ftp_proto::server::{
+    Access, Completion, Config, DataChannel, Event, Failure, Operation, RequestId, Session,
+    TransferKind,
+};
+use ftp_proto::{Instant, RootPath};
 use libfuzzer_sys::fuzz_target;
 
+const FAILURES: [Failure; 12] = [
+    Failure::NotFound,
+    Failure::PermissionDenied,
+    Failure::NotADirectory,
+    Failure::IsADirectory,
+    Failure::AlreadyExists,
+    Failure::DirectoryNotEmpty,
+    Failure::StorageFull,
+    Failure::InvalidName,
+    Failure::NoDataConnection,
+    Failure::DataConnectionLost,
+    Failure::Aborted,
+    Failure::Io,
+];
+
+fn check_path(p: &RootPath) {
+    let s = p.as_str();
+    assert!(!s.starts_with('/'));
+    if !s.is_empty() {
+        for c in s.split('/') {
+            assert!(!c.is_empty() && c != "." && c != ".." && !c.contains('\0'));
+        }
+    }
+}
+
+fn check(op: &Operation, peer: SocketAddr) {
+    match op {
+        Operation::Stat { path }
+        | Operation::MakeDir { path }
+        | Operation::RemoveDir { path }
+        | Operation::Delete { path } => check_path(path),
+        Operation::Rename { from, to } => {
+            check_path(from);
+            check_path(to);
+        }
+        Operation::Transfer(t) => {
+            match &t.kind {
+                TransferKind::Retrieve { path, .. }
+                | TransferKind::Store { path, .. }
+                | TransferKind::List { path, .. } => check_path(path),
+                _ => {}
+            }
+            if let DataChannel::Active(addr) = t.data {
+                assert_eq!(addr.ip(), peer.ip());
+                assert!(addr.port() >= 1024);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn meta(kind: FileKind, b: u8) -> Metadata {
+    Metadata {
+        kind,
+        size: u64::from(b) << 8,
+        modified: if b & 1 == 0 {
+            Some(i64::from(b) * 1_000_000)
+        } else {
+            None
+        },
+        mode: 0o644,
+        nlink: 1,
+        unique: None,
+    }
+}
+
+fn completion(b: u8, c: u8) -> Completion {
+    match b % 10 {
+        0 => Completion::LoggedIn {
+            home: RootPath::ROOT
+                .resolve(["u", "home/x", "/"][usize::from(c) % 3])
+                .unwrap(),
+            access: Access { write: c & 1 == 0 },
+        },
+        1 => Completion::LoginRefused,
+        2 => Completion::Metadata(meta(FileKind::Directory, c)),
+        3 => Completion::Metadata(meta(FileKind::File, c)),
+        4 => Completion::Done,
+        5 => Completion::Listening(SocketAddr::new(
+            ["10.0.0.1", "::1", "0.0.0.0"][usize::from(c) % 3]
+                .parse()
+                .unwrap(),
+            u16::from(c) << 8,
+        )),
+        6 => Completion::Started {
+            size: (c & 1 == 0).then_some(u64::from(c)),
+            name: (c & 2 == 0).then(|| "n\"x".into()),
+        },
+        7 => Completion::Finished {
+            bytes: u64::from(c),
+        },
+        _ => Completion::Failed(FAILURES[usize::from(c) % FAILURES.len()]),
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
-    let _ = data;
+    let Some((&flags, mut data)) = data.split_first() else {
+        return;
+    };
+    let peer: SocketAddr = if flags & 1 == 0 {
+        "10.0.0.2:40000".parse().unwrap()
+    } else {
+        "[2001:db8::2]:40000".parse().unwrap()
+    };
+    let local: SocketAddr = if flags & 1 == 0 {
+        "10.0.0.1:21".parse().unwrap()
+    } else {
+        "[2001:db8::1]:21".parse().unwrap()
+    };
+    let config = Config {
+        anonymous: (flags & 2 == 0).then_some(Access {
+            write: flags & 4 == 0,
+        }),
+        max_line: 16 + usize::from(flags >> 3) * 8,
+        ..Config::default()
+    };
+    let mut now = Instant::ZERO;
+    let mut session = Session::new(&config, peer, local, now);
+    let mut outstanding: Vec<RequestId> = Vec::new();
+    let mut input: Vec<u8> = Vec::new();
+
+    while let Some((&op, rest)) = data.split_first() {
+        data = rest;
+        match op % 5 {
+            0 | 1 => {
+                // Control bytes arrive.
+                let len = usize::from(op >> 2).min(data.len());
+                input.extend_from_slice(&data[..len]);
+                data = &data[len..];
+            }
+            2 => {
+                // The driver completes a request: the outstanding one, or
+                // (rarely) a stale id, which must be ignored.
+                let (b, c) = match data {
+                    [b, c, rest @ ..] => {
+                        data = rest;
+                        (*b, *c)
+                    }
+                    _ => (0, 0),
+                };
+                let Some(&latest) = outstanding.last() else {
+                    continue;
+                };
+                let pick = usize::from(op >> 3);
+                let id = if pick < 40 {
+                    latest
+                } else {
+                    outstanding[pick % outstanding.len()]
+                };
+                session.transfer_progress(id, u64::from(c));
+                session.complete(now, id, completion(b, c));
+            }
+            3 => {
+                now = now + Duration::from_millis(u64::from(op >> 3) * 25_000);
+                session.handle_timeout(now);
+            }
+            _ => {
+                // A partial write of the replies.
+                let n = usize::from(op >> 3) * 3;
+                session.transmitted(n);
+            }
+        }
+        let n = session.handle_input(now, &input);
+        assert!(n <= input.len());
+        input.drain(..n);
+        while let Some(event) = session.poll_event() {
+            match event {
+                Event::Request { id, op } => {
+                    check(&op, peer);
+                    outstanding.push(id);
+                }
+                Event::Abort { id } => assert!(outstanding.contains(&id)),
+                _ => {}
+            }
+        }
+        // Bounded: the session stops reading past its high-water mark,
+        // and one command's reply is small.
+        assert!(session.transmit().len() < 64 * 1024);
+        // Never a timer already due: handle_timeout(now) acted on it.
+        if let Some(deadline) = session.poll_timeout() {
+            assert!(deadline > now);
+        }
+    }
+    let n = session.transmit().len();
+    session.transmitted(n);
+    assert!(session.transmit().is_empty());
 });
