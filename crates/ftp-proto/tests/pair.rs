@@ -348,25 +348,27 @@ fn paths_never_leave_the_root() {
 }
 
 #[test]
-fn epsv_falls_back_to_pasv() {
-    // The machine answers EPSV, so a refusal is simulated by EPSV ALL's
-    // opposite: not configurable here. What is checked instead: a client
-    // told to prefer PASV gets a working 227 from the server.
-    let client = ftp_proto::client::ClientConfig {
-        prefer_epsv: false,
-        prefer_eprt: false,
-        ..Default::default()
-    };
-    let mut pair = Pair::with_client(Config::default(), client, 0);
-    pair.login("anna", "secret").unwrap();
-    pair.fs.put("/f", b"via pasv");
-    assert_eq!(get(&mut pair, "/f", DataMode::Passive), b"via pasv");
+fn epsv_falls_back_to_pasv_and_eprt_to_port() {
+    // The harness renames EPSV and EPRT on their way to the server, which
+    // then answers 500 as a server without RFC 2428 would.
+    let mut pair = logged_in(0);
+    pair.unknown_verbs = vec!["EPSV", "EPRT"];
+    pair.fs.put("/f", b"old style");
+    assert_eq!(get(&mut pair, "/f", DataMode::Passive), b"old style");
     assert!(
-        pair.transcript.contains("> PASV\n< 227 "),
+        pair.transcript.contains("> XPSV\n< 500 "),
         "{}",
         pair.transcript
     );
-    assert_eq!(get(&mut pair, "/f", DataMode::Active), b"via pasv");
+    assert!(pair
+        .transcript
+        .contains("> PASV\n< 227 Entering Passive Mode (192,0,2,2,"));
+    // Remembered: the next passive transfer goes straight to PASV.
+    let before = pair.transcript.matches("XPSV").count();
+    assert_eq!(get(&mut pair, "/f", DataMode::Passive), b"old style");
+    assert_eq!(pair.transcript.matches("XPSV").count(), before);
+
+    assert_eq!(get(&mut pair, "/f", DataMode::Active), b"old style");
     assert!(
         pair.transcript.contains("> PORT 192,0,2,1,"),
         "{}",
@@ -375,9 +377,61 @@ fn epsv_falls_back_to_pasv() {
 }
 
 #[test]
+fn client_prefers_pasv_and_port_when_told() {
+    let client = ftp_proto::client::ClientConfig {
+        prefer_epsv: false,
+        prefer_eprt: false,
+        ..Default::default()
+    };
+    let mut pair = Pair::with_client(Config::default(), client, 0);
+    pair.login("anna", "secret").unwrap();
+    pair.set_type(false).unwrap();
+    pair.fs.put("/f", b"via pasv");
+    assert_eq!(get(&mut pair, "/f", DataMode::Passive), b"via pasv");
+    assert_eq!(get(&mut pair, "/f", DataMode::Active), b"via pasv");
+    assert!(!pair.transcript.contains("EPSV") && !pair.transcript.contains("EPRT"));
+    assert!(pair.transcript.contains("> PASV\n< 227 "));
+    assert!(pair.transcript.contains("> PORT 192,0,2,1,"));
+}
+
+#[test]
+fn abort_during_a_download() {
+    for data in MODES {
+        // Non-zero seeds: data moves in small chunks, so the abort falls
+        // mid-transfer.
+        for seed in [1, 2, 3, 5, 8, 13, 21, 34, 55] {
+            let mut pair = logged_in(seed);
+            let content = vec![b'z'; 200_000];
+            pair.fs.put("/big", &content);
+            pair.abort_after = Some(1000);
+            let d = pair.download(TransferKind::Retrieve, Some("/big"), data, None);
+            assert_eq!(d.result, Err(ClientError::Aborted), "{}", pair.transcript);
+            // RFC 959 §4.1.3: the transfer's 426, then 226 for the ABOR
+            // (whether the server saw the ABOR or the closed data connection
+            // first).
+            let retr = pair.transcript.rfind("> RETR /big\n").unwrap();
+            let tail = &pair.transcript[retr..];
+            assert!(tail.contains("> <IP><DM>ABOR\n"), "{}", pair.transcript);
+            let codes: Vec<&str> = tail
+                .lines()
+                .filter(|l| l.starts_with("< "))
+                .map(|l| &l[2..5])
+                .collect();
+            assert_eq!(codes, ["150", "426", "226"], "{}", pair.transcript);
+            assert!(pair.server_log.iter().any(|e| matches!(
+                e,
+                LogEvent::Transfer { verb: "RETR", code, .. } if code.as_u16() == 426
+            )));
+            // The session goes on.
+            assert_eq!(get(&mut pair, "/big", data), content);
+        }
+    }
+}
+
+#[test]
 fn random_schedules_keep_dialogues_whole() {
     // Control lines and data split at random points, actions reordered.
-    for seed in 1..40 {
+    for seed in 1..100 {
         let mut pair = logged_in(seed);
         let content: Vec<u8> = (0..3000u32).map(|i| (i * 7 % 251) as u8).collect();
         let data = MODES[seed as usize % 2];

@@ -117,6 +117,11 @@ pub struct Pair {
     client_ascii: bool,
     rng: u64,
     max_chunk: usize,
+    /// Verbs the server is made not to know: the harness renames them on
+    /// the way in, so the server answers 500 as an older server would.
+    pub unknown_verbs: Vec<&'static str>,
+    /// Abort a download once this many bytes arrived (Client::abort).
+    pub abort_after: Option<u64>,
 }
 
 impl Pair {
@@ -167,6 +172,8 @@ impl Pair {
             } else {
                 1 + (seed % 97) as usize
             },
+            unknown_verbs: Vec::new(),
+            abort_after: None,
         };
         if seed == 0 {
             pair.rng = 0;
@@ -394,8 +401,9 @@ impl Pair {
         let mut moved = false;
         let out = self.client.transmit();
         if !out.is_empty() && !self.control_closed {
-            let out = out.to_vec();
+            let mut out = out.to_vec();
             self.client.transmitted(out.len());
+            self.hide_verbs(&mut out);
             record(&mut self.transcript, &mut self.c2s_line, "> ", &out);
             self.c2s.extend_from_slice(&out);
             moved = true;
@@ -407,6 +415,28 @@ impl Pair {
             moved |= taken > 0;
         }
         moved
+    }
+
+    /// `EPSV` -> `XPSV` and the like, at the start of each line.
+    fn hide_verbs(&self, bytes: &mut [u8]) {
+        let mut start = 0;
+        while start < bytes.len() {
+            let end = bytes[start..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(bytes.len(), |i| start + i + 1);
+            let line = &mut bytes[start..end];
+            for verb in &self.unknown_verbs {
+                let v = verb.as_bytes();
+                if line.len() > v.len()
+                    && line[..v.len()].eq_ignore_ascii_case(v)
+                    && matches!(line[v.len()], b' ' | b'\r' | b'\n')
+                {
+                    line[0] = b'X';
+                }
+            }
+            start = end;
+        }
     }
 
     fn server_to_client(&mut self) -> bool {
@@ -761,6 +791,10 @@ impl Pair {
                     let chunk: Vec<u8> = queue.drain(..n).collect();
                     job.sink.push(&chunk);
                     self.client.data_progress(self.now);
+                    if self.abort_after.is_some_and(|at| job.sink.wire >= at) {
+                        self.abort_after = None;
+                        assert!(self.client.abort(self.now), "nothing to abort");
+                    }
                     return true;
                 }
                 if !self.conns[conn].server_closed {
@@ -812,12 +846,23 @@ fn next_random(state: &mut u64) -> u64 {
 fn record(transcript: &mut String, partial: &mut Vec<u8>, prefix: &str, bytes: &[u8]) {
     partial.extend_from_slice(bytes);
     while let Some(i) = partial.iter().position(|&b| b == b'\n') {
-        let line: Vec<u8> = partial.drain(..=i).collect();
-        let text = String::from_utf8_lossy(&line);
-        let _ = writeln!(
-            transcript,
-            "{prefix}{}",
-            text.trim_end_matches(['\r', '\n'])
-        );
+        let mut line: Vec<u8> = partial.drain(..=i).collect();
+        while matches!(line.last(), Some(b'\r' | b'\n')) {
+            line.pop();
+        }
+        transcript.push_str(prefix);
+        // Telnet IP and Synch (RFC 959 §4.1.3, before ABOR) shown by name.
+        let mut rest = &line[..];
+        while let Some(iac) = rest.iter().position(|&b| b == 0xFF) {
+            transcript.push_str(&String::from_utf8_lossy(&rest[..iac]));
+            let name = match rest.get(iac + 1) {
+                Some(0xF4) => "<IP>",
+                Some(0xF2) => "<DM>",
+                _ => "<IAC?>",
+            };
+            transcript.push_str(name);
+            rest = &rest[(iac + 2).min(rest.len())..];
+        }
+        let _ = writeln!(transcript, "{}", String::from_utf8_lossy(rest));
     }
 }
