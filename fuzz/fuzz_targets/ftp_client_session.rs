@@ -163,7 +163,10 @@ fn drain(client: &mut Client, tally: &mut Tally) {
         "every operation ends exactly once"
     );
     if client.is_busy() {
-        assert!(client.poll_timeout().is_some(), "a running operation waits for ever");
+        assert!(
+            client.poll_timeout().is_some(),
+            "a running operation waits for ever"
+        );
     }
     if client.is_closed() {
         assert!(!client.is_busy());

@@ -286,9 +286,9 @@ impl Single {
                 text::quoted_path(&reply.text).unwrap_or_else(|| core::mem::take(asked)),
             )),
             // RFC 3659 §4.2: `213 <size>`.
-            Single::Size => match text::status_value(&reply.text).parse::<u64>() {
-                Ok(size) => Ok(Outcome::Size(size)),
-                Err(_) => bad(reply),
+            Single::Size => match text::decimal(text::status_value(&reply.text)) {
+                Some(size) => Ok(Outcome::Size(size)),
+                None => bad(reply),
             },
             // RFC 3659 §3.2: `213 YYYYMMDDHHMMSS[.sss]`.
             Single::Mdtm => match parse_timeval(text::status_value(&reply.text)) {

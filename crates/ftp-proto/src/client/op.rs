@@ -89,13 +89,13 @@ pub enum TransferKind {
     Store,
     /// APPE path: upload, appended to the file.
     Append,
-    /// STOU [name]: upload under a name the server chooses.
+    /// `STOU [name]`: upload under a name the server chooses.
     StoreUnique,
-    /// LIST [path]: a listing in the server's own format.
+    /// `LIST [path]`: a listing in the server's own format.
     List,
-    /// NLST [path]: names, one a line.
+    /// `NLST [path]`: names, one a line.
     NameList,
-    /// MLSD [path] (RFC 3659 §7): facts, one entry a line.
+    /// `MLSD [path]` (RFC 3659 §7): facts, one entry a line.
     MachineList,
 }
 

@@ -110,6 +110,14 @@ pub(super) fn status_value(text: &str) -> &str {
     text.trim_matches(|c: char| c == ' ' || c == '\t' || c == '\r' || c == '\n')
 }
 
+/// Decimal digits only (no sign), as a u64.
+pub(super) fn decimal(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
 fn digits_at(b: &[u8], at: usize) -> usize {
     b.get(at..)
         .map_or(0, |s| s.iter().take_while(|c| c.is_ascii_digit()).count())
@@ -169,5 +177,9 @@ mod tests {
         assert_eq!(size_hint("Here comes the directory listing."), None);
         assert_eq!(size_hint("(x) (12 BYTES)"), Some(12));
         assert_eq!(size_hint("( bytes)"), None);
+        assert_eq!(decimal("0042"), Some(42));
+        assert_eq!(decimal("+1"), None);
+        assert_eq!(decimal(""), None);
+        assert_eq!(decimal("18446744073709551616"), None);
     }
 }
