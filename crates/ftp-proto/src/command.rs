@@ -111,11 +111,11 @@ pub enum Command<'a> {
     Retr(&'a str),
     /// STOR path
     Stor(&'a str),
-    /// STOU [name]
+    /// `STOU [name]`
     Stou(Option<&'a str>),
     /// APPE path
     Appe(&'a str),
-    /// ALLO size [R record-size]
+    /// `ALLO size [R record-size]`
     Allo(u64, Option<u64>),
     /// REST marker (a byte offset: RFC 3659 REST STREAM)
     Rest(u64),
@@ -133,35 +133,35 @@ pub enum Command<'a> {
     Mkd(&'a str),
     /// PWD (also XPWD)
     Pwd,
-    /// LIST [path or options]
+    /// `LIST [path or options]`
     List(Option<&'a str>),
-    /// NLST [path or options]
+    /// `NLST [path or options]`
     Nlst(Option<&'a str>),
     /// SITE command
     Site(&'a str),
     /// SYST
     Syst,
-    /// STAT [path]
+    /// `STAT [path]`
     Stat(Option<&'a str>),
-    /// HELP [verb]
+    /// `HELP [verb]`
     Help(Option<&'a str>),
     /// NOOP
     Noop,
     /// FEAT (RFC 2389)
     Feat,
-    /// OPTS command [options] (RFC 2389), the whole argument
+    /// `OPTS command [options]` (RFC 2389), the whole argument
     Opts(&'a str),
     /// EPRT |proto|address|port| (RFC 2428)
     Eprt(SocketAddr),
-    /// EPSV [proto|ALL] (RFC 2428)
+    /// `EPSV [proto|ALL]` (RFC 2428)
     Epsv(EpsvArg),
     /// SIZE path (RFC 3659)
     Size(&'a str),
     /// MDTM path (RFC 3659)
     Mdtm(&'a str),
-    /// MLST [path] (RFC 3659)
+    /// `MLST [path]` (RFC 3659)
     Mlst(Option<&'a str>),
-    /// MLSD [path] (RFC 3659)
+    /// `MLSD [path]` (RFC 3659)
     Mlsd(Option<&'a str>),
     /// AUTH mechanism (RFC 4217 / 2228)
     Auth(&'a str),

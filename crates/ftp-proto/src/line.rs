@@ -1,6 +1,6 @@
 //! The server's control-line reader: splits the control stream into
-//! command lines, strips Telnet sequences (RFC 854: IAC IAC is a literal
-//! 0xFF, IAC WILL/WONT/DO/DONT x and IAC <command> such as IP and DM are
+//! command lines, strips Telnet sequences (RFC 854: `IAC IAC` is a literal
+//! 0xFF, `IAC WILL|WONT|DO|DONT x` and `IAC <command>` such as IP and DM are
 //! dropped, a lone IAC before an ordinary byte is dropped) and bounds the
 //! line length. CR LF and a bare LF both end a line; the terminator is not
 //! part of the line. An over-long line is reported once, when its end
