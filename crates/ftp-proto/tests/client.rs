@@ -648,8 +648,10 @@ fn quit() {
 
 #[test]
 fn reply_timeout_closes() {
-    let mut config = ClientConfig::default();
-    config.reply_timeout = Duration::from_secs(10);
+    let config = ClientConfig {
+        reply_timeout: Duration::from_secs(10),
+        ..ClientConfig::default()
+    };
     let mut s = Script::greeted(config, SERVER);
     assert_eq!(s.client.poll_timeout(), None, "idle: nothing awaited");
     s.start(Op::Pwd);
@@ -812,8 +814,10 @@ fn epsv_refused_falls_back_to_pasv_and_is_remembered() {
 
 #[test]
 fn pasv_address_in_reply_is_not_trusted() {
-    let mut config = ClientConfig::default();
-    config.prefer_epsv = false;
+    let config = ClientConfig {
+        prefer_epsv: false,
+        ..ClientConfig::default()
+    };
     let mut s = Script::greeted(config, SERVER);
     s.start(Op::Transfer(transfer(TransferKind::Retrieve, Some("f"))));
     // A server (or a NAT, or an attacker) names another host: the data
@@ -845,8 +849,10 @@ fn passive_reply_without_a_port() {
 
 #[test]
 fn ipv6_server_uses_epsv_even_when_pasv_preferred() {
-    let mut config = ClientConfig::default();
-    config.prefer_epsv = false;
+    let config = ClientConfig {
+        prefer_epsv: false,
+        ..ClientConfig::default()
+    };
     let mut s = Script::greeted(config, "[2001:db8::7]:21");
     s.start(Op::Transfer(transfer(TransferKind::List, None)));
     s.run(
@@ -1102,6 +1108,21 @@ fn data_connection_failures() {
     s.run("< 226 Transfer complete.");
     assert_eq!(s.done(), Err(ClientError::DataConnection));
 
+    // Breaks before the 150: no TransferStarted for a connection gone.
+    s.start(Op::Transfer(transfer(TransferKind::Store, Some("f"))));
+    s.run("> EPSV\n< 229 (|||50006|)");
+    s.connect_event();
+    s.client.data_connected(s.now);
+    s.run("> STOR f");
+    s.client.data_failed(s.now);
+    s.run("< 150 Ok to send data.");
+    s.no_event();
+    s.run("< 426 Failure reading network stream.");
+    assert_eq!(
+        s.done(),
+        Err(refused(426, "Failure reading network stream."))
+    );
+
     // Breaks after the 226.
     s.start(Op::Transfer(transfer(TransferKind::Retrieve, Some("f"))));
     s.run("> EPSV\n< 229 (|||50006|)");
@@ -1115,9 +1136,11 @@ fn data_connection_failures() {
 
 #[test]
 fn data_timeout_restarts_with_progress() {
-    let mut config = ClientConfig::default();
-    config.reply_timeout = Duration::from_secs(5);
-    config.data_timeout = Duration::from_secs(20);
+    let config = ClientConfig {
+        reply_timeout: Duration::from_secs(5),
+        data_timeout: Duration::from_secs(20),
+        ..ClientConfig::default()
+    };
     let mut s = Script::greeted(config, SERVER);
     s.start(Op::Transfer(transfer(TransferKind::Retrieve, Some("f"))));
     s.run("> EPSV\n< 229 (|||50006|)");
@@ -1223,8 +1246,10 @@ fn active_ipv6_and_port_preference() {
     assert!(matches!(s.done(), Err(ClientError::Reply { code: c, .. }) if c == code(522)));
     s.nothing_sent();
 
-    let mut config = ClientConfig::default();
-    config.prefer_eprt = false;
+    let config = ClientConfig {
+        prefer_eprt: false,
+        ..ClientConfig::default()
+    };
     let mut s = Script::greeted(config, SERVER);
     s.start(Op::Transfer(active(transfer(TransferKind::List, None))));
     assert_eq!(s.event(), Some(Event::Listen));
@@ -1273,8 +1298,10 @@ fn abort_during_transfer() {
 
 #[test]
 fn abort_variants() {
-    let mut config = ClientConfig::default();
-    config.telnet_abort = false;
+    let config = ClientConfig {
+        telnet_abort: false,
+        ..ClientConfig::default()
+    };
     let mut s = Script::greeted(config, SERVER);
     // Transfer already done on the server's side: 226, then ABOR's 225.
     s.start(Op::Transfer(transfer(TransferKind::Retrieve, Some("f"))));

@@ -324,6 +324,10 @@ impl TransferOp {
                 return Flow::Unchanged;
             }
             self.started = true;
+            if self.data == DataSide::Failed {
+                // The driver has nothing left to move bytes on.
+                return self.waiting();
+            }
             ctx.events.push_back(Event::TransferStarted {
                 size: text::size_hint(&reply.text),
             });
