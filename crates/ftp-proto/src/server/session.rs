@@ -24,10 +24,6 @@ use crate::Instant;
 /// without reading replies cannot make it buffer without bound.
 const OUTPUT_HIGH_WATER: usize = 16 * 1024;
 
-/// Past this capacity an emptied output buffer is freed rather than kept:
-/// an idle session holds no large buffer (after a FEAT or HELP, say).
-const OUTPUT_KEEP: usize = 256;
-
 /// One FTP control connection, from the 220 greeting to its close.
 ///
 /// See the [module docs](super) for the drive loop.
@@ -390,11 +386,9 @@ impl Session {
         let out = &mut self.st.out;
         let n = n.min(out.len());
         if n == out.len() {
-            if out.capacity() > OUTPUT_KEEP {
-                *out = Vec::new();
-            } else {
-                out.clear();
-            }
+            // An idle session holds no reply buffer: thousands of idle
+            // sessions cost their state, not their last reply.
+            *out = Vec::new();
         } else {
             out.drain(..n);
         }
@@ -403,7 +397,8 @@ impl Session {
     /// The next thing the driver must act on.
     pub fn poll_event(&mut self) -> Option<Event> {
         let event = self.st.events.pop_front();
-        if self.st.events.is_empty() && self.st.events.capacity() > 4 {
+        if self.st.events.is_empty() && self.st.events.capacity() > 0 {
+            // Likewise no event queue while idle.
             self.st.events = VecDeque::new();
         }
         event
