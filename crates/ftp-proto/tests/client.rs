@@ -1186,8 +1186,8 @@ fn active_with_eprt() {
          > RETR f
          < 150 Opening BINARY mode data connection for f (3 bytes).",
     );
-    assert_eq!(s.started(), Some(3));
     assert_eq!(s.event(), Some(Event::Accept));
+    assert_eq!(s.started(), Some(3));
     s.client.data_connected(s.now);
     s.client.data_finished(s.now, 3);
     s.run("< 226 Transfer complete.");

@@ -29,7 +29,8 @@ pub enum Event {
     Listen,
     /// Active mode: the server is about to connect: accept one connection
     /// on the listener, close the listener, then call
-    /// [`Client::data_connected`](super::Client::data_connected). A
+    /// [`Client::data_connected`](super::Client::data_connected). It comes
+    /// just before [`Event::TransferStarted`]. A
     /// driver that accepts without waiting for this may report the
     /// connection as soon as it has it.
     Accept,

@@ -328,12 +328,13 @@ impl TransferOp {
                 // The driver has nothing left to move bytes on.
                 return self.waiting();
             }
-            ctx.events.push_back(Event::TransferStarted {
-                size: text::size_hint(&reply.text),
-            });
+            // Accept first: a blocking driver accepts, then moves bytes.
             if self.data == DataSide::Listening {
                 ctx.events.push_back(Event::Accept);
             }
+            ctx.events.push_back(Event::TransferStarted {
+                size: text::size_hint(&reply.text),
+            });
             return self.waiting();
         }
         if self.confirmed {
