@@ -263,7 +263,7 @@ impl State {
                 let op = Operation::Stat { path: full.clone() };
                 self.request(verb, Some(full), op, Then::Mlst { shown });
             }
-            Command::Stat(None) => {
+            Command::Stat(arg) if arg.map_or(true, |a| a.trim().is_empty()) => {
                 let text = self.status();
                 self.answer(verb, None, ReplyCode::SYSTEM_STATUS, &text)
             }
@@ -348,7 +348,7 @@ impl State {
                 self.transfer(verb, full, kind, false, false);
             }
             Command::Stou(arg) => {
-                let arg = arg.unwrap_or(STOU_DEFAULT_NAME);
+                let arg = arg.filter(|a| !a.is_empty()).unwrap_or(STOU_DEFAULT_NAME);
                 let Some((_, full)) = self.resolve_for_write(verb, arg) else {
                     return;
                 };
