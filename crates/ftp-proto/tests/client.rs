@@ -749,7 +749,7 @@ impl Script {
 
     fn started(&mut self) -> Option<u64> {
         match self.event() {
-            Some(Event::TransferStarted { size }) => size,
+            Some(Event::TransferStarted { size, .. }) => size,
             other => panic!("expected TransferStarted, got {other:?}"),
         }
     }
@@ -1359,4 +1359,54 @@ fn abort_variants() {
     // Nothing to abort.
     s.start(Op::Pwd);
     assert!(!s.client.abort(s.now));
+}
+
+impl Script {
+    fn started_ascii(&mut self) -> bool {
+        match self.event() {
+            Some(Event::TransferStarted { ascii, .. }) => ascii,
+            other => panic!("expected TransferStarted, got {other:?}"),
+        }
+    }
+
+    /// A passive transfer of `kind` up to its 150; returns the event's
+    /// `ascii`, then finishes it.
+    fn transfer_ascii(&mut self, kind: TransferKind, verb: &str) -> bool {
+        self.start(Op::Transfer(transfer(kind, Some("f"))));
+        self.run(
+            "> EPSV
+             < 229 Entering Extended Passive Mode (|||50123|)",
+        );
+        self.connect_event();
+        self.client.data_connected(self.now);
+        self.run(&format!("> {verb} f\n< 150 Here it comes."));
+        let ascii = self.started_ascii();
+        self.client.data_finished(self.now, 0);
+        self.run("< 226 Done.");
+        assert_eq!(self.done(), Ok(Outcome::Transferred { bytes: 0 }));
+        ascii
+    }
+}
+
+#[test]
+fn transfers_say_which_type_the_server_accepted() {
+    let mut s = Script::logged_in();
+    // RFC 959 §3.1.1.5: TYPE A until the server accepts another.
+    assert_eq!(s.client.transfer_type(), TransferType::Ascii);
+    assert!(s.transfer_ascii(TransferKind::Retrieve, "RETR"));
+    s.start(Op::SetType(TransferType::Binary));
+    s.run("> TYPE I\n< 504 Not today.");
+    assert!(s.done().is_err());
+    assert!(s.transfer_ascii(TransferKind::Store, "STOR"));
+    s.start(Op::SetType(TransferType::Binary));
+    s.run("> TYPE I\n< 200 Switching to Binary mode.");
+    assert_eq!(s.done(), Ok(Outcome::Ok));
+    assert_eq!(s.client.transfer_type(), TransferType::Binary);
+    assert!(!s.transfer_ascii(TransferKind::Retrieve, "RETR"));
+    s.start(Op::SetType(TransferType::Ascii));
+    s.run("> TYPE A\n< 200 Switching to ASCII mode.");
+    assert_eq!(s.done(), Ok(Outcome::Ok));
+    // Listings are CR LF text already: never converted.
+    assert!(!s.transfer_ascii(TransferKind::List, "LIST"));
+    assert!(s.transfer_ascii(TransferKind::Append, "APPE"));
 }

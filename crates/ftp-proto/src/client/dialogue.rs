@@ -33,12 +33,16 @@ impl Ctx<'_> {
     }
 }
 
-/// RFC 2428 commands the server refused once: not tried again in this
-/// session.
+/// What the client remembers about the server's session: RFC 2428
+/// commands the server refused once (not tried again), and the
+/// representation type the server last accepted.
 #[derive(Debug, Default)]
 pub(super) struct Extensions {
     pub epsv_refused: bool,
     pub eprt_refused: bool,
+    /// RFC 959 §3.1.1.5: a session starts in TYPE A; the data connection
+    /// carries what the last accepted TYPE says.
+    pub transfer_type: TransferType,
 }
 
 /// What an operation waits for after a step.
@@ -92,6 +96,7 @@ pub(super) enum Single {
     Size,
     Mdtm,
     MakeDir(String),
+    SetType(TransferType),
     Quit,
     Raw,
 }
@@ -153,7 +158,7 @@ impl Dialogue {
                     TransferType::Binary => RepresentationType::Image,
                     TransferType::Ascii => RepresentationType::Ascii(FormatControl::NonPrint),
                 };
-                single(ctx, Command::Type(rep), Single::Plain)
+                single(ctx, Command::Type(rep), Single::SetType(t))
             }
             Op::Cwd(path) => single(ctx, Command::Cwd(checked(&path, true)?), Single::Plain),
             Op::Cdup => single(ctx, Command::Cdup, Single::Plain),
@@ -198,7 +203,13 @@ impl Dialogue {
         }
         match self {
             Dialogue::Login(login) => login.on_reply(ctx, reply),
-            Dialogue::Single(kind) => kind.on_reply(reply),
+            Dialogue::Single(kind) => {
+                let flow = kind.on_reply(reply);
+                if let (Single::SetType(t), Flow::Done(Ok(_))) = (&*kind, &flow) {
+                    ctx.ext.transfer_type = *t;
+                }
+                flow
+            }
             Dialogue::Rename(to) => match to.take() {
                 Some(to) => {
                     if reply.code == ReplyCode::PENDING {
@@ -276,7 +287,7 @@ impl Single {
     fn value(&mut self, reply: Reply) -> Result<Outcome, ClientError> {
         let bad = |reply| Err(ClientError::unexpected(reply));
         match self {
-            Single::Plain | Single::Quit | Single::Raw => Ok(Outcome::Ok),
+            Single::Plain | Single::SetType(_) | Single::Quit | Single::Raw => Ok(Outcome::Ok),
             Single::Features => Ok(Outcome::Features(Features::parse(&reply.text))),
             Single::Pwd => match text::quoted_path(&reply.text) {
                 Some(path) => Ok(Outcome::Path(path)),

@@ -40,6 +40,12 @@ pub enum Event {
     TransferStarted {
         /// The size the server announced as `(N bytes)`, if it did.
         size: Option<u64>,
+        /// The data is in TYPE A (the session's type, RFC 959 §3.1.1.5:
+        /// A until an [`Op::SetType`](super::Op::SetType) succeeds): apply
+        /// [`ascii::Encoder`](crate::ascii::Encoder) to an upload and
+        /// [`ascii::Decoder`](crate::ascii::Decoder) to a download. Always
+        /// false for listings, whose lines already end in CR LF.
+        ascii: bool,
     },
     /// Close the data connection and the listener, if any, now: the
     /// transfer will not finish (it failed or was aborted).

@@ -39,7 +39,7 @@
 //!                 assert_eq!(addr, "192.0.2.7:50001".parse().unwrap());
 //!                 client.data_connected(now); // connected to `addr`
 //!             }
-//!             Event::TransferStarted { size } => {
+//!             Event::TransferStarted { size, .. } => {
 //!                 assert_eq!(size, Some(5));
 //!                 // ...read the data connection to its end...
 //!                 client.data_finished(now, 5);
@@ -292,6 +292,12 @@ impl Client {
     /// True while an operation runs (or waits for the greeting).
     pub fn is_busy(&self) -> bool {
         self.running.is_some() || self.queued.is_some()
+    }
+
+    /// The representation type the server last accepted (TYPE A until an
+    /// [`Op::SetType`] succeeds, RFC 959 §3.1.1.5).
+    pub fn transfer_type(&self) -> TransferType {
+        self.ext.transfer_type
     }
 
     /// The features from the last successful [`Op::Features`].

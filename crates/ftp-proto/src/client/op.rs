@@ -70,12 +70,14 @@ pub enum Op {
 }
 
 /// TYPE's argument, as far as clients use it (RFC 959 §3.1.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum TransferType {
     /// `TYPE I`: bytes as they are.
     Binary,
     /// `TYPE A`: lines in CR LF on the wire; the driver converts with
-    /// [`ascii`](crate::ascii).
+    /// [`ascii`](crate::ascii). A session's type until it sets another
+    /// (RFC 959 §3.1.1.5).
+    #[default]
     Ascii,
 }
 
@@ -100,6 +102,18 @@ pub enum TransferKind {
 }
 
 impl TransferKind {
+    /// True when the data is a file's content (RETR, STOR, APPE, STOU),
+    /// not a listing.
+    pub fn carries_file(self) -> bool {
+        matches!(
+            self,
+            TransferKind::Retrieve
+                | TransferKind::Store
+                | TransferKind::Append
+                | TransferKind::StoreUnique
+        )
+    }
+
     /// True when the client sends the data (STOR, APPE, STOU).
     pub fn is_upload(self) -> bool {
         matches!(

@@ -8,7 +8,7 @@ use core::net::{SocketAddr, SocketAddrV4};
 use super::dialogue::{checked, Ctx, Flow};
 use super::error::ClientError;
 use super::event::Event;
-use super::op::{DataMode, Outcome, Transfer, TransferKind};
+use super::op::{DataMode, Outcome, Transfer, TransferKind, TransferType};
 use super::text;
 use crate::command::{Command, EpsvArg};
 use crate::reply::{Reply, ReplyCode};
@@ -334,6 +334,7 @@ impl TransferOp {
             }
             ctx.events.push_back(Event::TransferStarted {
                 size: text::size_hint(&reply.text),
+                ascii: self.kind.carries_file() && ctx.ext.transfer_type == TransferType::Ascii,
             });
             return self.waiting();
         }

@@ -66,6 +66,8 @@ struct ServerJob {
 struct ClientJob {
     /// Wire bytes to send (uploads); None for downloads.
     upload: Option<Vec<u8>>,
+    /// TYPE A conversion applies to this job's data.
+    ascii: bool,
     sent: usize,
     sink: Sink,
     conn: Option<usize>,
@@ -113,8 +115,6 @@ pub struct Pair {
     client_job: Option<ClientJob>,
     /// What the last finished client transfer read.
     last_download: Option<Vec<u8>>,
-    /// TYPE A is in force (the client driver converts).
-    client_ascii: bool,
     rng: u64,
     max_chunk: usize,
     /// Verbs the server is made not to know: the harness renames them on
@@ -164,7 +164,6 @@ impl Pair {
             client_job: None,
             last_download: None,
             // RFC 959 §3.1.1.5: TYPE A until the client says otherwise.
-            client_ascii: true,
             // xorshift must not start at 0; seed 0 means "no randomness".
             rng: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
             max_chunk: if seed == 0 {
@@ -184,16 +183,13 @@ impl Pair {
 
     // ---- operations, as a test writes them -------------------------------
 
+    /// The client's TYPE: what the client machine says the server accepted.
+    fn client_ascii(&self) -> bool {
+        self.client.transfer_type() == TransferType::Ascii
+    }
+
     /// Runs `op` to its end.
     pub fn run(&mut self, op: Op) -> Result<Outcome, ClientError> {
-        if let Op::SetType(t) = &op {
-            let ascii = *t == TransferType::Ascii;
-            let r = self.run_inner(op);
-            if r.is_ok() {
-                self.client_ascii = ascii;
-            }
-            return r;
-        }
         self.run_inner(op)
     }
 
@@ -234,8 +230,8 @@ impl Pair {
         offset: Option<u64>,
     ) -> Result<Outcome, ClientError> {
         self.client_job = Some(ClientJob::new(
-            Some(wire_bytes(content, self.client_ascii)),
-            self.client_ascii,
+            Some(wire_bytes(content, self.client_ascii())),
+            self.client_ascii(),
         ));
         self.run(Op::Transfer(Transfer {
             kind,
@@ -254,7 +250,7 @@ impl Pair {
         data: DataMode,
         offset: Option<u64>,
     ) -> Download {
-        let decode = self.client_ascii && kind == ClientKind::Retrieve;
+        let decode = self.client_ascii() && kind == ClientKind::Retrieve;
         self.client_job = Some(ClientJob::new(None, decode));
         self.last_download = None;
         let result = self.run(Op::Transfer(Transfer {
@@ -695,9 +691,12 @@ impl Pair {
                     }
                     self.client_job.as_mut().unwrap().accept = true;
                 }
-                ClientEvent::TransferStarted { size } => {
+                ClientEvent::TransferStarted { size, ascii } => {
                     self.started_sizes.push(*size);
                     if let Some(job) = self.client_job.as_mut() {
+                        // The job was prepared from the client's TYPE; the
+                        // event must say the same conversion applies.
+                        assert_eq!(*ascii, job.ascii, "TransferStarted.ascii");
                         job.started = true;
                     }
                 }
@@ -816,6 +815,7 @@ impl ClientJob {
             upload,
             sent: 0,
             sink: Sink::new(ascii),
+            ascii,
             conn: None,
             started: false,
             accept: false,
