@@ -122,8 +122,22 @@ pub fn write_list_line(out: &mut Vec<u8>, name: &str, meta: &Metadata, now: i64)
         write_digits(out, u64::from(civil.year), 4);
     }
     out.push(b' ');
-    out.extend_from_slice(name.as_bytes());
+    write_name(out, name);
     out.extend_from_slice(b"\r\n");
+}
+
+/// Appends a file name to a listing line. A CR or LF inside the name
+/// (legal on Unix) would end the line early and let the name forge
+/// entries of its own, so each is written as `?`: such a file is
+/// listed, under a name that cannot be retrieved by it.
+fn write_name(out: &mut Vec<u8>, name: &str) {
+    let mut rest = name.as_bytes();
+    while let Some(i) = rest.iter().position(|&b| b == b'\r' || b == b'\n') {
+        out.extend_from_slice(&rest[..i]);
+        out.push(b'?');
+        rest = &rest[i + 1..];
+    }
+    out.extend_from_slice(rest);
 }
 
 /// Half of the mean Gregorian year, the "recent" window of `ls -l`.
@@ -157,9 +171,10 @@ fn write_mode(out: &mut Vec<u8>, mode: u32) {
     }
 }
 
-/// Appends one NLST line: `name` and CR LF.
+/// Appends one NLST line: `name` and CR LF (a CR or LF inside the name
+/// is written as `?`, so one name is always one line).
 pub fn write_name_line(out: &mut Vec<u8>, name: &str) {
-    out.extend_from_slice(name.as_bytes());
+    write_name(out, name);
     out.extend_from_slice(b"\r\n");
 }
 
@@ -227,7 +242,7 @@ pub fn write_facts_line(out: &mut Vec<u8>, name: &str, meta: &Metadata, facts: &
         }
     }
     out.push(b' ');
-    out.extend_from_slice(name.as_bytes());
+    write_name(out, name);
     out.extend_from_slice(b"\r\n");
 }
 

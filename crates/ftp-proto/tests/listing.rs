@@ -131,6 +131,21 @@ fn name_line() {
 }
 
 #[test]
+fn a_name_with_line_ends_stays_one_line() {
+    // A file named "x\r\n-rw-r--r-- ... passwd" must not forge a second entry.
+    let forged = "x\r\n226 fake\nend\r";
+    let mut out = Vec::new();
+    write_name_line(&mut out, forged);
+    assert_eq!(out, b"x??226 fake?end?\r\n");
+    let line = list(forged, &file(1, 0o644), 0);
+    assert!(line.ends_with(" x??226 fake?end?\r\n"), "{line:?}");
+    assert_eq!(line.matches('\n').count(), 1);
+    let line = facts(forged, &file(1, 0o644), &Facts::ALL);
+    assert!(line.ends_with("; x??226 fake?end?\r\n"), "{line:?}");
+    assert_eq!(line.matches('\n').count(), 1);
+}
+
+#[test]
 fn facts_lines() {
     assert_eq!(
         facts("notes.txt", &file(12, 0o644), &Facts::ALL),
