@@ -165,7 +165,7 @@ fuzz_target!(|data: &[u8]| {
                 } else {
                     outstanding[pick % outstanding.len()]
                 };
-                session.transfer_progress(id, u64::from(c));
+                session.transfer_progress(now, id, u64::from(c));
                 session.complete(now, id, completion(b, c));
             }
             3 => {

@@ -351,7 +351,7 @@ fn run(config: Config, lines: Vec<Vec<u8>>, cuts: Vec<usize>, dice: Vec<u8>) {
                         }
                     } else if w.rounds > 0 {
                         w.rounds -= 1;
-                        session.transfer_progress(w.id, 5);
+                        session.transfer_progress(now, w.id, 5);
                         None
                     } else if dice.roll(3) == 0 {
                         Some(Completion::Failed(FAILURES[dice.roll(FAILURES.len())]))

@@ -1302,7 +1302,7 @@ fn idle_session_gets_421_and_closes() {
 }
 
 #[test]
-fn no_idle_timeout_during_a_transfer() {
+fn no_idle_timeout_during_a_transfer_that_moves() {
     let mut t = anonymous(
         "
         > PASV
@@ -1313,15 +1313,77 @@ fn no_idle_timeout_during_a_transfer() {
         < 150...
         ",
     );
-    assert_eq!(t.session.poll_timeout(), None);
+    // The data timeout runs from the last progress, not the idle timer.
+    assert_eq!(
+        t.session.poll_timeout(),
+        Some(t.now + Duration::from_secs(300))
+    );
     t.run(
         "
-        ~ 1000s
+        ~ 299s
+        progress 1000
+        ~ 299s
+        progress 2000
+        ~ 299s
         open
-        -> Finished 1
+        -> Finished 3000
         < 226
         ~ 300s
         < 421 Timeout.
+        closed
+        ",
+    );
+}
+
+#[test]
+fn a_transfer_without_progress_times_out_with_421() {
+    let mut t = anonymous(
+        "
+        > PASV
+        ! Listen 10.0.0.1 -> listening 10.0.0.1:30000
+        < 227...
+        > RETR big
+        ! Transfer Retrieve /big @0 passive ascii -> Started
+        < 150...
+        progress 10
+        ~ 299s
+        open
+        ~ 1s
+        ! Abort
+        ",
+    );
+    // Stopped: nothing more to time until the driver confirms.
+    assert_eq!(t.session.poll_timeout(), None);
+    t.run(
+        "
+        -> Failed Aborted
+        < 426 Connection closed; transfer aborted.
+        < 421 Data connection timed out.
+        closed
+        ",
+    );
+    assert!(t.logs.contains(&LogEvent::Closed {
+        reason: CloseReason::DataTimeout
+    }));
+}
+
+#[test]
+fn a_data_connection_that_never_comes_times_out() {
+    // Started, but the client never connects: the driver reports no
+    // progress, and the session stops the transfer.
+    anonymous(
+        "
+        > EPSV
+        ! Listen 10.0.0.1 -> listening 10.0.0.1:30000
+        < 229...
+        > LIST
+        ! Transfer List / long passive -> Started
+        < 150...
+        ~ 300s
+        ! Abort
+        -> Failed NoDataConnection
+        < 426 Connection closed; transfer aborted.
+        < 421 Data connection timed out.
         closed
         ",
     );

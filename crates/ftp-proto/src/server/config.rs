@@ -32,6 +32,11 @@ pub struct Config {
     /// A session that receives nothing for this long while no transfer is
     /// running answers 421 and closes.
     pub idle_timeout: Duration,
+    /// A transfer that makes no progress for this long (its data
+    /// connection never comes, or stops moving) is stopped; its reply is
+    /// followed by 421 and the session closes. Progress is what the driver
+    /// reports through `Session::transfer_progress`.
+    pub data_timeout: Duration,
     /// Longest command line, without its CR LF. RFC 959 sets no limit;
     /// a longer line is answered 500 and skipped.
     pub max_line: usize,
@@ -46,6 +51,7 @@ impl Default for Config {
             max_login_failures: 3,
             login_failure_delay: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(300),
+            data_timeout: Duration::from_secs(300),
             max_line: 4096,
             greeting: String::from("ferry FTP server ready"),
         }

@@ -85,4 +85,6 @@ pub enum CloseReason {
     IdleTimeout,
     /// Too many failed logins (530).
     TooManyLoginFailures,
+    /// A transfer made no progress within the data timeout (421).
+    DataTimeout,
 }

@@ -71,6 +71,7 @@ pub(super) struct Policy {
     pub(super) max_login_failures: u32,
     pub(super) login_failure_delay: Duration,
     pub(super) idle_timeout: Duration,
+    pub(super) data_timeout: Duration,
 }
 
 /// Where the login dialogue stands (RFC 959 §5.4, USER/PASS).
@@ -175,6 +176,9 @@ pub(super) enum Stop {
     Abor,
     /// QUIT (RFC 959 §4.1.1): the transfer's reply, then 221 and close.
     Quit,
+    /// No progress within the data timeout: the transfer's reply, then
+    /// 421 and close.
+    Timeout,
 }
 
 impl Session {
@@ -189,6 +193,7 @@ impl Session {
                 max_login_failures: config.max_login_failures,
                 login_failure_delay: config.login_failure_delay,
                 idle_timeout: config.idle_timeout,
+                data_timeout: config.data_timeout,
             },
             // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d;
             // comparisons and 227 replies want the IPv4 form.
@@ -306,6 +311,19 @@ impl Session {
                 self.st.reply(ReplyCode::NOT_AVAILABLE, "Timeout.");
                 self.st.close(CloseReason::IdleTimeout);
             }
+            Wait::Request(Pending {
+                id,
+                then: Then::Transfer(ref mut running),
+                ..
+            }) if running.stop == Stop::No
+                && now >= self.st.last_activity + self.st.policy.data_timeout =>
+            {
+                // A data connection that never comes, or stops moving:
+                // stop the transfer; its reply and a 421 follow when the
+                // driver confirms.
+                running.stop = Stop::Timeout;
+                self.st.event(Event::Abort { id });
+            }
             _ => {}
         }
     }
@@ -323,6 +341,7 @@ impl Session {
         if let Then::Transfer(running) = &mut pending.then {
             match completion {
                 Completion::Started { size, name } => {
+                    self.st.last_activity = now;
                     if !running.started {
                         running.started = true;
                         let unique = running.unique;
@@ -361,8 +380,10 @@ impl Session {
     }
 
     /// Reports the bytes moved so far by transfer `id` (shown by STAT
-    /// during the transfer).
-    pub fn transfer_progress(&mut self, id: RequestId, bytes: u64) {
+    /// during the transfer). A report restarts the data timeout, so a
+    /// driver reports whenever bytes move (at least every few seconds
+    /// of a long transfer).
+    pub fn transfer_progress(&mut self, now: Instant, id: RequestId, bytes: u64) {
         if let Wait::Request(Pending {
             id: pending,
             then: Then::Transfer(running),
@@ -371,6 +392,7 @@ impl Session {
         {
             if *pending == id {
                 running.progress = bytes;
+                self.st.last_activity = now;
             }
         }
     }
@@ -405,16 +427,24 @@ impl Session {
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout) next: the
-    /// release of a held 530, or the idle deadline. `None` while a request
-    /// is outstanding (the client is waiting for us, not idle) and once
+    /// release of a held 530, the idle deadline, or during a transfer the
+    /// data timeout (measured from the last progress). `None` while any
+    /// other request is outstanding (the client is waiting for us, not
+    /// idle), while a stopped transfer waits for its completion, and once
     /// closed.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.st.closed {
             return None;
         }
-        match self.st.wait {
+        match &self.st.wait {
             Wait::Nothing => Some(self.st.idle_deadline()),
-            Wait::Held { until, .. } => Some(until),
+            Wait::Held { until, .. } => Some(*until),
+            Wait::Request(Pending {
+                then: Then::Transfer(running),
+                ..
+            }) if running.stop == Stop::No => {
+                Some(self.st.last_activity + self.st.policy.data_timeout)
+            }
             Wait::Request(_) => None,
         }
     }
@@ -582,6 +612,10 @@ impl State {
             Stop::Quit => {
                 self.answer("QUIT", None, ReplyCode::CLOSING, "Goodbye.");
                 self.close(CloseReason::Quit);
+            }
+            Stop::Timeout => {
+                self.reply(ReplyCode::NOT_AVAILABLE, "Data connection timed out.");
+                self.close(CloseReason::DataTimeout);
             }
         }
     }

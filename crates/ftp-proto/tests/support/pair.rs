@@ -601,7 +601,7 @@ impl Pair {
                     self.conns[conn].to_client.extend(chunk);
                     job.sent += n;
                     let sent = job.sent as u64;
-                    self.server.transfer_progress(id, sent);
+                    self.server.transfer_progress(self.now, id, sent);
                     return true;
                 }
                 let sent = job.sent as u64;
@@ -618,7 +618,7 @@ impl Pair {
                     let chunk: Vec<u8> = queue.drain(..n).collect();
                     sink.push(&chunk);
                     let wire = sink.wire;
-                    self.server.transfer_progress(id, wire);
+                    self.server.transfer_progress(self.now, id, wire);
                     return true;
                 }
                 if !self.conns[conn].client_closed {

@@ -149,7 +149,8 @@ impl Transcript {
             self.advance(parse_duration(d));
         } else if let Some(n) = line.strip_prefix("progress ") {
             let id = self.outstanding.expect("no outstanding request");
-            self.session.transfer_progress(id, n.parse().unwrap());
+            self.session
+                .transfer_progress(self.now, id, n.parse().unwrap());
         } else if line == "closed" {
             self.drain();
             if !self.session.is_closed() {
