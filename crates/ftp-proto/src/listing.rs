@@ -75,6 +75,16 @@ impl Facts {
         unique: true,
         writable: false,
     };
+
+    /// No fact on (`OPTS MLST` with an empty list): entries are names only.
+    pub const NONE: Facts = Facts {
+        kind: false,
+        size: false,
+        modify: false,
+        perm: false,
+        unique: false,
+        writable: false,
+    };
 }
 
 /// Appends one LIST line for `name`, CR LF terminated:

@@ -184,14 +184,7 @@ fn facts_lines() {
 
 #[test]
 fn facts_selection() {
-    let none = Facts {
-        kind: false,
-        size: false,
-        modify: false,
-        perm: false,
-        unique: false,
-        writable: false,
-    };
+    let none = Facts::NONE;
     // RFC 3659 §7.2: the space before the name is there even with no facts.
     assert_eq!(facts("a", &file(1, 0o644), &none), " a\r\n");
     let some = Facts {

@@ -513,14 +513,7 @@ impl State {
             );
         }
         if name.eq_ignore_ascii_case("MLST") {
-            let mut facts = Facts {
-                kind: false,
-                size: false,
-                modify: false,
-                perm: false,
-                unique: false,
-                writable: false,
-            };
+            let mut facts = Facts::NONE;
             // Unknown facts are ignored (RFC 3659 §7.9); the reply lists
             // those now selected.
             for fact in value.split(';').map(str::trim) {
