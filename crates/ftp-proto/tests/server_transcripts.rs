@@ -616,6 +616,36 @@ fn stat_of_a_path_lists_it_on_the_control_connection() {
     );
 }
 
+#[test]
+fn stat_with_only_ls_options_is_the_current_directory() {
+    // lftp with `ftp:use-stat-for-list` sends `STAT .`; other clients send
+    // `STAT -la` as LIST's control-connection twin. Options alone name
+    // the current directory, as for LIST, rather than an empty path
+    // (501); the root's line ends in `.`, not in a blank name.
+    anonymous(
+        "
+        > STAT -la
+        ! Stat / -> dir
+        < 213-Status of /:
+        < drwxr-xr-x    2 ftp      ftp              4096 Sep 09 01:46 .
+        < 213 End of status.
+        > STAT .
+        ! Stat / -> dir
+        < 213-Status of /:
+        < drwxr-xr-x    2 ftp      ftp              4096 Sep 09 01:46 .
+        < 213 End of status.
+        > CWD pub
+        ! Stat /pub -> dir
+        < 250 Directory successfully changed.
+        > STAT -l
+        ! Stat /pub -> dir
+        < 213-Status of /pub:
+        < drwxr-xr-x    2 ftp      ftp              4096 Sep 09 01:46 pub
+        < 213 End of status.
+        ",
+    );
+}
+
 // Paths ----------------------------------------------------------------------
 
 #[test]

@@ -268,7 +268,10 @@ impl State {
                 self.answer(verb, None, ReplyCode::SYSTEM_STATUS, &text)
             }
             Command::Stat(Some(arg)) => {
-                let Some((shown, full)) = self.resolve(verb, strip_list_options(arg)) else {
+                // `STAT -la` (options only) is the current directory, as
+                // for LIST; only a bare STAT reports the session.
+                let arg = Some(strip_list_options(arg));
+                let Some((shown, full)) = self.resolve_or_cwd(verb, arg) else {
                     return;
                 };
                 let op = Operation::Stat { path: full.clone() };

@@ -738,7 +738,15 @@ impl State {
                 let name = shown.to_absolute();
                 let mut line = Vec::new();
                 let now_secs = meta.modified.unwrap_or(0);
-                crate::listing::write_list_line(&mut line, shown.file_name(), &meta, now_secs);
+                // The root has no name of its own; `.` keeps the line's
+                // shape (a line ending in a blank name is a broken entry
+                // to a client parsing it, and `.` is one they skip).
+                let entry = if shown.is_root() {
+                    "."
+                } else {
+                    shown.file_name()
+                };
+                crate::listing::write_list_line(&mut line, entry, &meta, now_secs);
                 let line = trim_crlf(&line);
                 let text = format!("Status of {name}:\n{line}\nEnd of status.");
                 return self.answer(verb, path, ReplyCode::FILE_STATUS, &text);
