@@ -1,14 +1,18 @@
 //! TYPE A (ASCII) conversion for data connections (RFC 959 §3.1.1.1):
-//! every LF becomes CR LF on the way out; CR LF becomes LF on the way in,
-//! a lone CR is kept. Both are streaming: input may be split anywhere.
-//! `Decoder` undoes `Encoder` exactly, for any bytes.
+//! lines end in CR LF on the wire. On the way out every line end that is
+//! a bare LF becomes CR LF (a CR LF already in the file stays as it is);
+//! on the way in CR LF becomes LF and a lone CR is kept. Both are
+//! streaming: input may be split anywhere. For text without CR LF pairs,
+//! `Decoder` undoes `Encoder` exactly.
 
 use alloc::vec::Vec;
 
-/// LF -> CR LF, for sending a local file in TYPE A.
+/// Bare LF -> CR LF, for sending a local file in TYPE A.
 #[derive(Debug, Clone, Default)]
 pub struct Encoder {
-    _private: (),
+    /// The last byte of the previous input was a CR: an LF that starts
+    /// this input ends a line that is already CR LF.
+    after_cr: bool,
 }
 
 impl Encoder {
@@ -19,20 +23,27 @@ impl Encoder {
 
     /// Appends the encoding of `input` to `out`.
     ///
-    /// Every LF gets a CR in front, even one that already follows a CR:
-    /// a local CR is data, and [`Decoder`] removes exactly the CR before
-    /// each LF, so the pair round-trips any bytes. (A stateless transform,
-    /// so splitting the input anywhere changes nothing.)
+    /// An LF already preceded by a CR is left alone: a file written with
+    /// CR LF line ends (on Windows, say) is already in network form, and
+    /// doubling its CRs would show every line followed by a blank one in
+    /// curl `-B` or ftplib's `retrlines`. vsftpd does the same.
     pub fn encode(&mut self, input: &[u8], out: &mut Vec<u8>) {
-        let mut lines = input.split(|&b| b == b'\n');
-        if let Some(first) = lines.next() {
-            out.reserve(input.len() + input.len() / 32);
-            out.extend_from_slice(first);
+        out.reserve(input.len() + input.len() / 32);
+        let mut rest = input;
+        while let Some(lf) = rest.iter().position(|&b| b == b'\n') {
+            let before_cr = match lf {
+                0 => self.after_cr,
+                _ => rest[lf - 1] == b'\r',
+            };
+            out.extend_from_slice(&rest[..lf]);
+            out.extend_from_slice(if before_cr { b"\n" } else { b"\r\n" });
+            self.after_cr = false;
+            rest = &rest[lf + 1..];
         }
-        for line in lines {
-            out.extend_from_slice(b"\r\n");
-            out.extend_from_slice(line);
+        if let Some(&last) = rest.last() {
+            self.after_cr = last == b'\r';
         }
+        out.extend_from_slice(rest);
     }
 }
 

@@ -1,5 +1,5 @@
-//! TYPE A conversion (RFC 959 §3.1.1.1): LF -> CR LF out, CR LF -> LF in,
-//! streaming across arbitrary buffer boundaries.
+//! TYPE A conversion (RFC 959 §3.1.1.1): bare LF -> CR LF out, CR LF ->
+//! LF in, streaming across arbitrary buffer boundaries.
 
 use ftp_proto::ascii::{Decoder, Encoder};
 use proptest::prelude::*;
@@ -44,9 +44,29 @@ fn encode_vectors() {
     assert_eq!(encode(b"abc"), b"abc");
     assert_eq!(encode(b"a\nb\n"), b"a\r\nb\r\n");
     assert_eq!(encode(b"\n\n"), b"\r\n\r\n");
-    // A CR already before the LF is data: it stays and gets its own pair.
-    assert_eq!(encode(b"a\r\nb"), b"a\r\r\nb");
+    // A line that already ends in CR LF is in network form: left alone.
+    assert_eq!(encode(b"a\r\nb"), b"a\r\nb");
+    assert_eq!(encode(b"dos\r\nunix\n"), b"dos\r\nunix\r\n");
     assert_eq!(encode(b"\r"), b"\r");
+    assert_eq!(encode(b"\r\r\n"), b"\r\r\n");
+    assert_eq!(encode(b"\n\r\n\r"), b"\r\n\r\n\r");
+}
+
+#[test]
+fn encode_remembers_a_cr_at_a_chunk_end() {
+    let mut e = Encoder::new();
+    let mut out = Vec::new();
+    e.encode(b"a\r", &mut out);
+    e.encode(b"\nb", &mut out);
+    assert_eq!(out, b"a\r\nb");
+    // ...but only the very last byte counts.
+    e.encode(b"\r", &mut out);
+    e.encode(b"x", &mut out);
+    e.encode(b"\n", &mut out);
+    assert_eq!(out, b"a\r\nb\rx\r\n");
+    e.encode(b"", &mut out);
+    e.encode(b"\n", &mut out);
+    assert_eq!(out, b"a\r\nb\rx\r\n\r\n");
 }
 
 #[test]
@@ -102,32 +122,68 @@ fn any_bytes() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![crlf_heavy(), prop::collection::vec(any::<u8>(), 0..512)]
 }
 
+/// Encodes `data` cut into chunks at `cuts`.
+fn encode_chunks(data: &[u8], cuts: &[usize]) -> Vec<u8> {
+    let mut enc = Encoder::new();
+    let mut wire = Vec::new();
+    for chunk in split(data, cuts) {
+        enc.encode(chunk, &mut wire);
+    }
+    wire
+}
+
 proptest! {
     #[test]
-    fn decode_undoes_encode(
+    fn decode_undoes_encode_for_text_without_cr_lf(
         data in any_bytes(),
         in_cuts in prop::collection::vec(any::<usize>(), 0..6),
         out_cuts in prop::collection::vec(any::<usize>(), 0..6),
     ) {
-        let mut enc = Encoder::new();
-        let mut wire = Vec::new();
-        for chunk in split(&data, &in_cuts) {
-            enc.encode(chunk, &mut wire);
-        }
+        let wire = encode_chunks(&data, &in_cuts);
         prop_assert_eq!(&wire, &encode(&data));
-        prop_assert_eq!(decode_chunks(&split(&wire, &out_cuts)), data);
+        let back = decode_chunks(&split(&wire, &out_cuts));
+        if !data.windows(2).any(|w| w == b"\r\n") {
+            prop_assert_eq!(&back, &data);
+        }
+        // Otherwise each CR LF came back as LF: the file now has the
+        // receiver's line ends, one byte shorter per pair.
+        let pairs = data.windows(2).filter(|w| w == b"\r\n").count();
+        prop_assert_eq!(back.len(), data.len() - pairs);
     }
 
     #[test]
-    fn every_encoded_lf_has_a_cr(data in any_bytes()) {
-        let wire = encode(&data);
+    fn every_encoded_lf_has_a_cr(
+        data in any_bytes(),
+        cuts in prop::collection::vec(any::<usize>(), 0..6),
+    ) {
+        let wire = encode_chunks(&data, &cuts);
         for (i, &b) in wire.iter().enumerate() {
             if b == b'\n' {
                 prop_assert!(i > 0 && wire[i - 1] == b'\r');
             }
         }
-        let lfs = data.iter().filter(|&&b| b == b'\n').count();
-        prop_assert_eq!(wire.len(), data.len() + lfs);
+        // Exactly the bare LFs gained a CR; nothing else changed.
+        let bare = data
+            .iter()
+            .enumerate()
+            .filter(|&(i, &b)| b == b'\n' && (i == 0 || data[i - 1] != b'\r'))
+            .count();
+        prop_assert_eq!(wire.len(), data.len() + bare);
+        let without_added: Vec<u8> = {
+            let mut out = Vec::new();
+            for (i, &b) in wire.iter().enumerate() {
+                let added = b == b'\r' && wire.get(i + 1) == Some(&b'\n') && {
+                    // An added CR sits where the data had a bare LF.
+                    let k = out.len();
+                    k >= data.len() || data[k] == b'\n'
+                };
+                if !added {
+                    out.push(b);
+                }
+            }
+            out
+        };
+        prop_assert_eq!(without_added, data);
     }
 
     #[test]
@@ -143,5 +199,20 @@ proptest! {
         // Only CR LF pairs go: the output loses one byte per pair.
         let pairs = wire.windows(2).filter(|w| w == b"\r\n").count();
         prop_assert_eq!(whole.len(), wire.len() - pairs);
+    }
+
+    #[test]
+    fn chunking_does_not_change_encoding(
+        data in any_bytes(),
+        cuts in prop::collection::vec(any::<usize>(), 0..8),
+    ) {
+        let whole = encode(&data);
+        prop_assert_eq!(encode_chunks(&data, &cuts), whole.clone());
+        let mut enc = Encoder::new();
+        let mut wire = Vec::new();
+        for b in data.chunks(1) {
+            enc.encode(b, &mut wire);
+        }
+        prop_assert_eq!(wire, whole);
     }
 }

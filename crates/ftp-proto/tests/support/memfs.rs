@@ -717,13 +717,13 @@ mod tests {
 
     #[test]
     fn sink_decodes_across_chunks() {
-        let wire = wire_bytes(b"a\nb\r\n", true);
-        assert_eq!(wire, b"a\r\nb\r\r\n");
+        let wire = wire_bytes(b"a\nb\r\nc\rd\n", true);
+        assert_eq!(wire, b"a\r\nb\r\nc\rd\r\n");
         let mut sink = Sink::new(true);
         for c in wire.chunks(1) {
             sink.push(c);
         }
-        assert_eq!(sink.wire, 7);
-        assert_eq!(sink.finish(), b"a\nb\r\n");
+        assert_eq!(sink.wire, 11);
+        assert_eq!(sink.finish(), b"a\nb\nc\rd\n");
     }
 }
