@@ -83,7 +83,7 @@ fn meta(kind: FileKind, b: u8) -> Metadata {
 }
 
 fn completion(b: u8, c: u8) -> Completion {
-    match b % 10 {
+    match b % 11 {
         0 => Completion::LoggedIn {
             home: RootPath::ROOT
                 .resolve(["u", "home/x", "/"][usize::from(c) % 3])
@@ -107,6 +107,9 @@ fn completion(b: u8, c: u8) -> Completion {
         7 => Completion::Finished {
             bytes: u64::from(c),
         },
+        8 => Completion::Listing(
+            [&b""[..], b"a\r\n213 end\r\n", b"\xff\r\n\r\n", b"x\r"][usize::from(c) % 4].to_vec(),
+        ),
         _ => Completion::Failed(FAILURES[usize::from(c) % FAILURES.len()]),
     }
 }

@@ -253,6 +253,24 @@ fn listings_in_three_formats() {
 }
 
 #[test]
+fn stat_of_a_directory_lists_it_on_the_control_connection() {
+    let mut pair = logged_in(0);
+    pair.fs.put("/pub/a.txt", b"aaa");
+    pair.fs.put("/pub/sub/deep", b"");
+    let long = pair.listing(TransferKind::List, Some("/pub"), DataMode::Passive);
+    let Ok(Outcome::Reply(reply)) = pair.run(Op::Raw("STAT /pub".into())) else {
+        panic!("STAT failed:\n{}", pair.transcript);
+    };
+    assert_eq!(reply.code.as_u16(), 213);
+    // The same lines LIST carries, between a heading and an end line.
+    let lines: Vec<&str> = reply.text.lines().collect();
+    let listed: Vec<&str> = long.split_terminator("\r\n").collect();
+    assert_eq!(lines[0], "Status of /pub:");
+    assert_eq!(&lines[1..lines.len() - 1], &listed[..]);
+    assert_eq!(lines[lines.len() - 1], "End of status.");
+}
+
+#[test]
 fn listings_are_the_same_in_type_a() {
     let mut pair = logged_in(0);
     pair.fs.put("/d/x", b"1");

@@ -211,6 +211,7 @@ fn check_path(p: &RootPath, home: &RootPath) {
 fn check_op(op: &Operation, home: &RootPath) {
     match op {
         Operation::Stat { path }
+        | Operation::List { path }
         | Operation::MakeDir { path }
         | Operation::RemoveDir { path }
         | Operation::Delete { path } => check_path(path, home),
@@ -325,6 +326,13 @@ fn run(config: Config, lines: Vec<Vec<u8>>, cuts: Vec<usize>, dice: Vec<u8>) {
                 Operation::Stat { .. } => Some(match dice.roll(3) {
                     0 => Completion::Metadata(meta(FileKind::Directory)),
                     1 => Completion::Metadata(meta(FileKind::File)),
+                    _ => Completion::Failed(FAILURES[dice.roll(FAILURES.len())]),
+                }),
+                Operation::List { .. } => Some(match dice.roll(3) {
+                    0 => Completion::Listing(Vec::new()),
+                    1 => Completion::Listing(
+                        b"-rw-r--r-- 1 ftp ftp 1 Jan 01 00:00 a\r\n213 x\r\n\xff\r\n".to_vec(),
+                    ),
                     _ => Completion::Failed(FAILURES[dice.roll(FAILURES.len())]),
                 }),
                 Operation::Listen { ip } => Some(if dice.roll(4) > 0 {

@@ -602,16 +602,48 @@ fn stat_without_argument_reports_the_session() {
 
 #[test]
 fn stat_of_a_path_lists_it_on_the_control_connection() {
+    // RFC 959 §4.1.3: STAT with an argument is "analogous to LIST", the
+    // lines coming as one multi-line reply instead of over a data
+    // connection.
     anonymous(
         "
+        > STAT pub
+        ! List /pub
+        -> lines -rw-r--r-- 1 ftp ftp 12 Sep 09 01:46 a.txt | drwxr-xr-x 2 ftp ftp 4096 Sep 09 01:46 sub
+        < 213-Status of /pub:
+        < -rw-r--r-- 1 ftp ftp 12 Sep 09 01:46 a.txt
+        < drwxr-xr-x 2 ftp ftp 4096 Sep 09 01:46 sub
+        < 213 End of status.
         > STAT pub/a.txt
-        ! Stat /pub/a.txt -> file 12
+        ! List /pub/a.txt -> lines -rw-r--r-- 1 ftp ftp 12 Sep 09 01:46 a.txt
         < 213-Status of /pub/a.txt:
-        < -rw-r--r--    1 ftp      ftp                12 Sep 09 01:46 a.txt
+        < -rw-r--r-- 1 ftp ftp 12 Sep 09 01:46 a.txt
+        < 213 End of status.
+        > STAT empty
+        ! List /empty -> lines
+        < 213-Status of /empty:
         < 213 End of status.
         > STAT nowhere
-        ! Stat /nowhere -> Failed NotFound
+        ! List /nowhere -> Failed NotFound
         < 550 No such file or directory.
+        ",
+    );
+}
+
+#[test]
+fn a_listed_name_cannot_end_the_status_reply() {
+    // A file named "213 x" lists as a line that, at the start of a line,
+    // would end the reply early; it is written with a leading space.
+    anonymous(
+        "
+        > STAT d
+        ! List /d -> lines 213 x | 213-y
+        < 213-Status of /d:
+        <  213 x
+        < 213-y
+        < 213 End of status.
+        > NOOP
+        < 200
         ",
     );
 }
@@ -620,27 +652,24 @@ fn stat_of_a_path_lists_it_on_the_control_connection() {
 fn stat_with_only_ls_options_is_the_current_directory() {
     // lftp with `ftp:use-stat-for-list` sends `STAT .`; other clients send
     // `STAT -la` as LIST's control-connection twin. Options alone name
-    // the current directory, as for LIST, rather than an empty path
-    // (501); the root's line ends in `.`, not in a blank name.
+    // the current directory, as for LIST, rather than an empty path (501).
     anonymous(
         "
         > STAT -la
-        ! Stat / -> dir
+        ! List / -> lines drwxr-xr-x 2 ftp ftp 4096 Sep 09 01:46 pub
         < 213-Status of /:
-        < drwxr-xr-x    2 ftp      ftp              4096 Sep 09 01:46 .
+        < drwxr-xr-x 2 ftp ftp 4096 Sep 09 01:46 pub
         < 213 End of status.
         > STAT .
-        ! Stat / -> dir
+        ! List / -> lines
         < 213-Status of /:
-        < drwxr-xr-x    2 ftp      ftp              4096 Sep 09 01:46 .
         < 213 End of status.
         > CWD pub
         ! Stat /pub -> dir
         < 250 Directory successfully changed.
         > STAT -l
-        ! Stat /pub -> dir
+        ! List /pub -> lines
         < 213-Status of /pub:
-        < drwxr-xr-x    2 ftp      ftp              4096 Sep 09 01:46 pub
         < 213 End of status.
         ",
     );

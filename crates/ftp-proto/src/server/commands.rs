@@ -274,7 +274,7 @@ impl State {
                 let Some((shown, full)) = self.resolve_or_cwd(verb, arg) else {
                     return;
                 };
-                let op = Operation::Stat { path: full.clone() };
+                let op = Operation::List { path: full.clone() };
                 self.request(verb, Some(full), op, Then::Status { shown });
             }
             Command::Abor => {

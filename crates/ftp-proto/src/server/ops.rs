@@ -6,6 +6,7 @@
 //! [`Session::complete`]: super::Session::complete
 
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::net::{IpAddr, SocketAddr};
 
 use super::config::Access;
@@ -71,6 +72,15 @@ pub enum Operation {
     Listen {
         /// The address to bind.
         ip: IpAddr,
+    },
+    /// STAT with a path (RFC 959 §4.1.3: "analogous to LIST" but on the
+    /// control connection): the LIST lines for `path` — a directory's
+    /// entries, or the one entry of a file — written with
+    /// [`listing::write_list_line`](crate::listing::write_list_line).
+    /// Complete with [`Completion::Listing`] or `Failed`.
+    List {
+        /// The file or directory to list.
+        path: RootPath,
     },
     /// Run one transfer; see [`Transfer`].
     Transfer(Transfer),
@@ -177,6 +187,9 @@ pub enum Completion {
     Done,
     /// Listen: the address bound.
     Listening(SocketAddr),
+    /// List: the lines, CR LF terminated, as a LIST transfer would carry
+    /// them.
+    Listing(Vec<u8>),
     /// Transfer: the file is open / the listing is ready; the session
     /// queues the 150 reply.
     Started {

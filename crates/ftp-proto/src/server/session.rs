@@ -730,25 +730,20 @@ impl State {
                 let text = format!("Listing {name}\n {line}\nEnd");
                 return self.answer(verb, path, ReplyCode::FILE_ACTION_OK, &text);
             }
-            (Then::Status { shown }, Completion::Metadata(meta)) => {
+            (Then::Status { shown }, Completion::Listing(lines)) => {
                 // RFC 959 §4.1.3 (STAT with an argument): like LIST, but
-                // over the control connection. One `ls -l` line for the
-                // entry itself; the session knows no wall clock, so the
-                // date is shown against the file's own time.
-                let name = shown.to_absolute();
-                let mut line = Vec::new();
-                let now_secs = meta.modified.unwrap_or(0);
-                // The root has no name of its own; `.` keeps the line's
-                // shape (a line ending in a blank name is a broken entry
-                // to a client parsing it, and `.` is one they skip).
-                let entry = if shown.is_root() {
-                    "."
-                } else {
-                    shown.file_name()
-                };
-                crate::listing::write_list_line(&mut line, entry, &meta, now_secs);
-                let line = trim_crlf(&line);
-                let text = format!("Status of {name}:\n{line}\nEnd of status.");
+                // over the control connection, as the middle lines of one
+                // multi-line reply (write_reply keeps a line that could
+                // end it from doing so).
+                let mut text = format!("Status of {}:", shown.to_absolute());
+                for line in lines.split(|&b| b == b'\n') {
+                    let line = trim_crlf(line);
+                    if !line.is_empty() {
+                        text.push('\n');
+                        text.push_str(&line);
+                    }
+                }
+                text.push_str("\nEnd of status.");
                 return self.answer(verb, path, ReplyCode::FILE_STATUS, &text);
             }
             (Then::Listen { extended }, Completion::Listening(addr)) => {
@@ -812,10 +807,12 @@ impl State {
     }
 }
 
-fn trim_crlf(line: &[u8]) -> &str {
+fn trim_crlf(line: &[u8]) -> alloc::borrow::Cow<'_, str> {
     let mut end = line.len();
     while end > 0 && matches!(line[end - 1], b'\r' | b'\n') {
         end -= 1;
     }
-    core::str::from_utf8(&line[..end]).unwrap_or("")
+    // A listing comes from the driver; a name that is not UTF-8 must not
+    // cost the whole reply.
+    String::from_utf8_lossy(&line[..end])
 }

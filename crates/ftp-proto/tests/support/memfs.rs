@@ -523,6 +523,10 @@ impl MemFs {
             Operation::Delete { path } => done(self.delete(&path)),
             Operation::Rename { from, to } => done(self.rename(&from, &to)),
             Operation::Listen { ip } => Work::Listen(ip),
+            Operation::List { path } => Work::Complete(match self.list(&path, ListFormat::Long) {
+                Ok(lines) => Completion::Listing(lines),
+                Err(e) => Completion::Failed(e.into()),
+            }),
             Operation::Transfer(t) => match self.open(t.kind, t.ascii) {
                 Ok((started, job)) => Work::Transfer {
                     started,

@@ -328,6 +328,7 @@ pub fn describe(op: &Operation) -> String {
         Operation::Delete { path: p } => format!("Delete {}", path(p)),
         Operation::Rename { from, to } => format!("Rename {} {}", path(from), path(to)),
         Operation::Listen { ip } => format!("Listen {ip}"),
+        Operation::List { path: p } => format!("List {}", path(p)),
         Operation::Transfer(t) => {
             let what = match &t.kind {
                 TransferKind::Retrieve { path: p, offset } => {
@@ -389,6 +390,7 @@ pub fn dir() -> Metadata {
 
 /// The script form of a completion: `dir`, `file 12`, `done`,
 /// `refused`, `login /home rw|ro`, `listening 10.0.0.1:30000`,
+/// `lines line one | line two`,
 /// `Started [size] [name=x]`, `Finished n`, `Failed NotFound`.
 pub fn parse_completion(s: &str) -> Completion {
     let mut words = s.split_whitespace();
@@ -406,6 +408,16 @@ pub fn parse_completion(s: &str) -> Completion {
             },
         },
         "listening" => Completion::Listening(rest[0].parse().unwrap()),
+        // `lines a | b`: a listing, one line per `|`-separated part.
+        "lines" => {
+            let text = s["lines".len()..].trim();
+            let mut bytes = Vec::new();
+            for line in text.split('|').map(str::trim).filter(|l| !l.is_empty()) {
+                bytes.extend_from_slice(line.as_bytes());
+                bytes.extend_from_slice(b"\r\n");
+            }
+            Completion::Listing(bytes)
+        }
         "Started" => {
             let mut size = None;
             let mut name = None;
