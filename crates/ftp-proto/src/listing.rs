@@ -188,6 +188,27 @@ pub fn write_name_line(out: &mut Vec<u8>, name: &str) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// Appends one NLST line for `entry`, named as the client can use it
+/// again. `named` is the client's argument (options removed; empty for
+/// none) and `in_directory` says whether it named a directory (whose
+/// entries are listed) or a file. RFC 959 leaves the form open; a client
+/// passes each line back to RETR or DELE, so, as vsftpd does, the line
+/// keeps the argument's directory: `NLST sub` shows `sub/a.txt`,
+/// `NLST sub/a.txt` shows `sub/a.txt`, a bare `NLST` shows `a.txt`.
+pub fn write_nlst_entry(out: &mut Vec<u8>, named: &str, entry: &str, in_directory: bool) {
+    if named.is_empty() {
+        return write_name_line(out, entry);
+    }
+    if !in_directory {
+        return write_name_line(out, named);
+    }
+    write_name(out, named);
+    if !named.ends_with('/') {
+        out.push(b'/');
+    }
+    write_name_line(out, entry);
+}
+
 /// Appends the facts and name of one entry, without a leading space:
 /// `type=file;size=12;modify=20260102030405;perm=r; name` and CR LF
 /// (RFC 3659 §7.2). MLSD sends these lines; MLST prefixes one with a

@@ -1,8 +1,8 @@
 //! LIST, NLST and MLSD lines and RFC 3659 time values, byte for byte.
 
 use ftp_proto::listing::{
-    mlst_feature, parse_timeval, write_facts_line, write_list_line, write_name_line, write_timeval,
-    Facts, FileKind, Metadata,
+    mlst_feature, parse_timeval, write_facts_line, write_list_line, write_name_line,
+    write_nlst_entry, write_timeval, Facts, FileKind, Metadata,
 };
 use proptest::prelude::*;
 
@@ -298,4 +298,22 @@ proptest! {
         prop_assert!(["Jan","Feb","Mar","Apr","May","Jun","Jul","Aug","Sep","Oct","Nov","Dec"].contains(&fields[5]));
         prop_assert!(fields[7].len() == 4 || fields[7].len() == 5 && fields[7].as_bytes()[2] == b':');
     }
+}
+
+#[test]
+fn nlst_entries_keep_the_directory_the_client_named() {
+    let line = |named: &str, entry: &str, dir: bool| {
+        let mut out = Vec::new();
+        write_nlst_entry(&mut out, named, entry, dir);
+        String::from_utf8(out).unwrap()
+    };
+    assert_eq!(line("", "a.txt", true), "a.txt\r\n");
+    assert_eq!(line("sub", "a.txt", true), "sub/a.txt\r\n");
+    assert_eq!(line("sub/", "a.txt", true), "sub/a.txt\r\n");
+    assert_eq!(line("/", "a.txt", true), "/a.txt\r\n");
+    assert_eq!(line("/pub/sub", "a.txt", true), "/pub/sub/a.txt\r\n");
+    // A file is listed as the client named it.
+    assert_eq!(line("sub/a.txt", "a.txt", false), "sub/a.txt\r\n");
+    // Line ends inside either part never split the line.
+    assert_eq!(line("d\r\n", "x\ny", true), "d??/x?y\r\n");
 }

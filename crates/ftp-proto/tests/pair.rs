@@ -231,8 +231,10 @@ fn listings_in_three_formats() {
         assert!(lines[1].ends_with(" b file"));
         assert!(lines[2].starts_with("drwxr-xr-x") && lines[2].ends_with(" sub"));
 
+        // NLST names carry the directory the client named, so each can
+        // go straight back to RETR.
         let names = pair.listing(TransferKind::NameList, Some("/pub"), data);
-        assert_eq!(names, "a.txt\r\nb file\r\nsub\r\n");
+        assert_eq!(names, "/pub/a.txt\r\n/pub/b file\r\n/pub/sub\r\n");
 
         let facts = pair.listing(TransferKind::MachineList, Some("/pub"), data);
         let lines: Vec<&str> = facts.split_terminator("\r\n").collect();
@@ -249,6 +251,16 @@ fn listings_in_three_formats() {
         assert_eq!(here, long);
         let one = pair.listing(TransferKind::NameList, Some("a.txt"), data);
         assert_eq!(one, "a.txt\r\n");
+        let bare = pair.listing(TransferKind::NameList, None, data);
+        assert_eq!(bare, "a.txt\r\nb file\r\nsub\r\n");
+        let sub = pair.listing(TransferKind::NameList, Some("sub"), data);
+        assert_eq!(sub, "sub/deep\r\n");
+        let Ok(Outcome::Transferred { bytes: 0 }) = pair
+            .download(TransferKind::Retrieve, Some(sub.trim_end()), data, None)
+            .result
+        else {
+            panic!("an NLST name did not RETR:\n{}", pair.transcript);
+        };
     }
 }
 

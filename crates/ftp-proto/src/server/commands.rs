@@ -712,6 +712,7 @@ impl State {
         let kind = TransferKind::List {
             path: full.clone(),
             format,
+            named: String::from(arg.unwrap_or("")),
         };
         self.transfer(verb, full, kind, false, true);
     }

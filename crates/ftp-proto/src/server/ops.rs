@@ -150,6 +150,10 @@ pub enum TransferKind {
         path: RootPath,
         /// How to format each entry.
         format: ListFormat,
+        /// The path as the client wrote it, options removed; empty when
+        /// it named none. NLST lines show names built from it with
+        /// [`listing::write_nlst_entry`](crate::listing::write_nlst_entry).
+        named: String,
     },
 }
 

@@ -11,7 +11,7 @@ use std::net::IpAddr;
 
 use ftp_proto::ascii::{Decoder, Encoder};
 use ftp_proto::listing::{
-    write_facts_line, write_list_line, write_name_line, FileKind, ListFormat, Metadata,
+    write_facts_line, write_list_line, write_nlst_entry, FileKind, ListFormat, Metadata,
 };
 use ftp_proto::server::{
     Access, Completion, DataChannel, Failure, Operation, StoreMode, TransferKind,
@@ -369,8 +369,14 @@ impl MemFs {
     /// listings are CR LF text already, so encoding only matters for the
     /// wire). A file lists as itself; MLSD wants a directory (RFC 3659
     /// §7.2.1).
-    pub fn list(&self, path: &RootPath, format: ListFormat) -> Result<Vec<u8>, FsError> {
+    pub fn list(
+        &self,
+        path: &RootPath,
+        format: ListFormat,
+        named: &str,
+    ) -> Result<Vec<u8>, FsError> {
         let meta = self.stat(path)?;
+        let in_directory = meta.kind == FileKind::Directory;
         let entries: Vec<(String, Metadata)> = if meta.kind == FileKind::Directory {
             self.children(path)
                 .map(|p| (p.file_name().to_string(), self.stat(p).unwrap()))
@@ -384,7 +390,7 @@ impl MemFs {
         for (name, meta) in &entries {
             match format {
                 ListFormat::Long => write_list_line(&mut out, name, meta, self.clock),
-                ListFormat::Names => write_name_line(&mut out, name),
+                ListFormat::Names => write_nlst_entry(&mut out, named, name, in_directory),
                 ListFormat::Machine(facts) => write_facts_line(&mut out, name, meta, &facts),
                 _ => unreachable!("a listing format the store does not know"),
             }
@@ -523,10 +529,12 @@ impl MemFs {
             Operation::Delete { path } => done(self.delete(&path)),
             Operation::Rename { from, to } => done(self.rename(&from, &to)),
             Operation::Listen { ip } => Work::Listen(ip),
-            Operation::List { path } => Work::Complete(match self.list(&path, ListFormat::Long) {
-                Ok(lines) => Completion::Listing(lines),
-                Err(e) => Completion::Failed(e.into()),
-            }),
+            Operation::List { path } => {
+                Work::Complete(match self.list(&path, ListFormat::Long, "") {
+                    Ok(lines) => Completion::Listing(lines),
+                    Err(e) => Completion::Failed(e.into()),
+                })
+            }
             Operation::Transfer(t) => match self.open(t.kind, t.ascii) {
                 Ok((started, job)) => Work::Transfer {
                     started,
@@ -551,8 +559,12 @@ impl MemFs {
                 };
                 (started, Job::Send(wire_bytes(data, ascii)))
             }
-            TransferKind::List { path, format } => {
-                let listing = self.list(&path, format)?;
+            TransferKind::List {
+                path,
+                format,
+                named,
+            } => {
+                let listing = self.list(&path, format, &named)?;
                 let started = Completion::Started {
                     size: None,
                     name: None,
@@ -694,27 +706,35 @@ mod tests {
         fs.put("/d/one", b"1");
         fs.put("/d/two", b"22");
         fs.make_dir(&p("/d/sub")).unwrap();
-        let names = fs.list(&p("/d"), ListFormat::Names).unwrap();
+        let names = fs.list(&p("/d"), ListFormat::Names, "").unwrap();
         assert_eq!(names, b"one\r\nsub\r\ntwo\r\n");
-        let long = String::from_utf8(fs.list(&p("/d"), ListFormat::Long).unwrap()).unwrap();
+        let long = String::from_utf8(fs.list(&p("/d"), ListFormat::Long, "d").unwrap()).unwrap();
         assert_eq!(long.lines().count(), 3);
         assert!(
             long.contains("-rw-r--r--    1 ftp      ftp                 2 Jan 02 03:04 two\r\n")
         );
-        let one = fs.list(&p("/d/one"), ListFormat::Names).unwrap();
+        let one = fs.list(&p("/d/one"), ListFormat::Names, "one").unwrap();
         assert_eq!(one, b"one\r\n");
-        let mlsd =
-            String::from_utf8(fs.list(&p("/d"), ListFormat::Machine(Facts::ALL)).unwrap()).unwrap();
+        // NLST names keep the directory the client named.
+        let named = fs.list(&p("/d"), ListFormat::Names, "d/").unwrap();
+        assert_eq!(named, b"d/one\r\nd/sub\r\nd/two\r\n");
+        let one = fs.list(&p("/d/one"), ListFormat::Names, "/d/one").unwrap();
+        assert_eq!(one, b"/d/one\r\n");
+        let mlsd = String::from_utf8(
+            fs.list(&p("/d"), ListFormat::Machine(Facts::ALL), "")
+                .unwrap(),
+        )
+        .unwrap();
         assert!(
             mlsd.contains("type=dir;modify=20260102030405;perm=el;unique=1-"),
             "{mlsd}"
         );
         assert_eq!(
-            fs.list(&p("/d/one"), ListFormat::Machine(Facts::ALL)),
+            fs.list(&p("/d/one"), ListFormat::Machine(Facts::ALL), ""),
             Err(FsError::NotADirectory)
         );
         assert_eq!(
-            fs.list(&p("/none"), ListFormat::Long),
+            fs.list(&p("/none"), ListFormat::Long, ""),
             Err(FsError::NotFound)
         );
     }

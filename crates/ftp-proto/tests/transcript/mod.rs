@@ -343,7 +343,9 @@ pub fn describe(op: &Operation) -> String {
                     };
                     format!("Store {} {mode}", path(p))
                 }
-                TransferKind::List { path: p, format } => {
+                TransferKind::List {
+                    path: p, format, ..
+                } => {
                     let format = match format {
                         ftp_proto::listing::ListFormat::Long => "long",
                         ftp_proto::listing::ListFormat::Names => "names",
