@@ -948,7 +948,29 @@ fn store_and_append_and_unique() {
     );
     s.connect_event();
     s.client.data_connected(s.now);
-    s.run("> STOU");
+    s.run("> STOU\n< 150 FILE: upload.3");
+    // RFC 1123 §4.1.2.9: the name the server chose.
+    match s.event() {
+        Some(Event::TransferStarted { name, .. }) => assert_eq!(name.as_deref(), Some("upload.3")),
+        other => panic!("expected TransferStarted, got {other:?}"),
+    }
+    s.client.data_finished(s.now, 0);
+    s.run("< 226 Transfer complete.");
+    assert_eq!(s.done(), Ok(Outcome::Transferred { bytes: 0 }));
+}
+
+#[test]
+fn only_stou_reports_a_file_name() {
+    let mut s = Script::logged_in();
+    s.start(Op::Transfer(transfer(TransferKind::Store, Some("x"))));
+    s.run("> EPSV\n< 229 (|||50002|)");
+    s.connect_event();
+    s.client.data_connected(s.now);
+    s.run("> STOR x\n< 150 FILE: x");
+    match s.event() {
+        Some(Event::TransferStarted { name, .. }) => assert_eq!(name, None),
+        other => panic!("expected TransferStarted, got {other:?}"),
+    }
 }
 
 #[test]

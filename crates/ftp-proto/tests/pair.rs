@@ -211,9 +211,11 @@ fn store_unique_never_overwrites() {
         .collect();
     assert_eq!(others.len(), 1, "{:?}", pair.fs.paths());
     assert_eq!(pair.fs.get(&others[0]), Some(&b"new one"[..]));
-    // RFC 1123 §4.1.2.9: the 150 (or 250) names the file chosen.
+    // RFC 1123 §4.1.2.9: the 150 names the file chosen, and the client
+    // reports it.
     let name = others[0].rsplit('/').next().unwrap();
     assert!(pair.transcript.contains(name), "{}", pair.transcript);
+    assert_eq!(pair.started_names.last(), Some(&Some(name.to_string())));
 }
 
 #[test]

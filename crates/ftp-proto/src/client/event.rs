@@ -40,6 +40,9 @@ pub enum Event {
     TransferStarted {
         /// The size the server announced as `(N bytes)`, if it did.
         size: Option<u64>,
+        /// STOU: the name the server chose, from its `FILE: name`
+        /// (RFC 1123 §4.1.2.9), if it said.
+        name: Option<String>,
         /// The data is in TYPE A (the session's type, RFC 959 §3.1.1.5:
         /// A until an [`Op::SetType`](super::Op::SetType) succeeds): apply
         /// [`ascii::Encoder`](crate::ascii::Encoder) to an upload and

@@ -105,6 +105,18 @@ pub(super) fn size_hint(text: &str) -> Option<u64> {
     })
 }
 
+/// The name a server chose for STOU, from `FILE: name` in its 1yz or 2yz
+/// text (RFC 1123 §4.1.2.9: "150 FILE: pppp" / "250 FILE: pppp").
+pub(super) fn unique_name(text: &str) -> Option<String> {
+    let line = text.lines().next()?;
+    let at = line
+        .as_bytes()
+        .windows(5)
+        .position(|w| w.eq_ignore_ascii_case(b"FILE:"))?;
+    let name = line[at + 5..].trim();
+    (!name.is_empty()).then(|| String::from(name))
+}
+
 /// A 213 reply's value: the text, trimmed.
 pub(super) fn status_value(text: &str) -> &str {
     text.trim_matches(|c: char| c == ' ' || c == '\t' || c == '\r' || c == '\n')

@@ -332,8 +332,10 @@ impl TransferOp {
             if self.data == DataSide::Listening {
                 ctx.events.push_back(Event::Accept);
             }
+            let unique = self.kind == TransferKind::StoreUnique;
             ctx.events.push_back(Event::TransferStarted {
                 size: text::size_hint(&reply.text),
+                name: unique.then(|| text::unique_name(&reply.text)).flatten(),
                 ascii: self.kind.carries_file() && ctx.ext.transfer_type == TransferType::Ascii,
             });
             return self.waiting();

@@ -101,6 +101,8 @@ pub struct Pair {
     pub client_events: Vec<ClientEvent>,
     /// `TransferStarted` sizes seen.
     pub started_sizes: Vec<Option<u64>>,
+    /// `TransferStarted` names seen (STOU's chosen name).
+    pub started_names: Vec<Option<String>>,
     c2s: Vec<u8>,
     s2c: Vec<u8>,
     c2s_line: Vec<u8>,
@@ -150,6 +152,7 @@ impl Pair {
             server_log: Vec::new(),
             client_events: Vec::new(),
             started_sizes: Vec::new(),
+            started_names: Vec::new(),
             c2s: Vec::new(),
             s2c: Vec::new(),
             c2s_line: Vec::new(),
@@ -691,8 +694,9 @@ impl Pair {
                     }
                     self.client_job.as_mut().unwrap().accept = true;
                 }
-                ClientEvent::TransferStarted { size, ascii } => {
+                ClientEvent::TransferStarted { size, ascii, name } => {
                     self.started_sizes.push(*size);
+                    self.started_names.push(name.clone());
                     if let Some(job) = self.client_job.as_mut() {
                         // The job was prepared from the client's TYPE; the
                         // event must say the same conversion applies.
