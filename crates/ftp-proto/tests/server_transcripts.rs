@@ -1187,6 +1187,12 @@ fn abor_when_idle() {
         < 225 No transfer to ABOR.
         > LIST
         < 425 Use PORT or PASV first.
+        > PORT 10,0,0,2,7,208
+        < 200
+        > ABOR
+        < 226 No transfer to ABOR.
+        > RETR a
+        < 425 Use PORT or PASV first.
         ",
     );
 }
@@ -1252,13 +1258,112 @@ fn other_commands_wait_for_the_transfer() {
         < 150...
         > PWD
         > NOOP
-        > ABOR
-        waiting
         -> Finished 42
         < 226 Transfer complete.
         < 257 \"/\" is the current directory.
         < 200 NOOP ok.
+        ",
+    );
+}
+
+#[test]
+fn abor_behind_a_waiting_command_still_stops_the_transfer() {
+    // A keep-alive NOOP sent during a long transfer must not hide the
+    // ABOR after it (with Telnet IP and Synch, as RFC 959 §4.1.3 asks):
+    // the transfer stops at once, and the replies keep command order.
+    let mut t = anonymous(
+        "
+        > PASV
+        ! Listen 10.0.0.1 -> listening 10.0.0.1:30000
+        < 227...
+        > RETR big
+        ! Transfer Retrieve /big @0 passive ascii -> Started
+        < 150...
+        ",
+    );
+    t.send(b"NOOP\r\n\xff\xf4\xff\xf2ABOR\r\n");
+    t.run(
+        "
+        ! Abort
+        -> Failed Aborted
+        < 426 Connection closed; transfer aborted.
+        < 200 NOOP ok.
         < 226 No transfer to ABOR.
+        > NOOP
+        < 200
+        ",
+    );
+}
+
+#[test]
+fn quit_behind_a_waiting_command_stops_the_transfer_and_closes_in_turn() {
+    anonymous(
+        "
+        > PASV
+        ! Listen 10.0.0.1 -> listening 10.0.0.1:30000
+        < 227...
+        > RETR big
+        ! Transfer Retrieve /big @0 passive ascii -> Started
+        < 150...
+        > PWD
+        > QUIT
+        ! Abort
+        -> Failed Aborted
+        < 426 Connection closed; transfer aborted.
+        < 257...
+        < 221 Goodbye.
+        closed
+        ",
+    );
+}
+
+#[test]
+fn stat_before_the_150_waits_for_the_transfer() {
+    // Answered at once, a 213 before the 150 would read as RETR's reply.
+    anonymous(
+        "
+        > PASV
+        ! Listen 10.0.0.1 -> listening 10.0.0.1:30000
+        < 227...
+        > RETR big
+        > STAT
+        ! Transfer Retrieve /big @0 passive ascii -> Started 5
+        < 150...
+        -> Finished 5
+        < 226 Transfer complete.
+        < 211
+        ",
+    );
+}
+
+#[test]
+fn commands_past_the_deferred_limit_wait_in_the_client_input() {
+    let mut t = anonymous(
+        "
+        > PASV
+        ! Listen 10.0.0.1 -> listening 10.0.0.1:30000
+        < 227...
+        > RETR big
+        ! Transfer Retrieve /big @0 passive ascii -> Started
+        < 150...
+        progress 1
+        ",
+    );
+    // 1,000 NOOPs: more than a session holds during a transfer.
+    t.send(&b"NOOP\r\n".repeat(1000));
+    t.run("waiting");
+    // Offering the untaken bytes again is no activity: the data timeout
+    // still fires, measured from the last progress.
+    t.run(
+        "
+        ~ 200s
+        waiting
+        ~ 100s
+        ! Abort
+        -> Failed Aborted
+        < 426 Connection closed; transfer aborted.
+        < 421 Data connection timed out.
+        closed
         ",
     );
 }

@@ -279,13 +279,15 @@ impl State {
             }
             Command::Abor => {
                 // RFC 959 §4.1.3: no transfer running: 225 when a data
-                // connection (our listener) is open, which is closed, else 226.
-                if self.data == Data::Passive {
-                    self.data = Data::None;
-                    self.event(Event::ReleaseData);
-                    self.answer(verb, None, ReplyCode::DATA_OPEN, "No transfer to ABOR.")
-                } else {
-                    self.answer(verb, None, ReplyCode::CLOSING_DATA, "No transfer to ABOR.")
+                // connection (our listener) is open, which is closed, else
+                // 226. Either way ABOR ends the data setup: a PORT given
+                // before it does not carry over to the next transfer.
+                match core::mem::replace(&mut self.data, Data::None) {
+                    Data::Passive => {
+                        self.event(Event::ReleaseData);
+                        self.answer(verb, None, ReplyCode::DATA_OPEN, "No transfer to ABOR.")
+                    }
+                    _ => self.answer(verb, None, ReplyCode::CLOSING_DATA, "No transfer to ABOR."),
                 }
             }
             Command::Port(addr) => self.active(verb, SocketAddr::V4(addr)),

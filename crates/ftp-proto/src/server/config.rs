@@ -25,6 +25,8 @@ pub struct Config {
     pub anonymous: Option<Access>,
     /// Failed logins allowed per session: the Nth failure answers 530 and
     /// closes the control connection (RFC 2577 §4: limit password guessing).
+    /// The count is per connection and a successful login does not reset
+    /// it, so logging in as anonymous between guesses gains nothing.
     pub max_login_failures: u32,
     /// How long a failed login's 530 is held back (RFC 2577 §4); the
     /// session reports the release time through `poll_timeout`.

@@ -30,8 +30,20 @@ const OUTPUT_HIGH_WATER: usize = 16 * 1024;
 #[derive(Debug)]
 pub struct Session {
     reader: LineReader,
+    /// Commands read during a transfer, handled once it ends, in order:
+    /// each a tag byte (`LINE` or `TOO_LONG`), the line, and an LF (a
+    /// line never holds one). At most `DEFERRED_LIMIT` bytes; past that
+    /// the session stops reading until the transfer ends.
+    deferred: Vec<u8>,
     pub(super) st: State,
 }
+
+/// A deferred entry holding a command line.
+const LINE: u8 = b'L';
+/// A deferred entry standing for an over-long line (answered 500).
+const TOO_LONG: u8 = b'T';
+/// Bytes of commands a session holds during a transfer.
+const DEFERRED_LIMIT: usize = 4096;
 
 /// Everything but the line reader, so a command borrowed from the reader's
 /// line can be handled with `&mut State`.
@@ -179,6 +191,18 @@ pub(super) enum Stop {
     /// No progress within the data timeout: the transfer's reply, then
     /// 421 and close.
     Timeout,
+    /// ABOR or QUIT behind other commands: the transfer's reply only;
+    /// the command is answered in its turn.
+    Only,
+}
+
+/// Whether a command read during a transfer was dealt with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Handled {
+    /// Answered (or acted on) now.
+    Now,
+    /// To be handled after the transfer, in order.
+    Later,
 }
 
 impl Session {
@@ -215,6 +239,7 @@ impl Session {
         st.reply(ReplyCode::SERVICE_READY, &config.greeting);
         Session {
             reader: LineReader::new(config.max_line),
+            deferred: Vec::new(),
             st,
         }
     }
@@ -226,66 +251,100 @@ impl Session {
     /// completion, while a failed login's 530 is held, or while more than
     /// 16 KiB of replies are unsent: the driver keeps the rest and feeds it
     /// again after the next `complete`, `handle_timeout` or `transmitted`.
-    /// During a transfer only ABOR, STAT and QUIT are acted on (RFC 959
-    /// §4.1.3); a line with any other command is taken but kept until the
-    /// transfer ends. Once closed, it takes nothing.
+    /// During a transfer the session keeps reading: ABOR and QUIT stop the
+    /// transfer at once and STAT reports its progress (RFC 959 §4.1.3);
+    /// other commands are held, up to 4 KiB of them, and answered after
+    /// the transfer's reply, in order (an ABOR or QUIT behind one still
+    /// stops the transfer at once, and is answered in its turn). Once
+    /// closed, it takes nothing. Bytes offered but not taken do not count
+    /// as activity for the idle and data timeouts.
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> usize {
         if self.st.closed {
             return 0;
         }
-        if !bytes.is_empty() {
+        let taken = self.pump(now, bytes);
+        // Only bytes taken count as activity: a driver offering the same
+        // untaken bytes again must not put off the idle or data timeout.
+        if taken > 0 {
             self.st.last_activity = now;
         }
-        self.pump(now, bytes)
+        taken
     }
 
-    /// Reads and handles lines from the reader's buffer and `bytes` for as
-    /// long as the session may.
+    /// Reads and handles lines from the deferred queue, the reader's
+    /// buffer and `bytes`, for as long as the session may.
     fn pump(&mut self, now: Instant, bytes: &[u8]) -> usize {
         let mut taken = 0;
         while !self.st.closed && self.st.out.len() < OUTPUT_HIGH_WATER {
             let transferring = match &self.st.wait {
                 Wait::Nothing => false,
                 Wait::Request(Pending {
-                    then: Then::Transfer(running),
+                    then: Then::Transfer(_),
                     ..
-                }) => {
-                    if running.stop != Stop::No {
-                        // ABOR or QUIT already given: everything after
-                        // them waits, so replies stay in order.
-                        break;
-                    }
-                    true
-                }
+                }) => true,
                 Wait::Request(_) | Wait::Held { .. } => break,
             };
+            if !transferring && !self.deferred.is_empty() {
+                self.handle_deferred(now);
+                continue;
+            }
             let (n, fed) = self.reader.feed(&bytes[taken..]);
             taken += n;
             match fed {
                 Fed::NeedMore => break,
-                Fed::TooLong if transferring => break,
+                Fed::TooLong if transferring => {
+                    if !defer(&mut self.deferred, TOO_LONG, &[]) {
+                        break;
+                    }
+                }
                 Fed::TooLong => {
                     self.st.forget_one_shot();
                     self.st
                         .answer("?", None, ReplyCode::SYNTAX_ERROR, "Command line too long.");
                 }
-                Fed::Line => {
-                    if transferring {
-                        match Command::parse(self.reader.line()) {
-                            Ok(cmd @ (Command::Abor | Command::Stat(_) | Command::Quit)) => {
-                                self.st.during_transfer(cmd)
-                            }
-                            // Kept in the reader until the transfer ends.
-                            _ => break,
+                Fed::Line if transferring => {
+                    let now_or_later = match Command::parse(self.reader.line()) {
+                        Ok(cmd @ (Command::Abor | Command::Stat(_) | Command::Quit)) => {
+                            self.st.during_transfer(&cmd, self.deferred.is_empty())
                         }
-                    } else {
-                        self.st.handle_line(now, self.reader.line());
+                        _ => Handled::Later,
+                    };
+                    if now_or_later == Handled::Later
+                        && !defer(&mut self.deferred, LINE, self.reader.line())
+                    {
+                        // Kept in the reader: read again after the
+                        // transfer, after what was deferred before it.
+                        break;
                     }
                 }
+                Fed::Line => self.st.handle_line(now, self.reader.line()),
             }
             self.reader.clear();
         }
         taken
+    }
+
+    /// Handles the oldest deferred entry.
+    fn handle_deferred(&mut self, now: Instant) {
+        let end = self
+            .deferred
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap_or(self.deferred.len());
+        match self.deferred.first() {
+            Some(&TOO_LONG) => {
+                self.st.forget_one_shot();
+                self.st
+                    .answer("?", None, ReplyCode::SYNTAX_ERROR, "Command line too long.");
+            }
+            Some(_) => self.st.handle_line(now, &self.deferred[1..end]),
+            None => return,
+        }
+        self.deferred.drain(..(end + 1).min(self.deferred.len()));
+        if self.deferred.is_empty() {
+            // No queue while idle.
+            self.deferred = Vec::new();
+        }
     }
 
     /// Tells the session the time is `now`: a held 530 goes out when due;
@@ -517,31 +576,48 @@ impl State {
         self.rnfr = None;
     }
 
-    /// ABOR, STAT or QUIT while a transfer runs.
-    fn during_transfer(&mut self, cmd: Command<'_>) {
+    /// ABOR, STAT or QUIT while a transfer runs. `first` says no command
+    /// is waiting before this one. Anything answered now would overtake
+    /// a waiting command's reply, so then only the transfer is stopped
+    /// (Telnet IP and Synch before ABOR ask for that at once, RFC 959
+    /// §4.1.3) and the command itself waits its turn.
+    fn during_transfer(&mut self, cmd: &Command<'_>, first: bool) -> Handled {
         let Wait::Request(Pending {
             id,
             then: Then::Transfer(running),
             ..
         }) = &mut self.wait
         else {
-            return;
+            return Handled::Later;
         };
         let id = *id;
+        if running.stop != Stop::No {
+            // Already stopping: the rest is answered after its reply.
+            return Handled::Later;
+        }
         match cmd {
-            Command::Stat(_) => {
-                // RFC 959 §4.1.3: STAT during a transfer reports its status.
+            // RFC 959 §4.1.3: STAT during a transfer reports its status;
+            // before its 150 that would read as the transfer's reply.
+            Command::Stat(_) if first && running.started => {
                 let text = format!("Status: {} bytes transferred.", running.progress);
                 self.answer("STAT", None, ReplyCode::FILE_STATUS, &text);
+                Handled::Now
             }
-            Command::Abor => {
-                running.stop = Stop::Abor;
+            Command::Stat(_) => Handled::Later,
+            Command::Abor | Command::Quit => {
+                running.stop = match (cmd, first) {
+                    (_, false) => Stop::Only,
+                    (Command::Abor, true) => Stop::Abor,
+                    _ => Stop::Quit,
+                };
                 self.event(Event::Abort { id });
+                if first {
+                    Handled::Now
+                } else {
+                    Handled::Later
+                }
             }
-            _ => {
-                running.stop = Stop::Quit;
-                self.event(Event::Abort { id });
-            }
+            _ => Handled::Later,
         }
     }
 
@@ -617,6 +693,7 @@ impl State {
                 self.reply(ReplyCode::NOT_AVAILABLE, "Data connection timed out.");
                 self.close(CloseReason::DataTimeout);
             }
+            Stop::Only => {}
         }
     }
 
@@ -815,4 +892,15 @@ fn trim_crlf(line: &[u8]) -> alloc::borrow::Cow<'_, str> {
     // A listing comes from the driver; a name that is not UTF-8 must not
     // cost the whole reply.
     String::from_utf8_lossy(&line[..end])
+}
+
+/// Queues an entry for after the transfer; false if it does not fit.
+fn defer(deferred: &mut Vec<u8>, tag: u8, line: &[u8]) -> bool {
+    if deferred.len() + line.len() + 2 > DEFERRED_LIMIT {
+        return false;
+    }
+    deferred.push(tag);
+    deferred.extend_from_slice(line);
+    deferred.push(b'\n');
+    true
 }
