@@ -919,6 +919,85 @@ fn resume_with_rest() {
 }
 
 #[test]
+fn rest_left_on_the_server_is_undone_before_the_next_transfer() {
+    let mut s = Script::logged_in();
+    // Aborted while REST is outstanding: its 350 still comes, and the
+    // server now holds offset 100 with no RETR to use it.
+    s.start(Op::Transfer(Transfer {
+        offset: Some(100),
+        ..transfer(TransferKind::Retrieve, Some("a"))
+    }));
+    s.run("> EPSV\n< 229 (|||5000|)");
+    s.connect_event();
+    s.client.data_connected(s.now);
+    s.run("> REST 100");
+    assert!(s.client.abort(s.now));
+    assert_eq!(s.event(), Some(Event::CloseData));
+    s.run("< 350 Restart position accepted (100).");
+    assert_eq!(s.done(), Err(ClientError::Aborted));
+    s.nothing_sent();
+
+    // Some servers keep a REST across EPSV: a download without an offset
+    // resets it to 0 first.
+    s.start(Op::Transfer(transfer(TransferKind::Retrieve, Some("b"))));
+    s.run("> EPSV\n< 229 (|||5001|)");
+    s.connect_event();
+    s.client.data_connected(s.now);
+    s.run(
+        "> REST 0
+         < 350 Restart position accepted (0).
+         > RETR b
+         < 150 Opening BINARY mode data connection for b (3 bytes).",
+    );
+    assert_eq!(s.started(), Some(3));
+    s.client.data_finished(s.now, 3);
+    s.run("< 226 Transfer complete.");
+    assert_eq!(s.done(), Ok(Outcome::Transferred { bytes: 3 }));
+
+    // RETR used it: the next transfer sends no REST.
+    s.transfer_ascii(TransferKind::Retrieve, "RETR");
+
+    // The data connection failing while REST is outstanding leaves the
+    // same state; the next transfer's own offset replaces it.
+    s.start(Op::Transfer(Transfer {
+        offset: Some(7),
+        ..transfer(TransferKind::Store, Some("up"))
+    }));
+    s.run("> EPSV\n< 229 (|||5002|)");
+    s.connect_event();
+    s.client.data_connected(s.now);
+    s.run("> REST 7");
+    s.client.data_failed(s.now);
+    s.run("< 350 Restart position accepted (7).");
+    assert_eq!(s.done(), Err(ClientError::DataConnection));
+    s.start(Op::Transfer(Transfer {
+        offset: Some(9),
+        ..transfer(TransferKind::Retrieve, Some("c"))
+    }));
+    s.run("> EPSV\n< 229 (|||5003|)");
+    s.connect_event();
+    s.client.data_connected(s.now);
+    s.run("> REST 9\n< 350 ok\n> RETR c\n< 150 Opening");
+    s.started();
+    s.run("< 226 Transfer complete.");
+    s.client.data_finished(s.now, 1);
+    assert_eq!(s.done(), Ok(Outcome::Transferred { bytes: 1 }));
+
+    // A refused REST leaves nothing behind.
+    s.start(Op::Transfer(Transfer {
+        offset: Some(5),
+        ..transfer(TransferKind::Retrieve, Some("d"))
+    }));
+    s.run("> EPSV\n< 229 (|||5004|)");
+    s.connect_event();
+    s.client.data_connected(s.now);
+    s.run("> REST 5\n< 554 No.");
+    assert_eq!(s.event(), Some(Event::CloseData));
+    assert_eq!(s.done(), Err(refused(554, "No.")));
+    s.transfer_ascii(TransferKind::List, "LIST");
+}
+
+#[test]
 fn store_and_append_and_unique() {
     let mut s = Script::logged_in();
     for (kind, command) in [

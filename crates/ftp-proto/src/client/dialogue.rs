@@ -34,8 +34,9 @@ impl Ctx<'_> {
 }
 
 /// What the client remembers about the server's session: RFC 2428
-/// commands the server refused once (not tried again), and the
-/// representation type the server last accepted.
+/// commands the server refused once (not tried again), the
+/// representation type the server last accepted, and whether a REST
+/// offset may still be in force there.
 #[derive(Debug, Default)]
 pub(super) struct Extensions {
     pub epsv_refused: bool,
@@ -43,6 +44,12 @@ pub(super) struct Extensions {
     /// RFC 959 §3.1.1.5: a session starts in TYPE A; the data connection
     /// carries what the last accepted TYPE says.
     pub transfer_type: TransferType,
+    /// A REST got its 350 but the transfer command it was for was never
+    /// sent (the transfer was aborted or failed first). Servers differ
+    /// on how long an unused REST lasts — some keep it across EPSV or
+    /// PASV until the next RETR or STOR — so the next transfer sends
+    /// `REST 0` first rather than start at the stale offset.
+    pub rest_pending: bool,
 }
 
 /// What an operation waits for after a step.

@@ -87,10 +87,13 @@ impl TransferOp {
                 "an offset applies to RETR and STOR only",
             ));
         }
+        // An earlier REST may still hold on the server: undo it with
+        // REST 0 before this transfer's command.
+        let offset = t.offset.or(ctx.ext.rest_pending.then_some(0));
         let mut op = TransferOp {
             kind: t.kind,
             path: t.path,
-            offset: t.offset,
+            offset,
             mode: t.data,
             stage: Stage::AwaitListen,
             data: DataSide::Requested,
@@ -174,6 +177,8 @@ impl TransferOp {
             }
         };
         ctx.send(&command);
+        // The server has used (or dropped) any REST now.
+        ctx.ext.rest_pending = false;
         self.stage = Stage::Command;
         self.waiting()
     }
@@ -291,6 +296,11 @@ impl TransferOp {
                 self.negative_or_unexpected(ctx, reply)
             }
             Stage::Rest => {
+                if code == ReplyCode::PENDING {
+                    // The offset holds on the server until a transfer
+                    // command uses it, even if this operation ends first.
+                    ctx.ext.rest_pending = true;
+                }
                 let reply = match self.settle(ctx, reply) {
                     Ok(reply) => reply,
                     Err(flow) => return flow,
