@@ -4,6 +4,7 @@
 //! (`211-First` ... `211 End`, RFC 959 §4.2) has its first line's text,
 //! every middle line verbatim, and the last line's text.
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -215,9 +216,6 @@ pub enum ReplyError {
     /// A line does not start with a three-digit code and ` ` or `-`.
     #[error("malformed reply line")]
     Malformed,
-    /// A reply's text is not UTF-8.
-    #[error("reply text is not UTF-8")]
-    NotUtf8,
     /// A line, or a multi-line reply, grew past the reader's limit.
     #[error("reply too long")]
     TooLong,
@@ -232,7 +230,9 @@ pub enum ReplyError {
 /// all — they may start with other codes, or with this code and a `-` —
 /// up to the first line that starts with the same `DDD` and a space.
 /// Middle lines are kept verbatim. Stray `\r` bytes inside a line are
-/// dropped, as [`write_reply`] drops them.
+/// dropped, as [`write_reply`] drops them. Text that is not UTF-8 (a
+/// server naming a Latin-1 file, say) is decoded lossily: each invalid
+/// sequence becomes U+FFFD. Only the text suffers, never the session.
 #[derive(Debug)]
 pub struct ReplyReader {
     max_len: usize,
@@ -250,8 +250,9 @@ pub struct ReplyReader {
     failed: bool,
 }
 
-fn text(bytes: &[u8]) -> Result<&str, ReplyError> {
-    core::str::from_utf8(bytes).map_err(|_| ReplyError::NotUtf8)
+/// Reply text as UTF-8, invalid sequences replaced by U+FFFD.
+fn text(bytes: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
 }
 
 impl ReplyReader {
@@ -355,28 +356,27 @@ impl ReplyReader {
                 };
                 match line.get(3) {
                     None | Some(b' ') => {
-                        let t = text(line.get(4..).unwrap_or_default())?;
-                        self.finish(code, t);
+                        let t = text(line.get(4..).unwrap_or_default());
+                        self.finish(code, &t);
                     }
                     Some(b'-') => {
                         self.text.clear();
-                        self.text.push_str(text(&line[4..])?);
+                        self.text.push_str(&text(&line[4..]));
                         self.open = Some(code);
                     }
                     Some(_) => return Err(ReplyError::Malformed),
                 }
             }
             Some(code) => {
-                let t = text(line)?;
                 self.text.push('\n');
                 if line.len() >= 4 && line[..3] == code.digits() && line[3] == b' ' {
-                    self.text.push_str(&t[4..]);
+                    self.text.push_str(&text(&line[4..]));
                     let t = core::mem::take(&mut self.text);
                     self.ready = Some(Ok(Reply { code, text: t }));
                     self.open = None;
                     self.total = 0;
                 } else {
-                    self.text.push_str(t);
+                    self.text.push_str(&text(line));
                 }
             }
         }

@@ -725,6 +725,31 @@ fn garbage_closes_the_session() {
 }
 
 #[test]
+fn replies_that_are_not_utf8_keep_the_session() {
+    let mut s = Script::logged_in();
+    s.start(Op::Pwd);
+    s.run("> PWD");
+    s.feed(b"257 \"/caf\xe9\" is the current directory\r\n");
+    assert_eq!(s.done(), Ok(Outcome::Path("/caf\u{fffd}".into())));
+    assert!(!s.client.is_closed());
+
+    // A 150 naming a Latin-1 file in the middle of a transfer.
+    s.start(Op::Transfer(transfer(TransferKind::Retrieve, Some("caf"))));
+    s.run("> EPSV\n< 229 (|||50010|)");
+    s.connect_event();
+    s.client.data_connected(s.now);
+    s.run("> RETR caf");
+    s.feed(b"150 Opening BINARY mode data connection for caf\xe9 (4 bytes).\r\n");
+    assert_eq!(s.started(), Some(4));
+    s.client.data_finished(s.now, 4);
+    s.run("< 226 Transfer complete.");
+    assert_eq!(s.done(), Ok(Outcome::Transferred { bytes: 4 }));
+    s.start(Op::Noop);
+    s.run("> NOOP\n< 200 ok");
+    assert_eq!(s.done(), Ok(Outcome::Ok));
+}
+
+#[test]
 fn stray_replies_between_operations_are_ignored() {
     let mut s = Script::logged_in();
     s.run("< 200 unasked");

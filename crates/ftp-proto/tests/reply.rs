@@ -204,15 +204,35 @@ fn errors_end_the_stream() {
 }
 
 #[test]
-fn not_utf8() {
-    assert_eq!(read_all(b"200 \xff\r\n"), vec![Err(ReplyError::NotUtf8)]);
-    assert_eq!(
-        read_all(b"211-a\r\n\xc3\r\n211 b\r\n"),
-        vec![Err(ReplyError::NotUtf8)]
-    );
+fn not_utf8_is_decoded_lossily() {
     assert_eq!(
         read_all("211-é\r\n211 ü\r\n".as_bytes()),
         vec![Ok(reply(211, "é\nü"))]
+    );
+    // A Latin-1 name: the bad byte becomes U+FFFD, and reading goes on.
+    assert_eq!(
+        read_all(b"257 \"/caf\xe9\" is the current directory\r\n200 ok\r\n"),
+        vec![
+            Ok(reply(257, "\"/caf\u{fffd}\" is the current directory")),
+            Ok(reply(200, "ok")),
+        ]
+    );
+    assert_eq!(read_all(b"200 \xff\r\n"), vec![Ok(reply(200, "\u{fffd}"))]);
+    // In every kind of line; a cut-off sequence is one U+FFFD.
+    assert_eq!(
+        read_all(b"211-\xc3\r\n a\xc3\xa9\xc3\r\n211 \xfe\xff\r\n"),
+        vec![Ok(reply(
+            211,
+            "\u{fffd}\n a\u{e9}\u{fffd}\n\u{fffd}\u{fffd}"
+        ))]
+    );
+    // Split inside the bad sequence: the same.
+    assert_eq!(
+        read_chunked(100, b"150 Opening for \xe9t\xe9.txt (3 bytes)\r\n", 1),
+        vec![Ok(reply(
+            150,
+            "Opening for \u{fffd}t\u{fffd}.txt (3 bytes)"
+        ))]
     );
 }
 
