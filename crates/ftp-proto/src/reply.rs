@@ -154,8 +154,8 @@ impl core::fmt::Display for ReplyCode {
 /// Appends one reply to `out`: `CODE text\r\n` when `text` has one line;
 /// `CODE-first\r\n`, the middle lines, `CODE last\r\n` when it has several
 /// (lines split on `\n`; RFC 959 §4.2). A middle line that would read as
-/// the end line (it starts with the code and a space) is written with a
-/// leading space, as §4.2 suggests. Every `\r` in `text` is dropped, so no
+/// the end line (it starts with the code and a space, or is the code
+/// alone) is written with a leading space, as §4.2 suggests. Every `\r` in `text` is dropped, so no
 /// text can end a line early or forge another reply.
 pub fn write_reply(out: &mut Vec<u8>, code: ReplyCode, text: &str) {
     let digits = code.digits();
@@ -175,7 +175,7 @@ pub fn write_reply(out: &mut Vec<u8>, code: ReplyCode, text: &str) {
     for line in lines {
         let middle = core::mem::replace(&mut next, line);
         let mut start = middle.bytes().filter(|&b| b != b'\r');
-        if start.by_ref().take(3).eq(digits) && start.next() == Some(b' ') {
+        if start.by_ref().take(3).eq(digits) && matches!(start.next(), None | Some(b' ')) {
             out.push(b' ');
         }
         push_without_cr(out, middle);
@@ -228,7 +228,8 @@ pub enum ReplyError {
 /// A reply is one line `DDD text` (or `DDD` alone, taken as empty text),
 /// or a multi-line reply (RFC 959 §4.2): `DDD-text`, then any lines at
 /// all — they may start with other codes, or with this code and a `-` —
-/// up to the first line that starts with the same `DDD` and a space.
+/// up to the first line that starts with the same `DDD` and a space, or
+/// is that `DDD` alone (its text then empty, as for a one-line reply).
 /// Middle lines are kept verbatim. Stray `\r` bytes inside a line are
 /// dropped, as [`write_reply`] drops them. Text that is not UTF-8 (a
 /// server naming a Latin-1 file, say) is decoded lossily: each invalid
@@ -369,8 +370,14 @@ impl ReplyReader {
             }
             Some(code) => {
                 self.text.push('\n');
-                if line.len() >= 4 && line[..3] == code.digits() && line[3] == b' ' {
-                    self.text.push_str(&text(&line[4..]));
+                // `DDD text`, or `DDD` alone.
+                let end = match line.strip_prefix(&code.digits()[..]) {
+                    Some([]) => Some(&[][..]),
+                    Some([b' ', last @ ..]) => Some(last),
+                    _ => None,
+                };
+                if let Some(last) = end {
+                    self.text.push_str(&text(last));
                     let t = core::mem::take(&mut self.text);
                     self.ready = Some(Ok(Reply { code, text: t }));
                     self.open = None;

@@ -312,6 +312,26 @@ fn multi_line_replies_are_one_reply() {
 }
 
 #[test]
+fn multi_line_reply_ending_in_a_bare_code() {
+    let mut s = Script::logged_in();
+    s.start(Op::Features);
+    s.run(
+        "> FEAT
+         < 211-Features:
+         <  EPSV
+         <  SIZE
+         < 211",
+    );
+    match s.done() {
+        Ok(Outcome::Features(f)) => assert!(f.has("EPSV") && f.has("SIZE")),
+        other => panic!("expected features, got {other:?}"),
+    }
+    s.start(Op::Noop);
+    s.run("> NOOP\n< 200 next");
+    assert_eq!(s.done(), Ok(Outcome::Ok));
+}
+
+#[test]
 fn replies_split_anywhere_and_joined() {
     let mut s = Script::new();
     s.start(login("bob", "pw", None));

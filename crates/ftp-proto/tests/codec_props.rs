@@ -239,16 +239,18 @@ fn read_replies(max: usize, bytes: &[u8], cut: &[usize]) -> Vec<Result<Reply, Re
 }
 
 /// The text a reader gives back for `text` written by `write_reply`:
-/// CRs gone, middle lines that look like the end line indented.
+/// CRs gone, middle lines that look like the end line (the code and a
+/// space, or the code alone) indented.
 fn normalised(code: ReplyCode, text: &str) -> String {
     let text = text.replace('\r', "");
     let lines: Vec<&str> = text.split('\n').collect();
     let end = format!("{code} ");
+    let bare = code.to_string();
     lines
         .iter()
         .enumerate()
         .map(|(i, l)| {
-            if i > 0 && i + 1 < lines.len() && l.starts_with(&end) {
+            if i > 0 && i + 1 < lines.len() && (l.starts_with(&end) || *l == bare) {
                 format!(" {l}")
             } else {
                 l.to_string()

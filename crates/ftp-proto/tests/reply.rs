@@ -70,18 +70,43 @@ fn multi_line_rfc2389_feat() {
 
 #[test]
 fn middle_lines_cannot_end_the_reply() {
-    // RFC 959 §4.2: a middle line starting with the code and a space
-    // would end the reply; it gets a leading space.
+    // RFC 959 §4.2: a middle line starting with the code and a space,
+    // or the code alone, would end the reply; it gets a leading space.
     assert_eq!(
         written(211, "status\n211 not the end\n211-fine\n212 other\nend"),
         "211-status\r\n 211 not the end\r\n211-fine\r\n212 other\r\n211 end\r\n"
     );
-    let wire = written(211, "status\n211 not the end\n211\nend");
-    assert_eq!(wire, "211-status\r\n 211 not the end\r\n211\r\n211 end\r\n");
+    let wire = written(211, "status\n211 not the end\n211\n2111\nend");
+    assert_eq!(
+        wire,
+        "211-status\r\n 211 not the end\r\n 211\r\n2111\r\n211 end\r\n"
+    );
     assert_eq!(
         read_all(wire.as_bytes()),
-        vec![Ok(reply(211, "status\n 211 not the end\n211\nend"))]
+        vec![Ok(reply(211, "status\n 211 not the end\n 211\n2111\nend"))]
     );
+    // A CR does not hide the code.
+    assert_eq!(written(211, "a\n211\r\nb"), "211-a\r\n 211\r\n211 b\r\n");
+}
+
+#[test]
+fn a_bare_code_ends_a_multi_line_reply() {
+    // As `DDD` alone is a one-line reply with empty text, it is the end
+    // line of a multi-line one.
+    assert_eq!(
+        read_all(b"211-Features:\r\n EPSV\r\n211\r\n200 next\r\n"),
+        vec![Ok(reply(211, "Features:\n EPSV\n")), Ok(reply(200, "next"))]
+    );
+    assert_eq!(
+        read_chunked(100, b"211-a\n211\n", 1),
+        vec![Ok(reply(211, "a\n"))]
+    );
+    // Other codes, or the code and more, do not end it.
+    assert_eq!(
+        read_all(b"211-a\r\n212\r\n2110\r\n211-b\r\n211\r\n"),
+        vec![Ok(reply(211, "a\n212\n2110\n211-b\n"))]
+    );
+    assert_eq!(written(211, "a\n"), "211-a\r\n211 \r\n");
 }
 
 #[test]
@@ -136,10 +161,10 @@ fn reads_a_session_with_lf_or_crlf() {
 
 #[test]
 fn other_codes_inside_do_not_end() {
-    let wire = b"211-a\r\n212 b\r\n2110 c\r\n211-d\r\n211\r\n 211 e\r\n211 End\r\n";
+    let wire = b"211-a\r\n212 b\r\n2110 c\r\n211-d\r\n 211\r\n 211 e\r\n211 End\r\n";
     assert_eq!(
         read_all(wire),
-        vec![Ok(reply(211, "a\n212 b\n2110 c\n211-d\n211\n 211 e\nEnd"))]
+        vec![Ok(reply(211, "a\n212 b\n2110 c\n211-d\n 211\n 211 e\nEnd"))]
     );
 }
 
