@@ -1556,3 +1556,70 @@ fn transfers_say_which_type_the_server_accepted() {
     assert!(!s.transfer_ascii(TransferKind::List, "LIST"));
     assert!(s.transfer_ascii(TransferKind::Append, "APPE"));
 }
+
+#[test]
+fn raw_type_and_rein_are_tracked() {
+    let mut s = Script::logged_in();
+    // A raw TYPE I the server accepts: transfers are binary from now on.
+    s.start(Op::Raw("TYPE I".into()));
+    s.run("> TYPE I\n< 200 Switching to Binary mode.");
+    assert_eq!(
+        s.done(),
+        Ok(Outcome::Reply(Reply {
+            code: code(200),
+            text: "Switching to Binary mode.".into()
+        }))
+    );
+    assert_eq!(s.client.transfer_type(), TransferType::Binary);
+    assert!(!s.transfer_ascii(TransferKind::Retrieve, "RETR"));
+
+    // Refused: nothing changes.
+    s.start(Op::Raw("type a".into()));
+    s.run("> type a\n< 504 Not today.");
+    assert_eq!(s.done(), Err(refused(504, "Not today.")));
+    assert_eq!(s.client.transfer_type(), TransferType::Binary);
+
+    // Lower case, a format control: still TYPE A.
+    s.start(Op::Raw("type a n".into()));
+    s.run("> type a n\n< 200 ok");
+    assert!(s.done().is_ok());
+    assert_eq!(s.client.transfer_type(), TransferType::Ascii);
+    assert!(s.transfer_ascii(TransferKind::Retrieve, "RETR"));
+
+    // L 8 is binary by another name; a line that does not parse as TYPE
+    // changes nothing.
+    s.start(Op::Raw("TYPE L 8".into()));
+    s.run("> TYPE L 8\n< 200 ok");
+    assert!(s.done().is_ok());
+    assert_eq!(s.client.transfer_type(), TransferType::Binary);
+    s.start(Op::Raw("TYPE Q".into()));
+    s.run("> TYPE Q\n< 200 whatever you say");
+    assert!(s.done().is_ok());
+    assert_eq!(s.client.transfer_type(), TransferType::Binary);
+
+    // REIN puts the server back to TYPE A (RFC 959 §4.1.1).
+    s.start(Op::Raw("REIN".into()));
+    s.run("> REIN\n< 120 In a moment.\n< 220 Ready for a new user.");
+    assert!(s.done().is_ok());
+    assert_eq!(s.client.transfer_type(), TransferType::Ascii);
+    assert!(s.transfer_ascii(TransferKind::Store, "STOR"));
+
+    // ...and forgets a REST left over from an aborted transfer, so the
+    // next transfer needs no REST 0.
+    s.start(Op::Transfer(Transfer {
+        offset: Some(100),
+        ..transfer(TransferKind::Retrieve, Some("a"))
+    }));
+    s.run("> EPSV\n< 229 (|||5000|)");
+    s.connect_event();
+    s.client.data_connected(s.now);
+    s.run("> REST 100");
+    assert!(s.client.abort(s.now));
+    assert_eq!(s.event(), Some(Event::CloseData));
+    s.run("< 350 Restart position accepted (100).");
+    assert_eq!(s.done(), Err(ClientError::Aborted));
+    s.start(Op::Raw("REIN".into()));
+    s.run("> REIN\n< 220 Ready for a new user.");
+    assert!(s.done().is_ok());
+    s.transfer_ascii(TransferKind::Retrieve, "RETR");
+}

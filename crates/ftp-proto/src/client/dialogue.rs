@@ -105,7 +105,49 @@ pub(super) enum Single {
     MakeDir(String),
     SetType(TransferType),
     Quit,
-    Raw,
+    Raw(RawEffect),
+}
+
+/// What a raw command line changes in the session once the server
+/// accepts it (2yz), so that the client's idea of it stays true.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RawEffect {
+    /// Nothing the client keeps track of.
+    None,
+    /// TYPE A or TYPE I (or L 8, which is I by another name).
+    Type(TransferType),
+    /// REIN: the server forgets the session's state (RFC 959 §4.1.1),
+    /// back to TYPE A with no REST.
+    Reinitialize,
+}
+
+impl RawEffect {
+    fn of(line: &str) -> RawEffect {
+        match Command::parse(line.as_bytes()) {
+            Ok(Command::Type(rep)) => match rep {
+                RepresentationType::Ascii(_) => RawEffect::Type(TransferType::Ascii),
+                RepresentationType::Image | RepresentationType::Local(8) => {
+                    RawEffect::Type(TransferType::Binary)
+                }
+                // EBCDIC or other byte sizes: nothing the client can
+                // name; transfers keep reporting the last known type.
+                RepresentationType::Ebcdic(_) | RepresentationType::Local(_) => RawEffect::None,
+            },
+            Ok(Command::Rein) => RawEffect::Reinitialize,
+            _ => RawEffect::None,
+        }
+    }
+
+    fn apply(self, ext: &mut Extensions) {
+        match self {
+            RawEffect::None => {}
+            RawEffect::Type(t) => ext.transfer_type = t,
+            RawEffect::Reinitialize => {
+                ext.transfer_type = TransferType::Ascii;
+                ext.rest_pending = false;
+            }
+        }
+    }
 }
 
 /// An argument fit to be sent: no CR or LF (RFC 959 §4.1: CR LF ends a
@@ -189,7 +231,8 @@ impl Dialogue {
             Op::Raw(line) => {
                 ctx.out.extend_from_slice(checked(&line, true)?.as_bytes());
                 ctx.out.extend_from_slice(b"\r\n");
-                Ok((Dialogue::Single(Single::Raw), Flow::AwaitReply))
+                let effect = RawEffect::of(&line);
+                Ok((Dialogue::Single(Single::Raw(effect)), Flow::AwaitReply))
             }
             Op::Transfer(t) => {
                 let (op, flow) = TransferOp::begin(t, ctx)?;
@@ -211,9 +254,12 @@ impl Dialogue {
         match self {
             Dialogue::Login(login) => login.on_reply(ctx, reply),
             Dialogue::Single(kind) => {
+                let accepted = reply.code.is_completion();
                 let flow = kind.on_reply(reply);
-                if let (Single::SetType(t), Flow::Done(Ok(_))) = (&*kind, &flow) {
-                    ctx.ext.transfer_type = *t;
+                match (&*kind, &flow) {
+                    (Single::SetType(t), Flow::Done(Ok(_))) => ctx.ext.transfer_type = *t,
+                    (Single::Raw(effect), _) if accepted => effect.apply(ctx.ext),
+                    _ => {}
                 }
                 flow
             }
@@ -283,7 +329,7 @@ impl Single {
                 Flow::Done(Ok(Outcome::Features(Features::default())))
             }
             Single::Quit => Flow::Closed(completion(reply).map(|_| Outcome::Ok)),
-            Single::Raw if !code.is_transient_failure() && !code.is_permanent_failure() => {
+            Single::Raw(_) if !code.is_transient_failure() && !code.is_permanent_failure() => {
                 Flow::Done(Ok(Outcome::Reply(reply)))
             }
             _ => Flow::Done(completion(reply).and_then(|r| self.value(r))),
@@ -294,7 +340,7 @@ impl Single {
     fn value(&mut self, reply: Reply) -> Result<Outcome, ClientError> {
         let bad = |reply| Err(ClientError::unexpected(reply));
         match self {
-            Single::Plain | Single::SetType(_) | Single::Quit | Single::Raw => Ok(Outcome::Ok),
+            Single::Plain | Single::SetType(_) | Single::Quit | Single::Raw(_) => Ok(Outcome::Ok),
             Single::Features => Ok(Outcome::Features(Features::parse(&reply.text))),
             Single::Pwd => match text::quoted_path(&reply.text) {
                 Some(path) => Ok(Outcome::Path(path)),

@@ -295,7 +295,9 @@ impl Client {
     }
 
     /// The representation type the server last accepted (TYPE A until an
-    /// [`Op::SetType`] succeeds, RFC 959 §3.1.1.5).
+    /// [`Op::SetType`] succeeds, RFC 959 §3.1.1.5). An [`Op::Raw`] `TYPE A`,
+    /// `TYPE I` or `TYPE L 8` the server accepts counts too, and an
+    /// accepted raw `REIN` puts it back to TYPE A.
     pub fn transfer_type(&self) -> TransferType {
         self.ext.transfer_type
     }

@@ -64,6 +64,8 @@ pub enum Op {
     /// Any command line, sent as given (without CR LF) ->
     /// [`Outcome::Reply`] for a 1yz/2yz/3yz final reply, an error for
     /// 4yz/5yz. A command that opens a data connection is not a `Raw`.
+    /// An accepted `TYPE` or `REIN` updates
+    /// [`Client::transfer_type`](super::Client::transfer_type).
     Raw(String),
     /// A file or listing transfer over a data connection.
     Transfer(Transfer),
