@@ -65,7 +65,7 @@ pub fn require_peer(name: &str) -> Option<PathBuf> {
 }
 
 /// Returns early from the calling test when a peer is missing (see
-/// [`require_peer`]).
+/// [`require_peer`](fn@require_peer)).
 #[macro_export]
 macro_rules! require_peer {
     ($name:expr) => {

@@ -41,7 +41,7 @@
 //! The layers, bottom up:
 //!
 //! - codec: [`command`] (one control line to a typed [`Command`]),
-//!   [`reply`] (replies written and read, multi-line included), [`line`]
+//!   [`reply`] (replies written and read, multi-line included), [`line`](mod@line)
 //!   (the server's line reader: Telnet sequences, length limit);
 //! - data formats the drivers apply on data connections: [`ascii`]
 //!   (TYPE A conversion) and [`listing`] (LIST, NLST and MLSD lines);
