@@ -1087,6 +1087,9 @@ fn rest_applies_to_the_next_command_only() {
         < 226 Transfer complete.
         > REST 7
         < 350...
+        > SIZE a
+        ! Stat /a -> file 5
+        < 213 5
         > PORT 10,0,0,2,7,208
         < 200
         > RETR a
@@ -1099,6 +1102,39 @@ fn rest_applies_to_the_next_command_only() {
         < 200
         > LIST
         ! Transfer List / long active 10.0.0.2:2000 -> Started, Finished 0
+        < 150...
+        < 226...
+        ",
+    );
+}
+
+#[test]
+fn rest_survives_data_connection_setup() {
+    // REST, then PASV/PORT/TYPE, then RETR: the offset still applies,
+    // and is used up by the transfer.
+    anonymous(
+        "
+        > REST 2
+        < 350...
+        > EPSV
+        ! Listen 10.0.0.1 -> listening 10.0.0.1:30000
+        < 229...
+        > TYPE I
+        < 200
+        > RETR hello.txt
+        ! Transfer Retrieve /hello.txt @2 passive -> Started 4, Finished 4
+        < 150...
+        < 226...
+        > REST 3
+        < 350...
+        > PORT 10,0,0,2,7,208
+        < 200
+        > STOR up
+        < 550 Permission denied.
+        > PORT 10,0,0,2,7,208
+        < 200
+        > RETR hello.txt
+        ! Transfer Retrieve /hello.txt @0 active 10.0.0.2:2000 -> Started 6, Finished 6
         < 150...
         < 226...
         ",
@@ -1288,7 +1324,7 @@ fn abor_behind_a_waiting_command_still_stops_the_transfer() {
         -> Failed Aborted
         < 426 Connection closed; transfer aborted.
         < 200 NOOP ok.
-        < 226 No transfer to ABOR.
+        < 226 ABOR successful.
         > NOOP
         < 200
         ",

@@ -25,10 +25,28 @@ const STOU_DEFAULT_NAME: &str = "upload";
 impl State {
     /// Handles one complete line (not during a transfer).
     pub(super) fn handle_line(&mut self, now: Instant, line: &[u8]) {
-        // REST and RNFR apply to the very next command only.
-        let rest = self.rest.take();
+        // RNFR applies to the very next command only (RFC 959 §4.1.3).
+        // So does REST in RFC 3659 §5.3, but clients that set up the data
+        // connection between REST and the transfer (REST, PASV, RETR) are
+        // common, and dropping the offset there would send the whole file
+        // where the client expects the rest of it: data-connection setup
+        // and TYPE keep it, as vsftpd does.
         let rnfr = self.rnfr.take();
-        match Command::parse(line) {
+        let parsed = Command::parse(line);
+        let keeps_rest = matches!(
+            parsed,
+            Ok(Command::Port(_)
+                | Command::Eprt(_)
+                | Command::Pasv
+                | Command::Epsv(_)
+                | Command::Type(_))
+        );
+        let rest = if keeps_rest {
+            self.rest
+        } else {
+            self.rest.take()
+        };
+        match parsed {
             Ok(cmd) => self.command(now, cmd, rest, rnfr),
             Err(e) => self.parse_error(e),
         }
@@ -282,6 +300,11 @@ impl State {
                 // connection (our listener) is open, which is closed, else
                 // 226. Either way ABOR ends the data setup: a PORT given
                 // before it does not carry over to the next transfer.
+                if core::mem::take(&mut self.abor_held) {
+                    // This ABOR stopped the transfer before its turn came.
+                    self.data = Data::None;
+                    return self.answer(verb, None, ReplyCode::CLOSING_DATA, "ABOR successful.");
+                }
                 match core::mem::replace(&mut self.data, Data::None) {
                     Data::Passive => {
                         self.event(Event::ReleaseData);

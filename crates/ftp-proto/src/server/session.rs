@@ -62,6 +62,9 @@ pub(super) struct State {
     pub(super) ascii: bool,
     /// After `EPSV ALL` (RFC 2428 §4), only EPSV sets up data connections.
     pub(super) epsv_all: bool,
+    /// An ABOR held behind other commands stopped the last transfer; its
+    /// reply, in turn, says so.
+    pub(super) abor_held: bool,
     /// Facts selected with `OPTS MLST` (RFC 3659 §7.9).
     pub(super) facts: Facts,
     pub(super) data: Data,
@@ -227,6 +230,7 @@ impl Session {
             failures: 0,
             ascii: true,
             epsv_all: false,
+            abor_held: false,
             facts: Facts::ALL,
             data: Data::None,
             rest: None,
@@ -610,6 +614,7 @@ impl State {
                     (Command::Abor, true) => Stop::Abor,
                     _ => Stop::Quit,
                 };
+                self.abor_held = !first && matches!(cmd, Command::Abor);
                 self.event(Event::Abort { id });
                 if first {
                     Handled::Now
