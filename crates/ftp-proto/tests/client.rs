@@ -754,10 +754,7 @@ fn replies_that_are_not_utf8_keep_the_session() {
     assert!(!s.client.is_closed());
 
     // A 150 naming a Latin-1 file in the middle of a transfer.
-    s.start(Op::Transfer(transfer(TransferKind::Retrieve, Some("caf"))));
-    s.run("> EPSV\n< 229 (|||50010|)");
-    s.connect_event();
-    s.client.data_connected(s.now);
+    s.passive_ready(transfer(TransferKind::Retrieve, Some("caf")), 50010);
     s.run("> RETR caf");
     s.feed(b"150 Opening BINARY mode data connection for caf\xe9 (4 bytes).\r\n");
     assert_eq!(s.started(), Some(4));
@@ -984,10 +981,7 @@ fn rest_left_on_the_server_is_undone_before_the_next_transfer() {
 
     // Some servers keep a REST across EPSV: a download without an offset
     // resets it to 0 first.
-    s.start(Op::Transfer(transfer(TransferKind::Retrieve, Some("b"))));
-    s.run("> EPSV\n< 229 (|||5001|)");
-    s.connect_event();
-    s.client.data_connected(s.now);
+    s.passive_ready(transfer(TransferKind::Retrieve, Some("b")), 5001);
     s.run(
         "> REST 0
          < 350 Restart position accepted (0).
@@ -1086,10 +1080,7 @@ fn store_and_append_and_unique() {
 #[test]
 fn only_stou_reports_a_file_name() {
     let mut s = Script::logged_in();
-    s.start(Op::Transfer(transfer(TransferKind::Store, Some("x"))));
-    s.run("> EPSV\n< 229 (|||50002|)");
-    s.connect_event();
-    s.client.data_connected(s.now);
+    s.passive_ready(transfer(TransferKind::Store, Some("x")), 50002);
     s.run("> STOR x\n< 150 FILE: x");
     match s.event() {
         Some(Event::TransferStarted { name, .. }) => assert_eq!(name, None),
@@ -1128,10 +1119,7 @@ fn listings() {
 fn transfer_completes_in_either_order() {
     // The data connection's end first, the 226 after.
     let mut s = Script::logged_in();
-    s.start(Op::Transfer(transfer(TransferKind::Retrieve, Some("f"))));
-    s.run("> EPSV\n< 229 (|||50004|)");
-    s.connect_event();
-    s.client.data_connected(s.now);
+    s.passive_ready(transfer(TransferKind::Retrieve, Some("f")), 50004);
     s.run("> RETR f\n< 150 Opening");
     s.started();
     s.client.data_finished(s.now, 7);
@@ -1141,10 +1129,7 @@ fn transfer_completes_in_either_order() {
     assert_eq!(s.done(), Ok(Outcome::Transferred { bytes: 7 }));
 
     // The 226 first, the data connection's end after.
-    s.start(Op::Transfer(transfer(TransferKind::Retrieve, Some("f"))));
-    s.run("> EPSV\n< 229 (|||50004|)");
-    s.connect_event();
-    s.client.data_connected(s.now);
+    s.passive_ready(transfer(TransferKind::Retrieve, Some("f")), 50004);
     s.run("> RETR f\n< 150 Opening\n< 226 Done");
     s.started();
     s.no_event();
@@ -1153,10 +1138,7 @@ fn transfer_completes_in_either_order() {
     assert_eq!(s.done(), Ok(Outcome::Transferred { bytes: 7 }));
 
     // The data connection's end even before the 150 is read.
-    s.start(Op::Transfer(transfer(TransferKind::Retrieve, Some("f"))));
-    s.run("> EPSV\n< 229 (|||50004|)");
-    s.connect_event();
-    s.client.data_connected(s.now);
+    s.passive_ready(transfer(TransferKind::Retrieve, Some("f")), 50004);
     s.run("> RETR f");
     s.client.data_finished(s.now, 7);
     s.run("< 150 Opening\n< 226 Done");
@@ -1180,10 +1162,7 @@ fn transfer_refusals_carry_code_and_text() {
     assert_eq!(s.done(), Err(refused(550, "Failed to open file.")));
 
     // 425: the server could not get the data connection.
-    s.start(Op::Transfer(transfer(TransferKind::List, None)));
-    s.run("> EPSV\n< 229 (|||50005|)");
-    s.connect_event();
-    s.client.data_connected(s.now);
+    s.passive_ready(transfer(TransferKind::List, None), 50005);
     s.run("> LIST\n< 425 Failed to establish connection.");
     assert_eq!(s.event(), Some(Event::CloseData));
     assert_eq!(
@@ -1192,10 +1171,7 @@ fn transfer_refusals_carry_code_and_text() {
     );
 
     // 426 after the 150: the transfer broke on the server's side.
-    s.start(Op::Transfer(transfer(TransferKind::Retrieve, Some("f"))));
-    s.run("> EPSV\n< 229 (|||50005|)");
-    s.connect_event();
-    s.client.data_connected(s.now);
+    s.passive_ready(transfer(TransferKind::Retrieve, Some("f")), 50005);
     s.run("> RETR f\n< 150 Opening\n< 426 Failure writing network stream.");
     s.started();
     assert_eq!(s.event(), Some(Event::CloseData));
@@ -1229,10 +1205,7 @@ fn data_connection_failures() {
     s.nothing_sent();
 
     // Breaks mid-transfer: the server's reply says how it saw it.
-    s.start(Op::Transfer(transfer(TransferKind::Retrieve, Some("f"))));
-    s.run("> EPSV\n< 229 (|||50006|)");
-    s.connect_event();
-    s.client.data_connected(s.now);
+    s.passive_ready(transfer(TransferKind::Retrieve, Some("f")), 50006);
     s.run("> RETR f\n< 150 Opening");
     s.started();
     s.client.data_failed(s.now);
@@ -1244,10 +1217,7 @@ fn data_connection_failures() {
     );
 
     // Breaks, yet the server thinks all went well.
-    s.start(Op::Transfer(transfer(TransferKind::Retrieve, Some("f"))));
-    s.run("> EPSV\n< 229 (|||50006|)");
-    s.connect_event();
-    s.client.data_connected(s.now);
+    s.passive_ready(transfer(TransferKind::Retrieve, Some("f")), 50006);
     s.run("> RETR f\n< 150 Opening");
     s.started();
     s.client.data_failed(s.now);
@@ -1255,10 +1225,7 @@ fn data_connection_failures() {
     assert_eq!(s.done(), Err(ClientError::DataConnection));
 
     // Breaks before the 150: no TransferStarted for a connection gone.
-    s.start(Op::Transfer(transfer(TransferKind::Store, Some("f"))));
-    s.run("> EPSV\n< 229 (|||50006|)");
-    s.connect_event();
-    s.client.data_connected(s.now);
+    s.passive_ready(transfer(TransferKind::Store, Some("f")), 50006);
     s.run("> STOR f");
     s.client.data_failed(s.now);
     s.run("< 150 Ok to send data.");
@@ -1270,10 +1237,7 @@ fn data_connection_failures() {
     );
 
     // Breaks after the 226.
-    s.start(Op::Transfer(transfer(TransferKind::Retrieve, Some("f"))));
-    s.run("> EPSV\n< 229 (|||50006|)");
-    s.connect_event();
-    s.client.data_connected(s.now);
+    s.passive_ready(transfer(TransferKind::Retrieve, Some("f")), 50006);
     s.run("> RETR f\n< 150 Opening\n< 226 Transfer complete.");
     s.started();
     s.client.data_failed(s.now);
@@ -1419,10 +1383,7 @@ fn active_listener_failure() {
 #[test]
 fn abort_during_transfer() {
     let mut s = Script::logged_in();
-    s.start(Op::Transfer(transfer(TransferKind::Retrieve, Some("big"))));
-    s.run("> EPSV\n< 229 (|||50007|)");
-    s.connect_event();
-    s.client.data_connected(s.now);
+    s.passive_ready(transfer(TransferKind::Retrieve, Some("big")), 50007);
     s.run("> RETR big\n< 150 Opening");
     s.started();
     assert!(s.client.abort(s.now));
@@ -1450,10 +1411,7 @@ fn abort_variants() {
     };
     let mut s = Script::greeted(config, SERVER);
     // Transfer already done on the server's side: 226, then ABOR's 225.
-    s.start(Op::Transfer(transfer(TransferKind::Retrieve, Some("f"))));
-    s.run("> EPSV\n< 229 (|||50007|)");
-    s.connect_event();
-    s.client.data_connected(s.now);
+    s.passive_ready(transfer(TransferKind::Retrieve, Some("f")), 50007);
     s.run("> RETR f");
     assert!(s.client.abort(s.now));
     assert_eq!(s.event(), Some(Event::CloseData));
@@ -1463,10 +1421,7 @@ fn abort_variants() {
     assert_eq!(s.done(), Err(ClientError::Aborted));
 
     // A server answering ABOR only (225): done at once.
-    s.start(Op::Transfer(transfer(TransferKind::Retrieve, Some("f"))));
-    s.run("> EPSV\n< 229 (|||50007|)");
-    s.connect_event();
-    s.client.data_connected(s.now);
+    s.passive_ready(transfer(TransferKind::Retrieve, Some("f")), 50007);
     s.run("> RETR f");
     s.client.abort(s.now);
     s.event();
@@ -1474,10 +1429,7 @@ fn abort_variants() {
     assert_eq!(s.done(), Err(ClientError::Aborted));
 
     // After the 226: nothing to tell the server.
-    s.start(Op::Transfer(transfer(TransferKind::Retrieve, Some("f"))));
-    s.run("> EPSV\n< 229 (|||50007|)");
-    s.connect_event();
-    s.client.data_connected(s.now);
+    s.passive_ready(transfer(TransferKind::Retrieve, Some("f")), 50007);
     s.run("> RETR f\n< 150 Opening\n< 226 Transfer complete.");
     s.started();
     assert!(s.client.abort(s.now));
@@ -1508,6 +1460,16 @@ fn abort_variants() {
 }
 
 impl Script {
+    /// Starts `t` in passive mode and takes it up to the data connection:
+    /// EPSV, its 229 naming `port`, the Connect event, and the connection
+    /// made.
+    fn passive_ready(&mut self, t: Transfer, port: u16) {
+        self.start(Op::Transfer(t));
+        self.run(&format!("> EPSV\n< 229 (|||{port}|)"));
+        assert_eq!(self.connect_event().port(), port);
+        self.client.data_connected(self.now);
+    }
+
     fn started_ascii(&mut self) -> bool {
         match self.event() {
             Some(Event::TransferStarted { ascii, .. }) => ascii,
