@@ -105,13 +105,25 @@ pub(super) enum Single {
     MakeDir(String),
     SetType(TransferType),
     Quit,
-    Raw(RawEffect),
+    Raw(Effect),
 }
 
-/// What a raw command line changes in the session once the server
-/// accepts it (2yz), so that the client's idea of it stays true.
+impl Single {
+    /// What this command changes in the server's session once accepted.
+    fn effect(&self) -> Effect {
+        match self {
+            Single::SetType(t) => Effect::Type(*t),
+            Single::Raw(effect) => *effect,
+            _ => Effect::None,
+        }
+    }
+}
+
+/// What a command changes in the session once the server accepts it
+/// (2yz), so that the client's idea of it stays true: `Op::SetType`, or
+/// a raw line that is a TYPE or REIN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum RawEffect {
+pub(super) enum Effect {
     /// Nothing the client keeps track of.
     None,
     /// TYPE A or TYPE I (or L 8, which is I by another name).
@@ -121,28 +133,28 @@ pub(super) enum RawEffect {
     Reinitialize,
 }
 
-impl RawEffect {
-    fn of(line: &str) -> RawEffect {
+impl Effect {
+    fn of(line: &str) -> Effect {
         match Command::parse(line.as_bytes()) {
             Ok(Command::Type(rep)) => match rep {
-                RepresentationType::Ascii(_) => RawEffect::Type(TransferType::Ascii),
+                RepresentationType::Ascii(_) => Effect::Type(TransferType::Ascii),
                 RepresentationType::Image | RepresentationType::Local(8) => {
-                    RawEffect::Type(TransferType::Binary)
+                    Effect::Type(TransferType::Binary)
                 }
                 // EBCDIC or other byte sizes: nothing the client can
                 // name; transfers keep reporting the last known type.
-                RepresentationType::Ebcdic(_) | RepresentationType::Local(_) => RawEffect::None,
+                RepresentationType::Ebcdic(_) | RepresentationType::Local(_) => Effect::None,
             },
-            Ok(Command::Rein) => RawEffect::Reinitialize,
-            _ => RawEffect::None,
+            Ok(Command::Rein) => Effect::Reinitialize,
+            _ => Effect::None,
         }
     }
 
     fn apply(self, ext: &mut Extensions) {
         match self {
-            RawEffect::None => {}
-            RawEffect::Type(t) => ext.transfer_type = t,
-            RawEffect::Reinitialize => {
+            Effect::None => {}
+            Effect::Type(t) => ext.transfer_type = t,
+            Effect::Reinitialize => {
                 ext.transfer_type = TransferType::Ascii;
                 ext.rest_pending = false;
             }
@@ -231,7 +243,7 @@ impl Dialogue {
             Op::Raw(line) => {
                 ctx.out.extend_from_slice(checked(&line, true)?.as_bytes());
                 ctx.out.extend_from_slice(b"\r\n");
-                let effect = RawEffect::of(&line);
+                let effect = Effect::of(&line);
                 Ok((Dialogue::Single(Single::Raw(effect)), Flow::AwaitReply))
             }
             Op::Transfer(t) => {
@@ -254,14 +266,10 @@ impl Dialogue {
         match self {
             Dialogue::Login(login) => login.on_reply(ctx, reply),
             Dialogue::Single(kind) => {
-                let accepted = reply.code.is_completion();
-                let flow = kind.on_reply(reply);
-                match (&*kind, &flow) {
-                    (Single::SetType(t), Flow::Done(Ok(_))) => ctx.ext.transfer_type = *t,
-                    (Single::Raw(effect), _) if accepted => effect.apply(ctx.ext),
-                    _ => {}
+                if reply.code.is_completion() {
+                    kind.effect().apply(ctx.ext);
                 }
-                flow
+                kind.on_reply(reply)
             }
             Dialogue::Rename(to) => match to.take() {
                 Some(to) => {
