@@ -330,6 +330,26 @@ fn read_lines(max: usize, input: &[u8], cut: &[usize]) -> Vec<Out> {
     out
 }
 
+/// `lines` written as one reply with `code`, then read back in chunks cut
+/// at `raw_cuts`: one reply, its text as the writer normalises it.
+fn check_reply_round_trip(
+    code: u16,
+    lines: &[String],
+    raw_cuts: &[usize],
+) -> Result<(), TestCaseError> {
+    let code = ReplyCode::new(code).unwrap();
+    let text = lines.join("\n");
+    let mut wire = Vec::new();
+    write_reply(&mut wire, code, &text);
+    let expect = Reply {
+        code,
+        text: normalised(code, &text),
+    };
+    let got = read_replies(usize::MAX, &wire, &cuts(wire.len(), raw_cuts));
+    prop_assert_eq!(got, vec![Ok(expect)]);
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1000))]
 
@@ -378,13 +398,7 @@ proptest! {
         lines in proptest::collection::vec("[^\n]{0,16}", 1..6),
         raw_cuts in proptest::collection::vec(any::<usize>(), 0..8),
     ) {
-        let code = ReplyCode::new(code).unwrap();
-        let text = lines.join("\n");
-        let mut wire = Vec::new();
-        write_reply(&mut wire, code, &text);
-        let expect = Reply { code, text: normalised(code, &text) };
-        let got = read_replies(usize::MAX, &wire, &cuts(wire.len(), &raw_cuts));
-        prop_assert_eq!(got, vec![Ok(expect)]);
+        check_reply_round_trip(code, &lines, &raw_cuts)?;
     }
 
     #[test]
@@ -400,13 +414,7 @@ proptest! {
         ),
         raw_cuts in proptest::collection::vec(any::<usize>(), 0..8),
     ) {
-        let code = ReplyCode::new(code).unwrap();
-        let text = lines.join("\n");
-        let mut wire = Vec::new();
-        write_reply(&mut wire, code, &text);
-        let expect = Reply { code, text: normalised(code, &text) };
-        let got = read_replies(usize::MAX, &wire, &cuts(wire.len(), &raw_cuts));
-        prop_assert_eq!(got, vec![Ok(expect)]);
+        check_reply_round_trip(code, &lines, &raw_cuts)?;
     }
 
     #[test]
