@@ -7,6 +7,9 @@
 //! unless `FERRY_INTEROP=1` is set (as `scripts/test.sh` and CI do), in
 //! which case a missing peer fails the test.
 
+
+pub mod ftp;
+pub mod vsftpd;
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, UdpSocket};

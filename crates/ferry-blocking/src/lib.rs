@@ -28,4 +28,5 @@
 #![warn(missing_docs)]
 
 mod clock;
+pub mod ftp;
 pub mod tftp;

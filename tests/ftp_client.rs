@@ -1,0 +1,1 @@
+//! `ferry get/put/ls ftp://` against vsftpd.

@@ -1,0 +1,1 @@
+//! Real FTP clients (curl, Python ftplib, lftp) against `ferry serve`.

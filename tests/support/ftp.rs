@@ -1,0 +1,1 @@
+//! Launching ferry's FTP server for interop tests.

@@ -1,0 +1,1 @@
+//! vsftpd, configured and started by a test on 127.0.0.1.
