@@ -7,7 +7,6 @@
 //! unless `FERRY_INTEROP=1` is set (as `scripts/test.sh` and CI do), in
 //! which case a missing peer fails the test.
 
-
 pub mod ftp;
 pub mod vsftpd;
 use std::ffi::OsStr;
