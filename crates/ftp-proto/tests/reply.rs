@@ -339,3 +339,13 @@ fn codes() {
         assert_eq!(c.as_u16(), n);
     }
 }
+
+#[test]
+fn the_too_many_sessions_reply_is_one_421_line() {
+    let bytes = ftp_proto::server::TOO_MANY_SESSIONS;
+    let mut reader = ftp_proto::reply::ReplyReader::new(1024);
+    assert_eq!(reader.push(bytes), bytes.len());
+    let reply = reader.next_reply().expect("a whole reply").expect("valid");
+    assert_eq!(reply.code.as_u16(), 421);
+    assert!(reader.next_reply().is_none());
+}

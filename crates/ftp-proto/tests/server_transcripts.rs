@@ -1632,3 +1632,46 @@ fn output_backpressure_stops_reading_until_replies_are_written() {
     let more = session.handle_input(now, &help[taken..]);
     assert!(more > 0);
 }
+
+#[test]
+fn shutdown_stops_a_transfer_then_answers_421() {
+    let mut t = anonymous(
+        "
+        > PASV
+        ! Listen 10.0.0.1 -> listening 10.0.0.1:30000
+        < 227...
+        > RETR big
+        ! Transfer Retrieve /big @0 passive ascii -> Started
+        < 150...
+        ",
+    );
+    let now = t.now;
+    t.session.shutdown(now);
+    t.session.shutdown(now);
+    t.run(
+        "
+        ! Abort
+        -> Failed Aborted
+        < 426 Connection closed; transfer aborted.
+        < 421 Server shutting down.
+        closed
+        ",
+    );
+    assert!(t.logs.contains(&LogEvent::Closed {
+        reason: CloseReason::Shutdown
+    }));
+}
+
+#[test]
+fn shutdown_of_an_idle_session_answers_421_at_once() {
+    let mut t = anonymous("");
+    let now = t.now;
+    t.session.shutdown(now);
+    t.run(
+        "
+        < 421 Server shutting down.
+        closed
+        ",
+    );
+    assert_eq!(t.session.poll_timeout(), None);
+}

@@ -87,4 +87,6 @@ pub enum CloseReason {
     TooManyLoginFailures,
     /// A transfer made no progress within the data timeout (421).
     DataTimeout,
+    /// The server is stopping ([`Session::shutdown`](super::Session::shutdown), 421).
+    Shutdown,
 }

@@ -86,3 +86,8 @@ pub use session::Session;
 /// Bytes a [`Session`] occupies inline (its heap use when idle is a few
 /// short strings: user name and paths, and the line and reply buffers).
 pub const SESSION_SIZE: usize = core::mem::size_of::<Session>();
+
+/// What a server writes to a connection it will not serve because it
+/// already runs as many sessions as it may, before closing it (RFC 959
+/// §5.4: 421 may answer the connection itself). No session is made for it.
+pub const TOO_MANY_SESSIONS: &[u8] = b"421 Too many connections; try again later.\r\n";

@@ -197,6 +197,8 @@ pub(super) enum Stop {
     /// ABOR or QUIT behind other commands: the transfer's reply only;
     /// the command is answered in its turn.
     Only,
+    /// The server is stopping: the transfer's reply, then 421 and close.
+    Shutdown,
 }
 
 /// Whether a command read during a transfer was dealt with.
@@ -389,6 +391,38 @@ impl Session {
             }
             _ => {}
         }
+    }
+
+    /// The server is stopping. A running transfer is stopped
+    /// ([`Event::Abort`]); once the driver completes it, its reply and a
+    /// 421 follow and the session closes. Otherwise the session answers
+    /// 421 at once and closes (RFC 959 §5.4: 421 may answer any command
+    /// when the service is shutting down). Calling it again does nothing.
+    pub fn shutdown(&mut self, now: Instant) {
+        let _ = now;
+        if self.st.closed {
+            return;
+        }
+        if let Wait::Request(Pending {
+            id,
+            then: Then::Transfer(running),
+            ..
+        }) = &mut self.st.wait
+        {
+            if running.stop == Stop::Shutdown {
+                return;
+            }
+            // A transfer already stopping (ABOR, QUIT, timeout) ends with
+            // the server's reason instead of its own.
+            let id = *id;
+            running.stop = Stop::Shutdown;
+            self.st.event(Event::Abort { id });
+            return;
+        }
+        self.st.wait = Wait::Nothing;
+        self.st
+            .reply(ReplyCode::NOT_AVAILABLE, "Server shutting down.");
+        self.st.close(CloseReason::Shutdown);
     }
 
     /// Feeds back what the driver did about request `id`. A completion for
@@ -697,6 +731,10 @@ impl State {
             Stop::Timeout => {
                 self.reply(ReplyCode::NOT_AVAILABLE, "Data connection timed out.");
                 self.close(CloseReason::DataTimeout);
+            }
+            Stop::Shutdown => {
+                self.reply(ReplyCode::NOT_AVAILABLE, "Server shutting down.");
+                self.close(CloseReason::Shutdown);
             }
             Stop::Only => {}
         }
