@@ -27,9 +27,18 @@ pub enum StorageError {
     /// A file was expected but the name is a directory.
     #[error("is a directory")]
     IsADirectory,
-    /// A directory was expected (a middle component) but the name is something else.
+    /// A directory was expected (a middle component, or the operand of a
+    /// directory operation) but the name is something else.
     #[error("not a directory")]
     NotADirectory,
+    /// A directory to remove (or to rename over) still has entries.
+    #[error("directory not empty")]
+    DirectoryNotEmpty,
+    /// A resumed upload asked to start beyond the end of the existing file
+    /// ([`UploadMode::Resume`](crate::UploadMode::Resume) with an offset
+    /// greater than its length).
+    #[error("offset beyond the end of the file")]
+    InvalidOffset,
     /// Any other I/O failure.
     #[error(transparent)]
     Io(io::Error),
@@ -48,6 +57,7 @@ impl From<io::Error> for StorageError {
                 Errno::NOSPC | Errno::DQUOT => Some(Self::DiskFull),
                 Errno::ISDIR => Some(Self::IsADirectory),
                 Errno::NOTDIR => Some(Self::NotADirectory),
+                Errno::NOTEMPTY => Some(Self::DirectoryNotEmpty),
                 Errno::NAMETOOLONG => Some(Self::InvalidPath),
                 _ => None,
             };
@@ -95,6 +105,10 @@ mod tests {
         assert!(matches!(map(Errno::DQUOT), StorageError::DiskFull));
         assert!(matches!(map(Errno::ISDIR), StorageError::IsADirectory));
         assert!(matches!(map(Errno::NOTDIR), StorageError::NotADirectory));
+        assert!(matches!(
+            map(Errno::NOTEMPTY),
+            StorageError::DirectoryNotEmpty
+        ));
         assert!(matches!(map(Errno::NAMETOOLONG), StorageError::InvalidPath));
         assert!(matches!(map(Errno::IO), StorageError::Io(_)));
     }

@@ -54,15 +54,29 @@
 //! to a client it is a file it may not have, which maps to TFTP error 2 and
 //! FTP 550. A link that resolves inside the root is followed.
 //!
+//! Operations that change a name ([`Root::make_dir`], [`Root::remove_dir`],
+//! [`Root::remove_file`], [`Root::rename`], uploads) open the name's parent
+//! directory that way and then act on the last component with an `*at`
+//! system call relative to that handle. Those calls never follow a symlink
+//! in the last position: removing or renaming a link touches only the
+//! link. The root itself is never removed or renamed.
+//!
 //! Uploads write a hidden temporary file (`.ferry-upload-<random>-<name>`,
 //! created with `O_EXCL`) in the target's directory and rename it over the
 //! target on [`Upload::commit`]; rename never follows a link, so nothing is
 //! ever written outside the directory handle that was opened beneath the
-//! root.
+//! root. Appending and resuming ([`UploadMode`]) copy the old file into the
+//! temporary one first, so the old file stays whole until commit.
+//! Temporary files are invisible to clients: [`Root::read_dir`] leaves them
+//! out, naming one to read, stat or remove gives
+//! [`StorageError::NotFound`], and creating one (as an upload target, a
+//! directory or a rename target) gives [`StorageError::InvalidPath`].
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod error;
+mod meta;
+mod ops;
 pub mod path;
 mod read;
 mod resolve;
@@ -75,9 +89,10 @@ use std::sync::Arc;
 use rustix::fs::{Mode, OFlags};
 
 pub use error::StorageError;
+pub use meta::{DirEntry, FileInfo, FileKind};
 pub use path::{PathError, RelativePath};
 pub use read::ReadFile;
-pub use upload::{Upload, TEMP_PREFIX};
+pub use upload::{Upload, UploadMode, TEMP_PREFIX};
 
 /// The served directory. Cheap to clone; share one among all transfers.
 #[derive(Debug, Clone)]
@@ -121,14 +136,86 @@ impl Root {
 
     /// Start an upload to `name`: a temporary file in the target's directory,
     /// which must already exist. The target may exist (it is replaced on
-    /// commit) but must not be a directory.
+    /// commit) but must not be a directory. The same as
+    /// [`create_upload_with`](Root::create_upload_with) and
+    /// [`UploadMode::Replace`].
     ///
     /// The temporary file is created with mode 0644 (less the umask). If the
     /// target is a symlink leading to a file inside the root, that file is
     /// the one replaced and the link is kept.
     pub fn create_upload(&self, name: &str) -> Result<Upload, StorageError> {
+        self.create_upload_with(name, UploadMode::Replace)
+    }
+
+    /// Start an upload to `name` in the given [`UploadMode`].
+    ///
+    /// As [`create_upload`](Root::create_upload); in addition
+    /// [`UploadMode::Append`] and [`UploadMode::Resume`] copy the existing
+    /// target into the temporary file first (it must be a regular file,
+    /// else [`StorageError::PermissionDenied`]), and
+    /// [`UploadMode::Unique`] ignores whatever the name holds, since
+    /// commit picks a free one.
+    pub fn create_upload_with(&self, name: &str, mode: UploadMode) -> Result<Upload, StorageError> {
         let path = RelativePath::parse(name)?;
-        upload::create(self, path.as_path(), true)
+        upload::create(self, path.as_path(), true, mode)
+    }
+
+    /// What `name` is. A symlink is followed when it resolves inside the
+    /// root (out of it: [`StorageError::PermissionDenied`]); `""` and `"/"`
+    /// are the root itself.
+    pub fn stat(&self, name: &str) -> Result<FileInfo, StorageError> {
+        ops::stat(self, name)
+    }
+
+    /// The entries of directory `name` (`""` or `"/"` for the root), sorted
+    /// by name, without `.`, `..` and temporary upload files.
+    ///
+    /// `name` itself may be a symlink to a directory inside the root. The
+    /// entries are not followed: a symlink is listed as
+    /// [`FileKind::Symlink`] with the link's own information, wherever it
+    /// points (in or out of the root, or nowhere), so a listing reveals
+    /// nothing about the world outside. A file gives
+    /// [`StorageError::NotADirectory`].
+    pub fn read_dir(&self, name: &str) -> Result<Vec<DirEntry>, StorageError> {
+        ops::read_dir(self, name)
+    }
+
+    /// Create directory `name` (mode 0755 less the umask); its parent must
+    /// exist. A name that exists in any form, even a dangling symlink, gives
+    /// [`StorageError::AlreadyExists`], and so does the root.
+    pub fn make_dir(&self, name: &str) -> Result<(), StorageError> {
+        ops::make_dir(self, name)
+    }
+
+    /// Remove the empty directory `name`.
+    ///
+    /// [`StorageError::DirectoryNotEmpty`] if it has entries,
+    /// [`StorageError::NotADirectory`] for anything else, including a
+    /// symlink to a directory; the root gives
+    /// [`StorageError::PermissionDenied`].
+    pub fn remove_dir(&self, name: &str) -> Result<(), StorageError> {
+        ops::remove_dir(self, name)
+    }
+
+    /// Remove the file `name`. A symlink is removed itself, never its
+    /// target; a directory gives [`StorageError::IsADirectory`], the root
+    /// [`StorageError::PermissionDenied`].
+    pub fn remove_file(&self, name: &str) -> Result<(), StorageError> {
+        ops::remove_file(self, name)
+    }
+
+    /// Rename `from` to `to`, both beneath the root (their parents may be
+    /// symlinks inside it; the names themselves are never followed, so a
+    /// symlink is renamed as a link). An existing file at `to` is replaced,
+    /// as is an empty directory when `from` is a directory.
+    ///
+    /// Either name being the root gives [`StorageError::PermissionDenied`];
+    /// a non-empty directory at `to` [`StorageError::DirectoryNotEmpty`]; a
+    /// directory moved beneath itself [`StorageError::InvalidPath`]; a
+    /// directory onto a file [`StorageError::NotADirectory`] and a file
+    /// onto a directory [`StorageError::IsADirectory`].
+    pub fn rename(&self, from: &str, to: &str) -> Result<(), StorageError> {
+        ops::rename(self, from, to)
     }
 
     fn open_beneath(&self, rel: &Path, flags: OFlags) -> Result<OwnedFd, StorageError> {

@@ -19,6 +19,9 @@ pub struct ReadFile {
 }
 
 pub(crate) fn open_read(root: &Root, path: &RelativePath) -> Result<ReadFile, StorageError> {
+    if crate::ops::is_temp_name(path.file_name().as_bytes()) {
+        return Err(StorageError::NotFound);
+    }
     // O_NONBLOCK so that a FIFO planted in the tree cannot hang the open;
     // anything but a regular file is refused below anyway.
     let fd = root.open_beneath(path.as_path(), OFlags::RDONLY | OFlags::NONBLOCK)?;

@@ -31,6 +31,25 @@ pub(crate) const DIR_HANDLE: OFlags = OFlags::PATH.union(OFlags::DIRECTORY);
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub(crate) const DIR_HANDLE: OFlags = OFlags::RDONLY.union(OFlags::DIRECTORY);
 
+/// Flags for a handle used only to `fstat` what a name resolves to: it
+/// needs no read permission and cannot block on a FIFO.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) const STAT_HANDLE: OFlags = OFlags::PATH;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) const STAT_HANDLE: OFlags = OFlags::RDONLY.union(OFlags::NONBLOCK);
+
+/// Whether `flags` ask for a path-only handle, which `openat2` refuses to
+/// combine with flags that only matter for I/O.
+fn path_only(flags: OFlags) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    return flags.contains(OFlags::PATH);
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    return {
+        let _ = flags;
+        false
+    };
+}
+
 /// Set once the kernel has said it has no `openat2`, to stop asking.
 static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
 
@@ -45,8 +64,7 @@ pub(crate) fn open_beneath(
     flags: OFlags,
 ) -> Result<OwnedFd, StorageError> {
     debug_assert!(!flags.contains(OFlags::CREATE));
-    // openat2 rejects O_PATH combined with flags that only matter for I/O.
-    let flags = if flags.contains(DIR_HANDLE) {
+    let flags = if path_only(flags) {
         flags | OFlags::CLOEXEC
     } else {
         flags | OFlags::CLOEXEC | OFlags::NOCTTY

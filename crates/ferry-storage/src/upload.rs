@@ -5,16 +5,17 @@
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::hash::{BuildHasher, Hasher};
-use std::io::{self, IoSlice, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags};
 use rustix::io::Errno;
 
 use crate::error::StorageError;
+use crate::ops;
 use crate::resolve::{self, DIR_HANDLE};
 use crate::Root;
 
@@ -24,6 +25,32 @@ pub const TEMP_PREFIX: &str = ".ferry-upload-";
 
 /// Longest file name the common Linux file systems accept.
 const NAME_MAX: usize = 255;
+
+/// Most names [`UploadMode::Unique`] tries (`name`, `name.1`, ...) before
+/// giving up with [`StorageError::AlreadyExists`].
+const UNIQUE_TRIES: u32 = 10_000;
+
+/// What an upload starts from and how [`Upload::commit`] publishes it.
+///
+/// Every mode writes to a temporary file; the target is untouched until
+/// commit, and dropping the upload leaves it as it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UploadMode {
+    /// Start empty; commit replaces the target (FTP `STOR`, TFTP `WRQ`).
+    Replace,
+    /// Start as a copy of the existing target (empty if there is none),
+    /// positioned at its end; commit replaces the target (FTP `APPE`).
+    Append,
+    /// Start as a copy of the first `n` bytes of the existing target,
+    /// positioned at `n`; commit replaces the target (FTP `REST n` + `STOR`).
+    /// An `n` beyond the target's length (a missing target has length 0)
+    /// gives [`StorageError::InvalidOffset`].
+    Resume(u64),
+    /// Start empty; commit publishes under the requested name if it is
+    /// free, else the first free one of `name.1`, `name.2`, ..., never
+    /// replacing anything, even a name taken in the meantime (FTP `STOU`).
+    Unique,
+}
 
 /// An upload in progress.
 ///
@@ -38,25 +65,89 @@ pub struct Upload {
     dir: OwnedFd,
     temp_name: OsString,
     target_name: OsString,
+    unique: bool,
     committed: bool,
 }
 
 impl Upload {
-    /// The temporary file, for writing (or seeking, for a resumed FTP upload).
+    /// The temporary file, for writing. It is positioned where the data
+    /// goes next: at 0, or after what [`UploadMode::Append`] and
+    /// [`UploadMode::Resume`] copied.
     pub fn file(&mut self) -> &mut File {
         &mut self.file
     }
 
-    /// Rename the temporary file over the target, atomically replacing an
-    /// existing file. No fsync: a crash may lose the data, never expose half.
-    pub fn commit(mut self) -> Result<(), StorageError> {
-        rustix::fs::renameat(&self.dir, &self.temp_name, &self.dir, &self.target_name)?;
-        self.committed = true;
-        Ok(())
+    /// Publish the data: rename the temporary file over the target,
+    /// atomically replacing an existing file, or for
+    /// [`UploadMode::Unique`] to the first free name. No fsync: a crash may
+    /// lose the data, never expose half.
+    ///
+    /// Returns the name the file now has in its directory (no directory
+    /// part; lossy UTF-8). That is the requested name except for
+    /// [`UploadMode::Unique`], and when the target was a symlink inside the
+    /// root, whose target file was replaced.
+    pub fn commit(mut self) -> Result<String, StorageError> {
+        let name = if self.unique {
+            self.publish_unique()?
+        } else {
+            rustix::fs::renameat(&self.dir, &self.temp_name, &self.dir, &self.target_name)?;
+            self.committed = true;
+            self.target_name.clone()
+        };
+        Ok(name.to_string_lossy().into_owned())
     }
 
     /// Give up: remove the temporary file (the same as dropping).
     pub fn discard(self) {}
+
+    /// Move the temporary file to the first free candidate name without
+    /// ever replacing an existing one.
+    fn publish_unique(&mut self) -> Result<OsString, StorageError> {
+        let mut no_replace_works = true;
+        for n in 0..UNIQUE_TRIES {
+            let mut candidate = self.target_name.clone();
+            if n > 0 {
+                candidate.push(format!(".{n}"));
+            }
+            if no_replace_works {
+                match rustix::fs::renameat_with(
+                    &self.dir,
+                    &self.temp_name,
+                    &self.dir,
+                    &candidate,
+                    RenameFlags::NOREPLACE,
+                ) {
+                    Ok(()) => {
+                        self.committed = true;
+                        return Ok(candidate);
+                    }
+                    Err(Errno::EXIST) => continue,
+                    // No renameat2, or a file system without RENAME_NOREPLACE.
+                    Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => no_replace_works = false,
+                    Err(errno) => return Err(errno.into()),
+                }
+            }
+            // A hard link fails rather than replace; then drop the temporary name.
+            match rustix::fs::linkat(
+                &self.dir,
+                &self.temp_name,
+                &self.dir,
+                &candidate,
+                AtFlags::empty(),
+            ) {
+                Ok(()) => {
+                    // If this fails, Drop tries again; the data is published either way.
+                    if rustix::fs::unlinkat(&self.dir, &self.temp_name, AtFlags::empty()).is_ok() {
+                        self.committed = true;
+                    }
+                    return Ok(candidate);
+                }
+                Err(Errno::EXIST) => continue,
+                Err(errno) => return Err(errno.into()),
+            }
+        }
+        Err(StorageError::AlreadyExists)
+    }
 }
 
 impl Write for Upload {
@@ -87,27 +178,97 @@ impl Drop for Upload {
 /// A final component that is a symlink is followed once, to wherever it
 /// leads inside the root, and the upload replaces that file, keeping the
 /// link; a link leading outside the root, or to nothing, is refused.
-pub(crate) fn create(root: &Root, rel: &Path, follow_link: bool) -> Result<Upload, StorageError> {
+/// [`UploadMode::Unique`] never replaces, so it does not look at the
+/// target at all.
+pub(crate) fn create(
+    root: &Root,
+    rel: &Path,
+    follow_link: bool,
+    mode: UploadMode,
+) -> Result<Upload, StorageError> {
     let (Some(parent), Some(target_name)) = (rel.parent(), rel.file_name()) else {
         // Only the root itself has no file name.
         return Err(StorageError::IsADirectory);
     };
+    ops::creatable(target_name.as_bytes())?;
     let dir = root.open_beneath(parent, DIR_HANDLE)?;
-    match rustix::fs::statat(&dir, target_name, AtFlags::SYMLINK_NOFOLLOW) {
-        Ok(stat) => match FileType::from_raw_mode(stat.st_mode) {
-            FileType::Directory => return Err(StorageError::IsADirectory),
-            FileType::Symlink if follow_link => {
-                let real = resolve::canonical_inside(root.path(), rel, true)?;
-                return create(root, &real, false);
-            }
-            // A link appeared between canonicalisation and now.
-            FileType::Symlink => return Err(StorageError::PermissionDenied),
-            _ => {}
-        },
-        Err(Errno::NOENT) => {}
-        Err(errno) => return Err(errno.into()),
+    let mut existing = false;
+    if mode != UploadMode::Unique {
+        match rustix::fs::statat(&dir, target_name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(stat) => match FileType::from_raw_mode(stat.st_mode) {
+                FileType::Directory => return Err(StorageError::IsADirectory),
+                FileType::Symlink if follow_link => {
+                    let real = resolve::canonical_inside(root.path(), rel, true)?;
+                    return create(root, &real, false, mode);
+                }
+                // A link appeared between canonicalisation and now.
+                FileType::Symlink => return Err(StorageError::PermissionDenied),
+                _ => existing = true,
+            },
+            Err(Errno::NOENT) => {}
+            Err(errno) => return Err(errno.into()),
+        }
     }
 
+    // What to copy into the temporary file: the source and how much of it.
+    let source = match mode {
+        UploadMode::Replace | UploadMode::Unique => None,
+        UploadMode::Append | UploadMode::Resume(_) => {
+            let source = if existing {
+                Some(open_source(&dir, target_name)?)
+            } else {
+                None
+            };
+            let len = source
+                .as_ref()
+                .map_or(Ok(0), |file| file.metadata().map(|m| m.len()))?;
+            let keep = match mode {
+                UploadMode::Resume(offset) if offset > len => {
+                    return Err(StorageError::InvalidOffset)
+                }
+                UploadMode::Resume(offset) => offset,
+                _ => len,
+            };
+            source.map(|file| (file, keep))
+        }
+    };
+
+    let upload = create_temp(dir, target_name, mode == UploadMode::Unique)?;
+    if let Some((source, keep)) = source {
+        let copied = copy_prefix(&source, &upload.file, keep)?;
+        // The source shrank while we copied: a resume would leave a hole.
+        if copied < keep && matches!(mode, UploadMode::Resume(_)) {
+            return Err(StorageError::InvalidOffset);
+        }
+    }
+    Ok(upload)
+}
+
+/// Open the existing target for copying; only a regular file will do.
+fn open_source(dir: &OwnedFd, name: &OsStr) -> Result<File, StorageError> {
+    // O_NONBLOCK: a FIFO swapped in after the stat cannot hang the open.
+    let fd = rustix::fs::openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|errno| match errno {
+        // A symlink swapped in after the stat.
+        Errno::LOOP => StorageError::PermissionDenied,
+        other => other.into(),
+    })?;
+    let file = File::from(fd);
+    if !file.metadata()?.is_file() {
+        return Err(StorageError::PermissionDenied);
+    }
+    let flags = rustix::fs::fcntl_getfl(&file)?;
+    rustix::fs::fcntl_setfl(&file, flags - OFlags::NONBLOCK)?;
+    Ok(file)
+}
+
+/// Create a fresh temporary file beside `target_name` in `dir`.
+fn create_temp(dir: OwnedFd, target_name: &OsStr, unique: bool) -> Result<Upload, StorageError> {
     let mut attempts = 0;
     loop {
         let temp_name = temp_name_for(target_name);
@@ -124,6 +285,7 @@ pub(crate) fn create(root: &Root, rel: &Path, follow_link: bool) -> Result<Uploa
                     dir,
                     temp_name,
                     target_name: target_name.to_owned(),
+                    unique,
                     committed: false,
                 })
             }
@@ -131,6 +293,36 @@ pub(crate) fn create(root: &Root, rel: &Path, follow_link: bool) -> Result<Uploa
             Err(errno) => return Err(errno.into()),
         }
     }
+}
+
+/// Copy up to `len` bytes from the current position of `from` to that of
+/// `to`, in the kernel when it can (`copy_file_range`, which may share
+/// extents), else through a buffer. Returns how many were copied: fewer
+/// only when `from` ended early.
+fn copy_prefix(from: &File, to: &File, len: u64) -> Result<u64, StorageError> {
+    let mut copied = 0;
+    while copied < len {
+        let chunk = usize::try_from(len - copied)
+            .unwrap_or(usize::MAX)
+            .min(1 << 30);
+        match rustix::fs::copy_file_range(from, None, to, None, chunk) {
+            Ok(0) => break,
+            Ok(n) => copied += n as u64,
+            Err(Errno::INTR) => {}
+            // Across file systems on older kernels, unsupported file
+            // systems, no such call: copy by hand.
+            Err(Errno::XDEV | Errno::NOSYS | Errno::INVAL | Errno::OPNOTSUPP | Errno::PERM) => {
+                break
+            }
+            Err(errno) => return Err(errno.into()),
+        }
+    }
+    // Some file systems report 0 rather than an error when they cannot
+    // copy in the kernel: finish (or confirm the end) by reading.
+    if copied < len {
+        copied += io::copy(&mut from.take(len - copied), &mut &*to)?;
+    }
+    Ok(copied)
 }
 
 /// `.ferry-upload-<16 hex digits>-<target>`, the target cut short if the

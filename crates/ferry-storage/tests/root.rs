@@ -52,7 +52,7 @@ impl Jail {
     fn upload(&self, name: &str, bytes: &[u8]) -> Result<(), StorageError> {
         let mut upload = self.storage.create_upload(name)?;
         upload.write_all(bytes).unwrap();
-        upload.commit()
+        upload.commit().map(drop)
     }
 
     /// Every name under `dir`, recursively, relative to it.

@@ -513,7 +513,7 @@ impl UploadSink {
         let upload = writer
             .into_inner()
             .map_err(|err| write_failure(err.into_error()))?;
-        upload.commit().map_err(|err| {
+        upload.commit().map(drop).map_err(|err| {
             let (error, message) = refusal_for(&err);
             LocalFailure {
                 error,
