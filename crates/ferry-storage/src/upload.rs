@@ -100,6 +100,26 @@ impl Upload {
     /// Give up: remove the temporary file (the same as dropping).
     pub fn discard(self) {}
 
+    /// The name [`commit`](Upload::commit) would publish under now: the
+    /// target's, or for [`UploadMode::Unique`] the first candidate that is
+    /// free at this moment (FTP's STOU names it in its 150 reply, before
+    /// the data). A name taken in the meantime moves the commit on to the
+    /// next free one, which `commit` returns.
+    pub fn planned_name(&self) -> String {
+        let mut candidate = self.target_name.clone();
+        if self.unique {
+            for n in 1..UNIQUE_TRIES {
+                let taken = rustix::fs::statat(&self.dir, &candidate, AtFlags::SYMLINK_NOFOLLOW);
+                if !matches!(taken, Ok(_)) {
+                    break;
+                }
+                candidate = self.target_name.clone();
+                candidate.push(format!(".{n}"));
+            }
+        }
+        candidate.to_string_lossy().into_owned()
+    }
+
     /// Move the temporary file to the first free candidate name without
     /// ever replacing an existing one.
     fn publish_unique(&mut self) -> Result<OsString, StorageError> {
