@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # Run every test: unit, property, in-process, benchmark smoke runs, doc
 # tests, and the interop tests against real peers (curl, tftp-hpa, atftp,
-# tftpd-hpa), which are installed from Debian's packages when missing.
+# tftpd-hpa, Python's ftplib, lftp, vsftpd), which are installed from
+# Debian's packages when missing.
 #
 # Extra arguments go to the test binaries, e.g. `scripts/test.sh atftp`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Program -> Debian package. in.tftpd lives in /usr/sbin, which a
-# non-root PATH may lack.
+# Program -> Debian package. in.tftpd and vsftpd live in /usr/sbin, which
+# a non-root PATH may lack.
 need=()
 command -v curl >/dev/null || need+=(curl)
 command -v tftp >/dev/null || need+=(tftp-hpa)
 command -v atftp >/dev/null || need+=(atftp)
 command -v in.tftpd >/dev/null || [ -x /usr/sbin/in.tftpd ] || need+=(tftpd-hpa)
+command -v python3 >/dev/null || need+=(python3)
+command -v lftp >/dev/null || need+=(lftp)
+command -v vsftpd >/dev/null || [ -x /usr/sbin/vsftpd ] || need+=(vsftpd)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}" >&2

@@ -1,1 +1,519 @@
-//! Launching ferry's FTP server for interop tests.
+//! Launching ferry's FTP server for interop tests, and a raw control
+//! connection for the tests that speak FTP by hand (the attacks).
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use super::{ferry, Reaped};
+
+/// How long a raw control or data connection waits for the server before
+/// the test calls it a hang.
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// `ferry serve` with FTP only on 127.0.0.1, killed when dropped.
+pub struct FtpServer {
+    _child: Reaped,
+    addr: SocketAddr,
+    log: Arc<Mutex<String>>,
+}
+
+impl FtpServer {
+    /// Serves `root` read-only to anonymous users.
+    pub fn read_only(root: &Path) -> Self {
+        Self::start(root, &[])
+    }
+
+    /// Serves `root` with `--write`.
+    pub fn writable(root: &Path) -> Self {
+        Self::start(root, &["--write"])
+    }
+
+    /// Starts `ferry serve --root ROOT --ftp 127.0.0.1:0 --no-tftp EXTRA...`
+    /// and waits for its `ferry: ftp listening on ADDR` line.
+    pub fn start(root: &Path, extra: &[&str]) -> Self {
+        let mut child = ferry()
+            .arg("serve")
+            .arg("--root")
+            .arg(root)
+            .args(["--ftp", "127.0.0.1:0", "--no-tftp"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start ferry serve");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let child = Reaped(child);
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        {
+            let log = Arc::clone(&log);
+            // Drain stderr for the server's whole life: one log line per
+            // session event must never block it on a full pipe.
+            thread::spawn(move || {
+                for line in BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    if let Some(addr) = line.strip_prefix("ferry: ftp listening on ") {
+                        let _ = tx.send(addr.trim().to_owned());
+                    }
+                    let mut log = log.lock().unwrap();
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
+        }
+        let addr = match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(addr) => addr
+                .parse()
+                .unwrap_or_else(|e| panic!("bad listening address {addr:?}: {e}")),
+            Err(_) => panic!(
+                "ferry serve printed no `ferry: ftp listening on ADDR` line\nstderr: {}",
+                log.lock().unwrap()
+            ),
+        };
+        FtpServer {
+            _child: child,
+            addr,
+            log,
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// `ftp://127.0.0.1:PORT/path` (anonymous).
+    pub fn url(&self, path: &str) -> String {
+        format!("ftp://{}/{}", self.addr, path)
+    }
+
+    /// Everything the server wrote to stderr so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// A new control connection, its 220 greeting already read.
+    #[track_caller]
+    pub fn connect(&self) -> Control {
+        let mut control = Control::connect(self.addr)
+            .unwrap_or_else(|e| panic!("connect to {}: {e}\nlog: {}", self.addr, self.log()));
+        let greeting = control.reply();
+        assert_eq!(greeting.code, 220, "greeting: {greeting:?}");
+        control
+    }
+
+    /// A new control connection, logged in as `anonymous`.
+    #[track_caller]
+    pub fn login(&self) -> Control {
+        let mut control = self.connect();
+        control.login_anonymous();
+        control
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A raw control connection
+
+/// One FTP reply: its code and every line of its text (the code and the
+/// `-`/space after it removed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub code: u16,
+    pub lines: Vec<String>,
+}
+
+impl Reply {
+    /// The text of every line, joined with `\n`.
+    pub fn text(&self) -> String {
+        self.lines.join("\n")
+    }
+}
+
+/// A control connection spoken by hand: send a line, read a reply.
+pub struct Control {
+    reader: BufReader<TcpStream>,
+    stream: TcpStream,
+}
+
+impl Control {
+    /// Connects to `addr` without reading anything.
+    pub fn connect(addr: SocketAddr) -> io::Result<Control> {
+        let stream = TcpStream::connect_timeout(&addr, REPLY_TIMEOUT)?;
+        Self::wrap(stream)
+    }
+
+    fn wrap(stream: TcpStream) -> io::Result<Control> {
+        stream.set_read_timeout(Some(REPLY_TIMEOUT))?;
+        stream.set_write_timeout(Some(REPLY_TIMEOUT))?;
+        stream.set_nodelay(true)?;
+        Ok(Control {
+            reader: BufReader::new(stream.try_clone()?),
+            stream,
+        })
+    }
+
+    /// The local end of the connection.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.stream.local_addr().expect("control local address")
+    }
+
+    /// Sends `line` followed by CR LF.
+    #[track_caller]
+    pub fn send(&mut self, line: &str) {
+        let mut bytes = line.as_bytes().to_vec();
+        bytes.extend_from_slice(b"\r\n");
+        self.send_raw(&bytes)
+            .unwrap_or_else(|e| panic!("send {line:?}: {e}"));
+    }
+
+    /// Sends bytes exactly as given.
+    pub fn send_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.stream.write_all(bytes)?;
+        self.stream.flush()
+    }
+
+    /// Reads one reply, single- or multi-line (RFC 959 §4.2). `Ok(None)`
+    /// when the server closed the connection before a reply began.
+    pub fn read_reply(&mut self) -> io::Result<Option<Reply>> {
+        let Some(first) = self.read_line()? else {
+            return Ok(None);
+        };
+        let (code, sep, text) = split_reply_line(&first)?;
+        let mut lines = vec![text.to_owned()];
+        if sep == Some('-') {
+            let end = format!("{code} ");
+            let bare = code.to_string();
+            loop {
+                let Some(line) = self.read_line()? else {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("connection closed inside multi-line reply {code}: {lines:?}"),
+                    ));
+                };
+                if let Some(text) = line.strip_prefix(&end) {
+                    lines.push(text.to_owned());
+                    break;
+                }
+                if line == bare {
+                    break;
+                }
+                lines.push(line);
+            }
+        }
+        Ok(Some(Reply { code, lines }))
+    }
+
+    /// One reply; panics on a closed connection or a timeout.
+    #[track_caller]
+    pub fn reply(&mut self) -> Reply {
+        match self.read_reply() {
+            Ok(Some(reply)) => reply,
+            Ok(None) => panic!("the server closed the control connection instead of replying"),
+            Err(e) => panic!("reading a reply: {e}"),
+        }
+    }
+
+    /// Sends `line` and reads its reply.
+    #[track_caller]
+    pub fn cmd(&mut self, line: &str) -> Reply {
+        self.send(line);
+        match self.read_reply() {
+            Ok(Some(reply)) => reply,
+            Ok(None) => panic!("{line:?}: the server closed the control connection"),
+            Err(e) => panic!("{line:?}: reading the reply: {e}"),
+        }
+    }
+
+    /// Sends `line` and asserts the reply's code.
+    #[track_caller]
+    pub fn expect(&mut self, line: &str, code: u16) -> Reply {
+        let reply = self.cmd(line);
+        assert_eq!(reply.code, code, "{line:?} answered {reply:?}");
+        reply
+    }
+
+    /// USER anonymous, PASS: 331 then 230.
+    #[track_caller]
+    pub fn login_anonymous(&mut self) {
+        self.expect("USER anonymous", 331);
+        self.expect("PASS interop@example.org", 230);
+    }
+
+    /// EPSV: the passive address (the control peer's address, the port
+    /// from the 229).
+    #[track_caller]
+    pub fn epsv(&mut self) -> SocketAddr {
+        let reply = self.expect("EPSV", 229);
+        let text = reply.text();
+        let inner = text
+            .split_once("(|||")
+            .and_then(|(_, rest)| rest.split_once("|)"))
+            .unwrap_or_else(|| panic!("malformed 229: {text:?}"))
+            .0;
+        let port: u16 = inner
+            .parse()
+            .unwrap_or_else(|e| panic!("port in 229 {text:?}: {e}"));
+        SocketAddr::new(self.peer().ip(), port)
+    }
+
+    /// PASV: the address from the 227.
+    #[track_caller]
+    pub fn pasv(&mut self) -> SocketAddr {
+        let reply = self.expect("PASV", 227);
+        let text = reply.text();
+        let inner = text
+            .split_once('(')
+            .and_then(|(_, rest)| rest.split_once(')'))
+            .unwrap_or_else(|| panic!("malformed 227: {text:?}"))
+            .0;
+        let n: Vec<u8> = inner
+            .split(',')
+            .map(|part| part.trim().parse().expect("number in 227"))
+            .collect();
+        assert_eq!(n.len(), 6, "227 needs six numbers: {text:?}");
+        SocketAddr::from((
+            [n[0], n[1], n[2], n[3]],
+            u16::from(n[4]) << 8 | u16::from(n[5]),
+        ))
+    }
+
+    /// The server's end of the control connection.
+    pub fn peer(&self) -> SocketAddr {
+        self.stream.peer_addr().expect("control peer address")
+    }
+
+    /// Closes the sending half (the server sees EOF).
+    pub fn shutdown_write(&self) {
+        let _ = self.stream.shutdown(Shutdown::Write);
+    }
+
+    /// Waits until the server closes the connection, discarding anything
+    /// it still sends; true if it closed (EOF or reset) within `timeout`.
+    pub fn closed_within(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut buf = [0u8; 4096];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            let _ = self.stream.set_read_timeout(Some(left));
+            match self.reader.read(&mut buf) {
+                Ok(0) => return true,
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return false
+                }
+                Err(_) => return true,
+            }
+        }
+    }
+
+    fn read_line(&mut self) -> io::Result<Option<String>> {
+        let mut raw = Vec::new();
+        let n = self.reader.read_until(b'\n', &mut raw)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        if raw.last() != Some(&b'\n') {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "connection closed inside a reply line: {:?}",
+                    String::from_utf8_lossy(&raw)
+                ),
+            ));
+        }
+        raw.pop();
+        if raw.last() == Some(&b'\r') {
+            raw.pop();
+        }
+        Ok(Some(String::from_utf8_lossy(&raw).into_owned()))
+    }
+}
+
+fn split_reply_line(line: &str) -> io::Result<(u16, Option<char>, &str)> {
+    let bad = || {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("not a reply line: {line:?}"),
+        )
+    };
+    let digits = line.get(..3).ok_or_else(bad)?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let code = digits.parse().map_err(|_| bad())?;
+    let rest = &line[3..];
+    let mut chars = rest.chars();
+    match chars.next() {
+        None => Ok((code, None, "")),
+        Some(sep @ (' ' | '-')) => Ok((code, Some(sep), chars.as_str())),
+        Some(_) => Err(bad()),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Data connections
+
+/// A TCP connection to `to` from the local address `from` (port 0):
+/// used to reach a passive port from another loopback address.
+pub fn connect_from(from: Ipv4Addr, to: SocketAddr) -> io::Result<TcpStream> {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+    socket.bind(&SockAddr::from(SocketAddrV4::new(from, 0)))?;
+    socket.connect_timeout(&SockAddr::from(to), REPLY_TIMEOUT)?;
+    let stream: TcpStream = socket.into();
+    stream.set_read_timeout(Some(REPLY_TIMEOUT))?;
+    stream.set_write_timeout(Some(REPLY_TIMEOUT))?;
+    Ok(stream)
+}
+
+/// A data connection to a passive address.
+#[track_caller]
+pub fn connect_data(to: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect_timeout(&to, REPLY_TIMEOUT)
+        .unwrap_or_else(|e| panic!("connect {to}: {e}"));
+    stream.set_read_timeout(Some(REPLY_TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(REPLY_TIMEOUT)).unwrap();
+    stream
+}
+
+/// Reads until EOF; a reset counts as the end too (what arrived is kept).
+pub fn read_all(stream: &mut TcpStream) -> Vec<u8> {
+    let mut all = Vec::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return all,
+            Ok(n) => all.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                panic!("data connection: nothing more and no EOF after {REPLY_TIMEOUT:?}")
+            }
+            Err(_) => return all,
+        }
+    }
+}
+
+/// Closes `stream` with a reset (SO_LINGER 0) instead of a FIN: for the
+/// server, a data connection cut off rather than ended.
+pub fn reset(stream: TcpStream) {
+    let socket = Socket::from(stream);
+    let _ = socket.set_linger(Some(Duration::ZERO));
+    drop(socket);
+}
+
+/// A listener on `ip` (port 0) for checking that nobody connects to it.
+pub fn listen_on(ip: Ipv4Addr) -> TcpListener {
+    let listener = TcpListener::bind((ip, 0)).unwrap_or_else(|e| panic!("bind {ip}:0: {e}"));
+    listener.set_nonblocking(true).unwrap();
+    listener
+}
+
+/// Whether any connection arrived on `listener` (non-blocking) within
+/// `wait`.
+pub fn anyone_connected(listener: &TcpListener, wait: Duration) -> Option<SocketAddr> {
+    let deadline = Instant::now() + wait;
+    loop {
+        match listener.accept() {
+            Ok((_, from)) => return Some(from),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => panic!("accept: {e}"),
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// `h1,h2,h3,h4,p1,p2` for a PORT command.
+pub fn port_argument(addr: SocketAddrV4) -> String {
+    let [a, b, c, d] = addr.ip().octets();
+    let port = addr.port();
+    format!("{a},{b},{c},{d},{},{}", port >> 8, port & 0xff)
+}
+
+// ---------------------------------------------------------------------------
+// File trees
+
+/// Every regular file under `dir` as (relative path, sha256), sorted, and
+/// every directory's relative path: the shape and content of a tree.
+pub fn tree(dir: &Path) -> (Vec<(String, String)>, Vec<String>) {
+    let mut files = Vec::new();
+    let mut dirs = Vec::new();
+    walk(dir, dir, &mut files, &mut dirs);
+    files.sort();
+    dirs.sort();
+    (files, dirs)
+}
+
+fn walk(base: &Path, dir: &Path, files: &mut Vec<(String, String)>, dirs: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display())) {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        let rel = path
+            .strip_prefix(base)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            dirs.push(rel);
+            walk(base, &path, files, dirs);
+        } else {
+            let bytes = std::fs::read(&path).unwrap();
+            files.push((rel, super::sha256_hex(&bytes)));
+        }
+    }
+}
+
+/// The names directly in `dir`, sorted.
+pub fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Raises this process's soft limit on open files to at least `want`
+/// (up to the hard limit), for tests that hold many sockets at once.
+pub fn raise_fd_limit(want: u64) {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    let current = limit.current.unwrap_or(u64::MAX);
+    if current >= want {
+        return;
+    }
+    let target = match limit.maximum {
+        Some(max) => want.min(max),
+        None => want,
+    };
+    limit.current = Some(target);
+    let _ = setrlimit(Resource::Nofile, limit);
+}
