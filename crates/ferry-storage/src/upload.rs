@@ -110,7 +110,7 @@ impl Upload {
         if self.unique {
             for n in 1..UNIQUE_TRIES {
                 let taken = rustix::fs::statat(&self.dir, &candidate, AtFlags::SYMLINK_NOFOLLOW);
-                if !matches!(taken, Ok(_)) {
+                if taken.is_err() {
                     break;
                 }
                 candidate = self.target_name.clone();

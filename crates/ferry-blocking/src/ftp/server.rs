@@ -1,1 +1,0 @@
-//! The FTP server driver.

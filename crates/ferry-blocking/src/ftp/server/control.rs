@@ -1,0 +1,522 @@
+//! One control connection: the session machine's loop.
+//!
+//! The thread sleeps in `poll(2)` on the control socket, a wake-up socket
+//! its transfer thread signals, the server's stop signal and, while a
+//! passive transfer waits for its data connection, the passive listener;
+//! its timeout is the machine's `poll_timeout`.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ftp_proto::server::{
+    Completion, DataChannel, Event, Failure, LogEvent, Operation, RequestId, Session, Transfer,
+};
+use ftp_proto::{Instant, RootPath};
+use rustix::event::{PollFd, PollFlags, Timespec};
+
+use super::data::{self, Connect, Job};
+use super::requests;
+use super::Shared;
+use crate::clock;
+
+/// Control bytes read but not yet taken by the session, at most: past
+/// this, reading stops until the session catches up (a client pipelining
+/// without end cannot grow memory).
+const INPUT_LIMIT: usize = 64 * 1024;
+
+/// A client that takes no replies for this long is gone.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Serves one control connection until it closes.
+pub(super) fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
+    let mut control = match Control::new(stream, peer, shared) {
+        Ok(control) => control,
+        Err(err) => {
+            tracing::warn!(%peer, error = %err, "ftp session could not start");
+            return;
+        }
+    };
+    tracing::info!(%peer, "ftp session opened");
+    let reason = match control.run() {
+        Ok(reason) => reason,
+        Err(err) => {
+            tracing::debug!(%peer, error = %err, "ftp control connection failed");
+            "connection error"
+        }
+    };
+    control.stop_transfer();
+    if control.running.is_some() {
+        // Let the transfer thread finish discarding an upload's temporary
+        // file, so a stopping server leaves none behind.
+        let _ = control.done_rx.recv_timeout(Duration::from_secs(5));
+    }
+    tracing::info!(%peer, user = %control.user, reason, "ftp session closed");
+}
+
+/// A transfer whose 150 went out and whose data connection is awaited on
+/// the passive listener.
+struct Waiting {
+    id: RequestId,
+    job: Job,
+    ascii: bool,
+    listener: TcpListener,
+}
+
+/// A transfer running on its own thread.
+struct Running {
+    id: RequestId,
+    stop: Arc<AtomicBool>,
+    /// The data connection once it exists, to cut it on ABOR.
+    data: Arc<Mutex<Option<TcpStream>>>,
+    /// Bytes moved so far, and what the session was last told.
+    moved: Arc<AtomicU64>,
+    reported: u64,
+}
+
+struct Control {
+    shared: Arc<Shared>,
+    ctrl: TcpStream,
+    peer: SocketAddr,
+    session: Session,
+    /// Bytes read but not yet taken by the session.
+    input: Vec<u8>,
+    eof: bool,
+    listener: Option<TcpListener>,
+    waiting: Option<Waiting>,
+    running: Option<Running>,
+    done_tx: Sender<(RequestId, Completion)>,
+    done_rx: Receiver<(RequestId, Completion)>,
+    /// A byte written on `wake_tx` by a finishing transfer makes `wake_rx`
+    /// readable.
+    wake_tx: Arc<UnixStream>,
+    wake_rx: UnixStream,
+    /// The session was told the server is stopping.
+    told_stop: bool,
+    /// For the log.
+    user: String,
+    request_began: Option<std::time::Instant>,
+}
+
+impl Control {
+    fn new(ctrl: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> io::Result<Control> {
+        let local = ctrl.local_addr()?;
+        let sock = socket2::SockRef::from(&ctrl);
+        // Python's ftplib sends ABOR's line as urgent data (RFC 959 §4.1.3
+        // Synch); without this its last byte would be lost.
+        sock.set_out_of_band_inline(true)?;
+        // Replies are whole and small: send each at once.
+        ctrl.set_nodelay(true)?;
+        ctrl.set_write_timeout(Some(WRITE_TIMEOUT))?;
+        let (wake_tx, wake_rx) = UnixStream::pair()?;
+        wake_tx.set_nonblocking(true)?;
+        wake_rx.set_nonblocking(true)?;
+        let (done_tx, done_rx) = mpsc::channel();
+        let session = Session::new(&shared.config.session, peer, local, clock::now());
+        Ok(Control {
+            shared: Arc::clone(shared),
+            ctrl,
+            peer,
+            session,
+            input: Vec::new(),
+            eof: false,
+            listener: None,
+            waiting: None,
+            running: None,
+            done_tx,
+            done_rx,
+            wake_tx: Arc::new(wake_tx),
+            wake_rx,
+            told_stop: false,
+            user: String::from("-"),
+            request_began: None,
+        })
+    }
+
+    /// Runs the session; returns why it ended.
+    fn run(&mut self) -> io::Result<&'static str> {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            self.pump()?;
+            if self.session.is_closed() {
+                self.flush()?;
+                let _ = self.ctrl.shutdown(Shutdown::Write);
+                return Ok("closed by the server");
+            }
+            if self.eof && self.running.is_none() && self.waiting.is_none() {
+                return Ok("closed by the client");
+            }
+            self.wait(&mut buf)?;
+        }
+    }
+
+    /// Sleeps until something happens, and takes it in.
+    fn wait(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        let now = clock::now();
+        let deadline = self.session.poll_timeout();
+        let timeout = deadline.map(|at| {
+            let left = clock::until(now, at);
+            Timespec {
+                tv_sec: left.as_secs() as _,
+                tv_nsec: left.subsec_nanos() as _,
+            }
+        });
+        let read_ctrl = !self.eof && self.input.len() < INPUT_LIMIT;
+        let (ctrl_ready, wake_ready, stop_ready, listen_ready) = {
+            let none = PollFlags::empty();
+            let mut fds = [
+                PollFd::new(&self.ctrl, if read_ctrl { PollFlags::IN } else { none }),
+                PollFd::new(&self.wake_rx, PollFlags::IN),
+                PollFd::new(
+                    &self.shared.stopping,
+                    if self.told_stop { none } else { PollFlags::IN },
+                ),
+                match &self.waiting {
+                    Some(waiting) => PollFd::new(&waiting.listener, PollFlags::IN),
+                    None => PollFd::new(&self.wake_rx, none),
+                },
+            ];
+            match rustix::event::poll(&mut fds, timeout.as_ref()) {
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(err) => return Err(err.into()),
+            }
+            let ready = |fd: &PollFd<'_>| !fd.revents().is_empty();
+            (
+                read_ctrl && ready(&fds[0]),
+                ready(&fds[1]),
+                !self.told_stop && ready(&fds[2]),
+                self.waiting.is_some() && ready(&fds[3]),
+            )
+        };
+        if ctrl_ready {
+            match self.ctrl.read(buf) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.input.extend_from_slice(&buf[..n]),
+                Err(err) if is_transient(&err) => {}
+                // A reset control connection ends the session like a close.
+                Err(_) => self.eof = true,
+            }
+            if self.eof {
+                // Nobody is left to answer: stop what runs.
+                self.stop_transfer();
+            }
+        }
+        if wake_ready {
+            while matches!((&self.wake_rx).read(buf), Ok(n) if n > 0) {}
+        }
+        if stop_ready {
+            self.told_stop = true;
+            self.session.shutdown(clock::now());
+        }
+        if listen_ready {
+            self.accept_data();
+        }
+        let now = clock::now();
+        if self.session.poll_timeout().is_some_and(|at| now >= at) {
+            // Progress first: a transfer that moved is not timed out.
+            self.report_progress(now);
+            if self.session.poll_timeout().is_some_and(|at| now >= at) {
+                self.session.handle_timeout(now);
+            }
+        }
+        Ok(())
+    }
+
+    /// Feeds the session everything pending and carries out what it asks,
+    /// until it has nothing more to say.
+    fn pump(&mut self) -> io::Result<()> {
+        loop {
+            let mut progressed = false;
+            while let Ok((id, completion)) = self.done_rx.try_recv() {
+                if self.running.as_ref().is_some_and(|r| r.id == id) {
+                    let running = self.running.take().expect("checked");
+                    self.session.transfer_progress(
+                        clock::now(),
+                        id,
+                        running.moved.load(Ordering::Relaxed),
+                    );
+                }
+                self.session.complete(clock::now(), id, completion);
+                progressed = true;
+            }
+            self.report_progress(clock::now());
+            if !self.input.is_empty() {
+                let taken = self.session.handle_input(clock::now(), &self.input);
+                if taken > 0 {
+                    self.input.drain(..taken);
+                    progressed = true;
+                }
+            }
+            while let Some(event) = self.session.poll_event() {
+                progressed = true;
+                self.on_event(event)?;
+            }
+            if !self.session.transmit().is_empty() {
+                self.flush()?;
+                progressed = true;
+            }
+            if !progressed {
+                return Ok(());
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        while !self.session.transmit().is_empty() {
+            let n = self.ctrl.write(self.session.transmit())?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            self.session.transmitted(n);
+        }
+        Ok(())
+    }
+
+    fn report_progress(&mut self, now: Instant) {
+        if let Some(running) = &mut self.running {
+            let moved = running.moved.load(Ordering::Relaxed);
+            if moved != running.reported {
+                running.reported = moved;
+                self.session.transfer_progress(now, running.id, moved);
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: Event) -> io::Result<()> {
+        match event {
+            Event::Request { id, op } => {
+                self.request_began = Some(std::time::Instant::now());
+                match op {
+                    Operation::Transfer(transfer) => self.start_transfer(id, transfer)?,
+                    Operation::Listen { ip } => {
+                        let completion = match data::listen(&self.shared, ip) {
+                            Ok(listener) => match listener.local_addr() {
+                                Ok(addr) => {
+                                    self.listener = Some(listener);
+                                    Completion::Listening(addr)
+                                }
+                                Err(_) => Completion::Failed(Failure::NoDataConnection),
+                            },
+                            Err(err) => {
+                                tracing::warn!(peer = %self.peer, error = %err, "no passive port");
+                                Completion::Failed(Failure::NoDataConnection)
+                            }
+                        };
+                        self.session.complete(clock::now(), id, completion);
+                    }
+                    op => {
+                        let completion = requests::perform(&self.shared, op);
+                        self.session.complete(clock::now(), id, completion);
+                    }
+                }
+            }
+            Event::Abort { id } => self.abort(id),
+            Event::ReleaseData => self.listener = None,
+            Event::Log(log) => self.log(log),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn start_transfer(&mut self, id: RequestId, transfer: Transfer) -> io::Result<()> {
+        // Whatever happens, this transfer uses up the passive listener.
+        let listener = self.listener.take();
+        let (job, size, name) = match requests::open_job(&self.shared, &transfer.kind) {
+            Ok(opened) => opened,
+            Err(failure) => {
+                self.session
+                    .complete(clock::now(), id, Completion::Failed(failure));
+                return Ok(());
+            }
+        };
+        self.session
+            .complete(clock::now(), id, Completion::Started { size, name });
+        // The 150 goes out before the data connection is opened or taken.
+        self.flush()?;
+        match transfer.data {
+            DataChannel::Passive => match listener {
+                Some(listener) => {
+                    listener.set_nonblocking(true)?;
+                    self.waiting = Some(Waiting {
+                        id,
+                        job,
+                        ascii: transfer.ascii,
+                        listener,
+                    });
+                    // Clients usually connected before sending the command.
+                    self.accept_data();
+                }
+                None => self.session.complete(
+                    clock::now(),
+                    id,
+                    Completion::Failed(Failure::NoDataConnection),
+                ),
+            },
+            DataChannel::Active(addr) => self.spawn(id, job, transfer.ascii, Connect::To(addr)),
+        }
+        Ok(())
+    }
+
+    /// Takes connections from the passive listener until one comes from
+    /// the client (RFC 2577 §3: never from anyone else).
+    fn accept_data(&mut self) {
+        let Some(waiting) = &self.waiting else { return };
+        loop {
+            match waiting.listener.accept() {
+                Ok((stream, from)) if self.session.accept_data_peer(from) => {
+                    let waiting = self.waiting.take().expect("checked");
+                    let _ = stream.set_nonblocking(false);
+                    self.spawn(
+                        waiting.id,
+                        waiting.job,
+                        waiting.ascii,
+                        Connect::Accepted(stream),
+                    );
+                    return;
+                }
+                Ok((stream, from)) => {
+                    tracing::warn!(peer = %self.peer, %from, "ftp data connection from another address refused");
+                    drop(stream);
+                }
+                Err(err) if is_transient(&err) => return,
+                Err(err) => {
+                    tracing::debug!(peer = %self.peer, error = %err, "passive accept failed");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn spawn(&mut self, id: RequestId, job: Job, ascii: bool, connect: Connect) {
+        let stop = Arc::new(AtomicBool::new(false));
+        let slot = Arc::new(Mutex::new(None));
+        let moved = Arc::new(AtomicU64::new(0));
+        let work = data::Work {
+            job,
+            ascii,
+            connect,
+            stop: Arc::clone(&stop),
+            slot: Arc::clone(&slot),
+            moved: Arc::clone(&moved),
+        };
+        let done = self.done_tx.clone();
+        let wake = Arc::clone(&self.wake_tx);
+        let spawned = std::thread::Builder::new()
+            .name("ftp-transfer".into())
+            .stack_size(super::THREAD_STACK)
+            .spawn(move || {
+                let completion = data::run(work);
+                let _ = done.send((id, completion));
+                let _ = (&*wake).write(&[1]);
+            });
+        match spawned {
+            Ok(_) => {
+                self.running = Some(Running {
+                    id,
+                    stop,
+                    data: slot,
+                    moved,
+                    reported: 0,
+                })
+            }
+            Err(err) => {
+                tracing::warn!(peer = %self.peer, error = %err, "cannot start a transfer thread");
+                self.session
+                    .complete(clock::now(), id, Completion::Failed(Failure::Io));
+            }
+        }
+    }
+
+    fn abort(&mut self, id: RequestId) {
+        if self.waiting.as_ref().is_some_and(|w| w.id == id) {
+            // Never connected: nothing moved, the job (an upload's
+            // temporary file) is dropped here.
+            self.waiting = None;
+            self.session
+                .complete(clock::now(), id, Completion::Failed(Failure::Aborted));
+        } else if self.running.as_ref().is_some_and(|r| r.id == id) {
+            self.stop_transfer();
+        }
+    }
+
+    /// Tells a running transfer to stop and cuts its data connection, so a
+    /// blocked send or receive returns at once; its thread then reports.
+    fn stop_transfer(&mut self) {
+        self.waiting = None;
+        if let Some(running) = &self.running {
+            running.stop.store(true, Ordering::Release);
+            if let Some(data) = running
+                .data
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+            {
+                let _ = data.shutdown(Shutdown::Both);
+            }
+        }
+    }
+
+    fn log(&mut self, event: LogEvent) {
+        let peer = self.peer;
+        let elapsed_ms = self
+            .request_began
+            .take()
+            .map_or(0, |began| began.elapsed().as_millis() as u64);
+        match event {
+            LogEvent::LoggedIn { user, anonymous } => {
+                tracing::info!(%peer, %user, anonymous, "ftp login");
+                self.user = user;
+            }
+            LogEvent::LoginFailed { user } => {
+                tracing::warn!(%peer, %user, "ftp login failed");
+            }
+            LogEvent::Command { verb, path, code } => {
+                tracing::info!(
+                    %peer,
+                    user = %self.user,
+                    command = verb,
+                    path = %shown_path(path.as_ref()),
+                    code = code.as_u16(),
+                    elapsed_ms,
+                    "ftp"
+                );
+            }
+            LogEvent::Transfer {
+                verb,
+                path,
+                bytes,
+                code,
+            } => {
+                tracing::info!(
+                    %peer,
+                    user = %self.user,
+                    command = verb,
+                    path = %path.to_absolute(),
+                    bytes,
+                    code = code.as_u16(),
+                    elapsed_ms,
+                    "ftp transfer"
+                );
+            }
+            LogEvent::Closed { reason } => {
+                tracing::debug!(%peer, ?reason, "ftp session ending");
+            }
+            _ => {}
+        }
+    }
+}
+
+fn shown_path(path: Option<&RootPath>) -> String {
+    path.map_or_else(|| String::from("-"), RootPath::to_absolute)
+}
+
+fn is_transient(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+    )
+}

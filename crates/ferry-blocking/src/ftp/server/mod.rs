@@ -1,0 +1,303 @@
+//! An FTP server: one thread per control connection, and one more per
+//! transfer while it runs, so that the control connection still answers
+//! ABOR, STAT and QUIT mid-transfer.
+//!
+//! Every protocol decision is the session machine's
+//! ([`ftp_proto::server::Session`]); this module moves bytes, performs the
+//! machine's requests against the served [`Root`](ferry_storage::Root) and
+//! reports back.
+//!
+//! ```no_run
+//! use ferry_blocking::ftp::server::{Server, ServerConfig};
+//!
+//! let config = ServerConfig::new("/srv/ftp", "127.0.0.1:2121".parse().unwrap());
+//! let server = Server::bind(config)?;
+//! eprintln!("ftp listening on {}", server.local_addr());
+//! server.run()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod control;
+mod data;
+mod requests;
+
+use std::io::{self, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::ops::RangeInclusive;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use ferry_storage::Root;
+use ferry_users::Users;
+use ftp_proto::server::{Access, Config, TOO_MANY_SESSIONS};
+use rustix::event::{PollFd, PollFlags};
+
+/// Default limit of control connections served at once.
+pub const DEFAULT_MAX_SESSIONS: usize = 1000;
+
+/// How often the accept loop looks at its stop flag.
+const STOP_POLL: Duration = Duration::from_millis(200);
+
+/// How long a stopping server waits for its sessions to wind down.
+const DRAIN_LIMIT: Duration = Duration::from_secs(5);
+
+/// Connections waiting to be accepted (the kernel caps it at somaxconn):
+/// a burst of hundreds of clients connecting at once all get in.
+const LISTEN_BACKLOG: i32 = 1024;
+
+/// Stack of a session or transfer thread: buffers live on the heap.
+const THREAD_STACK: usize = 256 * 1024;
+
+/// What a [`Server`] serves, where, and to whom.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The directory served; nothing outside it is ever read or written.
+    pub root: PathBuf,
+    /// Address of the control listener (port 0 picks a free one).
+    pub bind: SocketAddr,
+    /// Writes allowed at all (STOR, APPE, STOU, DELE, MKD, RMD, RNFR/RNTO).
+    /// Without it every write is refused, whoever asks.
+    pub write: bool,
+    /// Anonymous logins (`anonymous` or `ftp`, any password) allowed.
+    pub anonymous: bool,
+    /// Named users and their passwords; their `rw` needs [`write`](Self::write) too.
+    pub users: Option<Arc<Users>>,
+    /// Ports for passive data listeners; `None` takes ephemeral ports.
+    pub passive_ports: Option<RangeInclusive<u16>>,
+    /// Control connections served at once; one more is answered 421 and closed.
+    pub max_sessions: usize,
+    /// Timeouts, line limit and greeting of every session. Its `anonymous`
+    /// is set from [`anonymous`](Self::anonymous) and [`write`](Self::write).
+    pub session: Config,
+}
+
+impl ServerConfig {
+    /// Serve `root` read-only to anonymous users at `bind`, with default limits.
+    pub fn new(root: impl Into<PathBuf>, bind: SocketAddr) -> Self {
+        ServerConfig {
+            root: root.into(),
+            bind,
+            write: false,
+            anonymous: true,
+            users: None,
+            passive_ports: None,
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            session: Config::default(),
+        }
+    }
+}
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The root directory cannot be served.
+    #[error("cannot serve {path}: {source}")]
+    Root {
+        /// The configured root.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The control listener could not be bound.
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        /// The configured address.
+        addr: SocketAddr,
+        /// Why.
+        source: io::Error,
+    },
+}
+
+/// A bound FTP server. Call [`Server::run`] or [`Server::run_until`].
+pub struct Server {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    shared: Arc<Shared>,
+}
+
+/// What every session thread shares.
+pub(crate) struct Shared {
+    pub(crate) root: Root,
+    pub(crate) config: ServerConfig,
+    /// Control connections being served.
+    sessions: AtomicUsize,
+    /// Readable (at end of file) once the server is stopping: every session
+    /// polls it beside its control connection, so one close wakes them all.
+    pub(crate) stopping: UnixStream,
+    /// Dropped to make [`stopping`](Self::stopping) readable.
+    stop_signal: Mutex<Option<UnixStream>>,
+    stop: AtomicBool,
+    /// Where the next passive listener tries first within the port range,
+    /// so that consecutive transfers do not all race for the same port.
+    pub(crate) next_passive: AtomicUsize,
+}
+
+impl Shared {
+    fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        drop(
+            self.stop_signal
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(),
+        );
+    }
+}
+
+/// Stops a running [`Server`] from another thread.
+#[derive(Clone)]
+pub struct ShutdownHandle {
+    shared: Arc<Shared>,
+}
+
+impl ShutdownHandle {
+    /// Ask the server to stop: no new sessions; each session is told 421
+    /// (after its running transfer's 426) and closed; partial uploads are
+    /// discarded.
+    pub fn shutdown(&self) {
+        self.shared.stop();
+    }
+}
+
+impl Server {
+    /// Open the root and bind the control listener.
+    pub fn bind(mut config: ServerConfig) -> Result<Server, ServerError> {
+        let root = Root::new(&config.root).map_err(|source| ServerError::Root {
+            path: config.root.clone(),
+            source,
+        })?;
+        let listener = listen(config.bind, LISTEN_BACKLOG).map_err(|source| ServerError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+        let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+        config.session.anonymous = config.anonymous.then_some(Access {
+            write: config.write,
+        });
+        let (stopping, signal) = UnixStream::pair().map_err(|source| ServerError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+        Ok(Server {
+            listener,
+            local_addr,
+            shared: Arc::new(Shared {
+                root,
+                config,
+                sessions: AtomicUsize::new(0),
+                stopping,
+                stop_signal: Mutex::new(Some(signal)),
+                stop: AtomicBool::new(false),
+                next_passive: AtomicUsize::new(std::process::id() as usize),
+            }),
+        })
+    }
+
+    /// The address actually bound (the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// A handle that stops this server from another thread.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// Serve until the process ends.
+    pub fn run(&self) -> io::Result<()> {
+        self.run_until(&AtomicBool::new(false))
+    }
+
+    /// Serve until `stop` is set or [`ShutdownHandle::shutdown`] is called,
+    /// then end every session (421) and wait briefly for them to close.
+    pub fn run_until(&self, stop: &AtomicBool) -> io::Result<()> {
+        self.listener.set_nonblocking(true)?;
+        let timeout = rustix::event::Timespec {
+            tv_sec: 0,
+            tv_nsec: STOP_POLL.as_nanos() as _,
+        };
+        while !stop.load(Ordering::Relaxed) && !self.shared.stop.load(Ordering::Relaxed) {
+            let mut fds = [PollFd::new(&self.listener, PollFlags::IN)];
+            match rustix::event::poll(&mut fds, Some(&timeout)) {
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(err) => return Err(err.into()),
+            }
+            loop {
+                match self.listener.accept() {
+                    Ok((stream, peer)) => self.admit(stream, peer),
+                    Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                    // Out of descriptors or a connection reset before we
+                    // took it: the listener itself is fine.
+                    Err(err) => {
+                        tracing::warn!(error = %err, "ftp accept failed");
+                        break;
+                    }
+                }
+            }
+        }
+        self.shared.stop();
+        let deadline = Instant::now() + DRAIN_LIMIT;
+        while self.shared.sessions.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    fn admit(&self, stream: TcpStream, peer: SocketAddr) {
+        let shared = &self.shared;
+        if shared.sessions.load(Ordering::Acquire) >= shared.config.max_sessions {
+            tracing::warn!(%peer, "ftp session refused: too many sessions");
+            // A fresh socket's send buffer takes one short line without
+            // blocking; never let a refusal stall the accept loop.
+            let _ = stream.set_nonblocking(true);
+            let _ = (&stream).write_all(TOO_MANY_SESSIONS);
+            return;
+        }
+        shared.sessions.fetch_add(1, Ordering::AcqRel);
+        let guard = SessionCount(Arc::clone(shared));
+        let spawned = thread::Builder::new()
+            .name("ftp-session".into())
+            .stack_size(THREAD_STACK)
+            .spawn(move || {
+                let guard = guard;
+                control::serve(stream, peer, &guard.0);
+            });
+        if let Err(err) = spawned {
+            tracing::warn!(%peer, error = %err, "cannot start an ftp session thread");
+        }
+    }
+}
+
+/// Counts a session for as long as its thread runs.
+struct SessionCount(Arc<Shared>);
+
+impl Drop for SessionCount {
+    fn drop(&mut self) {
+        self.0.sessions.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A listening TCP socket with address reuse (a restarted server or a
+/// passive port in TIME_WAIT binds at once).
+pub(crate) fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(backlog)?;
+    Ok(socket.into())
+}
