@@ -367,7 +367,47 @@ fn temp_name_for(target: &OsStr) -> OsString {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Seek;
+    use std::os::unix::net::UnixStream;
+
     use super::*;
+
+    fn read_all(mut file: &File) -> Vec<u8> {
+        file.rewind().unwrap();
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn copy_in_the_kernel_between_files() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+        let mut from = tempfile::tempfile().unwrap();
+        from.write_all(&data).unwrap();
+        from.rewind().unwrap();
+        let to = tempfile::tempfile().unwrap();
+        assert_eq!(copy_prefix(&from, &to, 123_457).unwrap(), 123_457);
+        assert_eq!((&to).stream_position().unwrap(), 123_457);
+        assert_eq!(read_all(&to), &data[..123_457]);
+        from.rewind().unwrap();
+        let to = tempfile::tempfile().unwrap();
+        assert_eq!(copy_prefix(&from, &to, u64::MAX).unwrap(), 300_000);
+        assert_eq!(read_all(&to), data);
+    }
+
+    #[test]
+    fn copy_falls_back_to_reading_when_the_kernel_cannot() {
+        // copy_file_range refuses sockets (EINVAL): the buffered path runs.
+        let (mut writer, reader) = UnixStream::pair().unwrap();
+        let data: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
+        writer.write_all(&data).unwrap();
+        drop(writer);
+        let from = File::from(OwnedFd::from(reader));
+        let to = tempfile::tempfile().unwrap();
+        assert_eq!(copy_prefix(&from, &to, 20_000).unwrap(), 20_000);
+        assert_eq!(copy_prefix(&from, &to, 40_000).unwrap(), 30_000);
+        assert_eq!(read_all(&to), data);
+    }
 
     #[test]
     fn temp_names_are_hidden_distinct_and_fit() {

@@ -1,14 +1,15 @@
-//! Property: whatever name a client sends, reads return only bytes from
-//! inside the root and uploads change only files inside the root, even with
-//! symlinks leading out planted throughout the tree.
+//! Property: whatever names a client sends, reads, stats and listings
+//! return only what is inside the root, and uploads, directory operations,
+//! removals and renames change only things inside the root (never the root
+//! itself), even with symlinks leading out planted throughout the tree.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{Read, Write};
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{symlink, MetadataExt};
 use std::path::{Path, PathBuf};
 
-use ferry_storage::Root;
+use ferry_storage::{Root, UploadMode};
 use proptest::prelude::*;
 
 struct Trap {
@@ -60,6 +61,7 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             let entry = entry.unwrap();
             let kind = entry.file_type().unwrap();
             if kind.is_dir() {
+                files.insert(entry.path(), b"<dir>".to_vec());
                 stack.push(entry.path());
             } else if kind.is_file() {
                 files.insert(entry.path(), fs::read(entry.path()).unwrap());
@@ -75,6 +77,25 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         }
     }
     files
+}
+
+/// (device, inode) of the root and of everything beneath it, links
+/// themselves included.
+fn identities(root: &Path) -> BTreeSet<(u64, u64)> {
+    let meta = fs::metadata(root).unwrap();
+    let mut ids = BTreeSet::from([(meta.dev(), meta.ino())]);
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in fs::read_dir(&at).unwrap() {
+            let entry = entry.unwrap();
+            let meta = fs::symlink_metadata(entry.path()).unwrap();
+            ids.insert((meta.dev(), meta.ino()));
+            if meta.is_dir() {
+                stack.push(entry.path());
+            }
+        }
+    }
+    ids
 }
 
 fn component() -> impl Strategy<Value = String> {
@@ -98,6 +119,35 @@ fn name() -> impl Strategy<Value = String> {
             joined
         }
     })
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    MakeDir(String),
+    RemoveDir(String),
+    RemoveFile(String),
+    Rename(String, String),
+    Upload(String, UploadMode, bool),
+}
+
+fn mode() -> impl Strategy<Value = UploadMode> {
+    prop_oneof![
+        Just(UploadMode::Replace),
+        Just(UploadMode::Append),
+        (0u64..12).prop_map(UploadMode::Resume),
+        Just(UploadMode::Unique),
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        name().prop_map(Op::MakeDir),
+        name().prop_map(Op::RemoveDir),
+        name().prop_map(Op::RemoveFile),
+        (name(), name()).prop_map(|(from, to)| Op::Rename(from, to)),
+        (name(), mode(), any::<bool>())
+            .prop_map(|(name, mode, commit)| Op::Upload(name, mode, commit)),
+    ]
 }
 
 proptest! {
@@ -137,5 +187,58 @@ proptest! {
             .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(ferry_storage::TEMP_PREFIX))
             .collect();
         prop_assert!(leftovers.is_empty(), "{:?} left {:?}", name, leftovers);
+    }
+
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn stats_and_listings_show_only_what_is_inside(name in name()) {
+        let trap = trap();
+        let storage = Root::new(&trap.root).unwrap();
+        let inside = identities(&trap.root);
+        if let Ok(info) = storage.stat(&name) {
+            prop_assert!(inside.contains(&(info.dev, info.ino)), "stat {:?} gave {:?}", name, info);
+        }
+        if let Ok(entries) = storage.read_dir(&name) {
+            for entry in entries {
+                prop_assert!(
+                    inside.contains(&(entry.info.dev, entry.info.ino)),
+                    "read_dir {:?} listed {:?}", name, entry
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn changes_never_touch_anything_outside(ops in prop::collection::vec(op(), 1..4)) {
+        let trap = trap();
+        let before = snapshot(&trap.outside);
+        let storage = Root::new(&trap.root).unwrap();
+        for op in &ops {
+            match op {
+                Op::MakeDir(name) => drop(storage.make_dir(name)),
+                Op::RemoveDir(name) => drop(storage.remove_dir(name)),
+                Op::RemoveFile(name) => drop(storage.remove_file(name)),
+                Op::Rename(from, to) => drop(storage.rename(from, to)),
+                Op::Upload(name, mode, commit) => {
+                    if let Ok(mut upload) = storage.create_upload_with(name, *mode) {
+                        upload.write_all(b"UPLOADED").unwrap();
+                        if *commit {
+                            drop(upload.commit());
+                        }
+                    }
+                }
+            }
+        }
+        prop_assert_eq!(snapshot(&trap.outside), before, "{:?}", ops);
+        prop_assert!(trap.root.is_dir(), "{:?} removed the root", ops);
+        let leftovers: Vec<_> = snapshot(&trap.root)
+            .into_keys()
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(ferry_storage::TEMP_PREFIX))
+            .collect();
+        prop_assert!(leftovers.is_empty(), "{:?} left {:?}", ops, leftovers);
     }
 }

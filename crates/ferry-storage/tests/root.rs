@@ -1,90 +1,15 @@
 //! The served root as a client sees it: what can be read, what can be
 //! written, and that nothing outside the root is ever reached.
 
+#[macro_use]
+mod support;
+
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::fs::{symlink, PermissionsExt};
-use std::path::{Path, PathBuf};
 
 use ferry_storage::{Root, StorageError, TEMP_PREFIX};
-use tempfile::TempDir;
-
-/// A scratch area holding `root/` (served) and `outside/` (must stay unreachable).
-struct Jail {
-    _dir: TempDir,
-    root: PathBuf,
-    outside: PathBuf,
-    storage: Root,
-}
-
-impl Jail {
-    fn new() -> Jail {
-        let dir = tempfile::tempdir().unwrap();
-        let base = fs::canonicalize(dir.path()).unwrap();
-        let root = base.join("root");
-        let outside = base.join("outside");
-        fs::create_dir(&root).unwrap();
-        fs::create_dir(&outside).unwrap();
-        fs::write(outside.join("secret"), b"SECRET").unwrap();
-        let storage = Root::new(&root).unwrap();
-        Jail {
-            _dir: dir,
-            root,
-            outside,
-            storage,
-        }
-    }
-
-    fn put(&self, rel: &str, bytes: &[u8]) {
-        let path = self.root.join(rel);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, bytes).unwrap();
-    }
-
-    fn read(&self, name: &str) -> Result<Vec<u8>, StorageError> {
-        let mut file = self.storage.open_read(name)?;
-        let mut bytes = Vec::new();
-        file.file.read_to_end(&mut bytes).unwrap();
-        assert_eq!(file.len, bytes.len() as u64);
-        Ok(bytes)
-    }
-
-    fn upload(&self, name: &str, bytes: &[u8]) -> Result<(), StorageError> {
-        let mut upload = self.storage.create_upload(name)?;
-        upload.write_all(bytes).unwrap();
-        upload.commit().map(drop)
-    }
-
-    /// Every name under `dir`, recursively, relative to it.
-    fn tree(dir: &Path) -> Vec<String> {
-        let mut names = Vec::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(at) = stack.pop() {
-            for entry in fs::read_dir(&at).unwrap() {
-                let entry = entry.unwrap();
-                let path = entry.path();
-                names.push(
-                    path.strip_prefix(dir)
-                        .unwrap()
-                        .to_string_lossy()
-                        .into_owned(),
-                );
-                if entry.file_type().unwrap().is_dir() {
-                    stack.push(path);
-                }
-            }
-        }
-        names.sort();
-        names
-    }
-
-    fn temp_files(&self) -> Vec<String> {
-        Jail::tree(&self.root)
-            .into_iter()
-            .filter(|name| name.rsplit('/').next().unwrap().starts_with(TEMP_PREFIX))
-            .collect()
-    }
-}
+use support::Jail;
 
 // ---- Root::new ----
 
