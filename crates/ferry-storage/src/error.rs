@@ -59,6 +59,8 @@ impl From<io::Error> for StorageError {
                 Errno::NOTDIR => Some(Self::NotADirectory),
                 Errno::NOTEMPTY => Some(Self::DirectoryNotEmpty),
                 Errno::NAMETOOLONG => Some(Self::InvalidPath),
+                // A symlink loop names nothing.
+                Errno::LOOP => Some(Self::NotFound),
                 _ => None,
             };
             if let Some(mapped) = mapped {
@@ -110,6 +112,7 @@ mod tests {
             StorageError::DirectoryNotEmpty
         ));
         assert!(matches!(map(Errno::NAMETOOLONG), StorageError::InvalidPath));
+        assert!(matches!(map(Errno::LOOP), StorageError::NotFound));
         assert!(matches!(map(Errno::IO), StorageError::Io(_)));
     }
 

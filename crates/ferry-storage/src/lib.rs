@@ -140,7 +140,9 @@ impl Root {
     /// [`create_upload_with`](Root::create_upload_with) and
     /// [`UploadMode::Replace`].
     ///
-    /// The temporary file is created with mode 0644 (less the umask). If the
+    /// The temporary file is created with mode 0644 (less the umask); when
+    /// it replaces an existing file it takes that file's permission bits
+    /// instead (set-id bits and ownership are not carried over). If the
     /// target is a symlink leading to a file inside the root, that file is
     /// the one replaced and the link is kept.
     pub fn create_upload(&self, name: &str) -> Result<Upload, StorageError> {

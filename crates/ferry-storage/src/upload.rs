@@ -212,7 +212,8 @@ pub(crate) fn create(
     };
     ops::creatable(target_name.as_bytes())?;
     let dir = root.open_beneath(parent, DIR_HANDLE)?;
-    let mut existing = false;
+    // Permission bits of the regular file being replaced, if any.
+    let mut existing: Option<u32> = None;
     if mode != UploadMode::Unique {
         match rustix::fs::statat(&dir, target_name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(stat) => match FileType::from_raw_mode(stat.st_mode) {
@@ -223,7 +224,9 @@ pub(crate) fn create(
                 }
                 // A link appeared between canonicalisation and now.
                 FileType::Symlink => return Err(StorageError::PermissionDenied),
-                _ => existing = true,
+                FileType::RegularFile => existing = Some(stat.st_mode & 0o777),
+                // A FIFO, socket or device: replaced, or refused as a source.
+                _ => existing = Some(0o644),
             },
             Err(Errno::NOENT) => {}
             Err(errno) => return Err(errno.into()),
@@ -234,7 +237,7 @@ pub(crate) fn create(
     let source = match mode {
         UploadMode::Replace | UploadMode::Unique => None,
         UploadMode::Append | UploadMode::Resume(_) => {
-            let source = if existing {
+            let source = if existing.is_some() {
                 Some(open_source(&dir, target_name)?)
             } else {
                 None
@@ -254,6 +257,11 @@ pub(crate) fn create(
     };
 
     let upload = create_temp(dir, target_name, mode == UploadMode::Unique)?;
+    // A replaced file keeps its permissions: an upload must not make a
+    // private file readable by others. (Not set-id bits, and not the owner.)
+    if let Some(bits) = existing {
+        rustix::fs::fchmod(&upload.file, Mode::from_raw_mode(bits))?;
+    }
     if let Some((source, keep)) = source {
         let copied = copy_prefix(&source, &upload.file, keep)?;
         // The source shrank while we copied: a resume would leave a hole.

@@ -116,6 +116,10 @@ fn stat_failures() {
     assert_err!(jail.storage.stat("dangling"), StorageError::NotFound);
     assert_err!(jail.storage.stat("file/x"), StorageError::NotADirectory);
     assert_err!(jail.storage.stat("a\0"), StorageError::InvalidPath);
+    symlink("loop", jail.root.join("loop")).unwrap();
+    assert_err!(jail.storage.stat("loop"), StorageError::NotFound);
+    assert_err!(jail.storage.read_dir("loop"), StorageError::NotFound);
+    assert_err!(jail.storage.open_read("loop"), StorageError::NotFound);
 }
 
 #[test]

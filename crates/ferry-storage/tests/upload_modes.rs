@@ -7,7 +7,7 @@ mod support;
 
 use std::fs;
 use std::io::{Seek, SeekFrom, Write};
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{symlink, PermissionsExt};
 
 use ferry_storage::{StorageError, UploadMode, TEMP_PREFIX};
 use support::{mkfifo, Jail};
@@ -441,4 +441,40 @@ fn no_mode_reaches_outside() {
     }
     jail.assert_outside_untouched();
     assert_eq!(jail.temp_files(), Vec::<String>::new());
+}
+
+#[test]
+fn a_replaced_file_keeps_its_permissions() {
+    let jail = Jail::new();
+    let mode_of = |rel: &str| {
+        fs::metadata(jail.root.join(rel))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777
+    };
+    for (i, mode) in [
+        UploadMode::Replace,
+        UploadMode::Append,
+        UploadMode::Resume(1),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let name = format!("private{i}");
+        jail.put(&name, b"secret");
+        fs::set_permissions(jail.root.join(&name), fs::Permissions::from_mode(0o600)).unwrap();
+        jail.upload_with(&name, mode, b"x").unwrap();
+        assert_eq!(mode_of(&name), 0o600, "{mode:?}");
+        let name = format!("setuid{i}");
+        jail.put(&name, b"prog");
+        fs::set_permissions(jail.root.join(&name), fs::Permissions::from_mode(0o4755)).unwrap();
+        jail.upload_with(&name, mode, b"x").unwrap();
+        assert_eq!(mode_of(&name), 0o755, "{mode:?}");
+    }
+    // A unique upload is a new file, whatever the name it started from.
+    let name = jail
+        .upload_with("private0", UploadMode::Unique, b"x")
+        .unwrap();
+    assert_eq!(mode_of(&name) & 0o7133, 0);
 }
