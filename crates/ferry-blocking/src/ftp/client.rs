@@ -1,1 +1,0 @@
-//! The FTP client driver.

@@ -1,0 +1,266 @@
+//! Data connections: opened, accepted, and the bytes moved over them,
+//! converted for TYPE A when the machine says so.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::time::Duration;
+
+use ftp_proto::ascii::{Decoder, Encoder};
+use socket2::Socket;
+
+use super::{Connection, Progress};
+use crate::clock;
+
+/// Bytes read from or written to a data connection at a time.
+const DATA_BUFFER: usize = 256 * 1024;
+
+/// Progress is reported at least this often (in bytes), and at the end.
+const PROGRESS_STEP: u64 = 256 * 1024;
+
+/// The data connection and the active-mode listener the running
+/// operation holds; dropping it closes both.
+#[derive(Default)]
+pub(super) struct DataChannel {
+    pub stream: Option<TcpStream>,
+    pub listener: Option<Socket>,
+}
+
+/// Why the data side stopped before the connection's clean end.
+pub(super) enum Stop {
+    /// The data connection (or listener) failed.
+    Data(io::Error),
+    /// Reading or writing the local side failed.
+    Local(io::Error),
+    /// The cancel flag was set.
+    Cancelled,
+    /// The machine's deadline passed with nothing moving.
+    TimedOut,
+}
+
+/// Counts local bytes and calls the progress callback, not more often
+/// than every [`PROGRESS_STEP`].
+pub(super) struct Meter<'p> {
+    callback: Option<&'p mut dyn FnMut(Progress)>,
+    bytes: u64,
+    total: Option<u64>,
+    reported: u64,
+}
+
+impl<'p> Meter<'p> {
+    /// Starts at `offset` bytes (a resumed download).
+    pub fn new(
+        callback: Option<&'p mut dyn FnMut(Progress)>,
+        offset: u64,
+        total: Option<u64>,
+    ) -> Self {
+        let mut meter = Meter {
+            callback,
+            bytes: offset,
+            total,
+            reported: offset,
+        };
+        meter.report();
+        meter
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.bytes += n as u64;
+        if self.bytes - self.reported >= PROGRESS_STEP {
+            self.report();
+        }
+    }
+
+    pub fn report(&mut self) {
+        self.reported = self.bytes;
+        if let Some(callback) = self.callback.as_mut() {
+            callback(Progress {
+                bytes: self.bytes,
+                total: self.total,
+            });
+        }
+    }
+}
+
+/// Passive mode: connects to the server's data port.
+pub(super) fn connect(addr: SocketAddr, budget: Option<Duration>) -> io::Result<TcpStream> {
+    let budget = budget.ok_or_else(|| io::Error::from(io::ErrorKind::TimedOut))?;
+    TcpStream::connect_timeout(&addr, budget)
+}
+
+/// Active mode: a listener on the control connection's local address, any
+/// port.
+pub(super) fn listen(local: SocketAddr) -> io::Result<(Socket, SocketAddr)> {
+    let listener = TcpListener::bind(SocketAddr::new(local.ip(), 0))?;
+    let addr = listener.local_addr()?;
+    Ok((Socket::from(listener), addr))
+}
+
+/// A read or write that gave up at its socket timeout.
+pub(super) fn is_timeout(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+impl Connection {
+    /// Active mode: accepts the server's data connection. One from any
+    /// other address than the control connection's peer is closed
+    /// unread, and the wait goes on.
+    pub(super) fn accept(&mut self, listener: &Socket) -> Result<TcpStream, Stop> {
+        loop {
+            self.check_cancel()?;
+            let budget = self.budget().ok_or(Stop::TimedOut)?;
+            // Linux applies SO_RCVTIMEO to accept(2) too.
+            listener
+                .set_read_timeout(Some(budget))
+                .map_err(Stop::Data)?;
+            match listener.accept() {
+                Ok((socket, from)) => {
+                    let from = from.as_socket();
+                    if from.map(|a| a.ip()) == Some(self.peer().ip()) {
+                        return Ok(socket.into());
+                    }
+                    tracing::warn!(?from, "data connection from another address refused");
+                }
+                Err(err) if is_timeout(&err) || err.kind() == io::ErrorKind::Interrupted => {
+                    self.check_deadline()?;
+                }
+                Err(err) => return Err(Stop::Data(err)),
+            }
+        }
+    }
+
+    /// Reads the data connection to its end into `sink`, decoding TYPE A
+    /// when `ascii`. Returns the bytes that came over the connection.
+    pub(super) fn download(
+        &mut self,
+        mut stream: TcpStream,
+        ascii: bool,
+        sink: &mut dyn Write,
+        meter: &mut Meter<'_>,
+    ) -> Result<u64, Stop> {
+        let mut buf = vec![0u8; DATA_BUFFER];
+        let mut decoder = ascii.then(Decoder::new);
+        let mut decoded = Vec::new();
+        let mut wire = 0u64;
+        self.data_timeouts(&stream)?;
+        loop {
+            self.check_cancel()?;
+            let n = match stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(err) if is_timeout(&err) || err.kind() == io::ErrorKind::Interrupted => {
+                    self.check_deadline()?;
+                    self.data_timeouts(&stream)?;
+                    continue;
+                }
+                Err(err) => return Err(Stop::Data(err)),
+            };
+            wire += n as u64;
+            self.client.data_progress(clock::now());
+            let local = match decoder.as_mut() {
+                Some(decoder) => {
+                    decoded.clear();
+                    decoder.decode(&buf[..n], &mut decoded);
+                    &decoded[..]
+                }
+                None => &buf[..n],
+            };
+            sink.write_all(local).map_err(Stop::Local)?;
+            meter.advance(local.len());
+        }
+        if let Some(mut decoder) = decoder {
+            decoded.clear();
+            decoder.finish(&mut decoded);
+            sink.write_all(&decoded).map_err(Stop::Local)?;
+            meter.advance(decoded.len());
+        }
+        sink.flush().map_err(Stop::Local)?;
+        Ok(wire)
+    }
+
+    /// Writes `source` to the data connection, encoding TYPE A when
+    /// `ascii`, then closes it so the server sees the end. Returns the
+    /// bytes that went over the connection.
+    pub(super) fn upload(
+        &mut self,
+        mut stream: TcpStream,
+        ascii: bool,
+        source: &mut dyn Read,
+        meter: &mut Meter<'_>,
+    ) -> Result<u64, Stop> {
+        let mut buf = vec![0u8; DATA_BUFFER];
+        let mut encoder = ascii.then(Encoder::new);
+        let mut encoded = Vec::new();
+        let mut wire = 0u64;
+        self.data_timeouts(&stream)?;
+        loop {
+            self.check_cancel()?;
+            let n = match source.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(Stop::Local(err)),
+            };
+            meter.advance(n);
+            let mut out = match encoder.as_mut() {
+                Some(encoder) => {
+                    encoded.clear();
+                    encoder.encode(&buf[..n], &mut encoded);
+                    &encoded[..]
+                }
+                None => &buf[..n],
+            };
+            while !out.is_empty() {
+                match stream.write(out) {
+                    Ok(0) => return Err(Stop::Data(io::ErrorKind::WriteZero.into())),
+                    Ok(written) => {
+                        out = &out[written..];
+                        wire += written as u64;
+                        self.client.data_progress(clock::now());
+                    }
+                    Err(err) if is_timeout(&err) || err.kind() == io::ErrorKind::Interrupted => {
+                        self.check_cancel()?;
+                        self.check_deadline()?;
+                        self.data_timeouts(&stream)?;
+                    }
+                    Err(err) => return Err(Stop::Data(err)),
+                }
+            }
+        }
+        // The server takes the end of the connection for the end of the
+        // file (RFC 959 §3.4, stream mode).
+        stream.shutdown(Shutdown::Write).map_err(Stop::Data)?;
+        Ok(wire)
+    }
+
+    /// Read and write timeouts for a data connection from the machine's
+    /// deadline. Each chunk moved pushes the deadline on by the same data
+    /// timeout, so setting them once is enough.
+    fn data_timeouts(&self, stream: &TcpStream) -> Result<(), Stop> {
+        let budget = self.budget().ok_or(Stop::TimedOut)?;
+        stream.set_read_timeout(Some(budget)).map_err(Stop::Data)?;
+        stream.set_write_timeout(Some(budget)).map_err(Stop::Data)
+    }
+
+    fn check_cancel(&self) -> Result<(), Stop> {
+        match self.cancelled() {
+            true => Err(Stop::Cancelled),
+            false => Ok(()),
+        }
+    }
+
+    /// After a socket timeout: has the machine's deadline passed?
+    fn check_deadline(&self) -> Result<(), Stop> {
+        let now = clock::now();
+        match self.client.poll_timeout() {
+            Some(deadline) if now >= deadline => Err(Stop::TimedOut),
+            _ => Ok(()),
+        }
+    }
+}
