@@ -99,6 +99,8 @@ impl ReplyCode {
     pub const EXCEEDED_STORAGE: ReplyCode = ReplyCode(552);
     /// 553 Requested action not taken: file name not allowed.
     pub const NAME_NOT_ALLOWED: ReplyCode = ReplyCode(553);
+    /// 554 Requested action not taken: invalid REST parameter (RFC 3659 §5.5).
+    pub const INVALID_REST: ReplyCode = ReplyCode(554);
 
     /// A code from its number; `None` outside 100..=599.
     pub const fn new(code: u16) -> Option<ReplyCode> {

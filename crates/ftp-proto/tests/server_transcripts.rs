@@ -1675,3 +1675,21 @@ fn shutdown_of_an_idle_session_answers_421_at_once() {
     );
     assert_eq!(t.session.poll_timeout(), None);
 }
+
+#[test]
+fn rest_beyond_the_end_of_a_stored_file_gets_554() {
+    alice(
+        "
+        > PASV
+        ! Listen 10.0.0.1 -> listening 10.0.0.1:30000
+        < 227...
+        > REST 999999
+        < 350...
+        > STOR part.bin
+        ! Transfer Store /home/alice/part.bin resume 999999 passive ascii -> Failed InvalidOffset
+        < 554 Restart offset beyond the end of the file.
+        > NOOP
+        < 200
+        ",
+    );
+}

@@ -237,6 +237,9 @@ pub enum Failure {
     DataConnectionLost,
     /// The transfer was stopped after [`Event::Abort`](super::Event::Abort) (426).
     Aborted,
+    /// REST+STOR: the restart offset lies beyond the end of the file, so
+    /// resuming there would leave a hole (554, RFC 3659 §5.5).
+    InvalidOffset,
     /// Anything else went wrong locally (451).
     Io,
 }

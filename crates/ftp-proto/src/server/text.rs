@@ -80,6 +80,10 @@ pub(super) fn failure(f: Failure) -> (ReplyCode, &'static str) {
             ReplyCode::TRANSFER_ABORTED,
             "Connection closed; transfer aborted.",
         ),
+        Failure::InvalidOffset => (
+            ReplyCode::INVALID_REST,
+            "Restart offset beyond the end of the file.",
+        ),
         Failure::Io => (ReplyCode::LOCAL_ERROR, "Local error in processing."),
     }
 }

@@ -447,6 +447,7 @@ pub fn parse_completion(s: &str) -> Completion {
             "DataConnectionLost" => Failure::DataConnectionLost,
             "Aborted" => Failure::Aborted,
             "Io" => Failure::Io,
+            "InvalidOffset" => Failure::InvalidOffset,
             other => panic!("unknown failure {other:?}"),
         }),
         other => panic!("unknown completion {other:?}"),

@@ -150,6 +150,7 @@ pub(super) fn failure(err: StorageError) -> Failure {
         StorageError::IsADirectory => Failure::IsADirectory,
         StorageError::NotADirectory => Failure::NotADirectory,
         StorageError::DirectoryNotEmpty => Failure::DirectoryNotEmpty,
+        StorageError::InvalidOffset => Failure::InvalidOffset,
         _ => Failure::Io,
     }
 }
