@@ -23,12 +23,34 @@ pub struct Cli {
 /// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve a directory over TFTP (and FTP, once available).
+    /// Serve a directory over FTP and TFTP.
     Serve(ServeArgs),
-    /// Download a file: ferry get tftp://host[:port]/path [-o FILE|-]
+    /// Download a file: ferry get ftp://[user[:password]@]host[:port]/path | tftp://host[:port]/path [-o FILE|-]
+    ///
+    /// FTP logs in as the URL's user, or anonymously without one. The
+    /// password comes from the URL, else from the FERRY_PASSWORD environment
+    /// variable, else from a prompt when a user is named and standard input
+    /// is a terminal.
     Get(GetArgs),
-    /// Upload a file: ferry put FILE tftp://host[:port]/path
+    /// Upload a file: ferry put FILE ftp://[user[:password]@]host[:port]/path | tftp://host[:port]/path
+    ///
+    /// FTP logs in as the URL's user, or anonymously without one. The
+    /// password comes from the URL, else from the FERRY_PASSWORD environment
+    /// variable, else from a prompt when a user is named and standard input
+    /// is a terminal.
     Put(PutArgs),
+    /// List a directory: ferry ls ftp://[user[:password]@]host[:port]/dir
+    ///
+    /// Logs in as the URL's user, or anonymously without one. The password
+    /// comes from the URL, else from the FERRY_PASSWORD environment
+    /// variable, else from a prompt when a user is named and standard input
+    /// is a terminal.
+    Ls(LsArgs),
+    /// Print a users-file line (for serve --users) with a salted password hash.
+    ///
+    /// The password comes from the FERRY_PASSWORD environment variable, else
+    /// it is asked twice on the terminal without echo.
+    Passwd(PasswdArgs),
 }
 
 /// Which driver runs the servers.
@@ -99,42 +121,60 @@ pub enum FtpType {
     Ascii,
 }
 
-/// Options of the client commands.
+/// TFTP options of `get` and `put`.
 #[derive(Debug, Args)]
-pub struct ClientArgs {
-    /// TFTP block size to ask for (8-65464).
+#[command(next_help_heading = "TFTP options")]
+pub struct TftpArgs {
+    /// Block size to ask for (8-65464).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(8..=65464))]
     pub blksize: Option<u16>,
-    /// TFTP window size to ask for (1-65535).
+    /// Window size to ask for (1-65535).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub windowsize: Option<u16>,
-    /// TFTP retransmission timeout to ask for, in seconds (1-255).
+    /// Retransmission timeout to ask for, in seconds (1-255).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u8).range(1..))]
     pub timeout: Option<u8>,
-    /// TFTP transfer mode.
+    /// Transfer mode.
     #[arg(long, value_enum, default_value_t = TftpMode::Octet)]
     pub mode: TftpMode,
-    /// FTP: passive data connections (the default).
+}
+
+/// FTP options of `get`, `put` and `ls`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "FTP options")]
+pub struct FtpArgs {
+    /// Passive data connections: the client connects (EPSV, then PASV) [default].
     #[arg(long, conflicts_with = "active")]
     pub passive: bool,
-    /// FTP: active data connections.
+    /// Active data connections: the server connects back (EPRT, then PORT).
     #[arg(long)]
     pub active: bool,
-    /// FTP representation type.
-    #[arg(long = "type", value_enum, default_value_t = FtpType::Binary)]
-    pub ftp_type: FtpType,
 }
 
 /// `ferry get`
 #[derive(Debug, Args)]
 pub struct GetArgs {
-    /// tftp://host[:port]/path
+    /// ftp://[user[:password]@]host[:port]/path or tftp://host[:port]/path
     pub url: String,
     /// Where to write ("-" for standard output) [default: the URL's file name].
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// FTP: resume a partial download, appending to the local file from its length (REST).
+    #[arg(short = 'c', long = "continue")]
+    pub resume: bool,
+    /// FTP representation type: ascii converts line ends (CR LF on the wire).
+    #[arg(
+        long = "type",
+        value_name = "TYPE",
+        value_enum,
+        default_value_t = FtpType::Binary,
+        help_heading = "FTP options"
+    )]
+    pub ftp_type: FtpType,
     #[command(flatten)]
-    pub client: ClientArgs,
+    pub ftp: FtpArgs,
+    #[command(flatten)]
+    pub tftp: TftpArgs,
 }
 
 /// `ferry put`
@@ -142,10 +182,47 @@ pub struct GetArgs {
 pub struct PutArgs {
     /// Local file to send ("-" for standard input).
     pub file: PathBuf,
-    /// tftp://host[:port]/path (a path ending in "/" gets the file's name).
+    /// ftp://[user[:password]@]host[:port]/path or tftp://host[:port]/path
+    /// (a path ending in "/" gets the file's name).
     pub url: String,
+    /// FTP representation type: ascii converts line ends (CR LF on the wire).
+    #[arg(
+        long = "type",
+        value_name = "TYPE",
+        value_enum,
+        default_value_t = FtpType::Binary,
+        help_heading = "FTP options"
+    )]
+    pub ftp_type: FtpType,
     #[command(flatten)]
-    pub client: ClientArgs,
+    pub ftp: FtpArgs,
+    #[command(flatten)]
+    pub tftp: TftpArgs,
+}
+
+/// `ferry ls`
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// ftp://[user[:password]@]host[:port]/dir (the login directory when empty).
+    pub url: String,
+    /// Names only, one a line (NLST) instead of the server's long listing (LIST).
+    #[arg(short = '1', long)]
+    pub names: bool,
+    #[command(flatten)]
+    pub ftp: FtpArgs,
+}
+
+/// `ferry passwd`
+#[derive(Debug, Args)]
+pub struct PasswdArgs {
+    /// The login name.
+    pub user: String,
+    /// The user's home directory, relative to the served root.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub home: String,
+    /// Let the user write (uploads, deletes...) when the server runs with --write.
+    #[arg(long)]
+    pub write: bool,
 }
 
 fn parse_port_range(text: &str) -> Result<RangeInclusive<u16>, String> {
@@ -219,9 +296,9 @@ mod tests {
             panic!("not get")
         };
         assert_eq!(args.output, Some(PathBuf::from("-")));
-        assert_eq!(args.client.blksize, Some(1468));
-        assert_eq!(args.client.windowsize, Some(8));
-        assert_eq!(args.client.mode, TftpMode::Netascii);
+        assert_eq!(args.tftp.blksize, Some(1468));
+        assert_eq!(args.tftp.windowsize, Some(8));
+        assert_eq!(args.tftp.mode, TftpMode::Netascii);
         assert!(Cli::try_parse_from(["ferry", "get", "tftp://h/f", "--blksize", "7"]).is_err());
         assert!(Cli::try_parse_from(["ferry", "get", "tftp://h/f", "--timeout", "0"]).is_err());
     }

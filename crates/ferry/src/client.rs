@@ -1,4 +1,5 @@
-//! `ferry get` and `ferry put`.
+//! `ferry get` and `ferry put`: over TFTP or FTP, by the URL's scheme;
+//! what both share (output naming, Ctrl-C, the progress bar).
 
 use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -9,17 +10,41 @@ use std::time::Duration;
 use ferry_blocking::tftp::{self, ClientError, ClientOptions, Input, Mode, Output, Progress};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cli::{ClientArgs, GetArgs, PutArgs, TftpMode};
+use crate::cli::{GetArgs, PutArgs, TftpArgs, TftpMode};
+use crate::ftp;
 use crate::url::{TftpUrl, Url};
 use crate::Failure;
 
 pub fn get(args: GetArgs) -> Result<(), Failure> {
-    let url = tftp_url(&args.url)?;
-    let options = client_options(&args.client);
+    match parse_url(&args.url)? {
+        Url::Ftp(url) => ftp::get(url, &args),
+        Url::Tftp(url) => tftp_get(url, &args),
+    }
+}
+
+pub fn put(args: PutArgs) -> Result<(), Failure> {
+    match parse_url(&args.url)? {
+        Url::Ftp(url) => ftp::put(url, &args),
+        Url::Tftp(url) => tftp_put(url, &args),
+    }
+}
+
+/// Parses a `get`/`put`/`ls` URL; a bad one is a usage error.
+pub fn parse_url(text: &str) -> Result<Url, Failure> {
+    Url::parse(text).map_err(|err| Failure::Usage(format!("bad URL {text:?}: {err}")))
+}
+
+fn tftp_get(url: TftpUrl, args: &GetArgs) -> Result<(), Failure> {
+    if args.resume {
+        return Err(Failure::Usage(
+            "--continue works with ftp:// URLs only".to_owned(),
+        ));
+    }
+    let options = tftp_options(&args.tftp);
     let mut bar = Bar::new();
-    let mut progress = |p: Progress| bar.update(p);
-    let result = match args.output.as_deref() {
-        Some(path) if path == Path::new("-") => {
+    let mut progress = |p: Progress| bar.update(p.bytes, p.total);
+    let result = match destination(args.output.as_deref(), &url.path)? {
+        Destination::Stdout => {
             let mut stdout = io::stdout().lock();
             tftp::get(
                 &url.host,
@@ -30,25 +55,14 @@ pub fn get(args: GetArgs) -> Result<(), Failure> {
                 &mut progress,
             )
         }
-        Some(path) => tftp::get(
+        Destination::File(path) => tftp::get(
             &url.host,
             url.port,
             &url.path,
-            Output::Path(path),
+            Output::Path(&path),
             &options,
             &mut progress,
         ),
-        None => {
-            let path = default_output(&url.path)?;
-            tftp::get(
-                &url.host,
-                url.port,
-                &url.path,
-                Output::Path(&path),
-                &options,
-                &mut progress,
-            )
-        }
     };
     bar.finish();
     let summary = result.map_err(failure)?;
@@ -61,26 +75,11 @@ pub fn get(args: GetArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-pub fn put(args: PutArgs) -> Result<(), Failure> {
-    let url = tftp_url(&args.url)?;
-    let options = client_options(&args.client);
-    let mut remote = url.path.clone();
-    if remote.ends_with('/') {
-        let name = args
-            .file
-            .file_name()
-            .and_then(|n| n.to_str())
-            .filter(|_| args.file != Path::new("-"))
-            .ok_or_else(|| {
-                Failure::Usage(format!(
-                    "{} names a directory; give the remote file name",
-                    args.url
-                ))
-            })?;
-        remote.push_str(name);
-    }
+fn tftp_put(url: TftpUrl, args: &PutArgs) -> Result<(), Failure> {
+    let options = tftp_options(&args.tftp);
+    let remote = remote_name(&url.path, &args.file, &args.url)?;
     let mut bar = Bar::new();
-    let mut progress = |p: Progress| bar.update(p);
+    let mut progress = |p: Progress| bar.update(p.bytes, p.total);
     let result = if args.file == Path::new("-") {
         let mut stdin = io::stdin().lock();
         let input = Input::Reader {
@@ -103,25 +102,38 @@ pub fn put(args: PutArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn tftp_url(text: &str) -> Result<TftpUrl, Failure> {
-    match Url::parse(text) {
-        Ok(Url::Tftp(url)) => Ok(url),
-        Ok(Url::Ftp(_)) => Err(Failure::Usage(
-            "ftp:// is not supported yet; only tftp:// URLs work for now".to_owned(),
-        )),
-        Err(err) => Err(Failure::Usage(format!("bad URL {text:?}: {err}"))),
+/// The remote name of an upload: the URL's path, with the local file's
+/// name added when the path names a directory (ends in `/`, or is empty).
+pub fn remote_name(path: &str, file: &Path, url: &str) -> Result<String, Failure> {
+    if !path.is_empty() && !path.ends_with('/') {
+        return Ok(path.to_owned());
     }
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|_| file != Path::new("-"))
+        .ok_or_else(|| {
+            Failure::Usage(format!(
+                "{url} names a directory; give the remote file name"
+            ))
+        })?;
+    Ok(format!("{path}{name}"))
 }
 
-fn client_options(args: &ClientArgs) -> ClientOptions {
-    // Ctrl-C cancels cleanly: the server is told, a partial download removed.
+/// Set by Ctrl-C (SIGINT/SIGTERM): the transfer stops cleanly, the
+/// server is told, a partial download under a temporary name is removed.
+pub fn cancel_flag() -> Arc<AtomicBool> {
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&cancel);
     if let Err(err) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
         tracing::debug!(error = %err, "cannot install the SIGINT/SIGTERM handler");
     }
+    cancel
+}
+
+fn tftp_options(args: &TftpArgs) -> ClientOptions {
     ClientOptions {
-        cancel: Some(cancel),
+        cancel: Some(cancel_flag()),
         blksize: args.blksize,
         windowsize: args.windowsize,
         timeout: args.timeout,
@@ -130,6 +142,24 @@ fn client_options(args: &ClientArgs) -> ClientOptions {
             TftpMode::Netascii => Mode::Netascii,
         },
         ..ClientOptions::default()
+    }
+}
+
+/// Where a download goes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// `-o -`
+    Stdout,
+    /// `-o FILE`, or the URL's file name.
+    File(PathBuf),
+}
+
+/// `-o` as given, or the URL's last path component, like curl's `-O`.
+pub fn destination(output: Option<&Path>, remote: &str) -> Result<Destination, Failure> {
+    match output {
+        Some(path) if path == Path::new("-") => Ok(Destination::Stdout),
+        Some(path) => Ok(Destination::File(path.to_owned())),
+        None => default_output(remote).map(Destination::File),
     }
 }
 
@@ -151,13 +181,13 @@ fn failure(err: ClientError) -> Failure {
 
 /// A progress bar on stderr, only when both stdout and stderr are
 /// terminals (so pipes and logs stay clean).
-struct Bar {
+pub struct Bar {
     bar: Option<ProgressBar>,
     styled: bool,
 }
 
 impl Bar {
-    fn new() -> Self {
+    pub fn new() -> Self {
         let interactive = io::stderr().is_terminal() && io::stdout().is_terminal();
         Bar {
             bar: interactive.then(|| {
@@ -169,11 +199,11 @@ impl Bar {
         }
     }
 
-    fn update(&mut self, progress: Progress) {
+    pub fn update(&mut self, bytes: u64, total: Option<u64>) {
         let Some(bar) = &self.bar else { return };
         if !self.styled {
             self.styled = true;
-            let style = match progress.total {
+            let style = match total {
                 Some(total) => {
                     bar.set_length(total);
                     ProgressStyle::with_template(
@@ -186,10 +216,10 @@ impl Bar {
                 bar.set_style(style);
             }
         }
-        bar.set_position(progress.bytes);
+        bar.set_position(bytes);
     }
 
-    fn finish(&mut self) {
+    pub fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
@@ -211,9 +241,38 @@ mod tests {
     }
 
     #[test]
-    fn ftp_urls_are_refused_as_usage() {
-        assert!(matches!(tftp_url("ftp://h/x"), Err(Failure::Usage(_))));
-        assert!(matches!(tftp_url("tftp://h"), Err(Failure::Usage(_))));
-        assert!(tftp_url("tftp://h/x").is_ok());
+    fn destinations() {
+        assert_eq!(
+            destination(Some(Path::new("-")), "a/b").unwrap(),
+            Destination::Stdout
+        );
+        assert_eq!(
+            destination(Some(Path::new("out")), "a/").unwrap(),
+            Destination::File(PathBuf::from("out"))
+        );
+        assert_eq!(
+            destination(None, "a/b").unwrap(),
+            Destination::File(PathBuf::from("b"))
+        );
+        assert!(matches!(destination(None, ""), Err(Failure::Usage(_))));
+    }
+
+    #[test]
+    fn remote_names() {
+        let file = Path::new("dir/local.txt");
+        assert_eq!(remote_name("up/x", file, "u").unwrap(), "up/x");
+        assert_eq!(remote_name("up/", file, "u").unwrap(), "up/local.txt");
+        assert_eq!(remote_name("", file, "u").unwrap(), "local.txt");
+        assert!(matches!(
+            remote_name("up/", Path::new("-"), "u"),
+            Err(Failure::Usage(_))
+        ));
+    }
+
+    #[test]
+    fn bad_urls_are_usage_errors() {
+        assert!(matches!(parse_url("tftp://h"), Err(Failure::Usage(_))));
+        assert!(matches!(parse_url("ftp://h:0/x"), Err(Failure::Usage(_))));
+        assert!(parse_url("ftp://h/x").is_ok());
     }
 }

@@ -2,6 +2,8 @@
 
 mod cli;
 mod client;
+mod ftp;
+mod passwd;
 mod serve;
 mod url;
 
@@ -33,6 +35,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Get(args) => client::get(args),
         Command::Put(args) => client::put(args),
+        Command::Ls(args) => ftp::ls(args),
+        Command::Passwd(args) => passwd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,16 +2,20 @@
 //! exit codes, error text, files on disk.
 
 use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::thread;
+use std::time::Duration;
 
 const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
 
-/// `ferry serve` on an ephemeral port, stopped when dropped.
+/// `ferry serve` with FTP and TFTP on ephemeral ports, stopped when
+/// dropped.
 struct Serve {
     child: Child,
     port: u16,
+    ftp_port: u16,
     drain: Option<thread::JoinHandle<String>>,
 }
 
@@ -22,7 +26,8 @@ impl Serve {
                 "serve",
                 "--tftp",
                 "127.0.0.1:0",
-                "--no-ftp",
+                "--ftp",
+                "127.0.0.1:0",
                 "--driver",
                 "blocking",
             ])
@@ -35,14 +40,20 @@ impl Serve {
             .spawn()
             .unwrap();
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut line = String::new();
-        stderr.read_line(&mut line).unwrap();
-        let addr = line
-            .trim_end()
-            .strip_prefix("ferry: tftp listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-        let port = addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
-        assert!(addr.starts_with("127.0.0.1:") && port != 0, "{addr}");
+        let mut port_after = |prefix: &str| {
+            let mut line = String::new();
+            stderr.read_line(&mut line).unwrap();
+            let addr = line
+                .trim_end()
+                .strip_prefix(prefix)
+                .unwrap_or_else(|| panic!("expected {prefix:?}, got {line:?}"))
+                .to_owned();
+            let port = addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
+            assert!(addr.starts_with("127.0.0.1:") && port != 0, "{addr}");
+            port
+        };
+        let ftp_port = port_after("ferry: ftp listening on ");
+        let port = port_after("ferry: tftp listening on ");
         // Keep draining the log so the server never blocks on a full pipe.
         let drain = thread::spawn(move || {
             let mut rest = String::new();
@@ -52,11 +63,12 @@ impl Serve {
         Serve {
             child,
             port,
+            ftp_port,
             drain: Some(drain),
         }
     }
 
-    /// Stop the server and return what it logged after the first line.
+    /// Stop the server and return what it logged after the listening lines.
     fn stop(mut self) -> String {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -65,6 +77,10 @@ impl Serve {
 
     fn url(&self, path: &str) -> String {
         format!("tftp://127.0.0.1:{}/{path}", self.port)
+    }
+
+    fn ftp_url(&self, path: &str) -> String {
+        format!("ftp://127.0.0.1:{}/{path}", self.ftp_port)
     }
 }
 
@@ -226,17 +242,13 @@ fn bad_urls_and_usage_exit_2() {
         (&["get", "127.0.0.1/x"][..], "missing scheme"),
         (&["get", "tftp://127.0.0.1:99999/x"][..], "bad port"),
         (&["get", "http://h/x"][..], "unsupported scheme"),
-        (
-            &["get", "ftp://127.0.0.1/x"][..],
-            "ftp:// is not supported yet",
-        ),
         (&["put", "f", "tftp://[::1/x"][..], "bad host"),
         (&["get", "tftp://127.0.0.1/x", "--blksize", "4"][..], "4"),
         (
             &["serve", "--driver", "mio"][..],
             "the mio driver is not available yet",
         ),
-        (&["serve", "--no-tftp"][..], "nothing to serve"),
+        (&["serve", "--no-tftp", "--no-ftp"][..], "nothing to serve"),
         (&["frobnicate"][..], "frobnicate"),
     ] {
         let out = ferry(args, work.path());
@@ -267,5 +279,249 @@ fn serve_prints_the_listening_line_and_a_log_line_per_transfer() {
         "blksize=512",
     ] {
         assert!(line.contains(field), "{field} missing from {line:?}");
+    }
+}
+
+#[test]
+fn ftp_get_put_ls_through_the_binary() {
+    let root = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let content = data(700_000);
+    std::fs::create_dir(root.path().join("sub")).unwrap();
+    std::fs::write(root.path().join("sub/file.bin"), &content).unwrap();
+    let server = Serve::start(root.path(), &["--write"]);
+
+    // Default output name, passive.
+    let out = ferry(&["get", &server.ftp_url("sub/file.bin")], work.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::read(work.path().join("file.bin")).unwrap() == content);
+
+    // Active, to stdout.
+    let out = ferry(
+        &[
+            "get",
+            &server.ftp_url("sub/file.bin"),
+            "-o",
+            "-",
+            "--active",
+        ],
+        work.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.stdout == content);
+
+    // put into a directory URL takes the local name.
+    let out = ferry(&["put", "file.bin", &server.ftp_url("sub/")], work.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::read(root.path().join("sub/file.bin")).unwrap() == content);
+    let out = ferry(
+        &["put", "file.bin", &server.ftp_url("copy.bin"), "--active"],
+        work.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::read(root.path().join("copy.bin")).unwrap() == content);
+
+    // ls --names: one name a line, local line ends.
+    let out = ferry(&["ls", "--names", &server.ftp_url("")], work.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "copy.bin\nsub\n");
+    let out = ferry(&["ls", &server.ftp_url("sub")], work.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listing = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        listing.ends_with(" file.bin\n") && !listing.contains('\r'),
+        "{listing:?}"
+    );
+
+    // A missing file: exit 1 with the server's reply, no local file.
+    let out = ferry(&["get", &server.ftp_url("nope"), "-o", "nope"], work.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("ferry: server error 550"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!work.path().join("nope").exists());
+}
+
+/// A one-connection FTP server that asks for a password, refuses every
+/// login, and returns the command lines it got.
+fn refusing_server() -> (u16, thread::JoinHandle<Vec<String>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut writer = stream;
+        writer.write_all(b"220 scripted\r\n").unwrap();
+        let mut lines = Vec::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                break;
+            }
+            let line = line.trim_end_matches(['\r', '\n']).to_owned();
+            let reply: &[u8] = match line.split(' ').next() {
+                Some("USER") => b"331 Password, please.\r\n",
+                Some("PASS") => b"530 Login incorrect.\r\n",
+                _ => b"500 Not here.\r\n",
+            };
+            lines.push(line);
+            if writer.write_all(reply).is_err() {
+                break;
+            }
+        }
+        lines
+    });
+    (port, handle)
+}
+
+fn login_lines(url: impl Fn(u16) -> String, password_env: Option<&str>) -> Vec<String> {
+    let work = tempfile::tempdir().unwrap();
+    let (port, server) = refusing_server();
+    let mut cmd = Command::new(FERRY);
+    cmd.args(["get", &url(port), "-o", "-"])
+        .current_dir(work.path())
+        .stdin(Stdio::null())
+        .env_remove("FERRY_PASSWORD");
+    if let Some(password) = password_env {
+        cmd.env("FERRY_PASSWORD", password);
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).trim_end(),
+        "ferry: server error 530: Login incorrect."
+    );
+    assert!(out.stdout.is_empty());
+    server.join().unwrap()
+}
+
+#[test]
+fn ftp_credentials_from_the_url_the_environment_or_anonymous() {
+    // Percent-decoded from the URL, ahead of the environment.
+    assert_eq!(
+        login_lines(
+            |p| format!("ftp://al%40ice:p%3As%20s@127.0.0.1:{p}/f"),
+            Some("env")
+        ),
+        ["USER al@ice", "PASS p:s s"]
+    );
+    // No password in the URL: FERRY_PASSWORD.
+    assert_eq!(
+        login_lines(|p| format!("ftp://bob@127.0.0.1:{p}/f"), Some("from env")),
+        ["USER bob", "PASS from env"]
+    );
+    // No user: anonymous, with FERRY_PASSWORD when given.
+    assert_eq!(
+        login_lines(|p| format!("ftp://127.0.0.1:{p}/f"), None),
+        ["USER anonymous", "PASS ferry@"]
+    );
+    assert_eq!(
+        login_lines(|p| format!("ftp://127.0.0.1:{p}/f"), Some("me@example")),
+        ["USER anonymous", "PASS me@example"]
+    );
+    // A user, no password anywhere, no terminal to ask on: an empty one.
+    let lines = login_lines(|p| format!("ftp://bob@127.0.0.1:{p}/f"), None);
+    assert_eq!(lines[0], "USER bob");
+    assert_eq!(lines[1].trim_end(), "PASS");
+}
+
+#[test]
+fn ftp_usage_errors_exit_2() {
+    let work = tempfile::tempdir().unwrap();
+    for (args, needle) in [
+        (&["get", "ftp://127.0.0.1/dir/"][..], "names a directory"),
+        (&["get", "ftp://127.0.0.1"][..], "names a directory"),
+        (
+            &["get", "ftp://127.0.0.1/f", "-o", "-", "--continue"][..],
+            "--continue needs an output file",
+        ),
+        (
+            &["get", "tftp://127.0.0.1/f", "--continue"][..],
+            "--continue works with ftp:// URLs only",
+        ),
+        (&["ls", "tftp://127.0.0.1/f"][..], "ls works with ftp://"),
+        (&["ls", "ftp://127.0.0.1:0/"][..], "bad port"),
+        (&["ls", "ftp://u@/"][..], "missing host"),
+        (&["get", "ftp://h/%zz"][..], "bad percent-encoding"),
+        (
+            &["put", "-", "ftp://127.0.0.1/dir/"][..],
+            "names a directory",
+        ),
+        (
+            &["get", "ftp://h/f", "--passive", "--active"][..],
+            "cannot be used with",
+        ),
+        (&["get", "ftp://h/f", "--type", "ebcdic"][..], "ebcdic"),
+    ] {
+        let out = ferry(args, work.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn ftp_connection_refused_exits_1() {
+    let work = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = ferry(&["ls", &format!("ftp://127.0.0.1:{port}/")], work.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with(&format!("ferry: cannot connect to 127.0.0.1:{port}: ")),
+        "{}",
+        stderr(&out)
+    );
+}
+
+fn passwd(args: &[&str], password: Option<&str>) -> Output {
+    let mut cmd = Command::new(FERRY);
+    cmd.arg("passwd")
+        .args(args)
+        .stdin(Stdio::null())
+        .env_remove("FERRY_PASSWORD");
+    if let Some(password) = password {
+        cmd.env("FERRY_PASSWORD", password);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn passwd_prints_a_users_file_line() {
+    let out = passwd(&["alice", "--home", "/alice", "--write"], Some("pw"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let line = String::from_utf8(out.stdout).unwrap();
+    assert!(line.starts_with("alice:$argon2id$"), "{line}");
+    assert!(line.ends_with(":/alice:rw\n"), "{line}");
+    let users = ferry_users::Users::parse(&line).unwrap();
+    let alice = users.verify("alice", "pw").expect("the password verifies");
+    assert!(alice.write);
+    assert!(users.verify("alice", "other").is_none());
+
+    // Read-only at the root by default.
+    let out = passwd(&["bob"], Some("pw"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8(out.stdout).unwrap().ends_with(":/:ro\n"));
+}
+
+#[test]
+fn passwd_usage_errors_exit_2() {
+    for (args, password, needle) in [
+        (&["a:b"][..], Some("pw"), "a:b"),
+        (&["alice", "--home", "../x"][..], Some("pw"), "home"),
+        (&["alice"][..], Some(""), "empty"),
+        (&["alice"][..], None, "FERRY_PASSWORD"),
+    ] {
+        let out = passwd(args, password);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(out.stdout.is_empty());
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
     }
 }
