@@ -460,8 +460,9 @@ pub fn port_argument(addr: SocketAddrV4) -> String {
 // ---------------------------------------------------------------------------
 // File trees
 
-/// Every regular file under `dir` as (relative path, sha256), sorted, and
-/// every directory's relative path: the shape and content of a tree.
+/// Every file under `dir` as (relative path, sha256), sorted, and every
+/// directory's relative path: the shape and content of a tree. Symlinks
+/// are not followed; one is listed as (path, `-> target`).
 pub fn tree(dir: &Path) -> (Vec<(String, String)>, Vec<String>) {
     let mut files = Vec::new();
     let mut dirs = Vec::new();
@@ -481,7 +482,11 @@ fn walk(base: &Path, dir: &Path, files: &mut Vec<(String, String)>, dirs: &mut V
             .to_string_lossy()
             .into_owned();
         let kind = entry.file_type().unwrap();
-        if kind.is_dir() {
+        if kind.is_symlink() {
+            // Not followed: a link is listed with where it points.
+            let target = std::fs::read_link(&path).unwrap();
+            files.push((rel, format!("-> {}", target.display())));
+        } else if kind.is_dir() {
             dirs.push(rel);
             walk(base, &path, files, dirs);
         } else {
