@@ -69,20 +69,24 @@ impl Connection {
             }
         }
         loop {
+            // What one event makes the machine say (a transfer command
+            // once the data connection is up, say) goes out before the
+            // next event is acted on or the control connection waited on.
             self.send();
-            while let Some(event) = self.client.poll_event() {
-                match self.on_event(event, job, &mut run) {
-                    Step::Continue => {}
-                    Step::Greeted => return Ok(Outcome::Ok),
-                    Step::Finished(result) => {
-                        self.send();
-                        return self.judge(result, run);
-                    }
+            let Some(event) = self.client.poll_event() else {
+                if let Err(err) = self.wait(&mut run) {
+                    self.abandon();
+                    return Err(err);
                 }
-            }
-            if let Err(err) = self.wait(&mut run) {
-                self.abandon();
-                return Err(err);
+                continue;
+            };
+            match self.on_event(event, job, &mut run) {
+                Step::Continue => {}
+                Step::Greeted => return Ok(Outcome::Ok),
+                Step::Finished(result) => {
+                    self.send();
+                    return self.judge(result, run);
+                }
             }
         }
     }

@@ -475,3 +475,6 @@ impl Target<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,333 @@
+//! The driver against scripted servers on 127.0.0.1: what it does with
+//! the sockets when the machine asks, and what it reports.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use ftp_proto::client::ClientError as ProtoError;
+
+use super::*;
+
+/// One scripted control connection, seen from the server.
+struct Peer {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Peer {
+    fn send(&mut self, reply: &str) {
+        self.writer
+            .write_all(format!("{reply}\r\n").as_bytes())
+            .unwrap();
+    }
+
+    /// The next command line, without CR LF and Telnet bytes.
+    fn line(&mut self) -> String {
+        let mut line = Vec::new();
+        self.reader.read_until(b'\n', &mut line).unwrap();
+        line.retain(|&b| b < 0x80 && b != b'\r' && b != b'\n');
+        String::from_utf8(line).unwrap()
+    }
+
+    fn expect(&mut self, command: &str, reply: &str) {
+        assert_eq!(self.line(), command);
+        self.send(reply);
+    }
+
+    fn login(&mut self) {
+        self.send("220 scripted");
+        self.expect("USER anonymous", "331 password");
+        self.expect("PASS guest", "230 in");
+    }
+
+    /// Answers EPSV with a fresh listener.
+    fn epsv(&mut self) -> TcpListener {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        self.expect("EPSV", &format!("229 Extended (|||{port}|)"));
+        listener
+    }
+}
+
+/// A server running `script` on its one connection; joined to see its
+/// assertions.
+fn server(script: impl FnOnce(&mut Peer) + Send + 'static) -> (u16, thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut peer = Peer {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            writer: stream,
+        };
+        script(&mut peer);
+    });
+    (port, handle)
+}
+
+fn connect(port: u16, options: ConnectOptions) -> Connection {
+    let mut ftp = Connection::connect("127.0.0.1", port, options).unwrap();
+    assert_eq!(ftp.greeting(), "scripted");
+    ftp.login("anonymous", "guest").unwrap();
+    ftp
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn get_falls_back_to_pasv_and_renames_the_file_into_place() {
+    let (port, script) = server(|peer| {
+        peer.login();
+        peer.expect("SIZE dir/f", "213 11");
+        peer.expect("EPSV", "500 EPSV not understood");
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let p = listener.local_addr().unwrap().port();
+        // The address in a 227 is not used: data goes to the control peer.
+        peer.expect(
+            "PASV",
+            &format!(
+                "227 Entering Passive Mode (10,9,8,7,{},{})",
+                p >> 8,
+                p & 255
+            ),
+        );
+        let (mut data, _) = listener.accept().unwrap();
+        peer.expect("RETR dir/f", "150 here it comes");
+        data.write_all(b"hello world").unwrap();
+        drop(data);
+        peer.send("226 done");
+        peer.expect("QUIT", "221 bye");
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("f");
+    let mut ftp = connect(port, ConnectOptions::default());
+    let mut seen = Vec::new();
+    let bytes = ftp
+        .get("dir/f", Output::Path(&dest), &mut |p| seen.push(p))
+        .unwrap();
+    assert_eq!(bytes, 11);
+    assert_eq!(std::fs::read(&dest).unwrap(), b"hello world");
+    assert_eq!(files_in(dir.path()), ["f"]);
+    assert_eq!(
+        seen.last(),
+        Some(&Progress {
+            bytes: 11,
+            total: Some(11)
+        })
+    );
+    ftp.quit().unwrap();
+    script.join().unwrap();
+}
+
+#[test]
+fn a_refusal_keeps_the_servers_code_and_text_and_leaves_no_file() {
+    let (port, script) = server(|peer| {
+        peer.login();
+        peer.expect("SIZE gone", "550 No such file.");
+        let _listener = peer.epsv();
+        peer.expect("RETR gone", "550 No such file.");
+        peer.expect("NOOP", "200 still here");
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut ftp = connect(port, ConnectOptions::default());
+    let err = ftp
+        .get("gone", Output::Path(&dir.path().join("gone")), &mut |_| {})
+        .unwrap_err();
+    assert_eq!(err.to_string(), "server error 550: No such file.");
+    assert_eq!(err.code(), Some(550));
+    assert!(files_in(dir.path()).is_empty());
+    // The session goes on.
+    ftp.op(Op::Noop).unwrap();
+    script.join().unwrap();
+}
+
+#[test]
+fn a_cut_data_connection_fails_and_removes_the_partial_file() {
+    let (port, script) = server(|peer| {
+        peer.login();
+        peer.expect("SIZE f", "213 1000000");
+        let listener = peer.epsv();
+        let (mut data, _) = listener.accept().unwrap();
+        peer.expect("RETR f", "150 here it comes");
+        data.write_all(&[7; 1000]).unwrap();
+        drop(data);
+        peer.send("426 Connection closed; transfer aborted.");
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut ftp = connect(port, ConnectOptions::default());
+    let err = ftp
+        .get("f", Output::Path(&dir.path().join("f")), &mut |_| {})
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "server error 426: Connection closed; transfer aborted."
+    );
+    assert!(files_in(dir.path()).is_empty());
+    script.join().unwrap();
+}
+
+#[test]
+fn continue_appends_from_the_local_length() {
+    let (port, script) = server(|peer| {
+        peer.login();
+        peer.expect("SIZE f", "213 10");
+        let listener = peer.epsv();
+        let (mut data, _) = listener.accept().unwrap();
+        peer.expect("REST 4", "350 restarting");
+        peer.expect("RETR f", "150 the rest");
+        data.write_all(b"456789").unwrap();
+        drop(data);
+        peer.send("226 done");
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("f");
+    std::fs::write(&dest, b"0123").unwrap();
+    let mut ftp = connect(port, ConnectOptions::default());
+    let mut seen = Vec::new();
+    let bytes = ftp
+        .get("f", Output::Continue(&dest), &mut |p| seen.push(p.bytes))
+        .unwrap();
+    assert_eq!(bytes, 6);
+    assert_eq!(std::fs::read(&dest).unwrap(), b"0123456789");
+    assert_eq!((seen.first(), seen.last()), (Some(&4), Some(&10)));
+    script.join().unwrap();
+}
+
+#[test]
+fn ascii_upload_sends_cr_lf() {
+    let (port, script) = server(|peer| {
+        peer.login();
+        peer.expect("TYPE A", "200 ascii");
+        let listener = peer.epsv();
+        let (mut data, _) = listener.accept().unwrap();
+        peer.expect("STOR up.txt", "150 send it");
+        let mut got = Vec::new();
+        data.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"a\r\nb\r\n\r\nc");
+        peer.send("226 stored");
+    });
+    let mut ftp = connect(port, ConnectOptions::default());
+    ftp.set_type(TransferType::Ascii).unwrap();
+    let mut source: &[u8] = b"a\nb\n\nc";
+    let input = Input::Reader {
+        reader: &mut source,
+        len: Some(6),
+    };
+    assert_eq!(ftp.put(input, "up.txt", &mut |_| {}).unwrap(), 6);
+    script.join().unwrap();
+}
+
+/// Connects to `to` from `from` (any 127/8 address works on loopback).
+fn connect_from(from: Ipv4Addr, to: SocketAddr) -> TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.bind(&SocketAddr::from((from, 0)).into()).unwrap();
+    socket.connect(&to.into()).unwrap();
+    socket.into()
+}
+
+#[test]
+fn active_mode_takes_the_data_connection_only_from_the_server() {
+    let (port, script) = server(|peer| {
+        peer.login();
+        peer.expect("SIZE f", "502 no SIZE here");
+        let eprt = peer.line();
+        let to: SocketAddr = {
+            let fields: Vec<&str> = eprt.trim_start_matches("EPRT ").split('|').collect();
+            assert_eq!(&fields[..3], ["", "1", "127.0.0.1"], "{eprt}");
+            format!("127.0.0.1:{}", fields[3]).parse().unwrap()
+        };
+        peer.send("200 EPRT ok");
+        peer.expect("RETR f", "150 connecting");
+        // Someone else gets there first: refused unread.
+        let mut intruder = connect_from(Ipv4Addr::new(127, 0, 0, 2), to);
+        let _ = intruder.write_all(b"forged");
+        let mut data = connect_from(Ipv4Addr::LOCALHOST, to);
+        data.write_all(b"genuine").unwrap();
+        drop(data);
+        peer.send("226 done");
+    });
+    let options = ConnectOptions {
+        data: DataMode::Active,
+        ..ConnectOptions::default()
+    };
+    let mut ftp = connect(port, options);
+    let mut out = Vec::new();
+    ftp.get("f", Output::Writer(&mut out), &mut |_| {}).unwrap();
+    assert_eq!(out, b"genuine");
+    script.join().unwrap();
+}
+
+#[test]
+fn a_silent_server_times_out() {
+    let (port, script) = server(|peer| {
+        peer.send("220 scripted");
+        assert_eq!(peer.line(), "USER anonymous");
+        // No reply; wait for the client to give up and close.
+        let mut rest = Vec::new();
+        let _ = peer.reader.read_to_end(&mut rest);
+    });
+    let mut options = ConnectOptions::default();
+    options.protocol.reply_timeout = Duration::from_millis(300);
+    let mut ftp = Connection::connect("127.0.0.1", port, options).unwrap();
+    let started = Instant::now();
+    let err = ftp.login("anonymous", "guest").unwrap_err();
+    assert!(
+        matches!(err, ClientError::Session(ProtoError::Timeout)),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    drop(ftp);
+    script.join().unwrap();
+}
+
+#[test]
+fn cancel_aborts_a_stalled_download() {
+    let (port, script) = server(|peer| {
+        peer.login();
+        peer.expect("SIZE f", "213 1000000");
+        let listener = peer.epsv();
+        let (mut data, _) = listener.accept().unwrap();
+        peer.expect("RETR f", "150 here it comes");
+        data.write_all(&[1; 1000]).unwrap();
+        // Stall until the client gives up on the data connection.
+        let mut rest = Vec::new();
+        let _ = data.read_to_end(&mut rest);
+        assert_eq!(peer.line(), "ABOR");
+        peer.send("426 aborted");
+        peer.send("226 ABOR ok");
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let options = ConnectOptions {
+        cancel: Some(Arc::clone(&cancel)),
+        ..ConnectOptions::default()
+    };
+    let mut ftp = connect(port, options);
+    let flag = Arc::clone(&cancel);
+    let setter = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(300));
+        flag.store(true, Ordering::Relaxed);
+    });
+    let err = ftp
+        .get("f", Output::Path(&dir.path().join("f")), &mut |_| {})
+        .unwrap_err();
+    assert!(matches!(err, ClientError::Cancelled), "{err:?}");
+    assert!(files_in(dir.path()).is_empty());
+    setter.join().unwrap();
+    script.join().unwrap();
+}
