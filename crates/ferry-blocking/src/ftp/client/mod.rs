@@ -290,7 +290,11 @@ impl Connection {
     ) -> Result<u64, ClientError> {
         let total = match self.size(remote) {
             Ok(size) => Some(size),
-            Err(ClientError::Cancelled) => return Err(ClientError::Cancelled),
+            // A session that ended (a 421, say) ends the download too,
+            // with the reason.
+            Err(err) if matches!(err, ClientError::Cancelled) || self.client.is_closed() => {
+                return Err(err)
+            }
             Err(err) => {
                 tracing::debug!(error = %err, "no size for the progress total");
                 None

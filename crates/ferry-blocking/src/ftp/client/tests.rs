@@ -331,3 +331,19 @@ fn cancel_aborts_a_stalled_download() {
     setter.join().unwrap();
     script.join().unwrap();
 }
+
+#[test]
+fn a_421_ends_the_download_with_its_text() {
+    let (port, script) = server(|peer| {
+        peer.login();
+        peer.expect("SIZE f", "421 Shutting down.");
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut ftp = connect(port, ConnectOptions::default());
+    let err = ftp
+        .get("f", Output::Path(&dir.path().join("f")), &mut |_| {})
+        .unwrap_err();
+    assert_eq!(err.to_string(), "server error 421: Shutting down.");
+    assert!(files_in(dir.path()).is_empty());
+    script.join().unwrap();
+}
