@@ -171,6 +171,53 @@ fn curl_stor_with_write() {
 }
 
 #[test]
+fn curl_append_and_resumed_upload() {
+    require_peer!("curl");
+    let root = temp_dir("root");
+    let work = temp_dir("work");
+    let server = FtpServer::writable(root.path());
+
+    // --append: APPE adds to what is there.
+    let old = make_file(root.path(), "log.bin", 300_000, 1150);
+    let more = make_file(work.path(), "more.bin", 200_001, 1151);
+    let done = run(
+        curl()
+            .args(["-v", "--append", "-T"])
+            .arg(work.path().join("more.bin"))
+            .arg(server.url("log.bin")),
+        PEER_TIMEOUT,
+    );
+    done.assert_success("curl --append");
+    assert!(
+        done.stderr.contains("\n> APPE log.bin\r\n"),
+        "{}",
+        done.stderr
+    );
+    let mut want = old.clone();
+    want.extend_from_slice(&more);
+    assert_file_eq(&root.path().join("log.bin"), &want);
+
+    // -C - with -T: curl asks SIZE and appends the rest of its file.
+    let full = make_file(work.path(), "full.bin", 2_000_000 + 11, 1152);
+    std::fs::write(root.path().join("full.bin"), &full[..777_777]).unwrap();
+    let done = run(
+        curl()
+            .args(["-v", "-C", "-", "-T"])
+            .arg(work.path().join("full.bin"))
+            .arg(server.url("full.bin")),
+        PEER_TIMEOUT,
+    );
+    done.assert_success("curl -C - -T");
+    assert!(
+        done.stderr.contains("\n< 213 777777\r\n"),
+        "{}",
+        done.stderr
+    );
+    assert_file_eq(&root.path().join("full.bin"), &full);
+    assert_eq!(names(root.path()), ["full.bin", "log.bin"]);
+}
+
+#[test]
 fn curl_stor_refused_without_write() {
     require_peer!("curl");
     let root = temp_dir("root");
@@ -609,6 +656,93 @@ fn python_ftplib() {
     want_files.sort();
     assert_eq!(files, want_files);
     assert_eq!(dirs, ["keep", "keep/inner", "sub", "sub/deeper"]);
+}
+
+/// Every kind of upload but plain STOR: APPE, REST + STOR, STOU, and
+/// STOR in TYPE A. Run as `python3 SCRIPT PORT`; prints `ok`.
+const FTPLIB_UPLOADS_SCRIPT: &str = r#"
+import ftplib, io, socket, sys
+
+port = int(sys.argv[1])
+ftp = ftplib.FTP()
+ftp.connect('127.0.0.1', port, timeout=30)
+ftp.login()
+ftp.voidcmd('TYPE I')
+
+# APPE onto an existing file, and onto a name that does not exist yet.
+assert ftp.storbinary('APPE log.txt', io.BytesIO(b'second part\n')).startswith('226')
+assert ftp.storbinary('APPE appended.txt', io.BytesIO(b'only part\n')).startswith('226')
+
+# REST + STOR: the first 1000 bytes of the old file stay, the rest is new.
+new = bytes(range(256)) * 40
+resp = ftp.storbinary('STOR partial.bin', io.BytesIO(new[1000:]), rest=1000)
+assert resp.startswith('226'), resp
+assert ftp.size('partial.bin') == len(new)
+
+# STOU: the server picks a name that does not exist and says it in the 150.
+def stou(arg, data):
+    host, dport = ftp.makepasv()
+    conn = socket.create_connection((host, dport), timeout=30)
+    resp = ftp.sendcmd('STOU ' + arg if arg else 'STOU')
+    assert resp.startswith('150 FILE: '), resp
+    conn.sendall(data)
+    conn.close()
+    done = ftp.voidresp()
+    assert done.startswith('226'), done
+    return resp[len('150 FILE: '):]
+assert stou('', b'first unique\n') == 'upload', 'STOU'
+assert stou('', b'second unique\n') == 'upload.1', 'STOU again'
+assert stou('report.txt', b'not the old report\n') == 'report.txt.1'
+
+# TYPE A: lines sent with CR LF are stored with LF.
+resp = ftp.storlines('STOR lines.txt', io.BytesIO(b'one\ntwo\n\nthree\n'))
+assert resp.startswith('226'), resp
+
+assert ftp.quit().startswith('221')
+print('ok')
+"#;
+
+#[test]
+fn python_ftplib_uploads() {
+    require_peer!("python3");
+    let root = temp_dir("root");
+    let work = temp_dir("work");
+    std::fs::write(root.path().join("log.txt"), b"first part\n").unwrap();
+    std::fs::write(root.path().join("report.txt"), b"old report\n").unwrap();
+    let new: Vec<u8> = (0..40).flat_map(|_| 0..=255u8).collect();
+    let old = make_file(root.path(), "partial.bin", 1500, 1850);
+    let script = work.path().join("ftplib_uploads.py");
+    std::fs::write(&script, FTPLIB_UPLOADS_SCRIPT).unwrap();
+
+    let server = FtpServer::writable(root.path());
+    let done = run(
+        Command::new(peer("python3"))
+            .arg(&script)
+            .arg(server.port().to_string()),
+        PEER_TIMEOUT,
+    );
+    done.assert_success("python3 ftplib uploads script");
+    assert_eq!(String::from_utf8_lossy(&done.stdout), "ok\n");
+
+    let mut resumed = old[..1000].to_vec();
+    resumed.extend_from_slice(&new[1000..]);
+    let (files, dirs) = tree(root.path());
+    let mut want = vec![
+        ("appended.txt", sha256_hex(b"only part\n")),
+        ("lines.txt", sha256_hex(b"one\ntwo\n\nthree\n")),
+        ("log.txt", sha256_hex(b"first part\nsecond part\n")),
+        ("partial.bin", sha256_hex(&resumed)),
+        ("report.txt", sha256_hex(b"old report\n")),
+        ("report.txt.1", sha256_hex(b"not the old report\n")),
+        ("upload", sha256_hex(b"first unique\n")),
+        ("upload.1", sha256_hex(b"second unique\n")),
+    ]
+    .into_iter()
+    .map(|(name, sha)| (name.to_owned(), sha))
+    .collect::<Vec<_>>();
+    want.sort();
+    assert_eq!(files, want);
+    assert!(dirs.is_empty(), "{dirs:?}");
 }
 
 // ---------------------------------------------------------------------------

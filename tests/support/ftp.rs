@@ -4,7 +4,7 @@
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -20,7 +20,7 @@ pub const REPLY_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// `ferry serve` with FTP only on 127.0.0.1, killed when dropped.
 pub struct FtpServer {
-    _child: Reaped,
+    child: Reaped,
     addr: SocketAddr,
     log: Arc<Mutex<String>>,
 }
@@ -79,11 +79,7 @@ impl FtpServer {
                 log.lock().unwrap()
             ),
         };
-        FtpServer {
-            _child: child,
-            addr,
-            log,
-        }
+        FtpServer { child, addr, log }
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -102,6 +98,30 @@ impl FtpServer {
     /// Everything the server wrote to stderr so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM to the server (a graceful shutdown).
+    pub fn terminate(&self) {
+        use rustix::process::{kill_process, Pid, Signal};
+        let pid = i32::try_from(self.child.0.id())
+            .ok()
+            .and_then(Pid::from_raw)
+            .expect("server pid");
+        kill_process(pid, Signal::TERM).expect("send SIGTERM to the server");
+    }
+
+    /// Waits up to `timeout` for the server to exit by itself.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.0.try_wait().expect("wait for the server") {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// A new control connection, its 220 greeting already read.
