@@ -60,13 +60,20 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
         tracing::warn!(error = %err, "cannot install the SIGINT/SIGTERM handler");
     }
 
+    // Whichever server ends first (a signal, or a failure) stops the other.
     let tftp_thread = tftp.map(|server| {
         let stop = Arc::clone(&stop);
-        thread::spawn(move || server.run_until(&stop))
+        thread::spawn(move || {
+            let result = server.run_until(&stop);
+            stop.store(true, Ordering::Relaxed);
+            result
+        })
     });
-    let ftp_result = ftp.map(|server| server.run_until(&stop));
-    // One server failing stops the other.
-    stop.store(true, Ordering::Relaxed);
+    let ftp_result = ftp.map(|server| {
+        let result = server.run_until(&stop);
+        stop.store(true, Ordering::Relaxed);
+        result
+    });
     let tftp_result = tftp_thread.map(|thread| {
         thread
             .join()

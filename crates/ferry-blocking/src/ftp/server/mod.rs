@@ -4,7 +4,7 @@
 //!
 //! Every protocol decision is the session machine's
 //! ([`ftp_proto::server::Session`]); this module moves bytes, performs the
-//! machine's requests against the served [`Root`](ferry_storage::Root) and
+//! machine's requests against the served [`Root`] and
 //! reports back.
 //!
 //! ```no_run
