@@ -1585,3 +1585,16 @@ fn raw_type_and_rein_are_tracked() {
     assert!(s.done().is_ok());
     s.transfer_ascii(TransferKind::Retrieve, "RETR");
 }
+
+#[test]
+fn active_data_connections_are_kept_only_from_the_server() {
+    let server: std::net::SocketAddr = "192.0.2.7:21".parse().unwrap();
+    let client = ftp_proto::client::Client::new(
+        &ftp_proto::client::ClientConfig::default(),
+        server,
+        ftp_proto::Instant::from_micros(0),
+    );
+    assert!(client.accept_data_peer("192.0.2.7:20".parse().unwrap()));
+    assert!(client.accept_data_peer("192.0.2.7:40000".parse().unwrap()));
+    assert!(!client.accept_data_peer("192.0.2.8:20".parse().unwrap()));
+}

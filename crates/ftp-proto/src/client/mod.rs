@@ -312,6 +312,14 @@ impl Client {
         self.peer
     }
 
+    /// Whether to keep a data connection accepted in active mode from
+    /// `from`: only one from the server's own address (RFC 2577 §3, the
+    /// client's side of the bounce rule); the driver closes any other
+    /// unread and goes on waiting.
+    pub fn accept_data_peer(&self, from: SocketAddr) -> bool {
+        from.ip() == self.peer.ip()
+    }
+
     fn begin(&mut self, now: Instant, op: Op) {
         let mut ctx = Ctx {
             out: &mut self.out,

@@ -122,7 +122,7 @@ impl Connection {
             match listener.accept() {
                 Ok((socket, from)) => {
                     let from = from.as_socket();
-                    if from.map(|a| a.ip()) == Some(self.peer().ip()) {
+                    if from.is_some_and(|from| self.client.accept_data_peer(from)) {
                         return Ok(socket.into());
                     }
                     tracing::warn!(?from, "data connection from another address refused");
