@@ -5,7 +5,7 @@
 //! at once. 127.0.0.2 stands in for "another address": Linux answers on
 //! the whole of 127.0.0.0/8.
 
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::Path;
 use std::sync::{Arc, Barrier};
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use ferry_interop::ftp::{
     anyone_connected, connect_data, connect_from, listen_on, names, port_argument, raise_fd_limit,
-    read_all, reset, tree, Control, FtpServer,
+    read_all, reset, tree, Control, FtpServer, REPLY_TIMEOUT,
 };
 use ferry_interop::{assert_bytes_eq, assert_file_eq, content, make_file, temp_dir};
 
@@ -611,4 +611,148 @@ fn over_max_sessions_gets_421() {
         assert!(Instant::now() < deadline, "the freed slot was never reused");
         thread::sleep(Duration::from_millis(50));
     }
+}
+
+// ---------------------------------------------------------------------------
+// Uploads racing each other and readers.
+
+/// Eight clients upload different contents to one name at once while
+/// others download it: every download is one whole version, and the file
+/// ends as exactly one of the uploads.
+#[test]
+fn concurrent_uploads_to_one_name() {
+    const WRITERS: usize = 8;
+    const READERS: usize = 4;
+    let root = temp_dir("root");
+    let old = make_file(root.path(), "shared.bin", 1_500_000, 2900);
+    let server = FtpServer::writable(root.path());
+    let versions: Vec<Vec<u8>> = (0..WRITERS)
+        .map(|i| content(2901 + i as u64, 1_000_000 + i * 1000))
+        .collect();
+    let start = Arc::new(Barrier::new(WRITERS + READERS));
+    let addr = server.addr();
+    let mut threads = Vec::new();
+    for version in versions.clone() {
+        let start = Arc::clone(&start);
+        threads.push(thread::spawn(move || {
+            let mut control = Control::connect(addr).unwrap();
+            assert_eq!(control.reply().code, 220);
+            control.login_anonymous();
+            control.expect("TYPE I", 200);
+            let mut stream = connect_data(control.epsv());
+            start.wait();
+            control.expect("STOR shared.bin", 150);
+            for chunk in version.chunks(64 * 1024) {
+                stream.write_all(chunk).unwrap();
+            }
+            drop(stream);
+            assert_eq!(control.reply().code, 226);
+            None
+        }));
+    }
+    for _ in 0..READERS {
+        let start = Arc::clone(&start);
+        threads.push(thread::spawn(move || {
+            let mut control = Control::connect(addr).unwrap();
+            assert_eq!(control.reply().code, 220);
+            control.login_anonymous();
+            control.expect("TYPE I", 200);
+            let mut stream = connect_data(control.epsv());
+            start.wait();
+            control.expect("RETR shared.bin", 150);
+            let got = read_all(&mut stream);
+            assert_eq!(control.reply().code, 226);
+            Some(got)
+        }));
+    }
+    let mut downloads = Vec::new();
+    for t in threads {
+        if let Some(got) = t.join().expect("client thread") {
+            downloads.push(got);
+        }
+    }
+    let whole = |bytes: &[u8]| bytes == old.as_slice() || versions.iter().any(|v| v == bytes);
+    for got in &downloads {
+        assert!(
+            whole(got),
+            "a download of {} bytes is no whole version",
+            got.len()
+        );
+    }
+    let last = std::fs::read(root.path().join("shared.bin")).unwrap();
+    assert!(
+        versions.contains(&last),
+        "the final file ({} bytes) is none of the uploads",
+        last.len()
+    );
+    assert_eq!(settled_names(root.path()), ["shared.bin"]);
+}
+
+// ---------------------------------------------------------------------------
+// A client that sends and never reads.
+
+/// Commands pour in while the client reads no reply: the server stops
+/// reading once its replies back up, its memory stays bounded, it serves
+/// others meanwhile, and every command is answered once, in order, when
+/// the client reads at last.
+#[test]
+fn flood_without_reading() {
+    const LINE: &[u8] = b"NOOP\r\n";
+    let root = temp_dir("root");
+    let server = FtpServer::read_only(root.path());
+    let before = server.resident_kib();
+    let mut flood = Control::connect_small_buffers(server.addr(), 4096).unwrap();
+    assert_eq!(flood.reply().code, 220);
+    let mut writer = flood.writer();
+    writer
+        .set_write_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let batch = LINE.repeat(1000);
+    let mut sent = 0usize;
+    let started = Instant::now();
+    // Two seconds of commands as fast as the server takes them. Reading
+    // no replies, the client gets its commands in only as fast as the
+    // replies drain into its small buffer: a few hundred kB, where a
+    // server that read on regardless would take hundreds of MB.
+    while started.elapsed() < Duration::from_secs(2) {
+        let at = sent % batch.len();
+        match writer.write(&batch[at..]) {
+            Ok(n) => sent += n,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) => panic!("flooding: {e}"),
+        }
+    }
+    assert!(
+        sent < 20 << 20,
+        "the server took {sent} bytes of commands in 2 s without its replies being read"
+    );
+    let grown = server.resident_kib().saturating_sub(before);
+    assert!(grown < 20 * 1024, "the server grew by {grown} KiB");
+
+    // Others are served meanwhile.
+    let mut other = server.login();
+    other.expect("NOOP", 200);
+    other.expect("QUIT", 221);
+
+    // Every NOOP is answered exactly once, then QUIT.
+    writer.set_write_timeout(Some(REPLY_TIMEOUT)).unwrap();
+    let tail = sent % LINE.len();
+    let expected = sent / LINE.len() + usize::from(tail > 0);
+    let reader = thread::spawn(move || {
+        let mut control = flood;
+        let mut n = 0usize;
+        loop {
+            match control.read_reply() {
+                Ok(Some(r)) if r.code == 200 => n += 1,
+                Ok(Some(r)) if r.code == 221 => return n,
+                other => panic!("after {n} NOOP replies: {other:?}"),
+            }
+        }
+    });
+    if tail > 0 {
+        writer.write_all(&LINE[tail..]).unwrap();
+    }
+    writer.write_all(b"QUIT\r\n").unwrap();
+    let answered = reader.join().expect("reader");
+    assert_eq!(answered, expected, "NOOPs answered");
 }

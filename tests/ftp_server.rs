@@ -745,6 +745,53 @@ fn python_ftplib_uploads() {
     assert!(dirs.is_empty(), "{dirs:?}");
 }
 
+/// ftplib's `abort()` sends `ABOR` as urgent data (MSG_OOB) while a
+/// download runs. Run as `python3 SCRIPT PORT`; prints `ok`.
+const FTPLIB_ABORT_SCRIPT: &str = r#"
+import ftplib, sys
+
+port = int(sys.argv[1])
+ftp = ftplib.FTP()
+ftp.connect('127.0.0.1', port, timeout=20)
+ftp.login()
+ftp.voidcmd('TYPE I')
+for _ in range(3):
+    conn = ftp.transfercmd('RETR big.bin')
+    got = 0
+    while got < 100000:
+        chunk = conn.recv(65536)
+        assert chunk, 'data ended early'
+        got += len(chunk)
+    resp = ftp.abort()
+    assert resp.startswith('426'), resp
+    conn.close()
+    resp = ftp.getresp()
+    assert resp.startswith('226'), resp
+    assert ftp.voidcmd('NOOP').startswith('200')
+assert ftp.size('big.bin') == 64 << 20
+assert ftp.quit().startswith('221')
+print('ok')
+"#;
+
+#[test]
+fn python_ftplib_abort() {
+    require_peer!("python3");
+    let root = temp_dir("root");
+    let work = temp_dir("work");
+    make_file(root.path(), "big.bin", 64 << 20, 1870);
+    let script = work.path().join("ftplib_abort.py");
+    std::fs::write(&script, FTPLIB_ABORT_SCRIPT).unwrap();
+    let server = FtpServer::read_only(root.path());
+    let done = run(
+        Command::new(peer("python3"))
+            .arg(&script)
+            .arg(server.port().to_string()),
+        PEER_TIMEOUT,
+    );
+    done.assert_success("python3 ftplib abort script");
+    assert_eq!(String::from_utf8_lossy(&done.stdout), "ok\n");
+}
+
 // ---------------------------------------------------------------------------
 // lftp: mirror a tree down, then up into a fresh root.
 

@@ -269,3 +269,79 @@ fn graceful_shutdown_mid_upload() {
     // Nobody listens any more.
     assert!(Control::connect(server.addr()).is_err());
 }
+
+/// Sessions of every shape, ended every way, leave no descriptor or
+/// thread behind in the server.
+#[test]
+fn sessions_leave_nothing_behind() {
+    let root = temp_dir("root");
+    let want = make_file(root.path(), "file.bin", 3_000_000, 3300);
+    let server = FtpServer::writable(root.path());
+    // Warm up once (lazily created state is not a leak), then measure.
+    server.login().expect("QUIT", 221);
+    let settled = |server: &FtpServer| {
+        std::thread::sleep(Duration::from_millis(100));
+        server.fds_and_threads()
+    };
+    let before = settled(&server);
+
+    for round in 0..10 {
+        // A transfer, then QUIT.
+        let mut control = server.login();
+        control.expect("TYPE I", 200);
+        let mut stream = connect_data(control.epsv());
+        control.expect("RETR file.bin", 150);
+        assert_bytes_eq(&read_all(&mut stream), &want, "RETR");
+        assert_eq!(control.reply().code, 226);
+        control.expect("QUIT", 221);
+
+        // Passive listeners never used, replaced, and left open at the end.
+        let mut control = server.login();
+        control.epsv();
+        control.pasv();
+        control.epsv();
+        control.expect(&format!("PORT {}", active_argument(&control)), 200);
+        control.epsv();
+        drop(control);
+
+        // A transfer whose client vanishes midway.
+        let mut control = server.login();
+        control.expect("TYPE I", 200);
+        let stream = connect_data(control.epsv());
+        control.expect("RETR file.bin", 150);
+        drop(stream);
+        drop(control);
+
+        // An upload cut off, and a client that never says anything.
+        let mut control = server.login();
+        let mut stream = connect_data(control.epsv());
+        control.expect(&format!("STOR cut-{round}.bin"), 150);
+        stream.write_all(&want[..100_000]).unwrap();
+        ferry_interop::ftp::reset(stream);
+        assert_eq!(control.reply().code, 426);
+        drop(control);
+        drop(Control::connect(server.addr()).unwrap());
+    }
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = settled(&server);
+        if now == before {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "server holds (fds, threads) {now:?}, {before:?} before the sessions"
+        );
+    }
+    assert_eq!(names(root.path()), ["file.bin"]);
+}
+
+/// `h1,h2,h3,h4,p1,p2` of a port on the control connection's own address
+/// (nobody listens there: PORT alone connects to nothing).
+fn active_argument(control: &Control) -> String {
+    let std::net::SocketAddr::V4(local) = control.local_addr() else {
+        panic!("IPv4 control connection expected")
+    };
+    ferry_interop::ftp::port_argument(std::net::SocketAddrV4::new(*local.ip(), 40_000))
+}

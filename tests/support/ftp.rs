@@ -100,6 +100,29 @@ impl FtpServer {
         self.log.lock().unwrap().clone()
     }
 
+    /// How many file descriptors and threads the server process has now
+    /// (from /proc): for checking that sessions leave nothing behind.
+    pub fn fds_and_threads(&self) -> (usize, usize) {
+        let proc = std::path::PathBuf::from(format!("/proc/{}", self.child.0.id()));
+        let count = |dir: &str| {
+            std::fs::read_dir(proc.join(dir))
+                .unwrap_or_else(|e| panic!("read /proc/PID/{dir}: {e}"))
+                .count()
+        };
+        (count("fd"), count("task"))
+    }
+
+    /// The server's resident memory in KiB (VmRSS in /proc/PID/status).
+    pub fn resident_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.0.id()))
+            .expect("read /proc/PID/status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/PID/status")
+    }
+
     /// Sends SIGTERM to the server (a graceful shutdown).
     pub fn terminate(&self) {
         use rustix::process::{kill_process, Pid, Signal};
@@ -174,6 +197,17 @@ impl Control {
         Self::wrap(stream)
     }
 
+    /// Connects to `addr` with small socket buffers (SO_RCVBUF and
+    /// SO_SNDBUF set before the connection is made), so that what one side
+    /// does not read backs up after a few kilobytes rather than megabytes.
+    pub fn connect_small_buffers(addr: SocketAddr, bytes: usize) -> io::Result<Control> {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        socket.set_recv_buffer_size(bytes)?;
+        socket.set_send_buffer_size(bytes)?;
+        socket.connect_timeout(&SockAddr::from(addr), REPLY_TIMEOUT)?;
+        Self::wrap(socket.into())
+    }
+
     fn wrap(stream: TcpStream) -> io::Result<Control> {
         stream.set_read_timeout(Some(REPLY_TIMEOUT))?;
         stream.set_write_timeout(Some(REPLY_TIMEOUT))?;
@@ -196,6 +230,14 @@ impl Control {
         bytes.extend_from_slice(b"\r\n");
         self.send_raw(&bytes)
             .unwrap_or_else(|e| panic!("send {line:?}: {e}"));
+    }
+
+    /// A second handle on the connection, for writing from another thread
+    /// while this one reads.
+    pub fn writer(&self) -> TcpStream {
+        self.stream
+            .try_clone()
+            .expect("clone the control connection")
     }
 
     /// Sends bytes exactly as given.
