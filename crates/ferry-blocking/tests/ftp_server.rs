@@ -354,3 +354,46 @@ fn users_log_in_to_their_home_with_their_access() {
     c.command("MKD uploads", 257);
     assert!(server.path("home/alice/uploads").is_dir());
 }
+
+#[test]
+fn ipv6_passive_and_active() {
+    if TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("skipped: no IPv6 loopback here");
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("f"), b"over six").unwrap();
+    let config = ServerConfig::new(root.path(), "[::1]:0".parse().unwrap());
+    let server = Server::bind(config).unwrap();
+    let addr = server.local_addr();
+    let handle = server.shutdown_handle();
+    let thread = thread::spawn(move || server.run().unwrap());
+
+    let mut c = Control::connect(addr);
+    c.expect(220);
+    c.command("USER ftp", 331);
+    c.command("PASS x", 230);
+    let text = c.command("EPSV", 229);
+    let port: u16 = text.split('|').nth(3).unwrap().parse().unwrap();
+    let mut stream = TcpStream::connect(("::1", port)).unwrap();
+    c.command("RETR f", 150);
+    let mut got = Vec::new();
+    stream.read_to_end(&mut got).unwrap();
+    c.expect(226);
+    assert_eq!(got, b"over six");
+
+    let listener = TcpListener::bind("[::1]:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    c.command(&format!("EPRT |2|::1|{port}|"), 200);
+    c.command("RETR f", 150);
+    let (mut stream, _) = listener.accept().unwrap();
+    let mut got = Vec::new();
+    stream.read_to_end(&mut got).unwrap();
+    c.expect(226);
+    assert_eq!(got, b"over six");
+    // PASV cannot name an IPv6 address (RFC 2428 §1).
+    c.command("PASV", 522);
+
+    handle.shutdown();
+    thread.join().unwrap();
+}
