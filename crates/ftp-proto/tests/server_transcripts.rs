@@ -1262,20 +1262,23 @@ fn stat_during_a_transfer_reports_progress() {
 }
 
 #[test]
-fn quit_during_a_transfer_aborts_it_then_says_goodbye() {
-    anonymous(
+fn quit_during_a_transfer_waits_for_it_then_says_goodbye() {
+    // RFC 959 §4.1.1: "If file transfer is in progress, the connection
+    // will remain open for result response and the server will then
+    // close it." A client that sent all of a STOR and then QUIT without
+    // waiting for the 226 keeps its file.
+    alice(
         "
         > PASV
         ! Listen 10.0.0.1 -> listening 10.0.0.1:30000
         < 227...
-        > RETR big
-        ! Transfer Retrieve /big @0 passive ascii -> Started
-        < 150 Opening ASCII mode data connection for big.
+        > STOR up.bin
+        ! Transfer Store /home/alice/up.bin replace passive ascii -> Started
+        < 150 Opening ASCII mode data connection for up.bin.
         > QUIT
-        ! Abort
         open
-        -> Failed Aborted
-        < 426 Connection closed; transfer aborted.
+        -> Finished 5000000
+        < 226 Transfer complete.
         < 221 Goodbye.
         closed
         ",
@@ -1332,7 +1335,7 @@ fn abor_behind_a_waiting_command_still_stops_the_transfer() {
 }
 
 #[test]
-fn quit_behind_a_waiting_command_stops_the_transfer_and_closes_in_turn() {
+fn quit_behind_a_waiting_command_closes_in_turn() {
     anonymous(
         "
         > PASV
@@ -1343,9 +1346,9 @@ fn quit_behind_a_waiting_command_stops_the_transfer_and_closes_in_turn() {
         < 150...
         > PWD
         > QUIT
-        ! Abort
-        -> Failed Aborted
-        < 426 Connection closed; transfer aborted.
+        open
+        -> Finished 10
+        < 226 Transfer complete.
         < 257...
         < 221 Goodbye.
         closed

@@ -18,7 +18,7 @@ pub enum Event {
         /// The work.
         op: Operation,
     },
-    /// Stop transfer `id` now (ABOR, or QUIT during a transfer), then
+    /// Stop transfer `id` now (ABOR, a data timeout, a shutdown), then
     /// complete it with `Failed(Failure::Aborted)`, unless it finished
     /// first (then complete it as usual).
     Abort {

@@ -189,13 +189,11 @@ pub(super) enum Stop {
     No,
     /// ABOR (RFC 959 §4.1.3): 426 for the transfer, then 226 for ABOR.
     Abor,
-    /// QUIT (RFC 959 §4.1.1): the transfer's reply, then 221 and close.
-    Quit,
     /// No progress within the data timeout: the transfer's reply, then
     /// 421 and close.
     Timeout,
-    /// ABOR or QUIT behind other commands: the transfer's reply only;
-    /// the command is answered in its turn.
+    /// ABOR behind other commands: the transfer's reply only; the ABOR
+    /// is answered in its turn.
     Only,
     /// The server is stopping: the transfer's reply, then 421 and close.
     Shutdown,
@@ -257,11 +255,12 @@ impl Session {
     /// completion, while a failed login's 530 is held, or while more than
     /// 16 KiB of replies are unsent: the driver keeps the rest and feeds it
     /// again after the next `complete`, `handle_timeout` or `transmitted`.
-    /// During a transfer the session keeps reading: ABOR and QUIT stop the
+    /// During a transfer the session keeps reading: ABOR stops the
     /// transfer at once and STAT reports its progress (RFC 959 §4.1.3);
     /// other commands are held, up to 4 KiB of them, and answered after
-    /// the transfer's reply, in order (an ABOR or QUIT behind one still
-    /// stops the transfer at once, and is answered in its turn). Once
+    /// the transfer's reply, in order (an ABOR behind one still stops the
+    /// transfer at once, and is answered in its turn). QUIT is one of
+    /// those: the transfer ends on its own, then 221 (RFC 959 §4.1.1). Once
     /// closed, it takes nothing. Bytes offered but not taken do not count
     /// as activity for the idle and data timeouts.
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> usize {
@@ -310,7 +309,9 @@ impl Session {
                 }
                 Fed::Line if transferring => {
                     let now_or_later = match Command::parse(self.reader.line()) {
-                        Ok(cmd @ (Command::Abor | Command::Stat(_) | Command::Quit)) => {
+                        // RFC 959 §4.1.1: QUIT during a transfer waits for
+                        // the transfer's own reply, like any other command.
+                        Ok(cmd @ (Command::Abor | Command::Stat(_))) => {
                             self.st.during_transfer(&cmd, self.deferred.is_empty())
                         }
                         _ => Handled::Later,
@@ -412,7 +413,7 @@ impl Session {
             if running.stop == Stop::Shutdown {
                 return;
             }
-            // A transfer already stopping (ABOR, QUIT, timeout) ends with
+            // A transfer already stopping (ABOR, timeout) ends with
             // the server's reason instead of its own.
             let id = *id;
             running.stop = Stop::Shutdown;
@@ -614,7 +615,7 @@ impl State {
         self.rnfr = None;
     }
 
-    /// ABOR, STAT or QUIT while a transfer runs. `first` says no command
+    /// ABOR or STAT while a transfer runs. `first` says no command
     /// is waiting before this one. Anything answered now would overtake
     /// a waiting command's reply, so then only the transfer is stopped
     /// (Telnet IP and Synch before ABOR ask for that at once, RFC 959
@@ -642,13 +643,9 @@ impl State {
                 Handled::Now
             }
             Command::Stat(_) => Handled::Later,
-            Command::Abor | Command::Quit => {
-                running.stop = match (cmd, first) {
-                    (_, false) => Stop::Only,
-                    (Command::Abor, true) => Stop::Abor,
-                    _ => Stop::Quit,
-                };
-                self.abor_held = !first && matches!(cmd, Command::Abor);
+            Command::Abor => {
+                running.stop = if first { Stop::Abor } else { Stop::Only };
+                self.abor_held = !first;
                 self.event(Event::Abort { id });
                 if first {
                     Handled::Now
@@ -690,7 +687,7 @@ impl State {
         self.reply(ReplyCode::ABOUT_TO_OPEN_DATA, &text);
     }
 
-    /// A transfer's final reply, then whatever ABOR or QUIT waited for it.
+    /// A transfer's final reply, then whatever ABOR or a stop waited for it.
     fn transfer_ended(&mut self, pending: Pending, completion: Completion) {
         let Then::Transfer(running) = pending.then else {
             return;
@@ -724,10 +721,6 @@ impl State {
             Stop::No => {}
             // RFC 959 §4.1.3 (ABOR): the aborted command's 426, then 226.
             Stop::Abor => self.answer("ABOR", None, ReplyCode::CLOSING_DATA, "ABOR successful."),
-            Stop::Quit => {
-                self.answer("QUIT", None, ReplyCode::CLOSING, "Goodbye.");
-                self.close(CloseReason::Quit);
-            }
             Stop::Timeout => {
                 self.reply(ReplyCode::NOT_AVAILABLE, "Data connection timed out.");
                 self.close(CloseReason::DataTimeout);
