@@ -157,9 +157,8 @@ done
 [ -n "${ferry_port:-}" ] || die "ferry did not start: $(cat "$work/ferry.log")"
 
 # vsftpd as it ships, plus what running it here needs: anonymous only,
-# uploads allowed, its own passive range, no seccomp sandbox (it trips
-# over this kernel), enough clients per IP that only its backlog limits a
-# burst, and no transfer log.
+# uploads allowed, its own passive range, no seccomp sandbox, enough
+# clients per IP that only its backlog limits a burst, and no transfer log.
 vsftpd_port=$(free_port)
 pasv_lo=$((40000 + RANDOM % 10000))
 cat >"$work/vsftpd.conf" <<EOF
