@@ -28,5 +28,8 @@
 #![warn(missing_docs)]
 
 mod clock;
+mod error;
+pub use error::ServerError;
+
 pub mod ftp;
 pub mod tftp;

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub use crate::error::ServerError;
 use ferry_storage::{ReadFile, Root, StorageError, Upload};
 use tftp_proto::transfer::{
     accept_request, Accepted, Event, LocalError, Negotiated, RequestKind, ServerPolicy, Transfer,
@@ -62,27 +63,6 @@ impl ServerConfig {
             max_transfers: DEFAULT_MAX_TRANSFERS,
         }
     }
-}
-
-/// Why a server could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum ServerError {
-    /// The root directory cannot be served.
-    #[error("cannot serve {path}: {source}")]
-    Root {
-        /// The configured root.
-        path: PathBuf,
-        /// Why.
-        source: io::Error,
-    },
-    /// The request socket could not be bound.
-    #[error("cannot bind {addr}: {source}")]
-    Bind {
-        /// The configured address.
-        addr: SocketAddr,
-        /// Why.
-        source: io::Error,
-    },
 }
 
 /// A bound TFTP server. Call [`Server::run`] or [`Server::run_until`].

@@ -31,6 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub use crate::error::ServerError;
 use ferry_storage::Root;
 use ferry_users::Users;
 use ftp_proto::server::{Access, Config, TOO_MANY_SESSIONS};
@@ -89,27 +90,6 @@ impl ServerConfig {
             session: Config::default(),
         }
     }
-}
-
-/// Why a server could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum ServerError {
-    /// The root directory cannot be served.
-    #[error("cannot serve {path}: {source}")]
-    Root {
-        /// The configured root.
-        path: PathBuf,
-        /// Why.
-        source: io::Error,
-    },
-    /// The control listener could not be bound.
-    #[error("cannot bind {addr}: {source}")]
-    Bind {
-        /// The configured address.
-        addr: SocketAddr,
-        /// Why.
-        source: io::Error,
-    },
 }
 
 /// A bound FTP server. Call [`Server::run`] or [`Server::run_until`].
