@@ -4,15 +4,13 @@
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::process::ExitStatus;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use super::{ferry, Reaped};
+use super::{Launched, Service};
 
 /// How long a raw control or data connection waits for the server before
 /// the test calls it a hang.
@@ -20,9 +18,7 @@ pub const REPLY_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// `ferry serve` with FTP only on 127.0.0.1, killed when dropped.
 pub struct FtpServer {
-    child: Reaped,
-    addr: SocketAddr,
-    log: Arc<Mutex<String>>,
+    server: Launched,
 }
 
 impl FtpServer {
@@ -39,71 +35,33 @@ impl FtpServer {
     /// Starts `ferry serve --root ROOT --ftp 127.0.0.1:0 --no-tftp EXTRA...`
     /// and waits for its `ferry: ftp listening on ADDR` line.
     pub fn start(root: &Path, extra: &[&str]) -> Self {
-        let mut child = ferry()
-            .arg("serve")
-            .arg("--root")
-            .arg(root)
-            .args(["--ftp", "127.0.0.1:0", "--no-tftp"])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start ferry serve");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let child = Reaped(child);
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        {
-            let log = Arc::clone(&log);
-            // Drain stderr for the server's whole life: one log line per
-            // session event must never block it on a full pipe.
-            thread::spawn(move || {
-                for line in BufReader::new(stderr).lines() {
-                    let Ok(line) = line else { break };
-                    if let Some(addr) = line.strip_prefix("ferry: ftp listening on ") {
-                        let _ = tx.send(addr.trim().to_owned());
-                    }
-                    let mut log = log.lock().unwrap();
-                    log.push_str(&line);
-                    log.push('\n');
-                }
-            });
+        FtpServer {
+            server: Launched::start(Service::Ftp, root, extra),
         }
-        let addr = match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(addr) => addr
-                .parse()
-                .unwrap_or_else(|e| panic!("bad listening address {addr:?}: {e}")),
-            Err(_) => panic!(
-                "ferry serve printed no `ferry: ftp listening on ADDR` line\nstderr: {}",
-                log.lock().unwrap()
-            ),
-        };
-        FtpServer { child, addr, log }
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     pub fn port(&self) -> u16 {
-        self.addr.port()
+        self.addr().port()
     }
 
     /// `ftp://127.0.0.1:PORT/path` (anonymous).
     pub fn url(&self, path: &str) -> String {
-        format!("ftp://{}/{}", self.addr, path)
+        format!("ftp://{}/{}", self.addr(), path)
     }
 
     /// Everything the server wrote to stderr so far.
     pub fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
+        self.server.log()
     }
 
     /// How many file descriptors and threads the server process has now
     /// (from /proc): for checking that sessions leave nothing behind.
     pub fn fds_and_threads(&self) -> (usize, usize) {
-        let proc = std::path::PathBuf::from(format!("/proc/{}", self.child.0.id()));
+        let proc = std::path::PathBuf::from(format!("/proc/{}", self.server.child.0.id()));
         let count = |dir: &str| {
             std::fs::read_dir(proc.join(dir))
                 .unwrap_or_else(|e| panic!("read /proc/PID/{dir}: {e}"))
@@ -114,7 +72,7 @@ impl FtpServer {
 
     /// The server's resident memory in KiB (VmRSS in /proc/PID/status).
     pub fn resident_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.0.id()))
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.server.child.0.id()))
             .expect("read /proc/PID/status");
         status
             .lines()
@@ -126,7 +84,7 @@ impl FtpServer {
     /// Sends SIGTERM to the server (a graceful shutdown).
     pub fn terminate(&self) {
         use rustix::process::{kill_process, Pid, Signal};
-        let pid = i32::try_from(self.child.0.id())
+        let pid = i32::try_from(self.server.child.0.id())
             .ok()
             .and_then(Pid::from_raw)
             .expect("server pid");
@@ -137,7 +95,7 @@ impl FtpServer {
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(status) = self.child.0.try_wait().expect("wait for the server") {
+            if let Some(status) = self.server.child.0.try_wait().expect("wait for the server") {
                 return Some(status);
             }
             if Instant::now() >= deadline {
@@ -150,8 +108,9 @@ impl FtpServer {
     /// A new control connection, its 220 greeting already read.
     #[track_caller]
     pub fn connect(&self) -> Control {
-        let mut control = Control::connect(self.addr)
-            .unwrap_or_else(|e| panic!("connect to {}: {e}\nlog: {}", self.addr, self.log()));
+        let addr = self.addr();
+        let mut control = Control::connect(addr)
+            .unwrap_or_else(|e| panic!("connect to {addr}: {e}\nlog: {}", self.log()));
         let greeting = control.reply();
         assert_eq!(greeting.code, 220, "greeting: {greeting:?}");
         control

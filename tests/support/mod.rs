@@ -242,11 +242,103 @@ pub fn ferry() -> Command {
     Command::new(ferry_bin())
 }
 
-/// `ferry serve` on 127.0.0.1 with TFTP only, killed when dropped.
-pub struct FerryServer {
-    _child: Reaped,
+/// The one protocol a [`Launched`] `ferry serve` serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Tftp,
+    Ftp,
+}
+
+impl Service {
+    /// The name in `--tftp`/`--no-tftp` and in the `listening on` line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Tftp => "tftp",
+            Service::Ftp => "ftp",
+        }
+    }
+
+    /// The arguments that serve this protocol on 127.0.0.1 (port 0) and
+    /// switch the other one off.
+    fn only_args(self) -> [&'static str; 3] {
+        match self {
+            Service::Tftp => ["--tftp", "127.0.0.1:0", "--no-ftp"],
+            Service::Ftp => ["--ftp", "127.0.0.1:0", "--no-tftp"],
+        }
+    }
+}
+
+/// A running `ferry serve` with one protocol on 127.0.0.1, killed when
+/// dropped: the process, the address it announced, and its stderr so far.
+pub struct Launched {
+    child: Reaped,
     addr: SocketAddr,
     log: Arc<Mutex<String>>,
+}
+
+impl Launched {
+    /// Starts `ferry serve --root ROOT --PROTO 127.0.0.1:0 --no-OTHER
+    /// EXTRA...` and waits for its `ferry: PROTO listening on ADDR` line.
+    pub fn start(service: Service, root: &Path, extra: &[&str]) -> Self {
+        let mut child = ferry()
+            .arg("serve")
+            .arg("--root")
+            .arg(root)
+            .args(service.only_args())
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start ferry serve");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let child = Reaped(child);
+        let log = Arc::new(Mutex::new(String::new()));
+        let listening = format!("ferry: {} listening on ", service.name());
+        let (tx, rx) = mpsc::channel();
+        {
+            let log = Arc::clone(&log);
+            // Keep draining stderr for the server's whole life so its log
+            // lines (per transfer, per session event) never block it on a
+            // full pipe.
+            thread::spawn(move || {
+                for line in BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    if let Some(addr) = line.strip_prefix(&listening) {
+                        let _ = tx.send(addr.trim().to_owned());
+                    }
+                    let mut log = log.lock().unwrap();
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
+        }
+        let addr = match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(addr) => addr
+                .parse()
+                .unwrap_or_else(|e| panic!("bad listening address {addr:?}: {e}")),
+            Err(_) => panic!(
+                "ferry serve printed no `ferry: {} listening on ADDR` line\nstderr: {}",
+                service.name(),
+                log.lock().unwrap()
+            ),
+        };
+        Launched { child, addr, log }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Everything the server wrote to stderr so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+/// `ferry serve` on 127.0.0.1 with TFTP only, killed when dropped.
+pub struct FerryServer {
+    server: Launched,
 }
 
 impl FerryServer {
@@ -263,69 +355,27 @@ impl FerryServer {
     /// Starts `ferry serve --root ROOT --tftp 127.0.0.1:0 --no-ftp EXTRA...`
     /// and waits for its `ferry: tftp listening on ADDR` line.
     pub fn start(root: &Path, extra: &[&str]) -> Self {
-        let mut child = ferry()
-            .arg("serve")
-            .arg("--root")
-            .arg(root)
-            .args(["--tftp", "127.0.0.1:0", "--no-ftp"])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start ferry serve");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let child = Reaped(child);
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        {
-            let log = Arc::clone(&log);
-            // Keep draining stderr for the server's whole life so its
-            // per-transfer log lines never block it on a full pipe.
-            thread::spawn(move || {
-                for line in BufReader::new(stderr).lines() {
-                    let Ok(line) = line else { break };
-                    if let Some(addr) = line.strip_prefix("ferry: tftp listening on ") {
-                        let _ = tx.send(addr.trim().to_owned());
-                    }
-                    let mut log = log.lock().unwrap();
-                    log.push_str(&line);
-                    log.push('\n');
-                }
-            });
-        }
-        let addr = match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(addr) => addr
-                .parse()
-                .unwrap_or_else(|e| panic!("bad listening address {addr:?}: {e}")),
-            Err(_) => panic!(
-                "ferry serve printed no `ferry: tftp listening on ADDR` line\nstderr: {}",
-                log.lock().unwrap()
-            ),
-        };
         FerryServer {
-            _child: child,
-            addr,
-            log,
+            server: Launched::start(Service::Tftp, root, extra),
         }
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     pub fn port(&self) -> u16 {
-        self.addr.port()
+        self.addr().port()
     }
 
     /// `tftp://127.0.0.1:PORT/path`
     pub fn url(&self, path: &str) -> String {
-        format!("tftp://{}/{}", self.addr, path)
+        format!("tftp://{}/{}", self.addr(), path)
     }
 
     /// Everything the server wrote to stderr so far.
     pub fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
+        self.server.log()
     }
 }
 
