@@ -29,6 +29,7 @@
 
 mod clock;
 mod error;
+mod local;
 pub use error::ServerError;
 
 pub mod ftp;

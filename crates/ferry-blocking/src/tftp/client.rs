@@ -1,10 +1,9 @@
 //! TFTP client: [`get`] a file from a server, [`put`] one onto it.
 
-use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tftp_proto::transfer::{
@@ -16,6 +15,8 @@ use super::drive::{drive, Buffers, Local, LocalFailure, Report, Stop};
 use super::files::{read_failure, read_full, write_failure};
 use super::socket;
 use crate::clock;
+use crate::local::{open_upload, PartialFile};
+pub use crate::local::{Input, Progress};
 
 /// Progress is reported at least this often (in bytes), and at the end.
 const PROGRESS_STEP: u64 = 256 * 1024;
@@ -81,15 +82,6 @@ impl ClientOptions {
     }
 }
 
-/// How far a transfer got.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Progress {
-    /// File bytes moved so far.
-    pub bytes: u64,
-    /// The file's size, when known (from tsize or the local file).
-    pub total: Option<u64>,
-}
-
 /// Where a download goes.
 pub enum Output<'a> {
     /// A file: written under a temporary name beside it and renamed into
@@ -98,19 +90,6 @@ pub enum Output<'a> {
     Path(&'a Path),
     /// Any writer (standard output...): written as the data arrives.
     Writer(&'a mut dyn Write),
-}
-
-/// Where an upload comes from.
-pub enum Input<'a> {
-    /// A local file.
-    Path(&'a Path),
-    /// Any reader, with its length if known (for tsize and progress).
-    Reader {
-        /// The data.
-        reader: &'a mut dyn Read,
-        /// Its length.
-        len: Option<u64>,
-    },
 }
 
 /// Why a client transfer failed.
@@ -184,7 +163,9 @@ pub fn get(
     let server = resolve(host, port)?;
     let socket = client_socket(server)?;
     let target = match output {
-        Output::Path(path) => Target::Temp(PartialFile::create(path)?),
+        Output::Path(path) => {
+            Target::Temp(PartialFile::create(path, FILE_BUFFER).map_err(local_file_error(path))?)
+        }
         Output::Writer(writer) => Target::Writer(BufWriter::with_capacity(FILE_BUFFER, writer)),
     };
     let mut local = Receiver {
@@ -215,21 +196,8 @@ pub fn put(
 ) -> Result<Summary, ClientError> {
     let (reader, len): (Box<dyn Read + '_>, Option<u64>) = match input {
         Input::Path(path) => {
-            let file = File::open(path).map_err(|source| ClientError::LocalFile {
-                path: path.to_owned(),
-                source,
-            })?;
-            let meta = file.metadata().map_err(|source| ClientError::LocalFile {
-                path: path.to_owned(),
-                source,
-            })?;
-            if meta.is_dir() {
-                return Err(ClientError::LocalFile {
-                    path: path.to_owned(),
-                    source: io::Error::other("is a directory"),
-                });
-            }
-            (Box::new(file), Some(meta.len()))
+            let (file, len) = open_upload(path).map_err(local_file_error(path))?;
+            (Box::new(file), Some(len))
         }
         Input::Reader { reader, len } => (Box::new(reader), len),
     };
@@ -285,6 +253,14 @@ fn outcome(report: Report, options: &ClientOptions) -> Result<Summary, ClientErr
         });
     }
     report.result.map_err(ClientError::from)
+}
+
+/// Makes an error about `path` a [`ClientError::LocalFile`].
+fn local_file_error(path: &Path) -> impl Fn(io::Error) -> ClientError + '_ {
+    move |source| ClientError::LocalFile {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 fn resolve(host: &str, port: u16) -> Result<SocketAddr, ClientError> {
@@ -366,7 +342,7 @@ impl Local for Receiver<'_, '_> {
 
     fn write_data(&mut self, data: &[u8]) -> Result<(), LocalFailure> {
         let written = match &mut self.target {
-            Some(Target::Temp(file)) => file.writer.write_all(data),
+            Some(Target::Temp(file)) => file.writer().write_all(data),
             Some(Target::Writer(writer)) => writer.write_all(data),
             None => return Err(LocalFailure::new(LocalError::Other, "download closed")),
         };
@@ -412,69 +388,5 @@ impl Local for Sender<'_, '_> {
     fn finish(&mut self) -> Result<(), LocalFailure> {
         self.reporter.report();
         Ok(())
-    }
-}
-
-/// A file being downloaded: a temporary name beside its destination,
-/// renamed into place by [`PartialFile::persist`], removed when dropped
-/// before that.
-struct PartialFile {
-    writer: BufWriter<File>,
-    temp: PathBuf,
-    dest: PathBuf,
-    persisted: bool,
-}
-
-impl PartialFile {
-    fn create(dest: &Path) -> Result<PartialFile, ClientError> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let local_error = |source| ClientError::LocalFile {
-            path: dest.to_owned(),
-            source,
-        };
-        if dest.is_dir() {
-            return Err(local_error(io::Error::other("is a directory")));
-        }
-        let name = dest
-            .file_name()
-            .ok_or_else(|| local_error(io::Error::other("not a file name")))?;
-        let dir = match dest.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        let mut temp_name = std::ffi::OsString::from(".");
-        temp_name.push(name);
-        temp_name.push(format!(
-            ".{}-{}.part",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let temp = dir.join(temp_name);
-        let file = File::options()
-            .write(true)
-            .create_new(true)
-            .open(&temp)
-            .map_err(local_error)?;
-        Ok(PartialFile {
-            writer: BufWriter::with_capacity(FILE_BUFFER, file),
-            temp,
-            dest: dest.to_owned(),
-            persisted: false,
-        })
-    }
-
-    fn persist(mut self) -> io::Result<()> {
-        self.writer.flush()?;
-        fs::rename(&self.temp, &self.dest)?;
-        self.persisted = true;
-        Ok(())
-    }
-}
-
-impl Drop for PartialFile {
-    fn drop(&mut self) {
-        if !self.persisted {
-            let _ = fs::remove_file(&self.temp);
-        }
     }
 }

@@ -22,7 +22,6 @@
 
 mod data;
 mod drive;
-mod partial;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
@@ -36,9 +35,10 @@ use ftp_proto::client::{self as proto, Client, Op, Outcome, Transfer, TransferKi
 pub use ftp_proto::client::{ClientConfig, DataMode, TransferType};
 
 use crate::clock;
+use crate::local::{open_upload, PartialFile};
+pub use crate::local::{Input, Progress};
 use data::Meter;
 use drive::Job;
-use partial::PartialFile;
 
 /// Local buffering of the file being received.
 const FILE_BUFFER: usize = 256 * 1024;
@@ -57,17 +57,6 @@ pub struct ConnectOptions {
     pub cancel: Option<Arc<AtomicBool>>,
 }
 
-/// How far a transfer got.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Progress {
-    /// Bytes of the local file so far (a resumed download counts the part
-    /// it started from).
-    pub bytes: u64,
-    /// The file's size, when known (SIZE for a download, the local file
-    /// for an upload).
-    pub total: Option<u64>,
-}
-
 /// Where a download goes.
 pub enum Output<'a> {
     /// A file: written under a temporary name beside it and renamed into
@@ -80,19 +69,6 @@ pub enum Output<'a> {
     Continue(&'a Path),
     /// Any writer (standard output...): written as the data arrives.
     Writer(&'a mut dyn Write),
-}
-
-/// Where an upload comes from.
-pub enum Input<'a> {
-    /// A local file.
-    Path(&'a Path),
-    /// Any reader, with its length if known (for progress).
-    Reader {
-        /// The data.
-        reader: &'a mut dyn Read,
-        /// Its length.
-        len: Option<u64>,
-    },
 }
 
 /// Why a client operation failed.
@@ -301,7 +277,9 @@ impl Connection {
             }
         };
         let mut target = match output {
-            Output::Path(path) => Target::Temp(PartialFile::create(path, FILE_BUFFER)?),
+            Output::Path(path) => Target::Temp(
+                PartialFile::create(path, FILE_BUFFER).map_err(local_file_error(path))?,
+            ),
             Output::Continue(path) => Target::append(path, total)?,
             Output::Writer(writer) => Target::Writer(BufWriter::with_capacity(FILE_BUFFER, writer)),
         };
@@ -334,16 +312,9 @@ impl Connection {
         let mut file;
         let (source, len): (&mut dyn Read, Option<u64>) = match input {
             Input::Path(path) => {
-                let local_error = |source| ClientError::LocalFile {
-                    path: path.to_owned(),
-                    source,
-                };
-                file = File::open(path).map_err(local_error)?;
-                let meta = file.metadata().map_err(local_error)?;
-                if meta.is_dir() {
-                    return Err(local_error(io::Error::other("is a directory")));
-                }
-                (&mut file, Some(meta.len()))
+                let len;
+                (file, len) = open_upload(path).map_err(local_file_error(path))?;
+                (&mut file, Some(len))
             }
             Input::Reader { reader, len } => (reader, len),
         };
@@ -421,6 +392,14 @@ fn unexpected(outcome: Outcome) -> ClientError {
     ))
 }
 
+/// Makes an error about `path` a [`ClientError::LocalFile`].
+fn local_file_error(path: &Path) -> impl Fn(io::Error) -> ClientError + Copy + '_ {
+    move |source| ClientError::LocalFile {
+        path: path.to_owned(),
+        source,
+    }
+}
+
 /// A download's destination.
 enum Target<'a> {
     Temp(PartialFile),
@@ -433,10 +412,7 @@ enum Target<'a> {
 
 impl Target<'_> {
     fn append(path: &Path, total: Option<u64>) -> Result<Self, ClientError> {
-        let local_error = |source| ClientError::LocalFile {
-            path: path.to_owned(),
-            source,
-        };
+        let local_error = local_file_error(path);
         let file = File::options()
             .append(true)
             .create(true)
@@ -473,7 +449,10 @@ impl Target<'_> {
 
     fn finish(self) -> Result<(), ClientError> {
         match self {
-            Target::Temp(file) => file.persist(),
+            Target::Temp(file) => {
+                let dest = file.dest().to_owned();
+                file.persist().map_err(local_file_error(&dest))
+            }
             Target::Append { mut writer, .. } => writer.flush().map_err(ClientError::Local),
             Target::Writer(mut writer) => writer.flush().map_err(ClientError::Local),
         }
