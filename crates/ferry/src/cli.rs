@@ -151,17 +151,10 @@ pub struct FtpArgs {
     pub active: bool,
 }
 
-/// `ferry get`
+/// The FTP and TFTP options of `get` and `put` (the URL's scheme picks
+/// which apply).
 #[derive(Debug, Args)]
-pub struct GetArgs {
-    /// ftp://[user[:password]@]host[:port]/path or tftp://host[:port]/path
-    pub url: String,
-    /// Where to write ("-" for standard output) [default: the URL's file name].
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// FTP: resume a partial download, appending to the local file from its length (REST).
-    #[arg(short = 'c', long = "continue")]
-    pub resume: bool,
+pub struct ProtocolArgs {
     /// FTP representation type: ascii converts line ends (CR LF on the wire).
     #[arg(
         long = "type",
@@ -177,6 +170,21 @@ pub struct GetArgs {
     pub tftp: TftpArgs,
 }
 
+/// `ferry get`
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// ftp://[user[:password]@]host[:port]/path or tftp://host[:port]/path
+    pub url: String,
+    /// Where to write ("-" for standard output) [default: the URL's file name].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// FTP: resume a partial download, appending to the local file from its length (REST).
+    #[arg(short = 'c', long = "continue")]
+    pub resume: bool,
+    #[command(flatten)]
+    pub protocol: ProtocolArgs,
+}
+
 /// `ferry put`
 #[derive(Debug, Args)]
 pub struct PutArgs {
@@ -185,19 +193,8 @@ pub struct PutArgs {
     /// ftp://[user[:password]@]host[:port]/path or tftp://host[:port]/path
     /// (a path ending in "/" gets the file's name).
     pub url: String,
-    /// FTP representation type: ascii converts line ends (CR LF on the wire).
-    #[arg(
-        long = "type",
-        value_name = "TYPE",
-        value_enum,
-        default_value_t = FtpType::Binary,
-        help_heading = "FTP options"
-    )]
-    pub ftp_type: FtpType,
     #[command(flatten)]
-    pub ftp: FtpArgs,
-    #[command(flatten)]
-    pub tftp: TftpArgs,
+    pub protocol: ProtocolArgs,
 }
 
 /// `ferry ls`
@@ -296,9 +293,9 @@ mod tests {
             panic!("not get")
         };
         assert_eq!(args.output, Some(PathBuf::from("-")));
-        assert_eq!(args.tftp.blksize, Some(1468));
-        assert_eq!(args.tftp.windowsize, Some(8));
-        assert_eq!(args.tftp.mode, TftpMode::Netascii);
+        assert_eq!(args.protocol.tftp.blksize, Some(1468));
+        assert_eq!(args.protocol.tftp.windowsize, Some(8));
+        assert_eq!(args.protocol.tftp.mode, TftpMode::Netascii);
         assert!(Cli::try_parse_from(["ferry", "get", "tftp://h/f", "--blksize", "7"]).is_err());
         assert!(Cli::try_parse_from(["ferry", "get", "tftp://h/f", "--timeout", "0"]).is_err());
     }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferry_blocking::tftp::{self, ClientError, ClientOptions, Input, Mode, Output, Progress};
+use ferry_blocking::tftp::{self, ClientOptions, Input, Mode, Output, Progress};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{GetArgs, PutArgs, TftpArgs, TftpMode};
@@ -40,31 +40,15 @@ fn tftp_get(url: TftpUrl, args: &GetArgs) -> Result<(), Failure> {
             "--continue works with ftp:// URLs only".to_owned(),
         ));
     }
-    let options = tftp_options(&args.tftp);
-    let mut bar = Bar::new();
-    let mut progress = |p: Progress| bar.update(p.bytes, p.total);
-    let result = match destination(args.output.as_deref(), &url.path)? {
-        Destination::Stdout => {
-            let mut stdout = io::stdout().lock();
-            tftp::get(
-                &url.host,
-                url.port,
-                &url.path,
-                Output::Writer(&mut stdout),
-                &options,
-                &mut progress,
-            )
-        }
-        Destination::File(path) => tftp::get(
-            &url.host,
-            url.port,
-            &url.path,
-            Output::Path(&path),
-            &options,
-            &mut progress,
-        ),
+    let options = tftp_options(&args.protocol.tftp);
+    let destination = destination(args.output.as_deref(), &url.path)?;
+    let get = |output: Output<'_>, progress: &mut dyn FnMut(Progress)| {
+        tftp::get(&url.host, url.port, &url.path, output, &options, progress)
     };
-    bar.finish();
+    let result = with_bar(|progress| match &destination {
+        Destination::Stdout => get(Output::Writer(&mut io::stdout().lock()), progress),
+        Destination::File(path) => get(Output::Path(path), progress),
+    });
     let summary = result.map_err(failure)?;
     tracing::debug!(
         bytes = summary.bytes,
@@ -76,22 +60,13 @@ fn tftp_get(url: TftpUrl, args: &GetArgs) -> Result<(), Failure> {
 }
 
 fn tftp_put(url: TftpUrl, args: &PutArgs) -> Result<(), Failure> {
-    let options = tftp_options(&args.tftp);
+    let options = tftp_options(&args.protocol.tftp);
     let remote = remote_name(&url.path, &args.file, &args.url)?;
-    let mut bar = Bar::new();
-    let mut progress = |p: Progress| bar.update(p.bytes, p.total);
-    let result = if args.file == Path::new("-") {
-        let mut stdin = io::stdin().lock();
-        let input = Input::Reader {
-            reader: &mut stdin,
-            len: None,
-        };
-        tftp::put(input, &url.host, url.port, &remote, &options, &mut progress)
-    } else {
-        let input = Input::Path(&args.file);
-        tftp::put(input, &url.host, url.port, &remote, &options, &mut progress)
-    };
-    bar.finish();
+    let result = with_bar(|progress| {
+        with_input(&args.file, |input| {
+            tftp::put(input, &url.host, url.port, &remote, &options, progress)
+        })
+    });
     let summary = result.map_err(failure)?;
     tracing::debug!(
         bytes = summary.bytes,
@@ -118,6 +93,28 @@ pub fn remote_name(path: &str, file: &Path, url: &str) -> Result<String, Failure
             ))
         })?;
     Ok(format!("{path}{name}"))
+}
+
+/// Runs `upload` from `file`: standard input for `-`, else the file.
+pub fn with_input<T>(file: &Path, upload: impl FnOnce(Input<'_>) -> T) -> T {
+    if file == Path::new("-") {
+        let mut stdin = io::stdin().lock();
+        upload(Input::Reader {
+            reader: &mut stdin,
+            len: None,
+        })
+    } else {
+        upload(Input::Path(file))
+    }
+}
+
+/// Runs `transfer` with its progress shown on a [`Bar`], cleared at the
+/// end.
+pub fn with_bar<T>(transfer: impl FnOnce(&mut dyn FnMut(Progress)) -> T) -> T {
+    let mut bar = Bar::new();
+    let result = transfer(&mut |p| bar.update(p));
+    bar.finish();
+    result
 }
 
 /// Set by Ctrl-C (SIGINT/SIGTERM): the transfer stops cleanly, the
@@ -175,19 +172,20 @@ fn default_output(remote: &str) -> Result<PathBuf, Failure> {
     Ok(PathBuf::from(name))
 }
 
-fn failure(err: ClientError) -> Failure {
+/// A client error (of either protocol) as the command's failure.
+pub fn failure(err: impl std::fmt::Display) -> Failure {
     Failure::Failed(err.to_string())
 }
 
 /// A progress bar on stderr, only when both stdout and stderr are
 /// terminals (so pipes and logs stay clean).
-pub struct Bar {
+struct Bar {
     bar: Option<ProgressBar>,
     styled: bool,
 }
 
 impl Bar {
-    pub fn new() -> Self {
+    fn new() -> Self {
         let interactive = io::stderr().is_terminal() && io::stdout().is_terminal();
         Bar {
             bar: interactive.then(|| {
@@ -199,7 +197,7 @@ impl Bar {
         }
     }
 
-    pub fn update(&mut self, bytes: u64, total: Option<u64>) {
+    fn update(&mut self, Progress { bytes, total }: Progress) {
         let Some(bar) = &self.bar else { return };
         if !self.styled {
             self.styled = true;
@@ -219,7 +217,7 @@ impl Bar {
         bar.set_position(bytes);
     }
 
-    pub fn finish(&mut self) {
+    fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }

@@ -1,15 +1,12 @@
 //! `ferry get`, `ferry put` and `ferry ls` over FTP.
 
 use std::io::{self, IsTerminal, Write};
-use std::path::Path;
 
-use ferry_blocking::ftp::client::{
-    ClientError, ConnectOptions, Connection, DataMode, Input, Output, Progress, TransferType,
-};
+use ferry_blocking::ftp::client::{ConnectOptions, Connection, DataMode, Output, TransferType};
 use ftp_proto::ascii::Decoder;
 
-use crate::cli::{FtpArgs, FtpType, GetArgs, LsArgs, PutArgs};
-use crate::client::{self, Bar, Destination};
+use crate::cli::{FtpArgs, FtpType, GetArgs, LsArgs, ProtocolArgs, PutArgs};
+use crate::client::{self, failure, Destination};
 use crate::url::{FtpUrl, Url};
 use crate::Failure;
 
@@ -36,22 +33,18 @@ pub fn get(url: FtpUrl, args: &GetArgs) -> Result<(), Failure> {
             "--continue needs an output file, not standard output".to_owned(),
         ));
     }
-    let mut ftp = open(&url, &args.ftp)?;
-    ftp.set_type(transfer_type(args.ftp_type))
-        .map_err(failure)?;
-    let mut bar = Bar::new();
-    let mut progress = |p: Progress| bar.update(p.bytes, p.total);
-    let result = match &destination {
-        Destination::Stdout => {
-            let mut stdout = io::stdout().lock();
-            ftp.get(&url.path, Output::Writer(&mut stdout), &mut progress)
-        }
+    let mut ftp = open_typed(&url, &args.protocol)?;
+    let result = client::with_bar(|progress| match &destination {
+        Destination::Stdout => ftp.get(
+            &url.path,
+            Output::Writer(&mut io::stdout().lock()),
+            progress,
+        ),
         Destination::File(path) if args.resume => {
-            ftp.get(&url.path, Output::Continue(path), &mut progress)
+            ftp.get(&url.path, Output::Continue(path), progress)
         }
-        Destination::File(path) => ftp.get(&url.path, Output::Path(path), &mut progress),
-    };
-    bar.finish();
+        Destination::File(path) => ftp.get(&url.path, Output::Path(path), progress),
+    });
     let bytes = result.map_err(failure)?;
     tracing::debug!(bytes, "download complete");
     quit(ftp);
@@ -60,22 +53,10 @@ pub fn get(url: FtpUrl, args: &GetArgs) -> Result<(), Failure> {
 
 pub fn put(url: FtpUrl, args: &PutArgs) -> Result<(), Failure> {
     let remote = client::remote_name(&url.path, &args.file, &args.url)?;
-    let mut ftp = open(&url, &args.ftp)?;
-    ftp.set_type(transfer_type(args.ftp_type))
-        .map_err(failure)?;
-    let mut bar = Bar::new();
-    let mut progress = |p: Progress| bar.update(p.bytes, p.total);
-    let result = if args.file == Path::new("-") {
-        let mut stdin = io::stdin().lock();
-        let input = Input::Reader {
-            reader: &mut stdin,
-            len: None,
-        };
-        ftp.put(input, &remote, &mut progress)
-    } else {
-        ftp.put(Input::Path(&args.file), &remote, &mut progress)
-    };
-    bar.finish();
+    let mut ftp = open_typed(&url, &args.protocol)?;
+    let result = client::with_bar(|progress| {
+        client::with_input(&args.file, |input| ftp.put(input, &remote, progress))
+    });
     let bytes = result.map_err(failure)?;
     tracing::debug!(bytes, "upload complete");
     quit(ftp);
@@ -127,6 +108,14 @@ fn open(url: &FtpUrl, args: &FtpArgs) -> Result<Connection, Failure> {
     Ok(ftp)
 }
 
+/// Connects, logs in and sets the representation type for a transfer.
+fn open_typed(url: &FtpUrl, args: &ProtocolArgs) -> Result<Connection, Failure> {
+    let mut ftp = open(url, &args.ftp)?;
+    ftp.set_type(transfer_type(args.ftp_type))
+        .map_err(failure)?;
+    Ok(ftp)
+}
+
 /// Ends the session politely; the transfer has already succeeded, so a
 /// failure here changes nothing.
 fn quit(ftp: Connection) {
@@ -168,10 +157,6 @@ fn transfer_type(ftp_type: FtpType) -> TransferType {
         FtpType::Binary => TransferType::Binary,
         FtpType::Ascii => TransferType::Ascii,
     }
-}
-
-fn failure(err: ClientError) -> Failure {
-    Failure::Failed(err.to_string())
 }
 
 /// A listing's CR LF line ends (RFC 959 §3.1.1.1, as listings are sent)
