@@ -52,6 +52,12 @@ impl Peer {
         self.expect("EPSV", &format!("229 Extended (|||{port}|)"));
         listener
     }
+
+    /// Answers EPSV and takes the client's data connection.
+    fn epsv_data(&mut self) -> TcpStream {
+        let (data, _) = self.epsv().accept().unwrap();
+        data
+    }
 }
 
 /// A server running `script` on its one connection; joined to see its
@@ -78,6 +84,18 @@ fn connect(port: u16, options: ConnectOptions) -> Connection {
     assert_eq!(ftp.greeting(), "scripted");
     ftp.login("anonymous", "guest").unwrap();
     ftp
+}
+
+/// Downloads `remote` into a fresh directory, expecting it to fail and
+/// leave nothing there (no file, no temporary one).
+#[track_caller]
+fn failed_download(ftp: &mut Connection, remote: &str) -> ClientError {
+    let dir = tempfile::tempdir().unwrap();
+    let err = ftp
+        .get(remote, Output::Path(&dir.path().join(remote)), &mut |_| {})
+        .unwrap_err();
+    assert!(files_in(dir.path()).is_empty(), "{err:?}");
+    err
 }
 
 fn files_in(dir: &Path) -> Vec<String> {
@@ -143,14 +161,10 @@ fn a_refusal_keeps_the_servers_code_and_text_and_leaves_no_file() {
         peer.expect("RETR gone", "550 No such file.");
         peer.expect("NOOP", "200 still here");
     });
-    let dir = tempfile::tempdir().unwrap();
     let mut ftp = connect(port, ConnectOptions::default());
-    let err = ftp
-        .get("gone", Output::Path(&dir.path().join("gone")), &mut |_| {})
-        .unwrap_err();
+    let err = failed_download(&mut ftp, "gone");
     assert_eq!(err.to_string(), "server error 550: No such file.");
     assert_eq!(err.code(), Some(550));
-    assert!(files_in(dir.path()).is_empty());
     // The session goes on.
     ftp.op(Op::Noop).unwrap();
     script.join().unwrap();
@@ -161,23 +175,18 @@ fn a_cut_data_connection_fails_and_removes_the_partial_file() {
     let (port, script) = server(|peer| {
         peer.login();
         peer.expect("SIZE f", "213 1000000");
-        let listener = peer.epsv();
-        let (mut data, _) = listener.accept().unwrap();
+        let mut data = peer.epsv_data();
         peer.expect("RETR f", "150 here it comes");
         data.write_all(&[7; 1000]).unwrap();
         drop(data);
         peer.send("426 Connection closed; transfer aborted.");
     });
-    let dir = tempfile::tempdir().unwrap();
     let mut ftp = connect(port, ConnectOptions::default());
-    let err = ftp
-        .get("f", Output::Path(&dir.path().join("f")), &mut |_| {})
-        .unwrap_err();
+    let err = failed_download(&mut ftp, "f");
     assert_eq!(
         err.to_string(),
         "server error 426: Connection closed; transfer aborted."
     );
-    assert!(files_in(dir.path()).is_empty());
     script.join().unwrap();
 }
 
@@ -186,8 +195,7 @@ fn continue_appends_from_the_local_length() {
     let (port, script) = server(|peer| {
         peer.login();
         peer.expect("SIZE f", "213 10");
-        let listener = peer.epsv();
-        let (mut data, _) = listener.accept().unwrap();
+        let mut data = peer.epsv_data();
         peer.expect("REST 4", "350 restarting");
         peer.expect("RETR f", "150 the rest");
         data.write_all(b"456789").unwrap();
@@ -213,8 +221,7 @@ fn ascii_upload_sends_cr_lf() {
     let (port, script) = server(|peer| {
         peer.login();
         peer.expect("TYPE A", "200 ascii");
-        let listener = peer.epsv();
-        let (mut data, _) = listener.accept().unwrap();
+        let mut data = peer.epsv_data();
         peer.expect("STOR up.txt", "150 send it");
         let mut got = Vec::new();
         data.read_to_end(&mut got).unwrap();
@@ -300,8 +307,7 @@ fn cancel_aborts_a_stalled_download() {
     let (port, script) = server(|peer| {
         peer.login();
         peer.expect("SIZE f", "213 1000000");
-        let listener = peer.epsv();
-        let (mut data, _) = listener.accept().unwrap();
+        let mut data = peer.epsv_data();
         peer.expect("RETR f", "150 here it comes");
         data.write_all(&[1; 1000]).unwrap();
         // Stall until the client gives up on the data connection.
@@ -311,7 +317,6 @@ fn cancel_aborts_a_stalled_download() {
         peer.send("426 aborted");
         peer.send("226 ABOR ok");
     });
-    let dir = tempfile::tempdir().unwrap();
     let cancel = Arc::new(AtomicBool::new(false));
     let options = ConnectOptions {
         cancel: Some(Arc::clone(&cancel)),
@@ -323,11 +328,8 @@ fn cancel_aborts_a_stalled_download() {
         thread::sleep(Duration::from_millis(300));
         flag.store(true, Ordering::Relaxed);
     });
-    let err = ftp
-        .get("f", Output::Path(&dir.path().join("f")), &mut |_| {})
-        .unwrap_err();
+    let err = failed_download(&mut ftp, "f");
     assert!(matches!(err, ClientError::Cancelled), "{err:?}");
-    assert!(files_in(dir.path()).is_empty());
     setter.join().unwrap();
     script.join().unwrap();
 }
@@ -338,12 +340,8 @@ fn a_421_ends_the_download_with_its_text() {
         peer.login();
         peer.expect("SIZE f", "421 Shutting down.");
     });
-    let dir = tempfile::tempdir().unwrap();
     let mut ftp = connect(port, ConnectOptions::default());
-    let err = ftp
-        .get("f", Output::Path(&dir.path().join("f")), &mut |_| {})
-        .unwrap_err();
+    let err = failed_download(&mut ftp, "f");
     assert_eq!(err.to_string(), "server error 421: Shutting down.");
-    assert!(files_in(dir.path()).is_empty());
     script.join().unwrap();
 }
