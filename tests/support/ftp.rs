@@ -278,12 +278,7 @@ impl Control {
     pub fn epsv(&mut self) -> SocketAddr {
         let reply = self.expect("EPSV", 229);
         let text = reply.text();
-        let inner = text
-            .split_once("(|||")
-            .and_then(|(_, rest)| rest.split_once("|)"))
-            .unwrap_or_else(|| panic!("malformed 229: {text:?}"))
-            .0;
-        let port: u16 = inner
+        let port: u16 = enclosed(&reply, "(|||", "|)")
             .parse()
             .unwrap_or_else(|e| panic!("port in 229 {text:?}: {e}"));
         SocketAddr::new(self.peer().ip(), port)
@@ -294,12 +289,7 @@ impl Control {
     pub fn pasv(&mut self) -> SocketAddr {
         let reply = self.expect("PASV", 227);
         let text = reply.text();
-        let inner = text
-            .split_once('(')
-            .and_then(|(_, rest)| rest.split_once(')'))
-            .unwrap_or_else(|| panic!("malformed 227: {text:?}"))
-            .0;
-        let n: Vec<u8> = inner
+        let n: Vec<u8> = enclosed(&reply, "(", ")")
             .split(',')
             .map(|part| part.trim().parse().expect("number in 227"))
             .collect();
@@ -368,6 +358,20 @@ impl Control {
             raw.pop();
         }
         Ok(Some(String::from_utf8_lossy(&raw).into_owned()))
+    }
+}
+
+/// The part of a reply's text between `open` and `close` (the address
+/// in a 227 or 229).
+#[track_caller]
+fn enclosed(reply: &Reply, open: &str, close: &str) -> String {
+    let text = reply.text();
+    match text
+        .split_once(open)
+        .and_then(|(_, rest)| rest.split_once(close))
+    {
+        Some((inner, _)) => inner.to_owned(),
+        None => panic!("malformed {}: {text:?}", reply.code),
     }
 }
 
