@@ -385,6 +385,14 @@ fn settled_names(dir: &Path) -> Vec<String> {
     }
 }
 
+/// The cut-off uploads left `dir` as it was: `target.bin` with its `old`
+/// content, and nothing else (no new file, no temporary one).
+#[track_caller]
+fn assert_only_old_target(dir: &Path, old: &[u8]) {
+    assert_eq!(settled_names(dir), ["target.bin"]);
+    assert_file_eq(&dir.join("target.bin"), old);
+}
+
 /// Starts `STOR name` and sends `half` bytes of a new content.
 fn start_upload(control: &mut Control, name: &str, half: &[u8]) -> std::net::TcpStream {
     let data = control.epsv();
@@ -403,22 +411,17 @@ fn stor_cut_by_reset_leaves_old_file() {
     control.expect("TYPE I", 200);
     let new = content(2401, 4_000_000);
 
-    // Over an existing file.
-    let stream = start_upload(&mut control, "target.bin", &new[..1_000_000]);
-    thread::sleep(Duration::from_millis(100));
-    reset(stream);
-    let reply = control.reply();
-    assert_eq!(reply.code, 426, "STOR cut by a reset: {reply:?}");
-    // Under a new name.
-    let stream = start_upload(&mut control, "fresh.bin", &new[..1_000_000]);
-    thread::sleep(Duration::from_millis(100));
-    reset(stream);
-    let reply = control.reply();
-    assert_eq!(reply.code, 426, "STOR cut by a reset: {reply:?}");
+    // Over an existing file, then under a new name.
+    for name in ["target.bin", "fresh.bin"] {
+        let stream = start_upload(&mut control, name, &new[..1_000_000]);
+        thread::sleep(Duration::from_millis(100));
+        reset(stream);
+        let reply = control.reply();
+        assert_eq!(reply.code, 426, "STOR cut by a reset: {reply:?}");
+    }
     control.expect("NOOP", 200);
 
-    assert_eq!(settled_names(root.path()), ["target.bin"]);
-    assert_file_eq(&root.path().join("target.bin"), &old);
+    assert_only_old_target(root.path(), &old);
     control.expect("QUIT", 221);
 }
 
@@ -441,8 +444,7 @@ fn stor_aborted_leaves_old_file() {
         drop(stream);
     }
     control.expect("NOOP", 200);
-    assert_eq!(settled_names(root.path()), ["target.bin"]);
-    assert_file_eq(&root.path().join("target.bin"), &old);
+    assert_only_old_target(root.path(), &old);
     control.expect("QUIT", 221);
 }
 
@@ -461,8 +463,7 @@ fn stor_client_vanishes_leaves_old_file() {
     reset(stream);
     drop(control);
 
-    assert_eq!(settled_names(root.path()), ["target.bin"]);
-    assert_file_eq(&root.path().join("target.bin"), &old);
+    assert_only_old_target(root.path(), &old);
     let mut control = server.connect();
     control.expect("NOOP", 200);
 }
