@@ -1696,3 +1696,30 @@ fn rest_beyond_the_end_of_a_stored_file_gets_554() {
         ",
     );
 }
+
+#[test]
+fn nothing_after_a_held_quit_is_read() {
+    // The session ends once QUIT is answered, so an ABOR sent after it
+    // stays unread rather than taken and never answered.
+    let mut t = anonymous(
+        "
+        > PASV
+        ! Listen 10.0.0.1 -> listening 10.0.0.1:30000
+        < 227...
+        > RETR big
+        ! Transfer Retrieve /big @0 passive ascii -> Started
+        < 150...
+        ",
+    );
+    let now = t.now;
+    let input = b"QUIT\r\nABOR\r\n";
+    assert_eq!(t.session.handle_input(now, input), 6);
+    t.run(
+        "
+        -> Finished 10
+        < 226 Transfer complete.
+        < 221 Goodbye.
+        closed
+        ",
+    );
+}

@@ -65,6 +65,9 @@ pub(super) struct State {
     /// An ABOR held behind other commands stopped the last transfer; its
     /// reply, in turn, says so.
     pub(super) abor_held: bool,
+    /// A QUIT is held behind a running transfer: nothing after it is
+    /// read, since the session ends once it is answered.
+    pub(super) quit_held: bool,
     /// Facts selected with `OPTS MLST` (RFC 3659 §7.9).
     pub(super) facts: Facts,
     pub(super) data: Data,
@@ -231,6 +234,7 @@ impl Session {
             ascii: true,
             epsv_all: false,
             abor_held: false,
+            quit_held: false,
             facts: Facts::ALL,
             data: Data::None,
             rest: None,
@@ -293,6 +297,9 @@ impl Session {
                 self.handle_deferred(now);
                 continue;
             }
+            if transferring && self.st.quit_held {
+                break;
+            }
             let (n, fed) = self.reader.feed(&bytes[taken..]);
             taken += n;
             match fed {
@@ -313,6 +320,10 @@ impl Session {
                         // the transfer's own reply, like any other command.
                         Ok(cmd @ (Command::Abor | Command::Stat(_))) => {
                             self.st.during_transfer(&cmd, self.deferred.is_empty())
+                        }
+                        Ok(Command::Quit) => {
+                            self.st.quit_held = true;
+                            Handled::Later
                         }
                         _ => Handled::Later,
                     };
