@@ -397,3 +397,25 @@ fn ipv6_passive_and_active() {
     handle.shutdown();
     thread.join().unwrap();
 }
+
+#[test]
+fn quit_right_after_an_upload_keeps_it() {
+    // RFC 959 §4.1.1: QUIT during a transfer waits for its result. A
+    // client that closes the data connection and sends QUIT at once,
+    // without waiting for the 226, must find its file stored.
+    let server = TestServer::start(|c| c.write = true);
+    let data = vec![b'x'; 2_000_000];
+    for round in 0..10 {
+        let mut c = server.anonymous();
+        let mut stream = c.passive();
+        let name = format!("q{round}.bin");
+        c.command(&format!("STOR {name}"), 150);
+        stream.write_all(&data).unwrap();
+        drop(stream);
+        c.send("QUIT");
+        c.expect(226);
+        c.expect(221);
+        assert!(c.closed());
+        assert!(std::fs::read(server.path(&name)).unwrap() == data, "{name}");
+    }
+}
