@@ -280,3 +280,86 @@ fn read_file(file: &mut File, buf: &mut [u8]) -> Result<usize, Ended> {
 fn local(err: io::Error) -> Ended {
     Ended::Local(failure(StorageError::from(err)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// A mover writing to one end of a loopback connection, and the other end.
+    fn pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let sender = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (receiver, _) = listener.accept().unwrap();
+        (sender, receiver)
+    }
+
+    fn file_with(bytes: &[u8]) -> File {
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(bytes).unwrap();
+        io::Seek::rewind(&mut file).unwrap();
+        file
+    }
+
+    fn send(bytes: &[u8], how: fn(&mut Mover<'_>, File) -> Result<(), Ended>) -> (Vec<u8>, u64) {
+        let (sender, mut receiver) = pair();
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            receiver.read_to_end(&mut got).unwrap();
+            got
+        });
+        let stop = AtomicBool::new(false);
+        let moved = AtomicU64::new(0);
+        let mut mover = Mover {
+            stream: sender,
+            stop: &stop,
+            moved: &moved,
+            total: 0,
+        };
+        assert!(how(&mut mover, file_with(bytes)).is_ok());
+        let total = mover.total;
+        assert_eq!(moved.load(Ordering::Relaxed), total);
+        drop(mover);
+        (reader.join().unwrap(), total)
+    }
+
+    fn content() -> Vec<u8> {
+        (0..700_000u32).map(|i| (i % 253) as u8).collect()
+    }
+
+    #[test]
+    fn sendfile_and_the_buffered_fallback_send_the_same_bytes() {
+        let data = content();
+        let (by_sendfile, n) = send(&data, |m, f| m.send_file(f));
+        assert!(by_sendfile == data);
+        assert_eq!(n, data.len() as u64);
+        let (by_copy, n) = send(&data, |m, mut f| m.copy_from(&mut f));
+        assert!(by_copy == data);
+        assert_eq!(n, data.len() as u64);
+    }
+
+    #[test]
+    fn type_a_sends_cr_lf_and_counts_wire_bytes() {
+        let (wire, n) = send(b"one\ntwo\r\nthree\n", |m, f| m.send_ascii(f));
+        assert_eq!(wire, b"one\r\ntwo\r\nthree\r\n");
+        assert_eq!(n, wire.len() as u64);
+    }
+
+    #[test]
+    fn a_stopped_transfer_sends_nothing() {
+        let (sender, _receiver) = pair();
+        let stop = AtomicBool::new(true);
+        let moved = AtomicU64::new(0);
+        let mut mover = Mover {
+            stream: sender,
+            stop: &stop,
+            moved: &moved,
+            total: 0,
+        };
+        assert!(matches!(
+            mover.send_file(file_with(b"data")),
+            Err(Ended::Data)
+        ));
+        assert_eq!(mover.total, 0);
+    }
+}
