@@ -82,7 +82,7 @@ mod read;
 mod resolve;
 mod upload;
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -122,6 +122,29 @@ impl Root {
     /// The canonical path of the served directory.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// The directory `name` beneath this root, as a root of its own: what
+    /// an FTP user whose home it is may reach. Lookups from it stay beneath
+    /// it, so a symlink inside the home that leads elsewhere in this root
+    /// is refused like one leading out of the root. `""` and `"/"` give
+    /// this root.
+    ///
+    /// A name that is not a directory gives [`StorageError::NotADirectory`].
+    pub fn subdirectory(&self, name: &str) -> Result<Root, StorageError> {
+        if name.split('/').all(|c| c.is_empty() || c == ".") {
+            return Ok(self.clone());
+        }
+        let rel = RelativePath::parse(name)?;
+        // O_DIRECTORY: anything else fails with NotADirectory.
+        let fd = self.open_beneath(rel.as_path(), resolve::DIR_HANDLE)?;
+        // The canonical path of what was opened (links inside the root
+        // followed), for messages and the canonicalising fallback.
+        let path = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+            .or_else(|_| std::fs::canonicalize(self.inner.path.join(rel.as_path())))?;
+        Ok(Root {
+            inner: Arc::new(RootInner { path, fd }),
+        })
     }
 
     /// Open an existing regular file for reading. `name` is the client's

@@ -746,3 +746,47 @@ fn rename_cannot_take_or_place_anything_outside() {
     assert_eq!(fs::read(jail.root.join("out")).unwrap(), b"mine");
     jail.assert_outside_untouched();
 }
+
+#[test]
+fn a_subdirectory_root_keeps_lookups_beneath_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("alice/docs")).unwrap();
+    std::fs::create_dir_all(dir.path().join("bob")).unwrap();
+    std::fs::write(dir.path().join("alice/docs/a.txt"), b"alice's").unwrap();
+    std::fs::write(dir.path().join("bob/secret.txt"), b"bob's").unwrap();
+    std::fs::write(dir.path().join("plain"), b"").unwrap();
+    std::os::unix::fs::symlink("../bob", dir.path().join("alice/to-bob")).unwrap();
+    std::os::unix::fs::symlink("docs", dir.path().join("alice/inside")).unwrap();
+    let root = ferry_storage::Root::new(dir.path()).unwrap();
+
+    let home = root.subdirectory("/alice").unwrap();
+    assert_eq!(home.path(), root.path().join("alice"));
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut home.open_read("docs/a.txt").unwrap().file, &mut text)
+        .unwrap();
+    assert_eq!(text, "alice's");
+    // A link inside the home is followed while it stays in the home...
+    assert!(home.open_read("inside/a.txt").is_ok());
+    // ...and refused when it leads elsewhere in the served root.
+    assert!(matches!(
+        home.open_read("to-bob/secret.txt"),
+        Err(StorageError::PermissionDenied)
+    ));
+    assert!(home.read_dir("to-bob").is_err());
+    assert!(home.create_upload("to-bob/new").is_err());
+    assert!(root.open_read("alice/to-bob/secret.txt").is_ok());
+
+    assert!(matches!(
+        root.subdirectory("plain"),
+        Err(StorageError::NotADirectory)
+    ));
+    assert!(matches!(
+        root.subdirectory("nobody"),
+        Err(StorageError::NotFound)
+    ));
+    assert!(matches!(
+        root.subdirectory("../x"),
+        Err(StorageError::InvalidPath)
+    ));
+    assert_eq!(root.subdirectory("/").unwrap().path(), root.path());
+}
