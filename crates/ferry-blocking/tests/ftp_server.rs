@@ -419,3 +419,84 @@ fn quit_right_after_an_upload_keeps_it() {
         assert!(std::fs::read(server.path(&name)).unwrap() == data, "{name}");
     }
 }
+
+#[test]
+fn an_upload_survives_its_client_closing_the_control_connection_after_quit() {
+    // The client sends everything, closes the data connection, sends QUIT
+    // and closes the control connection without reading a reply.
+    let server = TestServer::start(|c| c.write = true);
+    let data = vec![b'y'; 3_000_000];
+    for round in 0..5 {
+        let mut c = server.anonymous();
+        let mut stream = c.passive();
+        let name = format!("gone{round}.bin");
+        c.command(&format!("STOR {name}"), 150);
+        stream.write_all(&data).unwrap();
+        drop(stream);
+        c.send("QUIT");
+        drop(c);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::fs::metadata(server.path(&name)).map_or(true, |m| m.len() < data.len() as u64) {
+            assert!(Instant::now() < deadline, "{name} was not stored");
+            thread::sleep(Duration::from_millis(10));
+        }
+        assert!(std::fs::read(server.path(&name)).unwrap() == data, "{name}");
+    }
+}
+
+#[test]
+fn a_symlink_inside_a_home_cannot_lead_to_another_home() {
+    let line = user_line("alice", "pw", "/alice", true).unwrap();
+    let users = Arc::new(Users::parse(&line).unwrap());
+    let server = TestServer::start(|c| {
+        c.users = Some(users);
+        c.write = true;
+    });
+    std::fs::create_dir_all(server.path("alice/docs")).unwrap();
+    std::fs::create_dir_all(server.path("bob")).unwrap();
+    std::fs::write(server.path("bob/secret.txt"), b"bob's").unwrap();
+    std::fs::write(server.path("alice/docs/mine.txt"), b"alice's").unwrap();
+    std::os::unix::fs::symlink("../bob", server.path("alice/x")).unwrap();
+    std::os::unix::fs::symlink("docs", server.path("alice/d")).unwrap();
+
+    let mut c = server.connect();
+    c.expect(220);
+    c.command("USER alice", 331);
+    c.command("PASS pw", 230);
+    c.command("SIZE d/mine.txt", 213);
+    c.command("SIZE x/secret.txt", 550);
+    c.command("CWD x", 550);
+    c.command("RNFR docs/mine.txt", 350);
+    c.command("RNTO x/stolen.txt", 550);
+    let _stream = c.passive();
+    c.command("RETR x/secret.txt", 550);
+    assert!(!server.path("bob/stolen.txt").exists());
+}
+
+#[test]
+fn active_data_connections_come_from_the_control_connections_address() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("f"), b"from where?").unwrap();
+    let config = ServerConfig::new(root.path(), "127.0.0.2:0".parse().unwrap());
+    let server = Server::bind(config).unwrap();
+    let addr = server.local_addr();
+    let handle = server.shutdown_handle();
+    let thread = thread::spawn(move || server.run().unwrap());
+
+    let mut c = Control::connect(addr);
+    c.expect(220);
+    c.command("USER ftp", 331);
+    c.command("PASS x", 230);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    c.command(&format!("EPRT |1|127.0.0.1|{port}|"), 200);
+    c.command("RETR f", 150);
+    let (mut stream, from) = listener.accept().unwrap();
+    assert_eq!(from.ip(), addr.ip());
+    let mut got = Vec::new();
+    stream.read_to_end(&mut got).unwrap();
+    c.expect(226);
+    assert_eq!(got, b"from where?");
+    handle.shutdown();
+    thread.join().unwrap();
+}

@@ -20,7 +20,7 @@ use ftp_proto::{Instant, RootPath};
 use rustix::event::{PollFd, PollFlags, Timespec};
 
 use super::data::{self, Connect, Job};
-use super::requests;
+use super::requests::{self, View};
 use super::Shared;
 use crate::clock;
 
@@ -97,9 +97,19 @@ struct Control {
     wake_rx: UnixStream,
     /// The session was told the server is stopping.
     told_stop: bool,
+    /// The control connection can take no more replies (it failed, or
+    /// the client closed it): what the session says is dropped, while a
+    /// running transfer is left to end on its own.
+    dead: bool,
+    /// What the session sees of the tree: the whole root, or a user's home.
+    view: View,
     /// For the log.
     user: String,
     request_began: Option<std::time::Instant>,
+    /// The running or last transfer: when it began, and the bytes it
+    /// moved (the session reports 0 for one that did not finish).
+    transfer_began: Option<std::time::Instant>,
+    transfer_moved: u64,
 }
 
 impl Control {
@@ -132,8 +142,12 @@ impl Control {
             wake_tx: Arc::new(wake_tx),
             wake_rx,
             told_stop: false,
+            dead: false,
+            view: View::whole(&shared.root),
             user: String::from("-"),
             request_began: None,
+            transfer_began: None,
+            transfer_moved: 0,
         })
     }
 
@@ -147,7 +161,7 @@ impl Control {
                 let _ = self.ctrl.shutdown(Shutdown::Write);
                 return Ok("closed by the server");
             }
-            if self.eof && self.running.is_none() && self.waiting.is_none() {
+            if (self.eof || self.dead) && self.running.is_none() && self.waiting.is_none() {
                 return Ok("closed by the client");
             }
             self.wait(&mut buf)?;
@@ -165,19 +179,28 @@ impl Control {
                 tv_nsec: left.subsec_nanos() as _,
             }
         });
-        let read_ctrl = !self.eof && self.input.len() < INPUT_LIMIT;
+        let read_ctrl = !self.eof && !self.dead && self.input.len() < INPUT_LIMIT;
         let (ctrl_ready, wake_ready, stop_ready, listen_ready) = {
-            let none = PollFlags::empty();
+            // A slot not wanted now polls the wake-up socket for nothing:
+            // poll(2) reports hang-ups even for no events, so leaving a
+            // closed control connection or the fired stop signal in the
+            // set would wake the thread forever.
+            let unused = || PollFd::new(&self.wake_rx, PollFlags::empty());
             let mut fds = [
-                PollFd::new(&self.ctrl, if read_ctrl { PollFlags::IN } else { none }),
+                if read_ctrl {
+                    PollFd::new(&self.ctrl, PollFlags::IN)
+                } else {
+                    unused()
+                },
                 PollFd::new(&self.wake_rx, PollFlags::IN),
-                PollFd::new(
-                    &self.shared.stopping,
-                    if self.told_stop { none } else { PollFlags::IN },
-                ),
+                if self.told_stop {
+                    unused()
+                } else {
+                    PollFd::new(&self.shared.stopping, PollFlags::IN)
+                },
                 match &self.waiting {
                     Some(waiting) => PollFd::new(&waiting.listener, PollFlags::IN),
-                    None => PollFd::new(&self.wake_rx, none),
+                    None => unused(),
                 },
             ];
             match rustix::event::poll(&mut fds, timeout.as_ref()) {
@@ -201,8 +224,7 @@ impl Control {
                 Err(_) => self.eof = true,
             }
             if self.eof {
-                // Nobody is left to answer: stop what runs.
-                self.stop_transfer();
+                self.client_left();
             }
         }
         if wake_ready {
@@ -234,11 +256,9 @@ impl Control {
             while let Ok((id, completion)) = self.done_rx.try_recv() {
                 if self.running.as_ref().is_some_and(|r| r.id == id) {
                     let running = self.running.take().expect("checked");
-                    self.session.transfer_progress(
-                        clock::now(),
-                        id,
-                        running.moved.load(Ordering::Relaxed),
-                    );
+                    self.transfer_moved = running.moved.load(Ordering::Relaxed);
+                    self.session
+                        .transfer_progress(clock::now(), id, self.transfer_moved);
                 }
                 self.session.complete(clock::now(), id, completion);
                 progressed = true;
@@ -267,13 +287,45 @@ impl Control {
 
     fn flush(&mut self) -> io::Result<()> {
         while !self.session.transmit().is_empty() {
-            let n = self.ctrl.write(self.session.transmit())?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
+            if self.dead {
+                let n = self.session.transmit().len();
+                self.session.transmitted(n);
+                continue;
             }
-            self.session.transmitted(n);
+            match self.ctrl.write(self.session.transmit()) {
+                Ok(0) => self.connection_lost(io::ErrorKind::WriteZero.into())?,
+                Ok(n) => self.session.transmitted(n),
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => self.connection_lost(err)?,
+            }
         }
         Ok(())
+    }
+
+    /// Replies can no longer be written. With a transfer running, it is
+    /// left to end on its own (an upload whose data all came is still
+    /// stored); otherwise the session is over.
+    fn connection_lost(&mut self, err: io::Error) -> io::Result<()> {
+        self.dead = true;
+        if self.running.is_none() {
+            return Err(err);
+        }
+        tracing::debug!(peer = %self.peer, error = %err, "ftp control connection lost mid-transfer");
+        Ok(())
+    }
+
+    /// The client closed the control connection. A transfer waiting for
+    /// its data connection never gets one now; a running one goes on to
+    /// its end (RFC 959 §4.1.1: even QUIT waits for a transfer), bounded
+    /// by the data timeout.
+    fn client_left(&mut self) {
+        if let Some(waiting) = self.waiting.take() {
+            self.session.complete(
+                clock::now(),
+                waiting.id,
+                Completion::Failed(Failure::Aborted),
+            );
+        }
     }
 
     fn report_progress(&mut self, now: Instant) {
@@ -292,6 +344,14 @@ impl Control {
                 self.request_began = Some(std::time::Instant::now());
                 match op {
                     Operation::Transfer(transfer) => self.start_transfer(id, transfer)?,
+                    Operation::Authenticate { user, password } => {
+                        let (completion, view) =
+                            requests::authenticate(&self.shared, &user, &password);
+                        if let Some(view) = view {
+                            self.view = view;
+                        }
+                        self.session.complete(clock::now(), id, completion);
+                    }
                     Operation::Listen { ip } => {
                         let completion = match data::listen(&self.shared, ip) {
                             Ok(listener) => match listener.local_addr() {
@@ -309,7 +369,7 @@ impl Control {
                         self.session.complete(clock::now(), id, completion);
                     }
                     op => {
-                        let completion = requests::perform(&self.shared, op);
+                        let completion = requests::perform(&self.view, op);
                         self.session.complete(clock::now(), id, completion);
                     }
                 }
@@ -325,7 +385,9 @@ impl Control {
     fn start_transfer(&mut self, id: RequestId, transfer: Transfer) -> io::Result<()> {
         // Whatever happens, this transfer uses up the passive listener.
         let listener = self.listener.take();
-        let (job, size, name) = match requests::open_job(&self.shared, &transfer.kind) {
+        self.transfer_began = Some(std::time::Instant::now());
+        self.transfer_moved = 0;
+        let (job, size, name) = match requests::open_job(&self.view, &transfer.kind) {
             Ok(opened) => opened,
             Err(failure) => {
                 self.session
@@ -356,7 +418,10 @@ impl Control {
                     Completion::Failed(Failure::NoDataConnection),
                 ),
             },
-            DataChannel::Active(addr) => self.spawn(id, job, transfer.ascii, Connect::To(addr)),
+            DataChannel::Active(to) => {
+                let from = self.ctrl.local_addr()?.ip();
+                self.spawn(id, job, transfer.ascii, Connect::To { from, to })
+            }
         }
         Ok(())
     }
@@ -383,8 +448,16 @@ impl Control {
                     drop(stream);
                 }
                 Err(err) if is_transient(&err) => return,
+                // Out of descriptors, say: the connection stays queued, so
+                // waiting on would spin. The transfer fails (425).
                 Err(err) => {
-                    tracing::debug!(peer = %self.peer, error = %err, "passive accept failed");
+                    tracing::warn!(peer = %self.peer, error = %err, "passive accept failed");
+                    let waiting = self.waiting.take().expect("checked");
+                    self.session.complete(
+                        clock::now(),
+                        waiting.id,
+                        Completion::Failed(Failure::NoDataConnection),
+                    );
                     return;
                 }
             }
@@ -469,6 +542,10 @@ impl Control {
         match event {
             LogEvent::LoggedIn { user, anonymous } => {
                 tracing::info!(%peer, %user, anonymous, "ftp login");
+                if anonymous {
+                    // Anonymous logins see the whole root; no request set it.
+                    self.view = View::whole(&self.shared.root);
+                }
                 self.user = user;
             }
             LogEvent::LoginFailed { user } => {
@@ -491,6 +568,12 @@ impl Control {
                 bytes,
                 code,
             } => {
+                // What moved, even when the transfer did not finish.
+                let bytes = bytes.max(self.transfer_moved);
+                let elapsed_ms = self
+                    .transfer_began
+                    .take()
+                    .map_or(elapsed_ms, |began| began.elapsed().as_millis() as u64);
                 tracing::info!(
                     %peer,
                     user = %self.user,

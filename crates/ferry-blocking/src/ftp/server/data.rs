@@ -62,8 +62,14 @@ pub(super) enum Job {
 pub(super) enum Connect {
     /// Taken from the passive listener and approved by the session.
     Accepted(TcpStream),
-    /// PORT/EPRT: the address the session approved.
-    To(SocketAddr),
+    /// PORT/EPRT: to the address the session approved, from the control
+    /// connection's local address (a client may check where it comes from).
+    To {
+        /// The control connection's local address.
+        from: IpAddr,
+        /// The client's data port.
+        to: SocketAddr,
+    },
 }
 
 /// Everything a transfer thread needs.
@@ -93,10 +99,10 @@ pub(super) fn run(work: Work) -> Completion {
     } = work;
     let stream = match connect {
         Connect::Accepted(stream) => stream,
-        Connect::To(addr) => match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
+        Connect::To { from, to } => match connect_from(from, to) {
             Ok(stream) => stream,
             Err(err) => {
-                tracing::debug!(%addr, error = %err, "active data connection failed");
+                tracing::debug!(%to, error = %err, "active data connection failed");
                 return stopped_or(&stop, Failure::NoDataConnection);
             }
         },
@@ -129,6 +135,21 @@ pub(super) fn run(work: Work) -> Completion {
         Err(Ended::Data) => stopped_or(&stop, Failure::DataConnectionLost),
         Err(Ended::Local(failure)) => stopped_or(&stop, failure),
     }
+}
+
+fn connect_from(from: IpAddr, to: SocketAddr) -> io::Result<TcpStream> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(to),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d.
+    let from = from.to_canonical();
+    if from.is_ipv4() == to.is_ipv4() {
+        socket.bind(&SocketAddr::new(from, 0).into())?;
+    }
+    socket.connect_timeout(&to.into(), CONNECT_TIMEOUT)?;
+    Ok(socket.into())
 }
 
 fn stopped_or(stop: &AtomicBool, failure: Failure) -> Completion {

@@ -27,7 +27,7 @@ use std::ops::RangeInclusive;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -42,6 +42,10 @@ pub const DEFAULT_MAX_SESSIONS: usize = 1000;
 
 /// How often the accept loop looks at its stop flag.
 const STOP_POLL: Duration = Duration::from_millis(200);
+
+/// How long the accept loop pauses after a failed accept (such as running
+/// out of file descriptors) before it tries again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// How long a stopping server waits for its sessions to wind down.
 const DRAIN_LIMIT: Duration = Duration::from_secs(5);
@@ -114,6 +118,43 @@ pub(crate) struct Shared {
     /// Where the next passive listener tries first within the port range,
     /// so that consecutive transfers do not all race for the same port.
     pub(crate) next_passive: AtomicUsize,
+    /// Password checks allowed at once.
+    pub(crate) password_checks: Slots,
+}
+
+/// A counting semaphore: at most N holders at once, the rest wait.
+pub(crate) struct Slots {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl Slots {
+    fn new(count: usize) -> Slots {
+        Slots {
+            free: Mutex::new(count.max(1)),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Waits for a free slot; it is given back when the guard drops.
+    pub(crate) fn take(&self) -> Slot<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+        *free -= 1;
+        Slot(self)
+    }
+}
+
+/// A slot of [`Slots`], held until dropped.
+pub(crate) struct Slot<'a>(&'a Slots);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.0.freed.notify_one();
+    }
 }
 
 impl Shared {
@@ -176,6 +217,9 @@ impl Server {
                 stop_signal: Mutex::new(Some(signal)),
                 stop: AtomicBool::new(false),
                 next_passive: AtomicUsize::new(std::process::id() as usize),
+                // One argon2 check per core: more would only queue for
+                // the CPU while each holds its memory.
+                password_checks: Slots::new(thread::available_parallelism().map_or(2, |n| n.get())),
             }),
         })
     }
@@ -217,10 +261,12 @@ impl Server {
                     Ok((stream, peer)) => self.admit(stream, peer),
                     Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
                     Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                    // Out of descriptors or a connection reset before we
-                    // took it: the listener itself is fine.
+                    // Out of descriptors, say: the connection stays queued
+                    // and poll would report it at once, so pause before
+                    // trying again rather than spin.
                     Err(err) => {
-                        tracing::warn!(error = %err, "ftp accept failed");
+                        tracing::warn!(error = %err, "ftp accept failed; pausing");
+                        thread::sleep(ACCEPT_BACKOFF);
                         break;
                     }
                 }

@@ -1,10 +1,14 @@
 //! The session's requests carried out against the served root: logins,
 //! metadata, directory changes, and opening what a transfer moves.
+//!
+//! Every path a session hands out already starts with the user's home.
+//! A [`View`] opens them beneath a root opened on that home, so that not
+//! even a symlink inside the home can lead into the rest of the tree.
 
 use std::io::{Seek, SeekFrom};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use ferry_storage::{DirEntry, FileInfo, StorageError, UploadMode};
+use ferry_storage::{DirEntry, FileInfo, Root, StorageError, UploadMode};
 use ftp_proto::listing::{self, FileKind, ListFormat, Metadata};
 use ftp_proto::server::{Access, Completion, Failure, Operation, StoreMode, TransferKind};
 use ftp_proto::RootPath;
@@ -12,23 +16,58 @@ use ftp_proto::RootPath;
 use super::data::Job;
 use super::Shared;
 
-/// Carries out a request that needs no data connection.
-pub(super) fn perform(shared: &Shared, op: Operation) -> Completion {
-    let root = &shared.root;
-    let result = match op {
-        Operation::Authenticate { user, password } => {
-            return authenticate(shared, &user, &password)
+/// What a session sees of the served tree: the root, or a user's home
+/// opened as a root of its own.
+pub(super) struct View {
+    root: Root,
+    /// The home as the session writes it in front of every path (`""`
+    /// for the served root).
+    home: String,
+}
+
+impl View {
+    /// The whole served tree (anonymous users, and before a login).
+    pub(super) fn whole(root: &Root) -> View {
+        View {
+            root: root.clone(),
+            home: String::new(),
         }
+    }
+
+    /// `path` relative to the home: the session put the home in front.
+    fn name<'a>(&self, path: &'a RootPath) -> &'a str {
+        let path = path.as_str();
+        if self.home.is_empty() {
+            return path;
+        }
+        match path.strip_prefix(self.home.as_str()) {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
+            // Never handed out by the session (a property test says so);
+            // a name the storage refuses if it ever were.
+            _ => "..",
+        }
+    }
+}
+
+/// Carries out a request that needs no data connection (but logins,
+/// which [`authenticate`] does).
+pub(super) fn perform(view: &View, op: Operation) -> Completion {
+    let root = &view.root;
+    let result = match op {
         Operation::Stat { path } => root
-            .stat(path.as_str())
+            .stat(view.name(&path))
             .map(|info| Completion::Metadata(metadata(&info))),
-        Operation::MakeDir { path } => root.make_dir(path.as_str()).map(|()| Completion::Done),
-        Operation::RemoveDir { path } => root.remove_dir(path.as_str()).map(|()| Completion::Done),
-        Operation::Delete { path } => root.remove_file(path.as_str()).map(|()| Completion::Done),
-        Operation::Rename { from, to } => root
-            .rename(from.as_str(), to.as_str())
+        Operation::MakeDir { path } => root.make_dir(view.name(&path)).map(|()| Completion::Done),
+        Operation::RemoveDir { path } => {
+            root.remove_dir(view.name(&path)).map(|()| Completion::Done)
+        }
+        Operation::Delete { path } => root
+            .remove_file(view.name(&path))
             .map(|()| Completion::Done),
-        Operation::List { path } => entries(shared, &path).map(|(entries, _)| {
+        Operation::Rename { from, to } => root
+            .rename(view.name(&from), view.name(&to))
+            .map(|()| Completion::Done),
+        Operation::List { path } => entries(view, &path).map(|(entries, _)| {
             let now = unix_now();
             let mut out = Vec::new();
             for entry in &entries {
@@ -36,7 +75,7 @@ pub(super) fn perform(shared: &Shared, op: Operation) -> Completion {
             }
             Completion::Listing(out)
         }),
-        // Listen and Transfer are the control loop's; nothing else exists yet.
+        // Authenticate, Listen and Transfer are the control loop's.
         _ => return Completion::Failed(Failure::Io),
     };
     result.unwrap_or_else(|err| Completion::Failed(failure(err)))
@@ -46,13 +85,13 @@ pub(super) fn perform(shared: &Shared, op: Operation) -> Completion {
 /// REST offset), the upload's temporary file, or the listing's lines.
 /// Returns the job, the size for the 150 text, and STOU's chosen name.
 pub(super) fn open_job(
-    shared: &Shared,
+    view: &View,
     kind: &TransferKind,
 ) -> Result<(Job, Option<u64>, Option<String>), Failure> {
-    let root = &shared.root;
+    let root = &view.root;
     match kind {
         TransferKind::Retrieve { path, offset } => {
-            let mut read = root.open_read(path.as_str()).map_err(failure)?;
+            let mut read = root.open_read(view.name(path)).map_err(failure)?;
             read.file
                 .seek(SeekFrom::Start(*offset))
                 .map_err(|_| Failure::Io)?;
@@ -68,7 +107,7 @@ pub(super) fn open_job(
             };
             let unique = mode == UploadMode::Unique;
             let upload = root
-                .create_upload_with(path.as_str(), mode)
+                .create_upload_with(view.name(path), mode)
                 .map_err(failure)?;
             // STOU's 150 names the file (RFC 1123 §4.1.2.9) before any
             // data: the name free now.
@@ -80,7 +119,7 @@ pub(super) fn open_job(
             format,
             named,
         } => {
-            let (entries, in_directory) = entries(shared, path).map_err(failure)?;
+            let (entries, in_directory) = entries(view, path).map_err(failure)?;
             let now = unix_now();
             let mut out = Vec::with_capacity(entries.len() * 64);
             for entry in &entries {
@@ -103,38 +142,55 @@ pub(super) fn open_job(
 }
 
 /// A directory's entries, or a file's one entry; and which it was.
-fn entries(shared: &Shared, path: &RootPath) -> Result<(Vec<DirEntry>, bool), StorageError> {
-    let root = &shared.root;
-    let info = root.stat(path.as_str())?;
+fn entries(view: &View, path: &RootPath) -> Result<(Vec<DirEntry>, bool), StorageError> {
+    let root = &view.root;
+    let name = view.name(path);
+    let info = root.stat(name)?;
     if info.kind == ferry_storage::FileKind::Directory {
-        Ok((root.read_dir(path.as_str())?, true))
+        Ok((root.read_dir(name)?, true))
     } else {
         let name = path.file_name().to_owned();
         Ok((vec![DirEntry { name, info }], false))
     }
 }
 
-fn authenticate(shared: &Shared, user: &str, password: &str) -> Completion {
+/// Checks a password. On success, also the view of the user's home that
+/// the session's paths are to be opened in.
+pub(super) fn authenticate(
+    shared: &Shared,
+    user: &str,
+    password: &str,
+) -> (Completion, Option<View>) {
     let Some(users) = &shared.config.users else {
-        return Completion::LoginRefused;
+        return (Completion::LoginRefused, None);
     };
-    let Some(found) = users.verify(user, password) else {
-        return Completion::LoginRefused;
+    // Each check takes tens of MiB for a moment (argon2): a crowd of
+    // logins waits its turn instead of taking memory without bound.
+    let found = {
+        let _slot = shared.password_checks.take();
+        users.verify(user, password)
+    };
+    let Some(found) = found else {
+        return (Completion::LoginRefused, None);
     };
     let Ok(home) = RootPath::ROOT.resolve(&found.home) else {
-        return Completion::LoginRefused;
+        return (Completion::LoginRefused, None);
     };
     // A home that is not there would leave the user nowhere to stand.
-    match shared.root.stat(home.as_str()) {
-        Ok(info) if info.kind == ferry_storage::FileKind::Directory => Completion::LoggedIn {
-            home,
-            access: Access {
+    match shared.root.subdirectory(home.as_str()) {
+        Ok(root) => {
+            let view = View {
+                root,
+                home: home.as_str().to_owned(),
+            };
+            let access = Access {
                 write: shared.config.write && found.write,
-            },
-        },
-        _ => {
-            tracing::warn!(%user, home = %found.home, "ftp user's home is not a directory in the root");
-            Completion::LoginRefused
+            };
+            (Completion::LoggedIn { home, access }, Some(view))
+        }
+        Err(err) => {
+            tracing::warn!(%user, home = %found.home, error = %err, "ftp user's home is not a directory in the root");
+            (Completion::LoginRefused, None)
         }
     }
 }
