@@ -93,7 +93,7 @@ fn ftp_config(args: &ServeArgs) -> Result<ftp::server::ServerConfig, Failure> {
     let mut config = ftp::server::ServerConfig::new(&args.root, args.ftp);
     config.write = args.write;
     if let Some(path) = &args.users {
-        let users = Users::load(path).map_err(|err| Failure::Failed(err.to_string()))?;
+        let users = Users::load(path).map_err(|err| Failure::Usage(err.to_string()))?;
         config.users = Some(Arc::new(users));
         // A users file means named accounts; anonymous only when asked for.
         config.anonymous = args.anonymous;

@@ -69,6 +69,8 @@ pub enum UrlError {
     BadPercentEncoding,
     /// A decoded NUL byte, which no file name or login can carry.
     NulByte,
+    /// A decoded CR or LF, which would end an FTP command line early.
+    LineBreak,
 }
 
 impl fmt::Display for UrlError {
@@ -85,6 +87,7 @@ impl fmt::Display for UrlError {
             UrlError::UnexpectedCredentials => f.write_str("tftp:// URLs take no user or password"),
             UrlError::BadPercentEncoding => f.write_str("bad percent-encoding"),
             UrlError::NulByte => f.write_str("NUL byte in URL"),
+            UrlError::LineBreak => f.write_str("CR or LF in URL"),
         }
     }
 }
@@ -214,6 +217,9 @@ fn percent_decode(text: &str) -> Result<String, UrlError> {
     if out.contains(&0) {
         return Err(UrlError::NulByte);
     }
+    if out.iter().any(|&b| b == b'\r' || b == b'\n') {
+        return Err(UrlError::LineBreak);
+    }
     String::from_utf8(out).map_err(|_| UrlError::BadPercentEncoding)
 }
 
@@ -289,6 +295,11 @@ mod tests {
             Err(UrlError::BadPercentEncoding)
         );
         assert_eq!(Url::parse("tftp://h/a%00b"), Err(UrlError::NulByte));
+        assert_eq!(
+            Url::parse("ftp://h/a%0D%0ADELE%20b"),
+            Err(UrlError::LineBreak)
+        );
+        assert_eq!(Url::parse("ftp://u%0A:p@h/a"), Err(UrlError::LineBreak));
     }
 
     #[test]

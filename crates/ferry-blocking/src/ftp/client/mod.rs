@@ -280,6 +280,11 @@ impl Connection {
             Output::Path(path) => Target::Temp(
                 PartialFile::create(path, FILE_BUFFER).map_err(local_file_error(path))?,
             ),
+            // Nothing to continue: an ordinary download, which leaves no
+            // file behind if it fails.
+            Output::Continue(path) if !path.exists() => Target::Temp(
+                PartialFile::create(path, FILE_BUFFER).map_err(local_file_error(path))?,
+            ),
             Output::Continue(path) => Target::append(path, total)?,
             Output::Writer(writer) => Target::Writer(BufWriter::with_capacity(FILE_BUFFER, writer)),
         };

@@ -217,6 +217,25 @@ fn continue_appends_from_the_local_length() {
 }
 
 #[test]
+fn continue_without_a_local_file_leaves_none_when_the_remote_is_missing() {
+    let (port, script) = server(|peer| {
+        peer.login();
+        peer.expect("SIZE gone", "550 No such file.");
+        let _listener = peer.epsv();
+        peer.expect("RETR gone", "550 No such file.");
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("gone");
+    let mut ftp = connect(port, ConnectOptions::default());
+    let err = ftp
+        .get("gone", Output::Continue(&dest), &mut |_| {})
+        .unwrap_err();
+    assert_eq!(err.code(), Some(550));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    script.join().unwrap();
+}
+
+#[test]
 fn ascii_upload_sends_cr_lf() {
     let (port, script) = server(|peer| {
         peer.login();
