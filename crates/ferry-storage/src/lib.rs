@@ -92,7 +92,7 @@ pub use error::StorageError;
 pub use meta::{DirEntry, FileInfo, FileKind};
 pub use path::{PathError, RelativePath};
 pub use read::ReadFile;
-pub use upload::{Upload, UploadMode, TEMP_PREFIX};
+pub use upload::{NewUpload, Upload, UploadMode, TEMP_PREFIX};
 
 /// The served directory. Cheap to clone; share one among all transfers.
 #[derive(Debug, Clone)]
@@ -181,6 +181,15 @@ impl Root {
     /// [`UploadMode::Unique`] ignores whatever the name holds, since
     /// commit picks a free one.
     pub fn create_upload_with(&self, name: &str, mode: UploadMode) -> Result<Upload, StorageError> {
+        self.begin_upload(name, mode)?.prepare()
+    }
+
+    /// As [`create_upload_with`](Root::create_upload_with), but the copy
+    /// of the old file that [`UploadMode::Append`] and
+    /// [`UploadMode::Resume`] start from is left to
+    /// [`NewUpload::prepare`]. Every check (names, links, a resume offset
+    /// beyond the end) is made here.
+    pub fn begin_upload(&self, name: &str, mode: UploadMode) -> Result<NewUpload, StorageError> {
         let path = RelativePath::parse(name)?;
         upload::create(self, path.as_path(), true, mode)
     }

@@ -205,7 +205,7 @@ pub(crate) fn create(
     rel: &Path,
     follow_link: bool,
     mode: UploadMode,
-) -> Result<Upload, StorageError> {
+) -> Result<NewUpload, StorageError> {
     let (Some(parent), Some(target_name)) = (rel.parent(), rel.file_name()) else {
         // Only the root itself has no file name.
         return Err(StorageError::IsADirectory);
@@ -262,14 +262,50 @@ pub(crate) fn create(
     if let Some(bits) = existing {
         rustix::fs::fchmod(&upload.file, Mode::from_raw_mode(bits))?;
     }
-    if let Some((source, keep)) = source {
-        let copied = copy_prefix(&source, &upload.file, keep)?;
-        // The source shrank while we copied: a resume would leave a hole.
-        if copied < keep && matches!(mode, UploadMode::Resume(_)) {
-            return Err(StorageError::InvalidOffset);
+    Ok(NewUpload {
+        upload,
+        copy: source,
+        resume: matches!(mode, UploadMode::Resume(_)),
+    })
+}
+
+/// An upload whose temporary file exists but may still have to be filled
+/// with the old file's bytes ([`UploadMode::Append`],
+/// [`UploadMode::Resume`]): [`prepare`](NewUpload::prepare) does that
+/// copy, which takes as long as the file is large, so a server can do it
+/// where a long wait blocks nobody. Dropping it removes the temporary file.
+#[derive(Debug)]
+pub struct NewUpload {
+    upload: Upload,
+    /// The old file and how many of its bytes to copy.
+    copy: Option<(File, u64)>,
+    resume: bool,
+}
+
+impl NewUpload {
+    /// Copies what the mode keeps of the old file and gives the upload,
+    /// positioned where new data goes.
+    pub fn prepare(self) -> Result<Upload, StorageError> {
+        let NewUpload {
+            upload,
+            copy,
+            resume,
+        } = self;
+        if let Some((source, keep)) = copy {
+            let copied = copy_prefix(&source, &upload.file, keep)?;
+            // The source shrank while we copied: a resume would leave a hole.
+            if copied < keep && resume {
+                return Err(StorageError::InvalidOffset);
+            }
         }
+        Ok(upload)
     }
-    Ok(upload)
+
+    /// The name [`Upload::commit`] would publish under now; see
+    /// [`Upload::planned_name`].
+    pub fn planned_name(&self) -> String {
+        self.upload.planned_name()
+    }
 }
 
 /// Open the existing target for copying; only a regular file will do.

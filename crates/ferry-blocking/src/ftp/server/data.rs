@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ferry_storage::{StorageError, Upload};
+use ferry_storage::{NewUpload, StorageError};
 use ftp_proto::ascii::{Decoder, Encoder};
 use ftp_proto::server::{Completion, Failure};
 
@@ -54,8 +54,9 @@ pub(super) enum Job {
     Send(File),
     /// LIST, NLST, MLSD: the lines, ready.
     Listing(Vec<u8>),
-    /// STOR, APPE, STOU: the temporary file, published on a clean end.
-    Receive(Upload),
+    /// STOR, APPE, STOU: the temporary file (still to be filled with the
+    /// old file's bytes for APPE and REST+STOR), published on a clean end.
+    Receive(NewUpload),
 }
 
 /// How the data connection comes.
@@ -253,7 +254,8 @@ impl Mover<'_> {
     /// Into the upload's temporary file until the client closes the data
     /// connection; only then is the file published. A broken connection
     /// or an ABOR drops the upload, which removes the temporary file.
-    fn receive(&mut self, mut upload: Upload, ascii: bool) -> Result<(), Ended> {
+    fn receive(&mut self, upload: NewUpload, ascii: bool) -> Result<(), Ended> {
+        let mut upload = upload.prepare().map_err(|err| Ended::Local(failure(err)))?;
         let mut buf = vec![0u8; BUFFER];
         let mut out = Vec::new();
         let mut decoder = Decoder::new();

@@ -106,9 +106,9 @@ pub(super) fn open_job(
                 StoreMode::Unique => UploadMode::Unique,
             };
             let unique = mode == UploadMode::Unique;
-            let upload = root
-                .create_upload_with(view.name(path), mode)
-                .map_err(failure)?;
+            // Append and Resume copy the old file first; that copy is
+            // left to the transfer thread, where it keeps no one waiting.
+            let upload = root.begin_upload(view.name(path), mode).map_err(failure)?;
             // STOU's 150 names the file (RFC 1123 §4.1.2.9) before any
             // data: the name free now.
             let name = unique.then(|| upload.planned_name());
