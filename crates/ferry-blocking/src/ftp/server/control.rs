@@ -53,7 +53,7 @@ pub(super) fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
     if control.running.is_some() {
         // Let the transfer thread finish discarding an upload's temporary
         // file, so a stopping server leaves none behind.
-        let _ = control.done_rx.recv_timeout(Duration::from_secs(5));
+        let _ = control.done_rx.recv_timeout(super::DRAIN_LIMIT);
     }
     tracing::info!(%peer, user = %control.user, reason, "ftp session closed");
 }

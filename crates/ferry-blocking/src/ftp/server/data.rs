@@ -19,7 +19,7 @@ use super::Shared;
 const PASSIVE_BACKLOG: i32 = 8;
 
 /// How long an active-mode connection attempt may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Copy buffer for uploads, TYPE A and the fallback download path.
 const BUFFER: usize = 256 * 1024;

@@ -47,8 +47,13 @@ const STOP_POLL: Duration = Duration::from_millis(200);
 /// out of file descriptors) before it tries again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// How long a stopping server waits for its sessions to wind down.
-const DRAIN_LIMIT: Duration = Duration::from_secs(5);
+/// How long a stopping server waits for its sessions to wind down. A
+/// stopped transfer ends at once unless it is blocked where a stop cannot
+/// reach it (an active-mode connect, at most `data::CONNECT_TIMEOUT`), and
+/// a session waits for its transfer so that a discarded upload's temporary
+/// file is gone before the process exits.
+const DRAIN_LIMIT: Duration = Duration::from_secs(15);
+const _: () = assert!(DRAIN_LIMIT.as_secs() > data::CONNECT_TIMEOUT.as_secs());
 
 /// Connections waiting to be accepted (the kernel caps it at somaxconn):
 /// a burst of hundreds of clients connecting at once all get in.
