@@ -398,6 +398,18 @@ fn ipv6_passive_and_active() {
     thread.join().unwrap();
 }
 
+/// Sends all of an upload, closes its data connection and sends QUIT at
+/// once, without waiting for the 226.
+fn upload_then_quit(server: &TestServer, name: &str, data: &[u8]) -> Control {
+    let mut c = server.anonymous();
+    let mut stream = c.passive();
+    c.command(&format!("STOR {name}"), 150);
+    stream.write_all(data).unwrap();
+    drop(stream);
+    c.send("QUIT");
+    c
+}
+
 #[test]
 fn quit_right_after_an_upload_keeps_it() {
     // RFC 959 §4.1.1: QUIT during a transfer waits for its result. A
@@ -406,13 +418,8 @@ fn quit_right_after_an_upload_keeps_it() {
     let server = TestServer::start(|c| c.write = true);
     let data = vec![b'x'; 2_000_000];
     for round in 0..10 {
-        let mut c = server.anonymous();
-        let mut stream = c.passive();
         let name = format!("q{round}.bin");
-        c.command(&format!("STOR {name}"), 150);
-        stream.write_all(&data).unwrap();
-        drop(stream);
-        c.send("QUIT");
+        let mut c = upload_then_quit(&server, &name, &data);
         c.expect(226);
         c.expect(221);
         assert!(c.closed());
@@ -427,14 +434,8 @@ fn an_upload_survives_its_client_closing_the_control_connection_after_quit() {
     let server = TestServer::start(|c| c.write = true);
     let data = vec![b'y'; 3_000_000];
     for round in 0..5 {
-        let mut c = server.anonymous();
-        let mut stream = c.passive();
         let name = format!("gone{round}.bin");
-        c.command(&format!("STOR {name}"), 150);
-        stream.write_all(&data).unwrap();
-        drop(stream);
-        c.send("QUIT");
-        drop(c);
+        drop(upload_then_quit(&server, &name, &data));
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::fs::metadata(server.path(&name)).map_or(true, |m| m.len() < data.len() as u64) {
             assert!(Instant::now() < deadline, "{name} was not stored");

@@ -324,6 +324,15 @@ mod tests {
         file
     }
 
+    fn mover<'a>(stream: TcpStream, stop: &'a AtomicBool, moved: &'a AtomicU64) -> Mover<'a> {
+        Mover {
+            stream,
+            stop,
+            moved,
+            total: 0,
+        }
+    }
+
     fn send(bytes: &[u8], how: fn(&mut Mover<'_>, File) -> Result<(), Ended>) -> (Vec<u8>, u64) {
         let (sender, mut receiver) = pair();
         let reader = std::thread::spawn(move || {
@@ -333,12 +342,7 @@ mod tests {
         });
         let stop = AtomicBool::new(false);
         let moved = AtomicU64::new(0);
-        let mut mover = Mover {
-            stream: sender,
-            stop: &stop,
-            moved: &moved,
-            total: 0,
-        };
+        let mut mover = mover(sender, &stop, &moved);
         assert!(how(&mut mover, file_with(bytes)).is_ok());
         let total = mover.total;
         assert_eq!(moved.load(Ordering::Relaxed), total);
@@ -373,12 +377,7 @@ mod tests {
         let (sender, _receiver) = pair();
         let stop = AtomicBool::new(true);
         let moved = AtomicU64::new(0);
-        let mut mover = Mover {
-            stream: sender,
-            stop: &stop,
-            moved: &moved,
-            total: 0,
-        };
+        let mut mover = mover(sender, &stop, &moved);
         assert!(matches!(
             mover.send_file(file_with(b"data")),
             Err(Ended::Data)
