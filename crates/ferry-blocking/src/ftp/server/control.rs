@@ -319,12 +319,16 @@ impl Control {
     /// its end (RFC 959 §4.1.1: even QUIT waits for a transfer), bounded
     /// by the data timeout.
     fn client_left(&mut self) {
+        self.fail_waiting(Failure::Aborted);
+    }
+
+    /// Ends a transfer still waiting for its data connection, if there is
+    /// one: nothing moved, and its job (an upload's temporary file) is
+    /// dropped here.
+    fn fail_waiting(&mut self, failure: Failure) {
         if let Some(waiting) = self.waiting.take() {
-            self.session.complete(
-                clock::now(),
-                waiting.id,
-                Completion::Failed(Failure::Aborted),
-            );
+            self.session
+                .complete(clock::now(), waiting.id, Completion::Failed(failure));
         }
     }
 
@@ -452,12 +456,7 @@ impl Control {
                 // waiting on would spin. The transfer fails (425).
                 Err(err) => {
                     tracing::warn!(peer = %self.peer, error = %err, "passive accept failed");
-                    let waiting = self.waiting.take().expect("checked");
-                    self.session.complete(
-                        clock::now(),
-                        waiting.id,
-                        Completion::Failed(Failure::NoDataConnection),
-                    );
+                    self.fail_waiting(Failure::NoDataConnection);
                     return;
                 }
             }
@@ -506,11 +505,7 @@ impl Control {
 
     fn abort(&mut self, id: RequestId) {
         if self.waiting.as_ref().is_some_and(|w| w.id == id) {
-            // Never connected: nothing moved, the job (an upload's
-            // temporary file) is dropped here.
-            self.waiting = None;
-            self.session
-                .complete(clock::now(), id, Completion::Failed(Failure::Aborted));
+            self.fail_waiting(Failure::Aborted);
         } else if self.running.as_ref().is_some_and(|r| r.id == id) {
             self.stop_transfer();
         }
