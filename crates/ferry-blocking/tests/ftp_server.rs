@@ -361,18 +361,9 @@ fn ipv6_passive_and_active() {
         eprintln!("skipped: no IPv6 loopback here");
         return;
     }
-    let root = tempfile::tempdir().unwrap();
-    std::fs::write(root.path().join("f"), b"over six").unwrap();
-    let config = ServerConfig::new(root.path(), "[::1]:0".parse().unwrap());
-    let server = Server::bind(config).unwrap();
-    let addr = server.local_addr();
-    let handle = server.shutdown_handle();
-    let thread = thread::spawn(move || server.run().unwrap());
-
-    let mut c = Control::connect(addr);
-    c.expect(220);
-    c.command("USER ftp", 331);
-    c.command("PASS x", 230);
+    let server = TestServer::start(|c| c.bind = "[::1]:0".parse().unwrap());
+    std::fs::write(server.path("f"), b"over six").unwrap();
+    let mut c = server.anonymous();
     let text = c.command("EPSV", 229);
     let port: u16 = text.split('|').nth(3).unwrap().parse().unwrap();
     let mut stream = TcpStream::connect(("::1", port)).unwrap();
@@ -393,9 +384,6 @@ fn ipv6_passive_and_active() {
     assert_eq!(got, b"over six");
     // PASV cannot name an IPv6 address (RFC 2428 §1).
     c.command("PASV", 522);
-
-    handle.shutdown();
-    thread.join().unwrap();
 }
 
 /// Sends all of an upload, closes its data connection and sends QUIT at
@@ -476,28 +464,17 @@ fn a_symlink_inside_a_home_cannot_lead_to_another_home() {
 
 #[test]
 fn active_data_connections_come_from_the_control_connections_address() {
-    let root = tempfile::tempdir().unwrap();
-    std::fs::write(root.path().join("f"), b"from where?").unwrap();
-    let config = ServerConfig::new(root.path(), "127.0.0.2:0".parse().unwrap());
-    let server = Server::bind(config).unwrap();
-    let addr = server.local_addr();
-    let handle = server.shutdown_handle();
-    let thread = thread::spawn(move || server.run().unwrap());
-
-    let mut c = Control::connect(addr);
-    c.expect(220);
-    c.command("USER ftp", 331);
-    c.command("PASS x", 230);
+    let server = TestServer::start(|c| c.bind = "127.0.0.2:0".parse().unwrap());
+    std::fs::write(server.path("f"), b"from where?").unwrap();
+    let mut c = server.anonymous();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     c.command(&format!("EPRT |1|127.0.0.1|{port}|"), 200);
     c.command("RETR f", 150);
     let (mut stream, from) = listener.accept().unwrap();
-    assert_eq!(from.ip(), addr.ip());
+    assert_eq!(from.ip(), server.addr.ip());
     let mut got = Vec::new();
     stream.read_to_end(&mut got).unwrap();
     c.expect(226);
     assert_eq!(got, b"from where?");
-    handle.shutdown();
-    thread.join().unwrap();
 }
