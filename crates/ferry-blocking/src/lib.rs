@@ -27,10 +27,9 @@
 
 #![warn(missing_docs)]
 
-mod clock;
-mod error;
 mod local;
-pub use error::ServerError;
+pub use ferry_service::ServerError;
+use ferry_service::clock;
 
 pub mod ftp;
 pub mod tftp;

@@ -5,13 +5,13 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
 use std::net::{SocketAddr, UdpSocket};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-pub use crate::error::ServerError;
+pub use ferry_service::tftp::{ServerConfig, DEFAULT_MAX_TRANSFERS};
+pub use ferry_service::ServerError;
 use ferry_storage::{ReadFile, Root, StorageError, Upload};
 use tftp_proto::transfer::{
     accept_request, Accepted, Event, LocalError, Negotiated, RequestKind, ServerPolicy, Transfer,
@@ -21,9 +21,6 @@ use super::drive::{drive, Buffers, Local, LocalFailure, Report, Stop, RECV_BUFFE
 use super::files::{read_failure, read_full, write_failure};
 use super::socket;
 use crate::clock;
-
-/// Default limit of transfers running at once.
-pub const DEFAULT_MAX_TRANSFERS: usize = 64;
 
 /// How often the request loop looks at its stop flag.
 const STOP_POLL: Duration = Duration::from_millis(200);
@@ -39,31 +36,6 @@ const DIRECT_READ: usize = 16 * 1024;
 
 /// Write-behind for uploads.
 const WRITE_BUFFER: usize = 256 * 1024;
-
-/// What a [`Server`] serves, where, and how.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    /// The directory served; nothing outside it is ever read or written.
-    pub root: PathBuf,
-    /// Address of the request socket (port 0 picks a free one).
-    pub bind: SocketAddr,
-    /// Protocol policy: writes allowed, option limits, retransmission.
-    pub policy: ServerPolicy,
-    /// Transfers running at once; more requests are refused with an ERROR.
-    pub max_transfers: usize,
-}
-
-impl ServerConfig {
-    /// Serve `root` read-only at `bind` with default limits.
-    pub fn new(root: impl Into<PathBuf>, bind: SocketAddr) -> Self {
-        ServerConfig {
-            root: root.into(),
-            bind,
-            policy: ServerPolicy::default(),
-            max_transfers: DEFAULT_MAX_TRANSFERS,
-        }
-    }
-}
 
 /// A bound TFTP server. Call [`Server::run`] or [`Server::run_until`].
 pub struct Server {

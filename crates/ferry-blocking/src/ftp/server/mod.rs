@@ -23,22 +23,17 @@ mod requests;
 
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::ops::RangeInclusive;
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-pub use crate::error::ServerError;
+pub use ferry_service::ftp::{ServerConfig, DEFAULT_MAX_SESSIONS};
+pub use ferry_service::ServerError;
 use ferry_storage::Root;
-use ferry_users::Users;
-use ftp_proto::server::{Access, Config, TOO_MANY_SESSIONS};
+use ftp_proto::server::{Access, TOO_MANY_SESSIONS};
 use rustix::event::{PollFd, PollFlags};
-
-/// Default limit of control connections served at once.
-pub const DEFAULT_MAX_SESSIONS: usize = 1000;
 
 /// How often the accept loop looks at its stop flag.
 const STOP_POLL: Duration = Duration::from_millis(200);
@@ -61,45 +56,6 @@ const LISTEN_BACKLOG: i32 = 1024;
 
 /// Stack of a session or transfer thread: buffers live on the heap.
 const THREAD_STACK: usize = 256 * 1024;
-
-/// What a [`Server`] serves, where, and to whom.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    /// The directory served; nothing outside it is ever read or written.
-    pub root: PathBuf,
-    /// Address of the control listener (port 0 picks a free one).
-    pub bind: SocketAddr,
-    /// Writes allowed at all (STOR, APPE, STOU, DELE, MKD, RMD, RNFR/RNTO).
-    /// Without it every write is refused, whoever asks.
-    pub write: bool,
-    /// Anonymous logins (`anonymous` or `ftp`, any password) allowed.
-    pub anonymous: bool,
-    /// Named users and their passwords; their `rw` needs [`write`](Self::write) too.
-    pub users: Option<Arc<Users>>,
-    /// Ports for passive data listeners; `None` takes ephemeral ports.
-    pub passive_ports: Option<RangeInclusive<u16>>,
-    /// Control connections served at once; one more is answered 421 and closed.
-    pub max_sessions: usize,
-    /// Timeouts, line limit and greeting of every session. Its `anonymous`
-    /// is set from [`anonymous`](Self::anonymous) and [`write`](Self::write).
-    pub session: Config,
-}
-
-impl ServerConfig {
-    /// Serve `root` read-only to anonymous users at `bind`, with default limits.
-    pub fn new(root: impl Into<PathBuf>, bind: SocketAddr) -> Self {
-        ServerConfig {
-            root: root.into(),
-            bind,
-            write: false,
-            anonymous: true,
-            users: None,
-            passive_ports: None,
-            max_sessions: DEFAULT_MAX_SESSIONS,
-            session: Config::default(),
-        }
-    }
-}
 
 /// A bound FTP server. Call [`Server::run`] or [`Server::run_until`].
 pub struct Server {

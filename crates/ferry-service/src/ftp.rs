@@ -1,0 +1,52 @@
+//! FTP: the server configuration and what a session's requests do.
+
+use std::net::SocketAddr;
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ferry_users::Users;
+use ftp_proto::server::Config;
+
+/// Default limit of control connections served at once.
+pub const DEFAULT_MAX_SESSIONS: usize = 1000;
+
+/// What an FTP server serves, where, and to whom.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The directory served; nothing outside it is ever read or written.
+    pub root: PathBuf,
+    /// Address of the control listener (port 0 picks a free one).
+    pub bind: SocketAddr,
+    /// Writes allowed at all (STOR, APPE, STOU, DELE, MKD, RMD, RNFR/RNTO).
+    /// Without it every write is refused, whoever asks.
+    pub write: bool,
+    /// Anonymous logins (`anonymous` or `ftp`, any password) allowed.
+    pub anonymous: bool,
+    /// Named users and their passwords; their `rw` needs [`write`](Self::write) too.
+    pub users: Option<Arc<Users>>,
+    /// Ports for passive data listeners; `None` takes ephemeral ports.
+    pub passive_ports: Option<RangeInclusive<u16>>,
+    /// Control connections served at once; one more is answered 421 and closed.
+    pub max_sessions: usize,
+    /// Timeouts, line limit and greeting of every session. Its `anonymous`
+    /// is set from [`anonymous`](Self::anonymous) and [`write`](Self::write).
+    pub session: Config,
+}
+
+impl ServerConfig {
+    /// Serve `root` read-only to anonymous users at `bind`, with default limits.
+    pub fn new(root: impl Into<PathBuf>, bind: SocketAddr) -> Self {
+        ServerConfig {
+            root: root.into(),
+            bind,
+            write: false,
+            anonymous: true,
+            users: None,
+            passive_ports: None,
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            session: Config::default(),
+        }
+    }
+}
+
