@@ -16,7 +16,7 @@ use ferry_interop::ftp::{
     anyone_connected, connect_data, connect_from, listen_on, names, port_argument, raise_fd_limit,
     read_all, reset, tree, Control, FtpServer, REPLY_TIMEOUT,
 };
-use ferry_interop::{assert_bytes_eq, assert_file_eq, content, make_file, temp_dir};
+use ferry_interop::{assert_bytes_eq, assert_file_eq, content, make_file, temp_dir, Driver};
 
 /// Whether `name` is a temporary upload file (`.ferry-upload-...`, as
 /// ferry-storage names them), which must never outlive its upload.
@@ -88,11 +88,10 @@ impl Jail {
     }
 }
 
-#[test]
-fn traversal_retr_size_mdtm_mlst() {
+fn traversal_retr_size_mdtm_mlst(driver: Driver) {
     let jail = Jail::new();
     let before = jail.outside();
-    let server = FtpServer::read_only(&jail.root());
+    let server = FtpServer::read_only(driver, &jail.root());
     let mut control = server.login();
     control.expect("TYPE I", 200);
     for name in jail.escapes() {
@@ -131,10 +130,9 @@ fn traversal_retr_size_mdtm_mlst() {
     assert_eq!(jail.outside(), before);
 }
 
-#[test]
-fn traversal_cwd_and_list() {
+fn traversal_cwd_and_list(driver: Driver) {
     let jail = Jail::new();
-    let server = FtpServer::read_only(&jail.root());
+    let server = FtpServer::read_only(driver, &jail.root());
     let mut control = server.login();
     let outside = jail.base.path().join("outside");
     for name in [
@@ -191,11 +189,10 @@ fn traversal_cwd_and_list() {
     control.expect("QUIT", 221);
 }
 
-#[test]
-fn traversal_writes() {
+fn traversal_writes(driver: Driver) {
     let jail = Jail::new();
     let before = jail.outside();
-    let server = FtpServer::writable(&jail.root());
+    let server = FtpServer::writable(driver, &jail.root());
     let mut control = server.login();
     control.expect("TYPE I", 200);
     let payload = content(2100, 5000);
@@ -263,11 +260,10 @@ fn traversal_writes() {
 // ---------------------------------------------------------------------------
 // Bounce: PORT and EPRT may name only the control connection's peer.
 
-#[test]
-fn port_and_eprt_to_another_address_are_refused() {
+fn port_and_eprt_to_another_address_are_refused(driver: Driver) {
     let root = temp_dir("root");
     make_file(root.path(), "file.bin", 100_000, 2200);
-    let server = FtpServer::read_only(root.path());
+    let server = FtpServer::read_only(driver, root.path());
     let trap = listen_on(OTHER);
     let trap_addr = match trap.local_addr().unwrap() {
         SocketAddr::V4(a) => a,
@@ -304,10 +300,10 @@ fn port_and_eprt_to_another_address_are_refused() {
 // ---------------------------------------------------------------------------
 // Passive-port theft: a connection from another address is not used.
 
-fn passive_theft(use_epsv: bool) {
+fn passive_theft(driver: Driver, use_epsv: bool) {
     let root = temp_dir("root");
     let want = make_file(root.path(), "file.bin", 1_000_000, 2300);
-    let server = FtpServer::read_only(root.path());
+    let server = FtpServer::read_only(driver, root.path());
     let mut control = server.login();
     control.expect("TYPE I", 200);
     let data = if use_epsv {
@@ -335,22 +331,19 @@ fn passive_theft(use_epsv: bool) {
     control.expect("QUIT", 221);
 }
 
-#[test]
-fn passive_connection_from_another_address_epsv() {
-    passive_theft(true);
+fn passive_connection_from_another_address_epsv(driver: Driver) {
+    passive_theft(driver, true);
 }
 
-#[test]
-fn passive_connection_from_another_address_pasv() {
-    passive_theft(false);
+fn passive_connection_from_another_address_pasv(driver: Driver) {
+    passive_theft(driver, false);
 }
 
 /// An upload with a thief on the passive port: the thief's bytes never
 /// reach the file.
-#[test]
-fn passive_upload_from_another_address() {
+fn passive_upload_from_another_address(driver: Driver) {
     let root = temp_dir("root");
-    let server = FtpServer::writable(root.path());
+    let server = FtpServer::writable(driver, root.path());
     let mut control = server.login();
     control.expect("TYPE I", 200);
     let data = control.epsv();
@@ -402,11 +395,10 @@ fn start_upload(control: &mut Control, name: &str, half: &[u8]) -> std::net::Tcp
     stream
 }
 
-#[test]
-fn stor_cut_by_reset_leaves_old_file() {
+fn stor_cut_by_reset_leaves_old_file(driver: Driver) {
     let root = temp_dir("root");
     let old = make_file(root.path(), "target.bin", 2_000_000, 2400);
-    let server = FtpServer::writable(root.path());
+    let server = FtpServer::writable(driver, root.path());
     let mut control = server.login();
     control.expect("TYPE I", 200);
     let new = content(2401, 4_000_000);
@@ -425,11 +417,10 @@ fn stor_cut_by_reset_leaves_old_file() {
     control.expect("QUIT", 221);
 }
 
-#[test]
-fn stor_aborted_leaves_old_file() {
+fn stor_aborted_leaves_old_file(driver: Driver) {
     let root = temp_dir("root");
     let old = make_file(root.path(), "target.bin", 2_000_000, 2500);
-    let server = FtpServer::writable(root.path());
+    let server = FtpServer::writable(driver, root.path());
     let mut control = server.login();
     control.expect("TYPE I", 200);
     let new = content(2501, 4_000_000);
@@ -450,11 +441,10 @@ fn stor_aborted_leaves_old_file() {
 
 /// The client dies midway (both connections reset): the server discards
 /// the upload and goes on serving.
-#[test]
-fn stor_client_vanishes_leaves_old_file() {
+fn stor_client_vanishes_leaves_old_file(driver: Driver) {
     let root = temp_dir("root");
     let old = make_file(root.path(), "target.bin", 2_000_000, 2600);
-    let server = FtpServer::writable(root.path());
+    let server = FtpServer::writable(driver, root.path());
     let mut control = server.login();
     control.expect("TYPE I", 200);
     let new = content(2601, 1_000_000);
@@ -487,11 +477,10 @@ fn garbage_answered(server: &FtpServer, bytes: &[u8], code: u16) {
     control.expect("NOOP", 200);
 }
 
-#[test]
-fn garbage_and_long_lines() {
+fn garbage_and_long_lines(driver: Driver) {
     let root = temp_dir("root");
     make_file(root.path(), "file.bin", 1000, 2700);
-    let server = FtpServer::read_only(root.path());
+    let server = FtpServer::read_only(driver, root.path());
 
     // Unknown verbs: 500; a line that is not UTF-8: 501.
     garbage_answered(&server, b"\x00\x01\x02\x03 garbage \x7f\r\n", 500);
@@ -532,12 +521,11 @@ fn garbage_and_long_lines() {
 // ---------------------------------------------------------------------------
 // Many connections at once, and the session limit.
 
-#[test]
-fn two_hundred_concurrent_sessions() {
+fn two_hundred_concurrent_sessions(driver: Driver) {
     const N: usize = 200;
     raise_fd_limit(4096);
     let root = temp_dir("root");
-    let server = FtpServer::start(root.path(), &["--max-sessions", "300"]);
+    let server = FtpServer::start(driver, root.path(), &["--max-sessions", "300"]);
     let addr = server.addr();
     let start = Arc::new(Barrier::new(N));
     let all_in = Arc::new(Barrier::new(N));
@@ -584,10 +572,9 @@ fn two_hundred_concurrent_sessions() {
     );
 }
 
-#[test]
-fn over_max_sessions_gets_421() {
+fn over_max_sessions_gets_421(driver: Driver) {
     let root = temp_dir("root");
-    let server = FtpServer::start(root.path(), &["--max-sessions", "2"]);
+    let server = FtpServer::start(driver, root.path(), &["--max-sessions", "2"]);
     let mut first = server.connect();
     let _second = server.connect();
     let mut third = Control::connect(server.addr()).unwrap();
@@ -620,13 +607,12 @@ fn over_max_sessions_gets_421() {
 /// Eight clients upload different contents to one name at once while
 /// others download it: every download is one whole version, and the file
 /// ends as exactly one of the uploads.
-#[test]
-fn concurrent_uploads_to_one_name() {
+fn concurrent_uploads_to_one_name(driver: Driver) {
     const WRITERS: usize = 8;
     const READERS: usize = 4;
     let root = temp_dir("root");
     let old = make_file(root.path(), "shared.bin", 1_500_000, 2900);
-    let server = FtpServer::writable(root.path());
+    let server = FtpServer::writable(driver, root.path());
     let versions: Vec<Vec<u8>> = (0..WRITERS)
         .map(|i| content(2901 + i as u64, 1_000_000 + i * 1000))
         .collect();
@@ -696,11 +682,10 @@ fn concurrent_uploads_to_one_name() {
 /// reading once its replies back up, its memory stays bounded, it serves
 /// others meanwhile, and every command is answered once, in order, when
 /// the client reads at last.
-#[test]
-fn flood_without_reading() {
+fn flood_without_reading(driver: Driver) {
     const LINE: &[u8] = b"NOOP\r\n";
     let root = temp_dir("root");
-    let server = FtpServer::read_only(root.path());
+    let server = FtpServer::read_only(driver, root.path());
     let before = server.resident_kib();
     let mut flood = Control::connect_small_buffers(server.addr(), 4096).unwrap();
     assert_eq!(flood.reply().code, 220);
@@ -757,3 +742,21 @@ fn flood_without_reading() {
     let answered = reader.join().expect("reader");
     assert_eq!(answered, expected, "NOOPs answered");
 }
+
+ferry_interop::driver_tests!(
+    traversal_retr_size_mdtm_mlst,
+    traversal_cwd_and_list,
+    traversal_writes,
+    port_and_eprt_to_another_address_are_refused,
+    passive_connection_from_another_address_epsv,
+    passive_connection_from_another_address_pasv,
+    passive_upload_from_another_address,
+    stor_cut_by_reset_leaves_old_file,
+    stor_aborted_leaves_old_file,
+    stor_client_vanishes_leaves_old_file,
+    garbage_and_long_lines,
+    two_hundred_concurrent_sessions,
+    over_max_sessions_gets_421,
+    concurrent_uploads_to_one_name,
+    flood_without_reading,
+);

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use ferry_interop::ftp::{names, tree, FtpServer};
 use ferry_interop::{
-    assert_bytes_eq, assert_file_eq, make_file, require_peer, run, sha256_hex, temp_dir,
+    assert_bytes_eq, assert_file_eq, make_file, require_peer, run, sha256_hex, temp_dir, Driver,
     PEER_TIMEOUT,
 };
 
@@ -64,10 +64,10 @@ fn curl() -> Command {
 /// Downloads each of `sizes()` with curl in the data-connection mode that
 /// `mode` selects, byte-exact, and checks in curl's trace that it used
 /// the command `command` to set up the data connection.
-fn curl_retr(mode: &[&str], command: &str) {
+fn curl_retr(driver: Driver, mode: &[&str], command: &str) {
     let root = temp_dir("root");
     let out = temp_dir("out");
-    let server = FtpServer::read_only(root.path());
+    let server = FtpServer::read_only(driver, root.path());
     for (seed, (name, len)) in sizes().into_iter().enumerate() {
         let want = make_file(root.path(), name, len, 1000 + seed as u64);
         let local = out.path().join(name);
@@ -96,36 +96,35 @@ fn curl_retr(mode: &[&str], command: &str) {
     }
 }
 
-#[test]
-fn curl_retr_epsv() {
+fn curl_retr_epsv(driver: Driver) {
     require_peer!("curl");
-    curl_retr(&[], "EPSV\r\n");
+    curl_retr(driver, &[], "EPSV\r\n");
 }
 
-#[test]
-fn curl_retr_pasv() {
+fn curl_retr_pasv(driver: Driver) {
     require_peer!("curl");
-    curl_retr(&["--disable-epsv"], "PASV\r\n");
+    curl_retr(driver, &["--disable-epsv"], "PASV\r\n");
 }
 
-#[test]
-fn curl_retr_active_eprt() {
+fn curl_retr_active_eprt(driver: Driver) {
     require_peer!("curl");
-    curl_retr(&["-P", "127.0.0.1"], "EPRT |1|127.0.0.1|");
+    curl_retr(driver, &["-P", "127.0.0.1"], "EPRT |1|127.0.0.1|");
 }
 
-#[test]
-fn curl_retr_active_port() {
+fn curl_retr_active_port(driver: Driver) {
     require_peer!("curl");
-    curl_retr(&["-P", "127.0.0.1", "--disable-eprt"], "PORT 127,0,0,1,");
+    curl_retr(
+        driver,
+        &["-P", "127.0.0.1", "--disable-eprt"],
+        "PORT 127,0,0,1,",
+    );
 }
 
-#[test]
-fn curl_stor_with_write() {
+fn curl_stor_with_write(driver: Driver) {
     require_peer!("curl");
     let root = temp_dir("root");
     let work = temp_dir("work");
-    let server = FtpServer::writable(root.path());
+    let server = FtpServer::writable(driver, root.path());
     // One name already exists: STOR replaces it.
     make_file(root.path(), "large.bin", 5000, 1099);
     let mut expected = Vec::new();
@@ -170,12 +169,11 @@ fn curl_stor_with_write() {
     assert_eq!(names(root.path()), expected);
 }
 
-#[test]
-fn curl_append_and_resumed_upload() {
+fn curl_append_and_resumed_upload(driver: Driver) {
     require_peer!("curl");
     let root = temp_dir("root");
     let work = temp_dir("work");
-    let server = FtpServer::writable(root.path());
+    let server = FtpServer::writable(driver, root.path());
 
     // --append: APPE adds to what is there.
     let old = make_file(root.path(), "log.bin", 300_000, 1150);
@@ -217,12 +215,11 @@ fn curl_append_and_resumed_upload() {
     assert_eq!(names(root.path()), ["full.bin", "log.bin"]);
 }
 
-#[test]
-fn curl_stor_refused_without_write() {
+fn curl_stor_refused_without_write(driver: Driver) {
     require_peer!("curl");
     let root = temp_dir("root");
     let work = temp_dir("work");
-    let server = FtpServer::read_only(root.path());
+    let server = FtpServer::read_only(driver, root.path());
     let existing = make_file(root.path(), "existing.bin", 5000, 1200);
     make_file(work.path(), "upload.bin", 5000, 1201);
     for remote in ["new.bin", "existing.bin"] {
@@ -262,12 +259,11 @@ fn listing_tree(root: &Path) {
     }
 }
 
-#[test]
-fn curl_list_and_nlst() {
+fn curl_list_and_nlst(driver: Driver) {
     require_peer!("curl");
     let root = temp_dir("root");
     listing_tree(root.path());
-    let server = FtpServer::read_only(root.path());
+    let server = FtpServer::read_only(driver, root.path());
 
     // LIST (curl turns the CR LF of the ASCII listing into LF).
     let done = run(curl().arg(server.url("")), PEER_TIMEOUT);
@@ -297,12 +293,11 @@ fn curl_list_and_nlst() {
     assert_eq!(String::from_utf8_lossy(&done.stdout), "inner.txt\n");
 }
 
-#[test]
-fn curl_type_a_download() {
+fn curl_type_a_download(driver: Driver) {
     require_peer!("curl");
     let root = temp_dir("root");
     let out = temp_dir("out");
-    let server = FtpServer::read_only(root.path());
+    let server = FtpServer::read_only(driver, root.path());
     let text = b"first line\nsecond line\n\nlast line without end".repeat(2000);
     std::fs::write(root.path().join("text.txt"), &text).unwrap();
     let wire = crlf(&text);
@@ -351,12 +346,11 @@ fn crlf(text: &[u8]) -> Vec<u8> {
     out
 }
 
-#[test]
-fn curl_resume() {
+fn curl_resume(driver: Driver) {
     require_peer!("curl");
     let root = temp_dir("root");
     let out = temp_dir("out");
-    let server = FtpServer::read_only(root.path());
+    let server = FtpServer::read_only(driver, root.path());
     let want = make_file(root.path(), "big.bin", 3_000_000 + 5, 1400);
     let local = out.path().join("big.bin");
     let cut = 1_234_567;
@@ -378,11 +372,10 @@ fn curl_resume() {
     assert_file_eq(&local, &want);
 }
 
-#[test]
-fn curl_quote_commands() {
+fn curl_quote_commands(driver: Driver) {
     require_peer!("curl");
     let root = temp_dir("root");
-    let server = FtpServer::writable(root.path());
+    let server = FtpServer::writable(driver, root.path());
     let old = make_file(root.path(), "old.bin", 10_000, 1500);
     make_file(root.path(), "gone.bin", 10, 1501);
     std::fs::create_dir(root.path().join("empty-dir")).unwrap();
@@ -416,11 +409,10 @@ fn curl_quote_commands() {
     assert_eq!(dirs, ["newdir"], "directories after -Q");
 }
 
-#[test]
-fn curl_quote_refused_without_write() {
+fn curl_quote_refused_without_write(driver: Driver) {
     require_peer!("curl");
     let root = temp_dir("root");
-    let server = FtpServer::read_only(root.path());
+    let server = FtpServer::read_only(driver, root.path());
     let old = make_file(root.path(), "old.bin", 10_000, 1600);
     std::fs::create_dir(root.path().join("dir")).unwrap();
     for command in [
@@ -453,11 +445,10 @@ fn curl_quote_refused_without_write() {
     assert_eq!(dirs, ["dir"]);
 }
 
-#[test]
-fn curl_head_size_and_mdtm() {
+fn curl_head_size_and_mdtm(driver: Driver) {
     require_peer!("curl");
     let root = temp_dir("root");
-    let server = FtpServer::read_only(root.path());
+    let server = FtpServer::read_only(driver, root.path());
     make_file(root.path(), "file.bin", 987_654, 1700);
     set_mtime(&root.path().join("file.bin"), MTIME);
     let done = run(
@@ -614,8 +605,7 @@ assert resp.startswith('221'), resp
 print('ok')
 "#;
 
-#[test]
-fn python_ftplib() {
+fn python_ftplib(driver: Driver) {
     require_peer!("python3");
     let root = temp_dir("root");
     let work = temp_dir("work");
@@ -628,7 +618,7 @@ fn python_ftplib() {
     let script = work.path().join("ftplib_test.py");
     std::fs::write(&script, FTPLIB_SCRIPT).unwrap();
 
-    let server = FtpServer::writable(root.path());
+    let server = FtpServer::writable(driver, root.path());
     let done = run(
         Command::new(peer("python3"))
             .arg(&script)
@@ -702,8 +692,7 @@ assert ftp.quit().startswith('221')
 print('ok')
 "#;
 
-#[test]
-fn python_ftplib_uploads() {
+fn python_ftplib_uploads(driver: Driver) {
     require_peer!("python3");
     let root = temp_dir("root");
     let work = temp_dir("work");
@@ -714,7 +703,7 @@ fn python_ftplib_uploads() {
     let script = work.path().join("ftplib_uploads.py");
     std::fs::write(&script, FTPLIB_UPLOADS_SCRIPT).unwrap();
 
-    let server = FtpServer::writable(root.path());
+    let server = FtpServer::writable(driver, root.path());
     let done = run(
         Command::new(peer("python3"))
             .arg(&script)
@@ -773,15 +762,14 @@ assert ftp.quit().startswith('221')
 print('ok')
 "#;
 
-#[test]
-fn python_ftplib_abort() {
+fn python_ftplib_abort(driver: Driver) {
     require_peer!("python3");
     let root = temp_dir("root");
     let work = temp_dir("work");
     make_file(root.path(), "big.bin", 64 << 20, 1870);
     let script = work.path().join("ftplib_abort.py");
     std::fs::write(&script, FTPLIB_ABORT_SCRIPT).unwrap();
-    let server = FtpServer::read_only(root.path());
+    let server = FtpServer::read_only(driver, root.path());
     let done = run(
         Command::new(peer("python3"))
             .arg(&script)
@@ -828,8 +816,7 @@ fn mirror_tree(root: &Path) {
     std::fs::create_dir(root.join("empty")).unwrap();
 }
 
-#[test]
-fn lftp_mirror_down_and_up() {
+fn lftp_mirror_down_and_up(driver: Driver) {
     require_peer!("lftp");
     let source = temp_dir("source");
     mirror_tree(source.path());
@@ -838,7 +825,7 @@ fn lftp_mirror_down_and_up() {
 
     // Down, from a read-only server.
     let local = temp_dir("local");
-    let server = FtpServer::read_only(source.path());
+    let server = FtpServer::read_only(driver, source.path());
     let target = local.path().join("copy");
     let done = run(
         &mut lftp(&server, &format!("mirror / {}", target.display())),
@@ -850,7 +837,7 @@ fn lftp_mirror_down_and_up() {
 
     // Up, into a fresh writable root.
     let fresh = temp_dir("fresh");
-    let server = FtpServer::writable(fresh.path());
+    let server = FtpServer::writable(driver, fresh.path());
     let done = run(
         &mut lftp(
             &server,
@@ -862,12 +849,11 @@ fn lftp_mirror_down_and_up() {
     assert_eq!(tree(fresh.path()), want, "tree mirrored up");
 }
 
-#[test]
-fn lftp_put_and_get() {
+fn lftp_put_and_get(driver: Driver) {
     require_peer!("lftp");
     let root = temp_dir("root");
     let work = temp_dir("work");
-    let server = FtpServer::writable(root.path());
+    let server = FtpServer::writable(driver, root.path());
     let upload = make_file(work.path(), "up.bin", 2_500_000 + 1, 1990);
     let done = run(
         &mut lftp(
@@ -884,3 +870,24 @@ fn lftp_put_and_get() {
     assert_file_eq(&root.path().join("up.bin"), &upload);
     assert_file_eq(&work.path().join("back.bin"), &upload);
 }
+
+ferry_interop::driver_tests!(
+    curl_retr_epsv,
+    curl_retr_pasv,
+    curl_retr_active_eprt,
+    curl_retr_active_port,
+    curl_stor_with_write,
+    curl_append_and_resumed_upload,
+    curl_stor_refused_without_write,
+    curl_list_and_nlst,
+    curl_type_a_download,
+    curl_resume,
+    curl_quote_commands,
+    curl_quote_refused_without_write,
+    curl_head_size_and_mdtm,
+    python_ftplib,
+    python_ftplib_uploads,
+    python_ftplib_abort,
+    lftp_mirror_down_and_up,
+    lftp_put_and_get,
+);

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use ferry_interop::ftp::{connect_data, names, read_all, Control, FtpServer};
 use ferry_interop::{
     assert_bytes_eq, assert_file_eq, content, ferry, make_file, require_peer, run, temp_dir,
-    PEER_TIMEOUT,
+    Driver, PEER_TIMEOUT,
 };
 
 fn curl() -> Command {
@@ -56,8 +56,7 @@ fn users_file(dir: &Path) -> std::path::PathBuf {
 const CURLE_LOGIN_DENIED: i32 = 67;
 const CURLE_UPLOAD_FAILED: i32 = 25;
 
-#[test]
-fn users_file_logins_homes_and_rights() {
+fn users_file_logins_homes_and_rights(driver: Driver) {
     require_peer!("curl");
     let root = temp_dir("root");
     let etc = temp_dir("etc");
@@ -67,6 +66,7 @@ fn users_file_logins_homes_and_rights() {
     let mine = make_file(&root.path().join("alice"), "mine.bin", 20_000, 3001);
     let users = users_file(etc.path());
     let server = FtpServer::start(
+        driver,
         root.path(),
         &["--write", "--users", users.to_str().unwrap()],
     );
@@ -147,13 +147,12 @@ fn users_file_logins_homes_and_rights() {
 
 /// A failed login is answered after a delay, and the third one closes the
 /// connection.
-#[test]
-fn failed_logins_are_slow_and_limited() {
+fn failed_logins_are_slow_and_limited(driver: Driver) {
     let root = temp_dir("root");
     std::fs::create_dir(root.path().join("alice")).unwrap();
     let etc = temp_dir("etc");
     let users = users_file(etc.path());
-    let server = FtpServer::start(root.path(), &["--users", users.to_str().unwrap()]);
+    let server = FtpServer::start(driver, root.path(), &["--users", users.to_str().unwrap()]);
     let mut control = server.connect();
     for attempt in 1..=3 {
         control.expect("USER alice", 331);
@@ -177,10 +176,9 @@ fn failed_logins_are_slow_and_limited() {
     control.expect("QUIT", 221);
 }
 
-#[test]
-fn idle_timeout_closes_with_421() {
+fn idle_timeout_closes_with_421(driver: Driver) {
     let root = temp_dir("root");
-    let server = FtpServer::start(root.path(), &["--idle-timeout", "1"]);
+    let server = FtpServer::start(driver, root.path(), &["--idle-timeout", "1"]);
     let mut control = server.login();
     let started = Instant::now();
     let reply = control.reply();
@@ -203,8 +201,7 @@ fn idle_timeout_closes_with_421() {
     control.expect("QUIT", 221);
 }
 
-#[test]
-fn passive_ports_stay_in_range() {
+fn passive_ports_stay_in_range(driver: Driver) {
     let root = temp_dir("root");
     let want = make_file(root.path(), "file.bin", 100_000, 3100);
     // A range outside Linux's ephemeral ports (32768-60999), different for
@@ -212,7 +209,7 @@ fn passive_ports_stay_in_range() {
     let lo = 20_000 + (std::process::id() % 500) as u16 * 20;
     let hi = lo + 9;
     let range = format!("{lo}-{hi}");
-    let server = FtpServer::start(root.path(), &["--passive-ports", &range]);
+    let server = FtpServer::start(driver, root.path(), &["--passive-ports", &range]);
     let mut control = server.login();
     control.expect("TYPE I", 200);
     for i in 0..12 {
@@ -237,11 +234,10 @@ fn passive_ports_stay_in_range() {
 /// SIGTERM mid-upload: the upload ends without publishing a partial
 /// file, the client is told, no temporary file is left and the server
 /// exits by itself.
-#[test]
-fn graceful_shutdown_mid_upload() {
+fn graceful_shutdown_mid_upload(driver: Driver) {
     let root = temp_dir("root");
     let old = make_file(root.path(), "target.bin", 500_000, 3200);
-    let mut server = FtpServer::writable(root.path());
+    let mut server = FtpServer::writable(driver, root.path());
     let mut control = server.login();
     control.expect("TYPE I", 200);
     let data = control.epsv();
@@ -272,11 +268,10 @@ fn graceful_shutdown_mid_upload() {
 
 /// Sessions of every shape, ended every way, leave no descriptor or
 /// thread behind in the server.
-#[test]
-fn sessions_leave_nothing_behind() {
+fn sessions_leave_nothing_behind(driver: Driver) {
     let root = temp_dir("root");
     let want = make_file(root.path(), "file.bin", 3_000_000, 3300);
-    let server = FtpServer::writable(root.path());
+    let server = FtpServer::writable(driver, root.path());
     // Warm up once (lazily created state is not a leak), then measure.
     server.login().expect("QUIT", 221);
     let settled = |server: &FtpServer| {
@@ -345,3 +340,12 @@ fn active_argument(control: &Control) -> String {
     };
     ferry_interop::ftp::port_argument(std::net::SocketAddrV4::new(*local.ip(), 40_000))
 }
+
+ferry_interop::driver_tests!(
+    users_file_logins_homes_and_rights,
+    failed_logins_are_slow_and_limited,
+    idle_timeout_closes_with_421,
+    passive_ports_stay_in_range,
+    graceful_shutdown_mid_upload,
+    sessions_leave_nothing_behind,
+);

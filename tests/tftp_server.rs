@@ -4,8 +4,8 @@
 use std::process::Command;
 
 use ferry_interop::{
-    assert_bytes_eq, assert_file_eq, ferry, make_file, require_peer, run, temp_dir, FerryServer,
-    PEER_TIMEOUT,
+    assert_bytes_eq, assert_file_eq, ferry, make_file, require_peer, run, temp_dir, Driver,
+    FerryServer, PEER_TIMEOUT,
 };
 
 /// A size that is an exact multiple of the block size (so the transfer
@@ -37,12 +37,11 @@ fn peer(name: &str) -> std::path::PathBuf {
     ferry_interop::find_program(name).expect("peer checked by require_peer! first")
 }
 
-#[test]
-fn tftp_hpa_get() {
+fn tftp_hpa_get(driver: Driver) {
     require_peer!("tftp");
     let root = temp_dir("root");
     let out = temp_dir("out");
-    let server = FerryServer::read_only(root.path());
+    let server = FerryServer::read_only(driver, root.path());
     for (seed, (name, len)) in sizes(512).into_iter().enumerate() {
         let want = make_file(root.path(), &name, len, seed as u64);
         let local = out.path().join(&name);
@@ -58,12 +57,11 @@ fn tftp_hpa_get() {
     }
 }
 
-#[test]
-fn tftp_hpa_put() {
+fn tftp_hpa_put(driver: Driver) {
     require_peer!("tftp");
     let root = temp_dir("root");
     let src = temp_dir("src");
-    let server = FerryServer::writable(root.path());
+    let server = FerryServer::writable(driver, root.path());
     for (seed, (name, len)) in sizes(512).into_iter().enumerate() {
         let want = make_file(src.path(), &name, len, 100 + seed as u64);
         let local = src.path().join(&name);
@@ -90,10 +88,10 @@ fn atftp(server: &FerryServer, blksize: u16, windowsize: Option<u16>) -> Command
     cmd
 }
 
-fn atftp_get_and_put(blksize: u16, windowsize: Option<u16>) {
+fn atftp_get_and_put(driver: Driver, blksize: u16, windowsize: Option<u16>) {
     let root = temp_dir("root");
     let work = temp_dir("work");
-    let server = FerryServer::writable(root.path());
+    let server = FerryServer::writable(driver, root.path());
     for (seed, (name, len)) in sizes(blksize as usize).into_iter().enumerate() {
         // Get.
         let want = make_file(root.path(), &name, len, 200 + seed as u64);
@@ -121,34 +119,29 @@ fn atftp_get_and_put(blksize: u16, windowsize: Option<u16>) {
     }
 }
 
-#[test]
-fn atftp_blksize_1468() {
+fn atftp_blksize_1468(driver: Driver) {
     require_peer!("atftp");
-    atftp_get_and_put(1468, None);
+    atftp_get_and_put(driver, 1468, None);
 }
 
-#[test]
-fn atftp_blksize_8192() {
+fn atftp_blksize_8192(driver: Driver) {
     require_peer!("atftp");
-    atftp_get_and_put(8192, None);
+    atftp_get_and_put(driver, 8192, None);
 }
 
-#[test]
-fn atftp_blksize_1468_windowsize_8() {
+fn atftp_blksize_1468_windowsize_8(driver: Driver) {
     require_peer!("atftp");
-    atftp_get_and_put(1468, Some(8));
+    atftp_get_and_put(driver, 1468, Some(8));
 }
 
-#[test]
-fn atftp_blksize_8192_windowsize_16() {
+fn atftp_blksize_8192_windowsize_16(driver: Driver) {
     require_peer!("atftp");
-    atftp_get_and_put(8192, Some(16));
+    atftp_get_and_put(driver, 8192, Some(16));
 }
 
 /// Requests that name something outside the root get an ERROR and no
 /// bytes: a `..` path and an absolute path to a file that exists.
-#[test]
-fn atftp_cannot_escape_root() {
+fn atftp_cannot_escape_root(driver: Driver) {
     require_peer!("atftp");
     let base = temp_dir("jail");
     let root = base.path().join("root");
@@ -156,7 +149,7 @@ fn atftp_cannot_escape_root() {
     make_file(base.path(), "secret", 4000, 7);
     let secret = base.path().join("secret");
     let work = temp_dir("work");
-    let server = FerryServer::writable(&root);
+    let server = FerryServer::writable(driver, &root);
     for remote in [
         "../secret".to_owned(),
         secret.display().to_string(),
@@ -199,10 +192,10 @@ fn curl() -> Command {
     cmd
 }
 
-fn curl_get_and_put(blksize: Option<u16>) {
+fn curl_get_and_put(driver: Driver, blksize: Option<u16>) {
     let root = temp_dir("root");
     let work = temp_dir("work");
-    let server = FerryServer::writable(root.path());
+    let server = FerryServer::writable(driver, root.path());
     let options: Vec<String> = match blksize {
         Some(n) => vec!["--tftp-blksize".into(), n.to_string()],
         None => vec!["--tftp-no-options".into()],
@@ -242,22 +235,19 @@ fn curl_get_and_put(blksize: Option<u16>) {
     }
 }
 
-#[test]
-fn curl_blksize_1468() {
+fn curl_blksize_1468(driver: Driver) {
     require_peer!("curl");
-    curl_get_and_put(Some(1468));
+    curl_get_and_put(driver, Some(1468));
 }
 
-#[test]
-fn curl_blksize_8192() {
+fn curl_blksize_8192(driver: Driver) {
     require_peer!("curl");
-    curl_get_and_put(Some(8192));
+    curl_get_and_put(driver, Some(8192));
 }
 
-#[test]
-fn curl_no_options() {
+fn curl_no_options(driver: Driver) {
     require_peer!("curl");
-    curl_get_and_put(None);
+    curl_get_and_put(driver, None);
 }
 
 /// curl's exit codes for TFTP errors: 68 "file not found" (ERROR 1),
@@ -265,12 +255,11 @@ fn curl_no_options() {
 const CURLE_TFTP_NOTFOUND: i32 = 68;
 const CURLE_TFTP_PERM: i32 = 69;
 
-#[test]
-fn curl_missing_file_is_error_1() {
+fn curl_missing_file_is_error_1(driver: Driver) {
     require_peer!("curl");
     let root = temp_dir("root");
     let work = temp_dir("work");
-    let server = FerryServer::read_only(root.path());
+    let server = FerryServer::read_only(driver, root.path());
     let local = work.path().join("out");
     let done = run(
         curl().arg("-o").arg(&local).arg(server.url("no-such-file")),
@@ -280,12 +269,11 @@ fn curl_missing_file_is_error_1() {
     assert!(std::fs::read(&local).unwrap_or_default().is_empty());
 }
 
-#[test]
-fn put_without_write_is_refused() {
+fn put_without_write_is_refused(driver: Driver) {
     require_peer!("curl");
     let root = temp_dir("root");
     let work = temp_dir("work");
-    let server = FerryServer::read_only(root.path());
+    let server = FerryServer::read_only(driver, root.path());
     let existing = make_file(root.path(), "existing.bin", 5000, 600);
     let upload = work.path().join("upload.bin");
     make_file(work.path(), "upload.bin", 5000, 601);
@@ -320,11 +308,10 @@ fn put_without_write_is_refused() {
 // ---------------------------------------------------------------------------
 // ferry's client against ferry's server: windowed, and to standard output.
 
-#[test]
-fn ferry_client_windowed_and_stdout() {
+fn ferry_client_windowed_and_stdout(driver: Driver) {
     let root = temp_dir("root");
     let work = temp_dir("work");
-    let server = FerryServer::writable(root.path());
+    let server = FerryServer::writable(driver, root.path());
     let want = make_file(root.path(), "file.bin", 3_000_000 + 5, 700);
 
     let local = work.path().join("got.bin");
@@ -370,13 +357,12 @@ fn ferry_client_windowed_and_stdout() {
 // ---------------------------------------------------------------------------
 // Block numbers past 65535, with the peers' default 512-byte blocks.
 
-#[test]
-fn block_numbers_wrap_past_65535() {
+fn block_numbers_wrap_past_65535(driver: Driver) {
     require_peer!("curl");
     require_peer!("tftp");
     let root = temp_dir("root");
     let work = temp_dir("work");
-    let server = FerryServer::writable(root.path());
+    let server = FerryServer::writable(driver, root.path());
     // 65,537 blocks: numbered 1..=65535, then wrapping to 0 and 1.
     let len = 512 * 65_536 + 700;
 
@@ -404,3 +390,20 @@ fn block_numbers_wrap_past_65535() {
     assert!(done.stderr.is_empty(), "tftp-hpa: {}", done.stderr);
     assert_file_eq(&root.path().join("wrap-up.bin"), &upload);
 }
+
+ferry_interop::driver_tests!(
+    tftp_hpa_get,
+    tftp_hpa_put,
+    atftp_blksize_1468,
+    atftp_blksize_8192,
+    atftp_blksize_1468_windowsize_8,
+    atftp_blksize_8192_windowsize_16,
+    atftp_cannot_escape_root,
+    curl_blksize_1468,
+    curl_blksize_8192,
+    curl_no_options,
+    curl_missing_file_is_error_1,
+    put_without_write_is_refused,
+    ferry_client_windowed_and_stdout,
+    block_numbers_wrap_past_65535,
+);

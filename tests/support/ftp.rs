@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use super::{Launched, Service};
+use super::{Driver, Launched, Service};
 
 /// How long a raw control or data connection waits for the server before
 /// the test calls it a hang.
@@ -23,20 +23,21 @@ pub struct FtpServer {
 
 impl FtpServer {
     /// Serves `root` read-only to anonymous users.
-    pub fn read_only(root: &Path) -> Self {
-        Self::start(root, &[])
+    pub fn read_only(driver: Driver, root: &Path) -> Self {
+        Self::start(driver, root, &[])
     }
 
     /// Serves `root` with `--write`.
-    pub fn writable(root: &Path) -> Self {
-        Self::start(root, &["--write"])
+    pub fn writable(driver: Driver, root: &Path) -> Self {
+        Self::start(driver, root, &["--write"])
     }
 
-    /// Starts `ferry serve --root ROOT --ftp 127.0.0.1:0 --no-tftp EXTRA...`
-    /// and waits for its `ferry: ftp listening on ADDR` line.
-    pub fn start(root: &Path, extra: &[&str]) -> Self {
+    /// Starts `ferry serve --driver DRIVER --root ROOT --ftp 127.0.0.1:0
+    /// --no-tftp EXTRA...` and waits for its `ferry: ftp listening on ADDR`
+    /// line.
+    pub fn start(driver: Driver, root: &Path, extra: &[&str]) -> Self {
         FtpServer {
-            server: Launched::start(Service::Ftp, root, extra),
+            server: Launched::start(Service::Ftp, driver, root, extra),
         }
     }
 
@@ -263,6 +264,26 @@ impl Control {
         let reply = self.cmd(line);
         assert_eq!(reply.code, code, "{line:?} answered {reply:?}");
         reply
+    }
+
+    /// Reads the next reply (one not asked for by a command: a greeting,
+    /// a transfer's end, a shutdown's 421) and asserts its code.
+    #[track_caller]
+    pub fn expect_code(&mut self, code: u16) -> Reply {
+        let reply = self.reply();
+        assert_eq!(reply.code, code, "expected a {code}, got {reply:?}");
+        reply
+    }
+
+    /// Whether the server closes the connection (EOF or reset) within
+    /// [`REPLY_TIMEOUT`] without sending anything more.
+    pub fn closed_silently(&mut self) -> bool {
+        let mut rest = Vec::new();
+        match self.reader.read_to_end(&mut rest) {
+            Ok(_) => rest.is_empty(),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => rest.is_empty(),
+            Err(_) => false,
+        }
     }
 
     /// USER anonymous, PASS: 331 then 230.

@@ -8,6 +8,7 @@
 //! which case a missing peer fails the test.
 
 pub mod ftp;
+pub mod in_process;
 pub mod vsftpd;
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
@@ -24,6 +25,71 @@ use sha2::{Digest, Sha256};
 
 /// Longest any single peer command may run before the test calls it a stall.
 pub const PEER_TIMEOUT: Duration = Duration::from_secs(60);
+
+// ---------------------------------------------------------------------------
+// Drivers
+
+/// Which of ferry's server drivers a test runs against: every server-side
+/// test runs once per driver (see [`driver_tests!`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Driver {
+    /// `ferry-blocking`: a thread per session or transfer.
+    Blocking,
+    /// `ferry-mio`: one event loop for everything.
+    Mio,
+}
+
+impl Driver {
+    /// Every driver, in the order tests run them.
+    pub const ALL: [Driver; 2] = [Driver::Blocking, Driver::Mio];
+
+    /// The name `ferry serve --driver` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Driver::Blocking => "blocking",
+            Driver::Mio => "mio",
+        }
+    }
+}
+
+impl std::fmt::Display for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Turns test bodies written once, `fn name(driver: Driver)`, into one
+/// `#[test]` per driver, named `name::blocking` and `name::mio`:
+///
+/// ```ignore
+/// fn get_a_file(driver: Driver) { /* ... */ }
+/// fn put_a_file(driver: Driver) { /* ... */ }
+///
+/// ferry_interop::driver_tests!(get_a_file, put_a_file);
+/// ```
+///
+/// Attributes written before a name (`#[ignore = "..."]`) go on both of
+/// its tests. `cargo test -- ::mio` runs one driver's tests.
+#[macro_export]
+macro_rules! driver_tests {
+    ($($(#[$attr:meta])* $name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                $(#[$attr])*
+                #[test]
+                fn blocking() {
+                    super::$name($crate::Driver::Blocking)
+                }
+
+                $(#[$attr])*
+                #[test]
+                fn mio() {
+                    super::$name($crate::Driver::Mio)
+                }
+            }
+        )*
+    };
+}
 
 // ---------------------------------------------------------------------------
 // Peers
@@ -277,11 +343,13 @@ pub struct Launched {
 }
 
 impl Launched {
-    /// Starts `ferry serve --root ROOT --PROTO 127.0.0.1:0 --no-OTHER
-    /// EXTRA...` and waits for its `ferry: PROTO listening on ADDR` line.
-    pub fn start(service: Service, root: &Path, extra: &[&str]) -> Self {
+    /// Starts `ferry serve --driver DRIVER --root ROOT --PROTO 127.0.0.1:0
+    /// --no-OTHER EXTRA...` and waits for its `ferry: PROTO listening on
+    /// ADDR` line.
+    pub fn start(service: Service, driver: Driver, root: &Path, extra: &[&str]) -> Self {
         let mut child = ferry()
             .arg("serve")
+            .args(["--driver", driver.name()])
             .arg("--root")
             .arg(root)
             .args(service.only_args())
@@ -343,20 +411,21 @@ pub struct FerryServer {
 
 impl FerryServer {
     /// Serves `root` read-only.
-    pub fn read_only(root: &Path) -> Self {
-        Self::start(root, &[])
+    pub fn read_only(driver: Driver, root: &Path) -> Self {
+        Self::start(driver, root, &[])
     }
 
     /// Serves `root` with `--write`.
-    pub fn writable(root: &Path) -> Self {
-        Self::start(root, &["--write"])
+    pub fn writable(driver: Driver, root: &Path) -> Self {
+        Self::start(driver, root, &["--write"])
     }
 
-    /// Starts `ferry serve --root ROOT --tftp 127.0.0.1:0 --no-ftp EXTRA...`
-    /// and waits for its `ferry: tftp listening on ADDR` line.
-    pub fn start(root: &Path, extra: &[&str]) -> Self {
+    /// Starts `ferry serve --driver DRIVER --root ROOT --tftp 127.0.0.1:0
+    /// --no-ftp EXTRA...` and waits for its `ferry: tftp listening on ADDR`
+    /// line.
+    pub fn start(driver: Driver, root: &Path, extra: &[&str]) -> Self {
         FerryServer {
-            server: Launched::start(Service::Tftp, root, extra),
+            server: Launched::start(Service::Tftp, driver, root, extra),
         }
     }
 
