@@ -13,14 +13,14 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ferry_service::ftp::{self as service, Job, SessionLog, View};
 use ftp_proto::server::{
-    Completion, DataChannel, Event, Failure, LogEvent, Operation, RequestId, Session, Transfer,
+    Completion, DataChannel, Event, Failure, Operation, RequestId, Session, Transfer,
 };
-use ftp_proto::{Instant, RootPath};
+use ftp_proto::Instant;
 use rustix::event::{PollFd, PollFlags, Timespec};
 
-use super::data::{self, Connect, Job};
-use super::requests::{self, View};
+use super::data::{self, Connect};
 use super::Shared;
 use crate::clock;
 
@@ -37,15 +37,15 @@ pub(super) fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
     let mut control = match Control::new(stream, peer, shared) {
         Ok(control) => control,
         Err(err) => {
-            tracing::warn!(%peer, error = %err, "ftp session could not start");
+            SessionLog::failed_to_start(peer, &err);
             return;
         }
     };
-    tracing::info!(%peer, "ftp session opened");
+    control.log.opened();
     let reason = match control.run() {
         Ok(reason) => reason,
         Err(err) => {
-            tracing::debug!(%peer, error = %err, "ftp control connection failed");
+            control.log.control_failed(&err);
             "connection error"
         }
     };
@@ -55,7 +55,7 @@ pub(super) fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
         // file, so a stopping server leaves none behind.
         let _ = control.done_rx.recv_timeout(super::DRAIN_LIMIT);
     }
-    tracing::info!(%peer, user = %control.user, reason, "ftp session closed");
+    control.log.closed(reason);
 }
 
 /// A transfer whose 150 went out and whose data connection is awaited on
@@ -81,7 +81,6 @@ struct Running {
 struct Control {
     shared: Arc<Shared>,
     ctrl: TcpStream,
-    peer: SocketAddr,
     session: Session,
     /// Bytes read but not yet taken by the session.
     input: Vec<u8>,
@@ -103,13 +102,7 @@ struct Control {
     dead: bool,
     /// What the session sees of the tree: the whole root, or a user's home.
     view: View,
-    /// For the log.
-    user: String,
-    request_began: Option<std::time::Instant>,
-    /// The running or last transfer: when it began, and the bytes it
-    /// moved (the session reports 0 for one that did not finish).
-    transfer_began: Option<std::time::Instant>,
-    transfer_moved: u64,
+    log: SessionLog,
 }
 
 impl Control {
@@ -130,7 +123,6 @@ impl Control {
         Ok(Control {
             shared: Arc::clone(shared),
             ctrl,
-            peer,
             session,
             input: Vec::new(),
             eof: false,
@@ -144,10 +136,7 @@ impl Control {
             told_stop: false,
             dead: false,
             view: View::whole(&shared.root),
-            user: String::from("-"),
-            request_began: None,
-            transfer_began: None,
-            transfer_moved: 0,
+            log: SessionLog::new(peer),
         })
     }
 
@@ -256,9 +245,9 @@ impl Control {
             while let Ok((id, completion)) = self.done_rx.try_recv() {
                 if self.running.as_ref().is_some_and(|r| r.id == id) {
                     let running = self.running.take().expect("checked");
-                    self.transfer_moved = running.moved.load(Ordering::Relaxed);
-                    self.session
-                        .transfer_progress(clock::now(), id, self.transfer_moved);
+                    let moved = running.moved.load(Ordering::Relaxed);
+                    self.log.transfer_moved(moved);
+                    self.session.transfer_progress(clock::now(), id, moved);
                 }
                 self.session.complete(clock::now(), id, completion);
                 progressed = true;
@@ -310,7 +299,7 @@ impl Control {
         if self.running.is_none() {
             return Err(err);
         }
-        tracing::debug!(peer = %self.peer, error = %err, "ftp control connection lost mid-transfer");
+        self.log.control_lost_mid_transfer(&err);
         Ok(())
     }
 
@@ -345,19 +334,29 @@ impl Control {
     fn on_event(&mut self, event: Event) -> io::Result<()> {
         match event {
             Event::Request { id, op } => {
-                self.request_began = Some(std::time::Instant::now());
+                self.log.request_began();
                 match op {
                     Operation::Transfer(transfer) => self.start_transfer(id, transfer)?,
                     Operation::Authenticate { user, password } => {
-                        let (completion, view) =
-                            requests::authenticate(&self.shared, &user, &password);
+                        let (completion, view) = {
+                            // Each check takes tens of MiB for a moment
+                            // (argon2): a crowd of logins waits its turn
+                            // instead of taking memory without bound.
+                            let _slot = self.shared.password_checks.take();
+                            service::authenticate(
+                                &self.shared.root,
+                                &self.shared.config,
+                                &user,
+                                &password,
+                            )
+                        };
                         if let Some(view) = view {
                             self.view = view;
                         }
                         self.session.complete(clock::now(), id, completion);
                     }
                     Operation::Listen { ip } => {
-                        let completion = match data::listen(&self.shared, ip) {
+                        let completion = match self.shared.passive.listen(ip) {
                             Ok(listener) => match listener.local_addr() {
                                 Ok(addr) => {
                                     self.listener = Some(listener);
@@ -366,21 +365,27 @@ impl Control {
                                 Err(_) => Completion::Failed(Failure::NoDataConnection),
                             },
                             Err(err) => {
-                                tracing::warn!(peer = %self.peer, error = %err, "no passive port");
+                                self.log.no_passive_port(&err);
                                 Completion::Failed(Failure::NoDataConnection)
                             }
                         };
                         self.session.complete(clock::now(), id, completion);
                     }
                     op => {
-                        let completion = requests::perform(&self.view, op);
+                        let completion = service::perform(&self.view, op);
                         self.session.complete(clock::now(), id, completion);
                     }
                 }
             }
             Event::Abort { id } => self.abort(id),
             Event::ReleaseData => self.listener = None,
-            Event::Log(log) => self.log(log),
+            Event::Log(log) => {
+                let anonymous_login = self.log.log(log);
+                if anonymous_login {
+                    // Anonymous logins see the whole root; no request set it.
+                    self.view = View::whole(&self.shared.root);
+                }
+            }
             _ => {}
         }
         Ok(())
@@ -389,9 +394,8 @@ impl Control {
     fn start_transfer(&mut self, id: RequestId, transfer: Transfer) -> io::Result<()> {
         // Whatever happens, this transfer uses up the passive listener.
         let listener = self.listener.take();
-        self.transfer_began = Some(std::time::Instant::now());
-        self.transfer_moved = 0;
-        let (job, size, name) = match requests::open_job(&self.view, &transfer.kind) {
+        self.log.transfer_began();
+        let (job, started) = match service::open_job(&self.view, &transfer.kind) {
             Ok(opened) => opened,
             Err(failure) => {
                 self.session
@@ -399,8 +403,7 @@ impl Control {
                 return Ok(());
             }
         };
-        self.session
-            .complete(clock::now(), id, Completion::Started { size, name });
+        self.session.complete(clock::now(), id, started);
         // The 150 goes out before the data connection is opened or taken.
         self.flush()?;
         match transfer.data {
@@ -448,14 +451,14 @@ impl Control {
                     return;
                 }
                 Ok((stream, from)) => {
-                    tracing::warn!(peer = %self.peer, %from, "ftp data connection from another address refused");
+                    self.log.data_peer_refused(from);
                     drop(stream);
                 }
                 Err(err) if is_transient(&err) => return,
                 // Out of descriptors, say: the connection stays queued, so
                 // waiting on would spin. The transfer fails (425).
                 Err(err) => {
-                    tracing::warn!(peer = %self.peer, error = %err, "passive accept failed");
+                    self.log.passive_accept_failed(&err);
                     self.fail_waiting(Failure::NoDataConnection);
                     return;
                 }
@@ -496,7 +499,7 @@ impl Control {
                 })
             }
             Err(err) => {
-                tracing::warn!(peer = %self.peer, error = %err, "cannot start a transfer thread");
+                tracing::warn!(peer = %self.log.peer(), error = %err, "cannot start a transfer thread");
                 self.session
                     .complete(clock::now(), id, Completion::Failed(Failure::Io));
             }
@@ -527,69 +530,6 @@ impl Control {
             }
         }
     }
-
-    fn log(&mut self, event: LogEvent) {
-        let peer = self.peer;
-        let elapsed_ms = self
-            .request_began
-            .take()
-            .map_or(0, |began| began.elapsed().as_millis() as u64);
-        match event {
-            LogEvent::LoggedIn { user, anonymous } => {
-                tracing::info!(%peer, %user, anonymous, "ftp login");
-                if anonymous {
-                    // Anonymous logins see the whole root; no request set it.
-                    self.view = View::whole(&self.shared.root);
-                }
-                self.user = user;
-            }
-            LogEvent::LoginFailed { user } => {
-                tracing::warn!(%peer, %user, "ftp login failed");
-            }
-            LogEvent::Command { verb, path, code } => {
-                tracing::info!(
-                    %peer,
-                    user = %self.user,
-                    command = verb,
-                    path = %shown_path(path.as_ref()),
-                    code = code.as_u16(),
-                    elapsed_ms,
-                    "ftp"
-                );
-            }
-            LogEvent::Transfer {
-                verb,
-                path,
-                bytes,
-                code,
-            } => {
-                // What moved, even when the transfer did not finish.
-                let bytes = bytes.max(self.transfer_moved);
-                let elapsed_ms = self
-                    .transfer_began
-                    .take()
-                    .map_or(elapsed_ms, |began| began.elapsed().as_millis() as u64);
-                tracing::info!(
-                    %peer,
-                    user = %self.user,
-                    command = verb,
-                    path = %path.to_absolute(),
-                    bytes,
-                    code = code.as_u16(),
-                    elapsed_ms,
-                    "ftp transfer"
-                );
-            }
-            LogEvent::Closed { reason } => {
-                tracing::debug!(%peer, ?reason, "ftp session ending");
-            }
-            _ => {}
-        }
-    }
-}
-
-fn shown_path(path: Option<&RootPath>) -> String {
-    path.map_or_else(|| String::from("-"), RootPath::to_absolute)
 }
 
 fn is_transient(err: &io::Error) -> bool {

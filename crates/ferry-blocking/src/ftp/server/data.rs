@@ -1,25 +1,15 @@
-//! Data connections: passive listeners, active connections, and the thread
-//! that moves one transfer's bytes.
+//! Data connections: the thread that moves one transfer's bytes.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
+use ferry_service::ftp::{connect_from, failure, Job, SessionLog};
 use ferry_storage::{NewUpload, StorageError};
 use ftp_proto::ascii::{Decoder, Encoder};
 use ftp_proto::server::{Completion, Failure};
-
-use super::requests::failure;
-use super::Shared;
-
-/// Pending connections a passive listener holds: one is expected.
-const PASSIVE_BACKLOG: i32 = 8;
-
-/// How long an active-mode connection attempt may take.
-pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Copy buffer for uploads, TYPE A and the fallback download path.
 const BUFFER: usize = 256 * 1024;
@@ -27,37 +17,6 @@ const BUFFER: usize = 256 * 1024;
 /// Bytes handed to one `sendfile(2)` call: large enough to keep the socket
 /// full, small enough to look at the stop flag now and then.
 const SENDFILE_CHUNK: usize = 8 * 1024 * 1024;
-
-/// Binds a passive listener on `ip`: an ephemeral port, or the first free
-/// one of the configured range, starting after the last one handed out.
-pub(super) fn listen(shared: &Shared, ip: IpAddr) -> io::Result<TcpListener> {
-    let Some(range) = shared.config.passive_ports.clone() else {
-        return super::listen(SocketAddr::new(ip, 0), PASSIVE_BACKLOG);
-    };
-    let (lo, hi) = (usize::from(*range.start()), usize::from(*range.end()));
-    let count = hi - lo + 1;
-    let start = shared.next_passive.fetch_add(1, Ordering::Relaxed);
-    let mut last = io::Error::from(io::ErrorKind::AddrInUse);
-    for i in 0..count {
-        let port = (lo + (start + i) % count) as u16;
-        match super::listen(SocketAddr::new(ip, port), PASSIVE_BACKLOG) {
-            Ok(listener) => return Ok(listener),
-            Err(err) => last = err,
-        }
-    }
-    Err(last)
-}
-
-/// What a transfer moves, opened before its 150.
-pub(super) enum Job {
-    /// RETR: the file, positioned at the REST offset.
-    Send(File),
-    /// LIST, NLST, MLSD: the lines, ready.
-    Listing(Vec<u8>),
-    /// STOR, APPE, STOU: the temporary file (still to be filled with the
-    /// old file's bytes for APPE and REST+STOR), published on a clean end.
-    Receive(NewUpload),
-}
 
 /// How the data connection comes.
 pub(super) enum Connect {
@@ -103,7 +62,7 @@ pub(super) fn run(work: Work) -> Completion {
         Connect::To { from, to } => match connect_from(from, to) {
             Ok(stream) => stream,
             Err(err) => {
-                tracing::debug!(%to, error = %err, "active data connection failed");
+                SessionLog::active_connect_failed(to, &err);
                 return stopped_or(&stop, Failure::NoDataConnection);
             }
         },
@@ -136,21 +95,6 @@ pub(super) fn run(work: Work) -> Completion {
         Err(Ended::Data) => stopped_or(&stop, Failure::DataConnectionLost),
         Err(Ended::Local(failure)) => stopped_or(&stop, failure),
     }
-}
-
-fn connect_from(from: IpAddr, to: SocketAddr) -> io::Result<TcpStream> {
-    let socket = socket2::Socket::new(
-        socket2::Domain::for_address(to),
-        socket2::Type::STREAM,
-        Some(socket2::Protocol::TCP),
-    )?;
-    // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d.
-    let from = from.to_canonical();
-    if from.is_ipv4() == to.is_ipv4() {
-        socket.bind(&SocketAddr::new(from, 0).into())?;
-    }
-    socket.connect_timeout(&to.into(), CONNECT_TIMEOUT)?;
-    Ok(socket.into())
 }
 
 fn stopped_or(stop: &AtomicBool, failure: Failure) -> Completion {

@@ -19,7 +19,6 @@
 
 mod control;
 mod data;
-mod requests;
 
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -29,10 +28,11 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use ferry_service::ftp::{listen, PassivePorts, SessionLog, CONNECT_TIMEOUT, LISTEN_BACKLOG};
 pub use ferry_service::ftp::{ServerConfig, DEFAULT_MAX_SESSIONS};
 pub use ferry_service::ServerError;
 use ferry_storage::Root;
-use ftp_proto::server::{Access, TOO_MANY_SESSIONS};
+use ftp_proto::server::TOO_MANY_SESSIONS;
 use rustix::event::{PollFd, PollFlags};
 
 /// How often the accept loop looks at its stop flag.
@@ -44,15 +44,11 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// How long a stopping server waits for its sessions to wind down. A
 /// stopped transfer ends at once unless it is blocked where a stop cannot
-/// reach it (an active-mode connect, at most `data::CONNECT_TIMEOUT`), and
+/// reach it (an active-mode connect, at most [`CONNECT_TIMEOUT`]), and
 /// a session waits for its transfer so that a discarded upload's temporary
 /// file is gone before the process exits.
 const DRAIN_LIMIT: Duration = Duration::from_secs(15);
-const _: () = assert!(DRAIN_LIMIT.as_secs() > data::CONNECT_TIMEOUT.as_secs());
-
-/// Connections waiting to be accepted (the kernel caps it at somaxconn):
-/// a burst of hundreds of clients connecting at once all get in.
-const LISTEN_BACKLOG: i32 = 1024;
+const _: () = assert!(DRAIN_LIMIT.as_secs() > CONNECT_TIMEOUT.as_secs());
 
 /// Stack of a session or transfer thread: buffers live on the heap.
 const THREAD_STACK: usize = 256 * 1024;
@@ -76,9 +72,8 @@ pub(crate) struct Shared {
     /// Dropped to make [`stopping`](Self::stopping) readable.
     stop_signal: Mutex<Option<UnixStream>>,
     stop: AtomicBool,
-    /// Where the next passive listener tries first within the port range,
-    /// so that consecutive transfers do not all race for the same port.
-    pub(crate) next_passive: AtomicUsize,
+    /// Where passive listeners are bound.
+    pub(crate) passive: PassivePorts,
     /// Password checks allowed at once.
     pub(crate) password_checks: Slots,
 }
@@ -160,9 +155,8 @@ impl Server {
             addr: config.bind,
             source,
         })?;
-        config.session.anonymous = config.anonymous.then_some(Access {
-            write: config.write,
-        });
+        config.settle();
+        let passive = PassivePorts::new(config.passive_ports.clone());
         let (stopping, signal) = UnixStream::pair().map_err(|source| ServerError::Bind {
             addr: config.bind,
             source,
@@ -177,7 +171,7 @@ impl Server {
                 stopping,
                 stop_signal: Mutex::new(Some(signal)),
                 stop: AtomicBool::new(false),
-                next_passive: AtomicUsize::new(std::process::id() as usize),
+                passive,
                 // One argon2 check per core: more would only queue for
                 // the CPU while each holds its memory.
                 password_checks: Slots::new(thread::available_parallelism().map_or(2, |n| n.get())),
@@ -244,7 +238,7 @@ impl Server {
     fn admit(&self, stream: TcpStream, peer: SocketAddr) {
         let shared = &self.shared;
         if shared.sessions.load(Ordering::Acquire) >= shared.config.max_sessions {
-            tracing::warn!(%peer, "ftp session refused: too many sessions");
+            SessionLog::refused(peer);
             // A fresh socket's send buffer takes one short line without
             // blocking; never let a refusal stall the accept loop.
             let _ = stream.set_nonblocking(true);
@@ -273,18 +267,4 @@ impl Drop for SessionCount {
     fn drop(&mut self) {
         self.0.sessions.fetch_sub(1, Ordering::AcqRel);
     }
-}
-
-/// A listening TCP socket with address reuse (a restarted server or a
-/// passive port in TIME_WAIT binds at once).
-pub(crate) fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
-    let socket = socket2::Socket::new(
-        socket2::Domain::for_address(addr),
-        socket2::Type::STREAM,
-        Some(socket2::Protocol::TCP),
-    )?;
-    socket.set_reuse_address(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(backlog)?;
-    Ok(socket.into())
 }

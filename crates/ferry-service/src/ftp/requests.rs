@@ -5,20 +5,34 @@
 //! A [`View`] opens them beneath a root opened on that home, so that not
 //! even a symlink inside the home can lead into the rest of the tree.
 
+use std::fs::File;
 use std::io::{Seek, SeekFrom};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use ferry_storage::{DirEntry, FileInfo, Root, StorageError, UploadMode};
+use ferry_storage::{DirEntry, FileInfo, NewUpload, Root, StorageError, UploadMode};
 use ftp_proto::listing::{self, FileKind, ListFormat, Metadata};
 use ftp_proto::server::{Access, Completion, Failure, Operation, StoreMode, TransferKind};
 use ftp_proto::RootPath;
 
-use super::data::Job;
-use super::Shared;
+use super::ServerConfig;
+
+/// What a transfer moves, opened before its 150.
+#[derive(Debug)]
+pub enum Job {
+    /// RETR: the file, positioned at the REST offset.
+    Send(File),
+    /// LIST, NLST, MLSD: the lines, ready.
+    Listing(Vec<u8>),
+    /// STOR, APPE, STOU: the temporary file (still to be filled with the
+    /// old file's bytes for APPE and REST+STOR, by [`NewUpload::prepare`],
+    /// which may take long), published on a clean end.
+    Receive(NewUpload),
+}
 
 /// What a session sees of the served tree: the root, or a user's home
 /// opened as a root of its own.
-pub(super) struct View {
+#[derive(Debug)]
+pub struct View {
     root: Root,
     /// The home as the session writes it in front of every path (`""`
     /// for the served root).
@@ -27,7 +41,7 @@ pub(super) struct View {
 
 impl View {
     /// The whole served tree (anonymous users, and before a login).
-    pub(super) fn whole(root: &Root) -> View {
+    pub fn whole(root: &Root) -> View {
         View {
             root: root.clone(),
             home: String::new(),
@@ -51,7 +65,7 @@ impl View {
 
 /// Carries out a request that needs no data connection (but logins,
 /// which [`authenticate`] does).
-pub(super) fn perform(view: &View, op: Operation) -> Completion {
+pub fn perform(view: &View, op: Operation) -> Completion {
     let root = &view.root;
     let result = match op {
         Operation::Stat { path } => root
@@ -83,11 +97,9 @@ pub(super) fn perform(view: &View, op: Operation) -> Completion {
 
 /// Opens what a transfer moves, before its 150: the file to send (at the
 /// REST offset), the upload's temporary file, or the listing's lines.
-/// Returns the job, the size for the 150 text, and STOU's chosen name.
-pub(super) fn open_job(
-    view: &View,
-    kind: &TransferKind,
-) -> Result<(Job, Option<u64>, Option<String>), Failure> {
+/// Returns the job and the session's [`Completion::Started`] (with the
+/// size for the 150 text, and STOU's chosen name).
+pub fn open_job(view: &View, kind: &TransferKind) -> Result<(Job, Completion), Failure> {
     let root = &view.root;
     match kind {
         TransferKind::Retrieve { path, offset } => {
@@ -96,7 +108,13 @@ pub(super) fn open_job(
                 .seek(SeekFrom::Start(*offset))
                 .map_err(|_| Failure::Io)?;
             let size = read.len.saturating_sub(*offset);
-            Ok((Job::Send(read.file), Some(size), None))
+            Ok((
+                Job::Send(read.file),
+                Completion::Started {
+                    size: Some(size),
+                    name: None,
+                },
+            ))
         }
         TransferKind::Store { path, mode } => {
             let mode = match *mode {
@@ -107,12 +125,15 @@ pub(super) fn open_job(
             };
             let unique = mode == UploadMode::Unique;
             // Append and Resume copy the old file first; that copy is
-            // left to the transfer thread, where it keeps no one waiting.
+            // left to the driver, to run where it keeps no one waiting.
             let upload = root.begin_upload(view.name(path), mode).map_err(failure)?;
             // STOU's 150 names the file (RFC 1123 §4.1.2.9) before any
             // data: the name free now.
             let name = unique.then(|| upload.planned_name());
-            Ok((Job::Receive(upload), None, name))
+            Ok((
+                Job::Receive(upload),
+                Completion::Started { size: None, name },
+            ))
         }
         TransferKind::List {
             path,
@@ -135,7 +156,13 @@ pub(super) fn open_job(
                     _ => return Err(Failure::Io),
                 }
             }
-            Ok((Job::Listing(out), None, None))
+            Ok((
+                Job::Listing(out),
+                Completion::Started {
+                    size: None,
+                    name: None,
+                },
+            ))
         }
         _ => Err(Failure::Io),
     }
@@ -156,20 +183,19 @@ fn entries(view: &View, path: &RootPath) -> Result<(Vec<DirEntry>, bool), Storag
 
 /// Checks a password. On success, also the view of the user's home that
 /// the session's paths are to be opened in.
-pub(super) fn authenticate(
-    shared: &Shared,
+///
+/// A check takes tens of milliseconds and tens of MiB for a moment
+/// (argon2): the driver decides where it runs and how many run at once.
+pub fn authenticate(
+    root: &Root,
+    config: &ServerConfig,
     user: &str,
     password: &str,
 ) -> (Completion, Option<View>) {
-    let Some(users) = &shared.config.users else {
+    let Some(users) = &config.users else {
         return (Completion::LoginRefused, None);
     };
-    // Each check takes tens of MiB for a moment (argon2): a crowd of
-    // logins waits its turn instead of taking memory without bound.
-    let found = {
-        let _slot = shared.password_checks.take();
-        users.verify(user, password)
-    };
+    let found = users.verify(user, password);
     let Some(found) = found else {
         return (Completion::LoginRefused, None);
     };
@@ -177,14 +203,14 @@ pub(super) fn authenticate(
         return (Completion::LoginRefused, None);
     };
     // A home that is not there would leave the user nowhere to stand.
-    match shared.root.subdirectory(home.as_str()) {
+    match root.subdirectory(home.as_str()) {
         Ok(root) => {
             let view = View {
                 root,
                 home: home.as_str().to_owned(),
             };
             let access = Access {
-                write: shared.config.write && found.write,
+                write: config.write && found.write,
             };
             (Completion::LoggedIn { home, access }, Some(view))
         }
@@ -196,7 +222,7 @@ pub(super) fn authenticate(
 }
 
 /// Storage failures as the session's failure classes (it picks the code).
-pub(super) fn failure(err: StorageError) -> Failure {
+pub fn failure(err: StorageError) -> Failure {
     match err {
         StorageError::NotFound => Failure::NotFound,
         StorageError::PermissionDenied => Failure::PermissionDenied,
@@ -211,7 +237,8 @@ pub(super) fn failure(err: StorageError) -> Failure {
     }
 }
 
-fn metadata(info: &FileInfo) -> Metadata {
+/// Storage's view of a file as the listings' [`Metadata`].
+pub fn metadata(info: &FileInfo) -> Metadata {
     Metadata {
         kind: match info.kind {
             ferry_storage::FileKind::File => FileKind::File,

@@ -1,4 +1,12 @@
-//! FTP: the server configuration and what a session's requests do.
+//! FTP: the server configuration and what a session's requests do, for
+//! every driver: carrying out the machine's requests against the served
+//! root ([`View`], [`perform`], [`open_job`], [`authenticate`]), the
+//! sockets a server opens ([`listen`], [`PassivePorts`], active
+//! connects), and the session's log lines ([`SessionLog`]).
+
+mod log;
+mod net;
+mod requests;
 
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
@@ -6,7 +14,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use ferry_users::Users;
-use ftp_proto::server::Config;
+use ftp_proto::server::{Access, Config};
+
+pub use log::SessionLog;
+pub use net::{
+    connect_from, connect_from_nonblocking, listen, PassivePorts, CONNECT_TIMEOUT, LISTEN_BACKLOG,
+};
+pub use requests::{authenticate, failure, metadata, open_job, perform, Job, View};
 
 /// Default limit of control connections served at once.
 pub const DEFAULT_MAX_SESSIONS: usize = 1000;
@@ -48,5 +62,10 @@ impl ServerConfig {
             session: Config::default(),
         }
     }
-}
 
+    /// Sets the sessions' anonymous access from [`anonymous`](Self::anonymous)
+    /// and [`write`](Self::write); a server calls it once when it binds.
+    pub fn settle(&mut self) {
+        self.session.anonymous = self.anonymous.then_some(Access { write: self.write });
+    }
+}

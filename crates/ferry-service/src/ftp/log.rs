@@ -1,0 +1,171 @@
+//! A session's log lines, the same whichever driver runs it.
+
+use std::fmt::Display;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use ftp_proto::server::LogEvent;
+use ftp_proto::RootPath;
+
+/// What a session's log lines say besides the event itself: the peer, the
+/// user, and how long the request and the transfer took. A driver feeds
+/// it every [`LogEvent`] and tells it when requests and transfers begin.
+#[derive(Debug)]
+pub struct SessionLog {
+    peer: SocketAddr,
+    user: String,
+    request_began: Option<Instant>,
+    /// The running or last transfer: when it began, and the bytes it
+    /// moved (the session reports 0 for one that did not finish).
+    transfer_began: Option<Instant>,
+    transfer_moved: u64,
+}
+
+impl SessionLog {
+    /// The log of a session with `peer`, nobody logged in yet.
+    pub fn new(peer: SocketAddr) -> SessionLog {
+        SessionLog {
+            peer,
+            user: String::from("-"),
+            request_began: None,
+            transfer_began: None,
+            transfer_moved: 0,
+        }
+    }
+
+    /// The client's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// A connection refused because the server runs as many sessions as it may.
+    pub fn refused(peer: SocketAddr) {
+        tracing::warn!(%peer, "ftp session refused: too many sessions");
+    }
+
+    /// The session could not be set up.
+    pub fn failed_to_start(peer: SocketAddr, error: &dyn Display) {
+        tracing::warn!(%peer, error = %error, "ftp session could not start");
+    }
+
+    /// The session began.
+    pub fn opened(&self) {
+        tracing::info!(peer = %self.peer, "ftp session opened");
+    }
+
+    /// The session ended, and why.
+    pub fn closed(&self, reason: &str) {
+        tracing::info!(peer = %self.peer, user = %self.user, reason, "ftp session closed");
+    }
+
+    /// The control connection failed (the session then ends).
+    pub fn control_failed(&self, error: &dyn Display) {
+        tracing::debug!(peer = %self.peer, error = %error, "ftp control connection failed");
+    }
+
+    /// The control connection broke while a transfer runs on.
+    pub fn control_lost_mid_transfer(&self, error: &dyn Display) {
+        tracing::debug!(peer = %self.peer, error = %error, "ftp control connection lost mid-transfer");
+    }
+
+    /// No passive listener could be bound.
+    pub fn no_passive_port(&self, error: &dyn Display) {
+        tracing::warn!(peer = %self.peer, error = %error, "no passive port");
+    }
+
+    /// A passive data connection came from another address than the
+    /// client's, and was closed.
+    pub fn data_peer_refused(&self, from: SocketAddr) {
+        tracing::warn!(peer = %self.peer, %from, "ftp data connection from another address refused");
+    }
+
+    /// Accepting on the passive listener failed; the transfer fails.
+    pub fn passive_accept_failed(&self, error: &dyn Display) {
+        tracing::warn!(peer = %self.peer, error = %error, "passive accept failed");
+    }
+
+    /// An active-mode data connection could not be made.
+    pub fn active_connect_failed(to: SocketAddr, error: &dyn Display) {
+        tracing::debug!(%to, error = %error, "active data connection failed");
+    }
+
+    /// A request began now (for its `elapsed_ms`).
+    pub fn request_began(&mut self) {
+        self.request_began = Some(Instant::now());
+    }
+
+    /// A transfer began now; nothing moved yet.
+    pub fn transfer_began(&mut self) {
+        self.transfer_began = Some(Instant::now());
+        self.transfer_moved = 0;
+    }
+
+    /// The transfer ended having moved `bytes` on its data connection.
+    pub fn transfer_moved(&mut self, bytes: u64) {
+        self.transfer_moved = bytes;
+    }
+
+    /// Writes the line for `event`. Returns true when an anonymous user
+    /// logged in: the session's [`View`](super::View) is then the whole
+    /// root again (no request set it).
+    pub fn log(&mut self, event: LogEvent) -> bool {
+        let peer = self.peer;
+        let elapsed_ms = self
+            .request_began
+            .take()
+            .map_or(0, |began| began.elapsed().as_millis() as u64);
+        match event {
+            LogEvent::LoggedIn { user, anonymous } => {
+                tracing::info!(%peer, %user, anonymous, "ftp login");
+                self.user = user;
+                return anonymous;
+            }
+            LogEvent::LoginFailed { user } => {
+                tracing::warn!(%peer, %user, "ftp login failed");
+            }
+            LogEvent::Command { verb, path, code } => {
+                tracing::info!(
+                    %peer,
+                    user = %self.user,
+                    command = verb,
+                    path = %shown_path(path.as_ref()),
+                    code = code.as_u16(),
+                    elapsed_ms,
+                    "ftp"
+                );
+            }
+            LogEvent::Transfer {
+                verb,
+                path,
+                bytes,
+                code,
+            } => {
+                // What moved, even when the transfer did not finish.
+                let bytes = bytes.max(self.transfer_moved);
+                let elapsed_ms = self
+                    .transfer_began
+                    .take()
+                    .map_or(elapsed_ms, |began| began.elapsed().as_millis() as u64);
+                tracing::info!(
+                    %peer,
+                    user = %self.user,
+                    command = verb,
+                    path = %path.to_absolute(),
+                    bytes,
+                    code = code.as_u16(),
+                    elapsed_ms,
+                    "ftp transfer"
+                );
+            }
+            LogEvent::Closed { reason } => {
+                tracing::debug!(%peer, ?reason, "ftp session ending");
+            }
+            _ => {}
+        }
+        false
+    }
+}
+
+fn shown_path(path: Option<&RootPath>) -> String {
+    path.map_or_else(|| String::from("-"), RootPath::to_absolute)
+}
