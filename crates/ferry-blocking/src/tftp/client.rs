@@ -11,9 +11,11 @@ use tftp_proto::transfer::{
 };
 use tftp_proto::{Mode, Options};
 
-use super::drive::{drive, Buffers, Local, LocalFailure, Report, Stop};
-use super::files::{read_failure, read_full, write_failure};
-use super::socket;
+use ferry_service::tftp::{
+    read_failure, read_full, tune, write_failure, Local, LocalFailure, Report,
+};
+
+use super::drive::{drive, Buffers, OwnSocket, Stop};
 use crate::clock;
 use crate::local::{open_upload, PartialFile};
 pub use crate::local::{Input, Progress};
@@ -228,7 +230,7 @@ fn run<L: Local>(
     options: &ClientOptions,
 ) -> Result<Summary, ClientError> {
     let report = drive(
-        socket,
+        &mut OwnSocket::new(socket),
         &mut transfer,
         local,
         &mut Buffers::new(),
@@ -283,7 +285,7 @@ fn client_socket(server: SocketAddr) -> Result<UdpSocket, ClientError> {
         (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
     };
     let socket = UdpSocket::bind(any).map_err(ClientError::Socket)?;
-    socket::tune(&socket);
+    tune(&socket);
     Ok(socket)
 }
 

@@ -7,10 +7,7 @@
 
 mod client;
 mod drive;
-mod files;
-mod outbox;
 mod server;
-mod socket;
 
 pub use client::{get, put, ClientError, ClientOptions, Input, Output, Progress};
 pub use server::{Server, ServerConfig, ServerError, ShutdownHandle, DEFAULT_MAX_TRANSFERS};

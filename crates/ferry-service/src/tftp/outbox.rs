@@ -7,9 +7,15 @@
 //! but the sender's per-packet cost. Where that is not available (another
 //! OS, an old kernel, a device that refuses it), every datagram goes out
 //! with its own `send_to`, as before.
+//!
+//! Any UDP socket will do (`std`'s, mio's): the outbox only needs its file
+//! descriptor. Sends never block on a blocking socket's behalf and never
+//! wait on a non-blocking one: a datagram the kernel will not take now is a
+//! loss like any other, and the machine's retransmission deals with it.
 
 use std::io;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
+use std::os::fd::AsFd;
 
 /// `UDP_SEGMENT` from Linux's `<linux/udp.h>` (since 4.18), not in every
 /// libc binding.
@@ -24,7 +30,8 @@ const MAX_SEGMENTS: usize = 64;
 const MAX_BATCH_BYTES: usize = 65000;
 
 /// Collects consecutive transmits and sends them together when it can.
-pub(crate) struct Outbox {
+#[derive(Debug)]
+pub struct Outbox {
     buf: Vec<u8>,
     to: Option<SocketAddr>,
     segment: usize,
@@ -35,8 +42,15 @@ pub(crate) struct Outbox {
     segmentation: bool,
 }
 
+impl Default for Outbox {
+    fn default() -> Self {
+        Outbox::new()
+    }
+}
+
 impl Outbox {
-    pub(crate) fn new() -> Self {
+    /// An empty outbox; its batch buffer is allocated at the first batch.
+    pub fn new() -> Self {
         Outbox {
             buf: Vec::new(),
             to: None,
@@ -48,10 +62,10 @@ impl Outbox {
     }
 
     /// Queue one datagram (or send it at once if batching is off).
-    pub(crate) fn push(&mut self, socket: &UdpSocket, to: SocketAddr, payload: &[u8]) {
+    pub fn push(&mut self, socket: &impl AsFd, to: SocketAddr, payload: &[u8]) {
         if !self.segmentation || payload.len() > MAX_BATCH_BYTES / 2 {
             self.flush(socket);
-            send_one(socket, to, payload);
+            send_datagram(socket, to, payload);
             return;
         }
         if self.count > 0
@@ -76,18 +90,18 @@ impl Outbox {
     }
 
     /// Send whatever is queued.
-    pub(crate) fn flush(&mut self, socket: &UdpSocket) {
+    pub fn flush(&mut self, socket: &impl AsFd) {
         let Some(to) = self.to.take() else { return };
         let count = std::mem::take(&mut self.count);
         if count == 1 {
-            send_one(socket, to, &self.buf);
+            send_datagram(socket, to, &self.buf);
         } else if let Err(err) = send_segmented(socket, to, &self.buf, self.segment) {
             // Not supported here: send this batch, and all later ones,
             // datagram by datagram.
             tracing::debug!(error = %err, "UDP segmentation offload unavailable");
             self.segmentation = false;
             for datagram in self.buf.chunks(self.segment) {
-                send_one(socket, to, datagram);
+                send_datagram(socket, to, datagram);
             }
         }
         self.buf.clear();
@@ -95,17 +109,18 @@ impl Outbox {
     }
 }
 
-/// UDP send errors are losses like any other: the machine's retransmission
-/// deals with them.
-fn send_one(socket: &UdpSocket, to: SocketAddr, payload: &[u8]) {
-    if let Err(err) = socket.send_to(payload, to) {
+/// Send one datagram. UDP send errors (a full socket buffer included) are
+/// losses like any other: the machine's retransmission deals with them.
+pub fn send_datagram(socket: &impl AsFd, to: SocketAddr, payload: &[u8]) {
+    let addr = socket2::SockAddr::from(to);
+    if let Err(err) = socket2::SockRef::from(socket).send_to(payload, &addr) {
         tracing::debug!(%to, error = %err, "tftp send failed");
     }
 }
 
 #[cfg(target_os = "linux")]
 fn send_segmented(
-    socket: &UdpSocket,
+    socket: &impl AsFd,
     to: SocketAddr,
     payload: &[u8],
     segment: usize,
@@ -141,7 +156,7 @@ fn send_segmented(
 
 #[cfg(not(target_os = "linux"))]
 fn send_segmented(
-    _socket: &UdpSocket,
+    _socket: &impl AsFd,
     _to: SocketAddr,
     _payload: &[u8],
     _segment: usize,
@@ -180,6 +195,7 @@ const CONTROL_LEN: usize = {
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
+    use std::net::UdpSocket;
     use std::time::Duration;
 
     #[test]

@@ -1,0 +1,214 @@
+//! The request socket's decisions: which datagram starts a transfer, which
+//! is refused (and with what ERROR), which is ignored.
+
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::AsFd;
+use std::time::Instant as StdInstant;
+
+use ferry_storage::{ReadFile, Root};
+use ferry_time::Instant;
+use tftp_proto::transfer::{
+    accept_request, Accepted, Event, LocalError, RequestKind, ServerPolicy, Transfer,
+};
+
+use super::files::{refusal_for, Buffering, FileEnd, FileSource, UploadSink};
+use super::local::Report;
+use super::log::{log_refusal, log_transfer};
+use super::outbox::send_datagram;
+use super::ServerConfig;
+use crate::ServerError;
+
+/// The transfers a server is running, as admission needs to see them.
+pub trait Running {
+    /// A transfer with `peer` (its exact address and port) is running.
+    fn has_peer(&self, peer: SocketAddr) -> bool;
+    /// How many transfers are running.
+    fn count(&self) -> usize;
+}
+
+/// Turns datagrams on the request socket into transfers: the served root,
+/// the protocol policy and the limits of one server.
+#[derive(Debug)]
+pub struct Acceptor {
+    root: Root,
+    policy: ServerPolicy,
+    max_transfers: usize,
+    buffering: Buffering,
+}
+
+/// What to do with a datagram that came to the request socket.
+#[derive(Debug)]
+pub enum Admission {
+    /// Run this transfer.
+    Start(Box<Start>),
+    /// Send this refusal from the request socket ([`Refusal::send`]).
+    Refuse(Refusal),
+    /// Nothing: not a request, or a repeat of a running one.
+    Ignore,
+}
+
+/// A transfer to run: its machine, its file end, and what its log line
+/// names.
+#[derive(Debug)]
+pub struct Start {
+    /// Who, what and since when, for the log.
+    pub label: Label,
+    /// The machine, with its first answer (OACK, DATA or ACK) queued.
+    pub transfer: Transfer,
+    /// The opened file or the upload.
+    pub local: FileEnd,
+}
+
+/// What a transfer's log line names.
+#[derive(Debug, Clone)]
+pub struct Label {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The file as requested.
+    pub file: String,
+    /// `read` or `write`.
+    pub op: &'static str,
+    /// When the transfer was accepted.
+    pub started: StdInstant,
+}
+
+impl Label {
+    /// Log the transfer's end (see [`log_transfer`]).
+    pub fn log_end(&self, report: io::Result<Report>, bytes: u64) {
+        log_transfer(
+            self.peer,
+            &self.file,
+            self.op,
+            report,
+            bytes,
+            self.started.elapsed(),
+        );
+    }
+}
+
+/// A request answered with one ERROR and nothing else. It needs no socket
+/// of its own: it goes out of the request socket.
+#[derive(Debug)]
+pub struct Refusal {
+    transfer: Box<Transfer>,
+    file: String,
+    op: &'static str,
+}
+
+impl Refusal {
+    fn new(transfer: Box<Transfer>, file: &str, op: &'static str) -> Self {
+        Refusal {
+            transfer,
+            file: file.to_owned(),
+            op,
+        }
+    }
+
+    /// The client refused.
+    pub fn peer(&self) -> SocketAddr {
+        self.transfer.peer()
+    }
+
+    /// Send the ERROR from `socket` and log the refusal.
+    pub fn send(mut self, socket: &impl AsFd) {
+        let peer = self.transfer.peer();
+        let mut outcome = String::from("refused");
+        while let Some(event) = self.transfer.poll_event() {
+            if let Event::Failed(err) = event {
+                outcome = err.to_string();
+            }
+        }
+        while let Some(transmit) = self.transfer.poll_transmit() {
+            send_datagram(socket, transmit.to, transmit.payload);
+        }
+        log_refusal(peer, &self.file, self.op, &outcome);
+    }
+}
+
+impl Acceptor {
+    /// Open the served root of `config`; file ends get `buffering`.
+    pub fn open(config: &ServerConfig, buffering: Buffering) -> Result<Acceptor, ServerError> {
+        let root = Root::new(&config.root).map_err(|source| ServerError::Root {
+            path: config.root.clone(),
+            source,
+        })?;
+        Ok(Acceptor {
+            root,
+            policy: config.policy.clone(),
+            max_transfers: config.max_transfers.max(1),
+            buffering,
+        })
+    }
+
+    /// Transfers allowed at once (at least 1).
+    pub fn max_transfers(&self) -> usize {
+        self.max_transfers
+    }
+
+    /// Decide what the datagram `bytes` from `peer` does, given the
+    /// transfers `running`: a new transfer (its file opened), a refusal
+    /// (malformed, not allowed, storage says no, server busy), or nothing
+    /// (not a request; a repeated request from a peer whose transfer runs,
+    /// which that transfer answers itself when its first packet's timer
+    /// fires).
+    pub fn admit(
+        &self,
+        peer: SocketAddr,
+        bytes: &[u8],
+        now: Instant,
+        running: &impl Running,
+    ) -> Admission {
+        let Accepted { kind, request } = match accept_request(&self.policy, peer, bytes, now) {
+            Ok(accepted) => accepted,
+            Err(Some(refusal)) => return Admission::Refuse(Refusal::new(refusal, "-", "request")),
+            Err(None) => return Admission::Ignore,
+        };
+        let op = match kind {
+            RequestKind::Read => "read",
+            RequestKind::Write => "write",
+        };
+        let file = request.filename;
+        if running.has_peer(peer) {
+            tracing::debug!(%peer, "duplicate request ignored");
+            return Admission::Ignore;
+        }
+        let refuse = |error, message: &str| {
+            let refusal = Transfer::server_refuse(peer, error, message, now);
+            Admission::Refuse(Refusal::new(Box::new(refusal), file, op))
+        };
+        if running.count() >= self.max_transfers {
+            return refuse(LocalError::Other, "server busy");
+        }
+        let opened = match kind {
+            RequestKind::Read => self.root.open_read(file).map(|ReadFile { file, len }| {
+                (
+                    Transfer::server_read(&self.policy, peer, &request, Some(len), now),
+                    FileEnd::Read(FileSource::new(file, self.buffering.read_ahead)),
+                )
+            }),
+            RequestKind::Write => self.root.create_upload(file).map(|upload| {
+                (
+                    Transfer::server_write(&self.policy, peer, &request, now),
+                    FileEnd::Write(UploadSink::new(upload, self.buffering.write_behind)),
+                )
+            }),
+        };
+        match opened {
+            Ok((transfer, local)) => Admission::Start(Box::new(Start {
+                label: Label {
+                    peer,
+                    file: file.to_owned(),
+                    op,
+                    started: StdInstant::now(),
+                },
+                transfer,
+                local,
+            })),
+            Err(err) => {
+                let (error, message) = refusal_for(&err);
+                refuse(error, message)
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! The one log line every TFTP transfer ends with, whichever driver ran it.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tftp_proto::transfer::Negotiated;
+
+use super::local::Report;
+
+/// Log how a transfer ended: `info` when it completed, `warn` otherwise.
+/// `op` is `read` or `write`; `bytes` the file bytes moved.
+pub fn log_transfer(
+    peer: SocketAddr,
+    file: &str,
+    op: &str,
+    report: io::Result<Report>,
+    bytes: u64,
+    elapsed: Duration,
+) {
+    let duration_ms = elapsed.as_secs_f64() * 1000.0;
+    let report = match report {
+        Ok(report) => report,
+        Err(err) => {
+            tracing::warn!(%peer, file, op, bytes, duration_ms, outcome = %format_args!("socket error: {err}"), "tftp transfer");
+            return;
+        }
+    };
+    let options = report
+        .negotiated
+        .as_ref()
+        .map_or_else(|| "-".to_owned(), describe_options);
+    if let (true, Ok(summary)) = (report.local.is_none(), &report.result) {
+        let retransmits = summary.retransmits;
+        tracing::info!(%peer, file, op, options, bytes, retransmits, duration_ms, outcome = "ok", "tftp transfer");
+    } else {
+        let outcome = match (&report.local, &report.result) {
+            (Some(local), _) => match &local.cause {
+                Some(cause) => format!("{}: {cause}", local.message),
+                None => local.message.clone(),
+            },
+            (None, Err(err)) => err.to_string(),
+            (None, Ok(_)) => "failed".to_owned(),
+        };
+        tracing::warn!(%peer, file, op, options, bytes, duration_ms, outcome, "tftp transfer");
+    }
+}
+
+/// The options in force, as the log shows them.
+pub fn describe_options(n: &Negotiated) -> String {
+    let mut out = format!("blksize={} windowsize={}", n.blksize, n.windowsize);
+    if let Some(timeout) = n.timeout {
+        out.push_str(&format!(" timeout={timeout}"));
+    }
+    if let Some(tsize) = n.tsize {
+        out.push_str(&format!(" tsize={tsize}"));
+    }
+    out
+}
+
+/// Log a request answered with an ERROR and nothing else.
+pub(crate) fn log_refusal(peer: SocketAddr, file: &str, op: &str, outcome: &str) {
+    tracing::info!(%peer, file, op, outcome = %outcome, "tftp transfer");
+}

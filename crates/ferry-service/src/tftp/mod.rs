@@ -1,0 +1,66 @@
+//! TFTP: the server configuration, and everything a TFTP server does
+//! whichever driver runs it.
+//!
+//! A driver reads datagrams and waits for deadlines; the rest is here:
+//! deciding what a request does ([`Acceptor::admit`]: a transfer with its
+//! file opened, a refusal, or nothing), answering a machine's events
+//! ([`Outcome::pump`]: file reads and writes, commit or discard, datagrams
+//! out through the [`Outbox`]), and the log line each transfer ends with.
+
+mod admit;
+mod files;
+mod local;
+mod log;
+mod outbox;
+mod pump;
+mod socket;
+
+pub use admit::{Acceptor, Admission, Label, Refusal, Running, Start};
+pub use files::{refusal_for, Buffering, FileEnd, FileSource, UploadSink};
+pub use local::{read_failure, read_full, write_failure, Local, LocalFailure, Report};
+pub use log::{describe_options, log_transfer};
+pub use outbox::{send_datagram, Outbox};
+pub use pump::Outcome;
+pub use socket::{bind_request_socket, transfer_socket, tune};
+
+/// Largest datagram a TFTP peer may send us: a DATA of the largest block
+/// size (RFC 2348: 65464) plus its 4-byte header, rounded up.
+pub const RECV_BUFFER: usize = 65536;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use tftp_proto::transfer::ServerPolicy;
+
+/// Default limit of transfers running at once.
+pub const DEFAULT_MAX_TRANSFERS: usize = 64;
+
+/// What a TFTP server serves, where, and how.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The directory served; nothing outside it is ever read or written.
+    pub root: PathBuf,
+    /// Address of the request socket (port 0 picks a free one).
+    pub bind: SocketAddr,
+    /// Protocol policy: writes allowed, option limits, retransmission.
+    pub policy: ServerPolicy,
+    /// Transfers running at once; more requests are refused with an ERROR.
+    pub max_transfers: usize,
+    /// Every transfer runs on the request socket, told apart by the peer's
+    /// address, instead of on a socket of its own: for servers behind NAT
+    /// or in containers, where only the one port is reachable.
+    pub single_port: bool,
+}
+
+impl ServerConfig {
+    /// Serve `root` read-only at `bind` with default limits.
+    pub fn new(root: impl Into<PathBuf>, bind: SocketAddr) -> Self {
+        ServerConfig {
+            root: root.into(),
+            bind,
+            policy: ServerPolicy::default(),
+            max_transfers: DEFAULT_MAX_TRANSFERS,
+            single_port: false,
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The driver-independent half of running a transfer: after every input,
+//! drain the machine's events into the [`Local`] end and its datagrams
+//! into the socket, and keep what the events said for the final
+//! [`Report`].
+
+use std::os::fd::AsFd;
+
+use tftp_proto::transfer::{Event, Negotiated, Summary, Transfer, TransferError};
+
+use super::local::{Local, LocalFailure, Report};
+use super::outbox::Outbox;
+use crate::clock;
+
+/// What a transfer's events have said so far: its options, its verdict,
+/// and the local failure that ended it, if one did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    negotiated: Option<Negotiated>,
+    result: Option<Result<Summary, TransferError>>,
+    local: Option<LocalFailure>,
+}
+
+impl Outcome {
+    /// Nothing said yet.
+    pub fn new() -> Self {
+        Outcome::default()
+    }
+
+    /// Answer every event and send every datagram `transfer` has, until it
+    /// has neither (a sender asks for read-ahead data only once its round
+    /// is sent). Call it after every input to the machine.
+    ///
+    /// `block` is scratch space for file reads, grown to the block size;
+    /// the `outbox` is flushed before this returns.
+    pub fn pump<L: Local + ?Sized>(
+        &mut self,
+        transfer: &mut Transfer,
+        local: &mut L,
+        block: &mut Vec<u8>,
+        outbox: &mut Outbox,
+        socket: &impl AsFd,
+    ) {
+        let mut busy = true;
+        while busy {
+            busy = self.handle_events(transfer, local, block);
+            // A window's worth is sent together where possible.
+            while let Some(transmit) = transfer.poll_transmit() {
+                busy = true;
+                outbox.push(socket, transmit.to, transmit.payload);
+            }
+            outbox.flush(socket);
+        }
+    }
+
+    /// Drain `transfer`'s events into `local`; true if there were any.
+    pub fn handle_events<L: Local + ?Sized>(
+        &mut self,
+        transfer: &mut Transfer,
+        local: &mut L,
+        block: &mut Vec<u8>,
+    ) -> bool {
+        let mut any = false;
+        while let Some(event) = transfer.poll_event() {
+            any = true;
+            match event {
+                Event::Negotiated(n) => {
+                    local.negotiated(&n);
+                    self.negotiated = Some(n);
+                }
+                Event::NeedData { max_len } => {
+                    if block.len() < max_len {
+                        block.resize(max_len, 0);
+                    }
+                    let now = clock::now();
+                    match local.read_block(&mut block[..max_len]) {
+                        Ok(n) => transfer.provide_data(now, &block[..n]),
+                        Err(failure) => {
+                            transfer.abort(now, failure.error, &failure.message);
+                            self.local.get_or_insert(failure);
+                        }
+                    }
+                }
+                Event::Data(bytes) => {
+                    if let Err(failure) = local.write_data(bytes) {
+                        transfer.abort(clock::now(), failure.error, &failure.message);
+                        self.local.get_or_insert(failure);
+                    }
+                }
+                Event::Finished(summary) if self.result.is_none() => {
+                    if let Err(failure) = local.finish() {
+                        transfer.abort(clock::now(), failure.error, &failure.message);
+                        self.local.get_or_insert(failure);
+                    }
+                    self.result = Some(Ok(summary));
+                }
+                Event::Failed(error) => {
+                    local.discard();
+                    if self.result.is_none() {
+                        self.result = Some(Err(error));
+                    }
+                }
+                // A second verdict, or events this driver does not know.
+                _ => {}
+            }
+        }
+        any
+    }
+
+    /// The transfer is over (closed, or given up on): the final report.
+    /// Partial data is discarded unless the transfer completed.
+    pub fn finish<L: Local + ?Sized>(self, local: &mut L) -> Report {
+        // A machine closes only after Finished or Failed; if it somehow did
+        // not say which, the transfer did not complete.
+        let result = self.result.unwrap_or(Err(TransferError::Protocol(
+            "transfer closed without an outcome",
+        )));
+        if result.is_err() {
+            local.discard();
+        }
+        Report {
+            negotiated: self.negotiated,
+            result,
+            local: self.local,
+        }
+    }
+}
