@@ -1,38 +1,359 @@
-//! The TFTP server in the loop. (Being written: only binds so far.)
+//! The TFTP server in the loop.
+//!
+//! One request socket, and per accepted transfer a non-blocking socket of
+//! its own (its transfer ID, RFC 1350 §4: an ephemeral port on the request
+//! socket's address), registered under the transfer's slab index. A
+//! single-port server has no transfer sockets: every datagram comes to the
+//! request socket and goes to the transfer of the peer that sent it, and
+//! every answer leaves by it.
+//!
+//! The machines are `tftp-proto`'s and what happens to their events is
+//! `ferry-service`'s ([`Acceptor::admit`], [`Outcome::pump`]): this module
+//! only reads datagrams until the socket is drained (the loop is
+//! edge-triggered), hands them to the machine, and keeps each machine's
+//! next deadline in the loop's timer heap. File work is bounded by the
+//! machine: one block, or one window, read or written per input.
+//!
+//! What a transfer costs: its machine, a small read-ahead or write-behind,
+//! and its socket. Receive, block and batch buffers are the loop's, one
+//! each, shared by every transfer.
 
+use std::collections::HashMap;
+use std::io;
 use std::net::SocketAddr;
 
-use ferry_service::tftp::ServerConfig;
+use ferry_service::clock;
+use ferry_service::tftp::{
+    bind_request_socket, transfer_socket, Acceptor, Admission, Buffering, FileEnd, Label, Local,
+    Outbox, Outcome, Report, Running, ServerConfig, Start, RECV_BUFFER,
+};
 use ferry_service::ServerError;
 use ferry_time::Instant;
-use mio::Registry;
+use mio::net::UdpSocket;
+use mio::{Interest, Registry};
+use slab::Slab;
+use tftp_proto::transfer::{LocalError, Transfer};
 
-use crate::reactor::{Cx, Service};
+use crate::reactor::{token, Cx, Service, Tag};
+
+/// The request socket's index; transfer `key` has index `key + 1`.
+const REQUEST: usize = 0;
+
+/// Small file buffers: thousands of transfers share the loop. 8 KiB of
+/// read-ahead still saves most read calls for small blocks (large ones are
+/// read directly).
+const BUFFERING: Buffering = Buffering {
+    read_ahead: 8 * 1024,
+    write_behind: 16 * 1024,
+};
+
+/// Datagrams taken from one socket per readiness event before the loop
+/// serves others; the socket is then re-registered, which reports it
+/// again if it still has datagrams.
+const READ_BUDGET: usize = 128;
+
+/// The server's ERROR text for transfers ended by a shutdown.
+const SHUTDOWN_MESSAGE: &str = "server shutting down";
 
 pub(crate) struct Tftp {
+    socket: UdpSocket,
     local_addr: SocketAddr,
+    single_port: bool,
+    acceptor: Acceptor,
+    transfers: Slab<Entry>,
+    /// The running transfers by peer: a repeated request from one of them
+    /// starts nothing, and on a single-port server this routes datagrams.
+    peers: HashMap<SocketAddr, usize>,
+    /// Loop-wide buffers, used by one transfer at a time.
+    recv: Vec<u8>,
+    block: Vec<u8>,
+    outbox: Outbox,
+    stopping: bool,
+}
+
+/// A running transfer.
+struct Entry {
+    transfer: Transfer,
+    local: FileEnd,
+    outcome: Outcome,
+    label: Label,
+    /// Its own socket; `None` on a single-port server.
+    socket: Option<UdpSocket>,
+    /// The earliest deadline armed in the loop's heap for it.
+    armed: Option<Instant>,
+}
+
+/// The running transfers as admission sees them.
+struct Peers<'a> {
+    peers: &'a HashMap<SocketAddr, usize>,
+}
+
+impl Running for Peers<'_> {
+    fn has_peer(&self, peer: SocketAddr) -> bool {
+        self.peers.contains_key(&peer)
+    }
+
+    fn count(&self) -> usize {
+        self.peers.len()
+    }
 }
 
 impl Tftp {
-    pub(crate) fn bind(
-        config: ServerConfig,
-        _registry: &Registry,
-    ) -> Result<Tftp, ServerError> {
+    pub(crate) fn bind(config: ServerConfig, registry: &Registry) -> Result<Tftp, ServerError> {
+        let acceptor = Acceptor::open(&config, BUFFERING)?;
+        let (socket, local_addr) = bind_request_socket(&config)?;
+        let bind_error = |source| ServerError::Bind {
+            addr: config.bind,
+            source,
+        };
+        socket.set_nonblocking(true).map_err(bind_error)?;
+        let mut socket = UdpSocket::from_std(socket);
+        registry
+            .register(&mut socket, token(Tag::Tftp, REQUEST), Interest::READABLE)
+            .map_err(bind_error)?;
         Ok(Tftp {
-            local_addr: config.bind,
+            socket,
+            local_addr,
+            single_port: config.single_port,
+            acceptor,
+            transfers: Slab::new(),
+            peers: HashMap::new(),
+            recv: vec![0; RECV_BUFFER],
+            block: Vec::new(),
+            outbox: Outbox::new(),
+            stopping: false,
         })
     }
 
     pub(crate) fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
+
+    /// Drain the request socket: requests, and on a single-port server
+    /// every running transfer's datagrams.
+    fn request_ready(&mut self, cx: &mut Cx<'_>) {
+        for _ in 0..READ_BUDGET {
+            if self.stopping {
+                return;
+            }
+            let (len, peer) = match self.socket.recv_from(&mut self.recv) {
+                Ok(got) => got,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Err(err) if retry_recv(&err) => continue,
+                Err(err) => {
+                    tracing::warn!(error = %err, "tftp request socket failed");
+                    return;
+                }
+            };
+            if self.single_port {
+                if let Some(&key) = self.peers.get(&peer) {
+                    self.datagram(cx, key, peer, len);
+                    continue;
+                }
+            }
+            let running = Peers { peers: &self.peers };
+            match self
+                .acceptor
+                .admit(peer, &self.recv[..len], cx.now, &running)
+            {
+                Admission::Start(start) => self.start(cx, *start),
+                Admission::Refuse(refusal) => refusal.send(&self.socket),
+                Admission::Ignore => {}
+            }
+        }
+        self.more_later(cx, None);
+    }
+
+    /// Drain transfer `key`'s own socket.
+    fn transfer_ready(&mut self, cx: &mut Cx<'_>, key: usize) {
+        for _ in 0..READ_BUDGET {
+            let Some(entry) = self.transfers.get_mut(key) else {
+                return;
+            };
+            let Some(socket) = &entry.socket else { return };
+            let (len, from) = match socket.recv_from(&mut self.recv) {
+                Ok(got) => got,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Err(err) if retry_recv(&err) => continue,
+                Err(err) => return self.close(cx, key, Err(err)),
+            };
+            self.datagram(cx, key, from, len);
+        }
+        self.more_later(cx, Some(key));
+    }
+
+    /// A socket still had datagrams when its budget ran out: re-register
+    /// it, so the loop reports it again after serving the others.
+    fn more_later(&mut self, cx: &mut Cx<'_>, key: Option<usize>) {
+        let (socket, index) = match key {
+            None => (&mut self.socket, REQUEST),
+            Some(key) => match self.transfers.get_mut(key) {
+                Some(Entry {
+                    socket: Some(socket),
+                    ..
+                }) => (socket, key + 1),
+                _ => return,
+            },
+        };
+        let token = token(Tag::Tftp, index);
+        if let Err(err) = cx.registry.reregister(socket, token, Interest::READABLE) {
+            tracing::warn!(error = %err, "tftp socket cannot be re-registered");
+        }
+    }
+
+    /// The datagram in the receive buffer (`len` bytes from `from`) is
+    /// transfer `key`'s.
+    fn datagram(&mut self, cx: &mut Cx<'_>, key: usize, from: SocketAddr, len: usize) {
+        if let Some(entry) = self.transfers.get_mut(key) {
+            entry
+                .transfer
+                .handle_datagram(clock::now(), from, &self.recv[..len]);
+            self.settle(cx, key);
+        }
+    }
+
+    /// Start an admitted transfer: its socket (unless single-port), its
+    /// first answer, its first deadline.
+    fn start(&mut self, cx: &mut Cx<'_>, start: Start) {
+        let Start {
+            label,
+            transfer,
+            local,
+        } = start;
+        let slot = self.transfers.vacant_entry();
+        let key = slot.key();
+        let socket = if self.single_port {
+            None
+        } else {
+            match own_socket(self.local_addr, cx.registry, key) {
+                Ok(socket) => Some(socket),
+                Err(err) => {
+                    tracing::warn!(peer = %label.peer, file = %label.file, op = label.op, error = %err, "tftp transfer not started");
+                    return;
+                }
+            }
+        };
+        self.peers.insert(label.peer, key);
+        slot.insert(Entry {
+            transfer,
+            local,
+            outcome: Outcome::new(),
+            label,
+            socket,
+            armed: None,
+        });
+        self.settle(cx, key);
+    }
+
+    /// After any input to transfer `key`: answer its events, send its
+    /// datagrams, then close it or arm its next deadline.
+    fn settle(&mut self, cx: &mut Cx<'_>, key: usize) {
+        let Some(entry) = self.transfers.get_mut(key) else {
+            return;
+        };
+        let socket = entry.socket.as_ref().unwrap_or(&self.socket);
+        entry.outcome.pump(
+            &mut entry.transfer,
+            &mut entry.local,
+            &mut self.block,
+            &mut self.outbox,
+            socket,
+        );
+        if entry.transfer.is_closed() {
+            return self.close(cx, key, Ok(()));
+        }
+        match entry.transfer.poll_timeout() {
+            Some(deadline) => cx
+                .timers
+                .arm(token(Tag::Tftp, key + 1), deadline, &mut entry.armed),
+            None => self.close(cx, key, Ok(())),
+        }
+    }
+
+    /// Transfer `key` is over (or its socket failed): log it and free it.
+    fn close(&mut self, cx: &mut Cx<'_>, key: usize, socket: io::Result<()>) {
+        let mut entry = self.transfers.remove(key);
+        if self.peers.get(&entry.label.peer) == Some(&key) {
+            self.peers.remove(&entry.label.peer);
+        }
+        if let Some(socket) = &mut entry.socket {
+            if let Err(err) = cx.registry.deregister(socket) {
+                tracing::debug!(error = %err, "tftp transfer socket deregister failed");
+            }
+        }
+        let report: io::Result<Report> = match socket {
+            Ok(()) => Ok(entry.outcome.finish(&mut entry.local)),
+            Err(err) => {
+                entry.local.discard();
+                Err(err)
+            }
+        };
+        entry.label.log_end(report, entry.local.bytes());
+    }
+}
+
+/// Transfer `key`'s own socket, on the request socket's address,
+/// registered with the loop.
+fn own_socket(request_addr: SocketAddr, registry: &Registry, key: usize) -> io::Result<UdpSocket> {
+    let socket = transfer_socket(request_addr)?;
+    socket.set_nonblocking(true)?;
+    let mut socket = UdpSocket::from_std(socket);
+    registry.register(&mut socket, token(Tag::Tftp, key + 1), Interest::READABLE)?;
+    Ok(socket)
+}
+
+/// Receive errors that lose nothing: a signal, or an ICMP error reported
+/// on the socket (port unreachable...): the peer may still come back, and
+/// the timers decide.
+fn retry_recv(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionRefused
+    )
 }
 
 impl Service for Tftp {
-    fn ready(&mut self, _cx: &mut Cx<'_>, _index: usize, _event: &mio::event::Event) {}
-    fn timer(&mut self, _cx: &mut Cx<'_>, _index: usize, _at: Instant) {}
-    fn shutdown(&mut self, _cx: &mut Cx<'_>) {}
+    fn ready(&mut self, cx: &mut Cx<'_>, index: usize, event: &mio::event::Event) {
+        if !event.is_readable() && !event.is_error() {
+            return;
+        }
+        match index {
+            REQUEST => self.request_ready(cx),
+            index => self.transfer_ready(cx, index - 1),
+        }
+    }
+
+    fn timer(&mut self, cx: &mut Cx<'_>, index: usize, at: Instant) {
+        let Some(key) = index.checked_sub(1) else {
+            return;
+        };
+        let Some(entry) = self.transfers.get_mut(key) else {
+            return;
+        };
+        if entry.armed == Some(at) {
+            entry.armed = None;
+        }
+        let now = clock::now();
+        if entry.transfer.poll_timeout().is_some_and(|d| d <= now) {
+            entry.transfer.handle_timeout(now);
+        }
+        self.settle(cx, key);
+    }
+
+    fn shutdown(&mut self, cx: &mut Cx<'_>) {
+        self.stopping = true;
+        let keys: Vec<usize> = self.transfers.iter().map(|(key, _)| key).collect();
+        for key in keys {
+            if let Some(entry) = self.transfers.get_mut(key) {
+                entry
+                    .transfer
+                    .abort(cx.now, LocalError::Other, SHUTDOWN_MESSAGE);
+                self.settle(cx, key);
+            }
+        }
+    }
+
     fn is_idle(&self) -> bool {
-        true
+        self.transfers.is_empty()
     }
 }
