@@ -1,40 +1,319 @@
-//! The FTP server in the loop. (Being written: only binds so far.)
+//! The FTP server in the loop: the control listener, one
+//! [`Session`](ftp_proto::server::Session) per control connection, their
+//! passive listeners and data connections.
+//!
+//! Tokens: every socket's token index is its session's slab key shifted
+//! left by two bits, with its [`Role`] in the low bits (control connection,
+//! passive listener, data connection); the control listener is role
+//! [`Role::Listener`] of key 0. A session has at most one socket of each
+//! role, so no second table is needed. Timers use the control role's index.
+//!
+//! What may take long (argon2 password checks, the copy that starts an
+//! APPE or REST+STOR upload) runs on a small [`pool`]; the rest (stat,
+//! listings, open, rename) is quick and runs in the loop. Transfers move a
+//! bounded amount per turn ([`transfer::BUDGET`]), then wait for readiness
+//! or, with more to move, take the run queue: the loop's [`Waker`] brings
+//! them back at the next turn, after everyone else's events.
 
+mod conn;
+mod pool;
+mod transfer;
+
+use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use ferry_service::ftp::ServerConfig;
+use ferry_service::ftp::{listen, PassivePorts, ServerConfig, SessionLog, LISTEN_BACKLOG};
 use ferry_service::ServerError;
+use ferry_storage::Root;
 use ferry_time::Instant;
-use mio::{Registry, Waker};
+use ftp_proto::server::TOO_MANY_SESSIONS;
+use mio::net::{TcpListener, TcpStream};
+use mio::{Interest, Registry, Token, Waker};
+use slab::Slab;
 
-use crate::reactor::{Cx, Service};
+use crate::reactor::{self, Cx, Service, Tag};
+use conn::{Conn, Env};
+use pool::{Done, Pool, Ticket};
+
+/// How long accepting pauses after a failed accept (such as running out
+/// of file descriptors): the connection stays queued, and trying again at
+/// once would spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// The loop's buffer for control reads, shared by every session.
+const SCRATCH: usize = 16 * 1024;
+
+/// What a socket is to its session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// The control connection (and the session's timers).
+    Control = 0,
+    /// The passive listener of a transfer waiting for its data connection.
+    Passive = 1,
+    /// The data connection.
+    Data = 2,
+    /// The server's control listener (key 0).
+    Listener = 3,
+}
+
+const ROLE_BITS: usize = 2;
+
+/// The loop token of session `key`'s socket in `role`.
+fn token(key: usize, role: Role) -> Token {
+    reactor::token(Tag::Ftp, key << ROLE_BITS | role as usize)
+}
+
+/// The session key and role a token index stands for.
+fn split(index: usize) -> (usize, Role) {
+    let role = match index & ((1 << ROLE_BITS) - 1) {
+        0 => Role::Control,
+        1 => Role::Passive,
+        2 => Role::Data,
+        _ => Role::Listener,
+    };
+    (index >> ROLE_BITS, role)
+}
+
+/// What the loop and the pool threads share.
+pub(crate) struct Shared {
+    root: Root,
+    config: ServerConfig,
+    passive: PassivePorts,
+}
 
 pub(crate) struct Ftp {
+    /// `None` once stopping: no new sessions.
+    listener: Option<TcpListener>,
     local_addr: SocketAddr,
+    shared: Arc<Shared>,
+    conns: Slab<Conn>,
+    pool: Pool,
+    scratch: Box<[u8]>,
+    /// Sessions to run again at the next turn (keys).
+    queue: Vec<usize>,
+    /// The waker was rung for the queue and has not fired yet.
+    wake_pending: bool,
+    next_serial: u64,
+    /// An accept retry is armed (after a failed accept).
+    accept_armed: Option<Instant>,
 }
 
 impl Ftp {
     pub(crate) fn bind(
-        config: ServerConfig,
-        _registry: &Registry,
-        _waker: &Arc<Waker>,
+        mut config: ServerConfig,
+        registry: &Registry,
+        waker: &Arc<Waker>,
     ) -> Result<Ftp, ServerError> {
+        let root = Root::new(&config.root).map_err(|source| ServerError::Root {
+            path: config.root.clone(),
+            source,
+        })?;
+        let addr = config.bind;
+        let bind_error = move |source| ServerError::Bind { addr, source };
+        let listener = listen(config.bind, LISTEN_BACKLOG).map_err(bind_error)?;
+        listener.set_nonblocking(true).map_err(bind_error)?;
+        let local_addr = listener.local_addr().map_err(bind_error)?;
+        let mut listener = TcpListener::from_std(listener);
+        registry
+            .register(&mut listener, token(0, Role::Listener), Interest::READABLE)
+            .map_err(bind_error)?;
+        config.settle();
+        let shared = Arc::new(Shared {
+            root,
+            passive: PassivePorts::new(config.passive_ports.clone()),
+            config,
+        });
+        // One password check per core: more would only queue for the CPU
+        // while each holds its memory.
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let pool = Pool::new(threads, &shared, waker).map_err(bind_error)?;
         Ok(Ftp {
-            local_addr: config.bind,
+            listener: Some(listener),
+            local_addr,
+            shared,
+            conns: Slab::new(),
+            pool,
+            scratch: vec![0; SCRATCH].into_boxed_slice(),
+            queue: Vec::new(),
+            wake_pending: false,
+            next_serial: 0,
+            accept_armed: None,
         })
     }
 
     pub(crate) fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
+
+    /// Runs `f` on session `key` (if `serial` matches, when given), then
+    /// drops the session if it is over.
+    fn with_conn(
+        &mut self,
+        cx: &mut Cx<'_>,
+        key: usize,
+        serial: Option<u64>,
+        f: impl FnOnce(&mut Conn, &mut Env<'_, '_>),
+    ) {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        if serial.is_some_and(|serial| serial != conn.serial()) {
+            return;
+        }
+        let mut env = Env {
+            cx,
+            shared: &self.shared,
+            pool: &mut self.pool,
+            scratch: &mut self.scratch,
+            queue: &mut self.queue,
+            key,
+        };
+        f(conn, &mut env);
+        if let Some(reason) = conn.ended() {
+            conn.log().closed(reason);
+            self.conns.remove(key);
+        }
+    }
+
+    /// Rings the waker if sessions wait on the run queue.
+    fn kick(&mut self, cx: &mut Cx<'_>) {
+        if !self.queue.is_empty() && !self.wake_pending && cx.waker.wake().is_ok() {
+            self.wake_pending = true;
+        }
+    }
+
+    fn accept(&mut self, cx: &mut Cx<'_>) {
+        loop {
+            let Some(listener) = &self.listener else {
+                return;
+            };
+            match listener.accept() {
+                Ok((stream, peer)) => self.admit(cx, stream, peer),
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => {
+                    tracing::warn!(error = %err, "ftp accept failed; pausing");
+                    let at = cx.now + ACCEPT_BACKOFF;
+                    let token = token(0, Role::Listener);
+                    cx.timers.arm(token, at, &mut self.accept_armed);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn admit(&mut self, cx: &mut Cx<'_>, stream: TcpStream, peer: SocketAddr) {
+        if self.conns.len() >= self.shared.config.max_sessions {
+            SessionLog::refused(peer);
+            // A fresh socket's send buffer takes one short line at once.
+            let _ = (&stream).write(TOO_MANY_SESSIONS);
+            return;
+        }
+        let serial = self.next_serial;
+        self.next_serial += 1;
+        let entry = self.conns.vacant_entry();
+        let key = entry.key();
+        let started = Conn::new(stream, peer, serial, &self.shared, cx.now)
+            .and_then(|mut conn| conn.register(cx.registry, key).map(|()| conn));
+        match started {
+            Ok(conn) => {
+                entry.insert(conn);
+                self.with_conn(cx, key, None, Conn::start);
+            }
+            Err(err) => SessionLog::failed_to_start(peer, &err),
+        }
+    }
 }
 
 impl Service for Ftp {
-    fn ready(&mut self, _cx: &mut Cx<'_>, _index: usize, _event: &mio::event::Event) {}
-    fn timer(&mut self, _cx: &mut Cx<'_>, _index: usize, _at: Instant) {}
-    fn shutdown(&mut self, _cx: &mut Cx<'_>) {}
+    fn ready(&mut self, cx: &mut Cx<'_>, index: usize, event: &mio::event::Event) {
+        let (key, role) = split(index);
+        match role {
+            Role::Listener => self.accept(cx),
+            Role::Control => {
+                let readable = event.is_readable() || event.is_read_closed() || event.is_error();
+                self.with_conn(cx, key, None, |conn, env| conn.on_control(env, readable));
+            }
+            Role::Passive => self.with_conn(cx, key, None, Conn::on_passive),
+            Role::Data => self.with_conn(cx, key, None, Conn::on_data),
+        }
+        self.kick(cx);
+    }
+
+    fn timer(&mut self, cx: &mut Cx<'_>, index: usize, at: Instant) {
+        let (key, role) = split(index);
+        if role == Role::Listener {
+            if self.accept_armed == Some(at) {
+                self.accept_armed = None;
+            }
+            self.accept(cx);
+        } else {
+            self.with_conn(cx, key, None, |conn, env| conn.on_timer(env, at));
+        }
+        self.kick(cx);
+    }
+
+    fn woken(&mut self, cx: &mut Cx<'_>) {
+        self.wake_pending = false;
+        while let Some(done) = self.pool.finished() {
+            match done {
+                Done::Authenticated {
+                    ticket: Ticket { key, serial, id },
+                    completion,
+                    view,
+                } => self.with_conn(cx, key, Some(serial), |conn, env| {
+                    conn.authenticated(env, id, completion, view)
+                }),
+                Done::Prepared {
+                    ticket: Ticket { key, serial, id },
+                    upload,
+                } => self.with_conn(cx, key, Some(serial), |conn, env| {
+                    conn.prepared(env, id, upload)
+                }),
+            }
+        }
+        let queue = std::mem::take(&mut self.queue);
+        for &key in &queue {
+            self.with_conn(cx, key, None, Conn::on_tick);
+        }
+        if self.queue.is_empty() {
+            // Keep the allocation for the next turn.
+            self.queue = queue;
+            self.queue.clear();
+        }
+        self.kick(cx);
+    }
+
+    fn shutdown(&mut self, cx: &mut Cx<'_>) {
+        // No new sessions: closing the listener refuses connections.
+        self.listener = None;
+        let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
+        for key in keys {
+            self.with_conn(cx, key, None, Conn::shutdown);
+        }
+        self.kick(cx);
+    }
+
     fn is_idle(&self) -> bool {
-        true
+        self.conns.is_empty() && self.pool.outstanding() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_indexes_carry_the_session_and_the_role() {
+        for key in [0, 1, 5, 1 << 30] {
+            for role in [Role::Control, Role::Passive, Role::Data, Role::Listener] {
+                let index = key << ROLE_BITS | role as usize;
+                assert_eq!(split(index), (key, role));
+                let (tag, got) = reactor::split(token(key, role)).unwrap();
+                assert_eq!((tag, got), (Tag::Ftp, index));
+            }
+        }
     }
 }

@@ -1,0 +1,866 @@
+//! One control connection in the loop: its session machine, its sockets,
+//! and the transfer it may be running.
+//!
+//! Sockets are edge-triggered, so every handler reads or writes until the
+//! socket would block, or until a bound is reached and the session puts
+//! itself on the loop's run queue to go on at the next turn.
+
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferry_service::ftp::{self as service, Job, SessionLog, View, CONNECT_TIMEOUT};
+use ferry_storage::{StorageError, Upload};
+use ferry_time::Instant;
+use ftp_proto::server::{
+    Completion, DataChannel, Event, Failure, Operation, RequestId, Session, StoreMode, Transfer,
+    TransferKind,
+};
+use mio::net::{TcpListener, TcpStream};
+use mio::Interest;
+
+use super::pool::{Pool, Task, Ticket};
+use super::transfer::{Ended, Mover, Step};
+use super::{token, Role, Shared};
+use crate::reactor::Cx;
+
+/// Control bytes read but not yet taken by the session, at most: past
+/// this, reading stops until the session catches up (a client pipelining
+/// without end cannot grow memory). The session itself takes no input
+/// while 16 KiB of its replies are unsent, so a client that does not read
+/// its replies stops being read.
+const INPUT_LIMIT: usize = 64 * 1024;
+
+/// Control reads per turn of the loop, at most (each up to the loop's
+/// scratch buffer); a client with more waits for the next turn.
+const CONTROL_READS: usize = 4;
+
+/// A client that takes no replies for this long is gone.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What a session's handlers may use besides the session itself.
+pub(super) struct Env<'a, 'b> {
+    pub cx: &'a mut Cx<'b>,
+    pub shared: &'a Arc<Shared>,
+    pub pool: &'a mut Pool,
+    /// The loop's one buffer for control reads.
+    pub scratch: &'a mut [u8],
+    /// Sessions to run again at the next turn of the loop.
+    pub queue: &'a mut Vec<usize>,
+    /// This session's slab key.
+    pub key: usize,
+}
+
+impl Env<'_, '_> {
+    fn now(&self) -> Instant {
+        self.cx.now
+    }
+}
+
+/// A transfer after its 150.
+struct Data {
+    id: RequestId,
+    ascii: bool,
+    /// APPE or REST+STOR: the upload starts with a copy of the old file,
+    /// made on the pool.
+    prepare: bool,
+    /// Bytes moved on the data connection, and what the session was told.
+    moved: u64,
+    reported: u64,
+    state: State,
+}
+
+enum State {
+    /// Passive: the listener is registered, the client is to connect.
+    Waiting { job: Job, listener: TcpListener },
+    /// Active: the connection to the client is under way.
+    Connecting {
+        job: Job,
+        stream: TcpStream,
+        to: SocketAddr,
+        until: Instant,
+    },
+    /// The upload's copy of the old file runs on the pool.
+    Preparing { stream: TcpStream },
+    /// Bytes move.
+    Moving { stream: TcpStream, mover: Mover },
+}
+
+impl State {
+    /// Cuts the data connection, if there is one (the data ends before
+    /// the transfer's reply, RFC 959 §3.2).
+    fn close(self) {
+        match self {
+            State::Waiting { .. } => {}
+            State::Connecting { stream, .. }
+            | State::Preparing { stream }
+            | State::Moving { stream, .. } => {
+                let _ = stream.shutdown(Shutdown::Both);
+            }
+        }
+    }
+}
+
+/// One control connection.
+pub(super) struct Conn {
+    /// Tells this session from an earlier one under the same slab key.
+    serial: u64,
+    ctrl: TcpStream,
+    session: Session,
+    /// Bytes read but not yet taken by the session (none while idle).
+    input: Vec<u8>,
+    /// The control socket may have bytes to read.
+    readable: bool,
+    /// The client closed the control connection (or it was reset).
+    eof: bool,
+    /// The control connection can take no more replies: what the session
+    /// says is dropped, while a running transfer is left to end on its own.
+    dead: bool,
+    /// The session was told the server is stopping.
+    told_stop: bool,
+    /// On the loop's run queue.
+    queued: bool,
+    /// Replies have waited since then for the socket to take them.
+    stalled_since: Option<Instant>,
+    /// The earliest deadline armed in the loop's timers.
+    armed: Option<Instant>,
+    /// What the session sees of the tree: the whole root, or a user's home.
+    view: View,
+    log: SessionLog,
+    /// The passive listener from PASV/EPSV, until a transfer uses it.
+    listener: Option<TcpListener>,
+    data: Option<Box<Data>>,
+    /// Why the session is over; the loop then drops it.
+    ended: Option<&'static str>,
+}
+
+impl Conn {
+    /// A session for a control connection just accepted.
+    pub(super) fn new(
+        ctrl: TcpStream,
+        peer: SocketAddr,
+        serial: u64,
+        shared: &Shared,
+        now: Instant,
+    ) -> io::Result<Conn> {
+        let local = ctrl.local_addr()?;
+        let sock = socket2::SockRef::from(&ctrl);
+        // Python's ftplib sends ABOR's line as urgent data (RFC 959 §4.1.3
+        // Synch); without this its last byte would be lost.
+        sock.set_out_of_band_inline(true)?;
+        // Replies are whole and small: send each at once.
+        ctrl.set_nodelay(true)?;
+        Ok(Conn {
+            serial,
+            session: Session::new(&shared.config.session, peer, local, now),
+            ctrl,
+            input: Vec::new(),
+            readable: true,
+            eof: false,
+            dead: false,
+            told_stop: false,
+            queued: false,
+            stalled_since: None,
+            armed: None,
+            view: View::whole(&shared.root),
+            log: SessionLog::new(peer),
+            listener: None,
+            data: None,
+            ended: None,
+        })
+    }
+
+    /// Registers the control socket as session `key`'s.
+    pub(super) fn register(&mut self, registry: &mio::Registry, key: usize) -> io::Result<()> {
+        let token = token(key, Role::Control);
+        registry.register(
+            &mut self.ctrl,
+            token,
+            Interest::READABLE | Interest::WRITABLE,
+        )
+    }
+
+    /// The session begins: the greeting goes out.
+    pub(super) fn start(&mut self, env: &mut Env<'_, '_>) {
+        self.log.opened();
+        self.drive(env);
+    }
+
+    pub(super) fn serial(&self) -> u64 {
+        self.serial
+    }
+
+    pub(super) fn log(&self) -> &SessionLog {
+        &self.log
+    }
+
+    /// Why the session is over, once it is.
+    pub(super) fn ended(&self) -> Option<&'static str> {
+        self.ended
+    }
+
+    /// The control socket is ready (`readable`: to read, or closed).
+    pub(super) fn on_control(&mut self, env: &mut Env<'_, '_>, readable: bool) {
+        if readable {
+            self.readable = true;
+        }
+        self.drive(env);
+    }
+
+    /// The passive listener is ready.
+    pub(super) fn on_passive(&mut self, env: &mut Env<'_, '_>) {
+        self.accept_data(env);
+        self.drive(env);
+    }
+
+    /// The data connection is ready.
+    pub(super) fn on_data(&mut self, env: &mut Env<'_, '_>) {
+        match self.data.as_deref().map(|data| &data.state) {
+            Some(State::Connecting { .. }) => self.check_connect(env),
+            Some(State::Moving { .. }) => self.step(env),
+            _ => {}
+        }
+        self.drive(env);
+    }
+
+    /// The session's turn on the run queue.
+    pub(super) fn on_tick(&mut self, env: &mut Env<'_, '_>) {
+        self.queued = false;
+        self.step(env);
+        self.drive(env);
+    }
+
+    /// A deadline armed for this session (perhaps stale) has come.
+    pub(super) fn on_timer(&mut self, env: &mut Env<'_, '_>, at: Instant) {
+        if self.armed == Some(at) {
+            self.armed = None;
+        }
+        let now = env.now();
+        if let Some(Data {
+            state: State::Connecting { until, to, .. },
+            ..
+        }) = self.data.as_deref()
+        {
+            if now >= *until {
+                let to = *to;
+                self.connect_failed(env, to, &io::Error::from(io::ErrorKind::TimedOut));
+            }
+        }
+        if self
+            .stalled_since
+            .is_some_and(|since| now >= since + WRITE_TIMEOUT)
+        {
+            self.connection_lost(io::ErrorKind::TimedOut.into());
+        }
+        if self.session.poll_timeout().is_some_and(|at| now >= at) {
+            self.session.handle_timeout(now);
+        }
+        self.drive(env);
+    }
+
+    /// The server is stopping.
+    pub(super) fn shutdown(&mut self, env: &mut Env<'_, '_>) {
+        if !self.told_stop {
+            self.told_stop = true;
+            self.session.shutdown(env.now());
+        }
+        self.drive(env);
+    }
+
+    /// The pool checked a password.
+    pub(super) fn authenticated(
+        &mut self,
+        env: &mut Env<'_, '_>,
+        id: RequestId,
+        completion: Completion,
+        view: Option<View>,
+    ) {
+        if let Some(view) = view {
+            self.view = view;
+        }
+        self.session.complete(env.now(), id, completion);
+        self.drive(env);
+    }
+
+    /// The pool prepared an upload (or could not).
+    pub(super) fn prepared(
+        &mut self,
+        env: &mut Env<'_, '_>,
+        id: RequestId,
+        upload: Result<Upload, StorageError>,
+    ) {
+        let preparing = self
+            .data
+            .as_deref()
+            .is_some_and(|data| data.id == id && matches!(data.state, State::Preparing { .. }));
+        if !preparing {
+            // Aborted meanwhile: dropping the upload removes its file.
+            return;
+        }
+        let mut data = self.data.take().expect("checked");
+        let State::Preparing { stream } = data.state else {
+            unreachable!("checked")
+        };
+        match upload {
+            Ok(upload) => {
+                data.state = State::Moving {
+                    stream,
+                    mover: Mover::receive(upload, data.ascii),
+                };
+                self.data = Some(data);
+                self.step(env);
+            }
+            Err(err) => {
+                let _ = stream.shutdown(Shutdown::Both);
+                self.end_transfer(env, id, 0, Completion::Failed(service::failure(err)));
+            }
+        }
+        self.drive(env);
+    }
+
+    fn may_read(&self) -> bool {
+        !self.eof
+            && !self.dead
+            && self.ended.is_none()
+            && !self.session.is_closed()
+            && self.input.len() < INPUT_LIMIT
+    }
+
+    /// Reads and answers control input, writes replies, until nothing
+    /// moves; then decides whether the session is over and arms its timer.
+    fn drive(&mut self, env: &mut Env<'_, '_>) {
+        let mut reads = 0;
+        loop {
+            let mut progressed = false;
+            if self.readable && self.may_read() && reads < CONTROL_READS {
+                reads += 1;
+                progressed |= self.read_control(env);
+            }
+            progressed |= self.pump(env);
+            if !progressed || self.ended.is_some() {
+                break;
+            }
+        }
+        if self.readable && self.may_read() && reads == CONTROL_READS {
+            self.requeue(env);
+        }
+        self.settle(env);
+    }
+
+    /// One read of the control socket; whether anything happened.
+    fn read_control(&mut self, env: &mut Env<'_, '_>) -> bool {
+        match self.ctrl.read(env.scratch) {
+            Ok(0) => self.client_left(env),
+            Ok(n) => {
+                let bytes = &env.scratch[..n];
+                if self.input.is_empty() {
+                    // The usual case: the session takes it all, and an
+                    // idle session keeps no input buffer.
+                    let taken = self.session.handle_input(env.cx.now, bytes);
+                    self.input.extend_from_slice(&bytes[taken..]);
+                } else {
+                    self.input.extend_from_slice(bytes);
+                }
+            }
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                self.readable = false;
+                return false;
+            }
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            // A reset control connection ends the session like a close.
+            Err(_) => self.client_left(env),
+        }
+        true
+    }
+
+    /// Feeds the session what is pending and carries out what it asks,
+    /// until it has nothing more to say; whether anything happened.
+    fn pump(&mut self, env: &mut Env<'_, '_>) -> bool {
+        let mut any = false;
+        loop {
+            let mut progressed = false;
+            if !self.input.is_empty() {
+                let taken = self.session.handle_input(env.now(), &self.input);
+                if taken > 0 {
+                    self.input.drain(..taken);
+                    if self.input.is_empty() {
+                        self.input = Vec::new();
+                    } else if self.input.capacity() > 4 * self.input.len().max(4096) {
+                        self.input.shrink_to_fit();
+                    }
+                    progressed = true;
+                }
+            }
+            while let Some(event) = self.session.poll_event() {
+                progressed = true;
+                self.on_event(env, event);
+            }
+            progressed |= self.flush(env);
+            if !progressed || self.ended.is_some() {
+                return any;
+            }
+            any = true;
+        }
+    }
+
+    /// Writes replies as far as the socket takes them; whether any went.
+    fn flush(&mut self, env: &mut Env<'_, '_>) -> bool {
+        let mut progressed = false;
+        while !self.session.transmit().is_empty() {
+            if self.dead {
+                let n = self.session.transmit().len();
+                self.session.transmitted(n);
+                progressed = true;
+                continue;
+            }
+            match self.ctrl.write(self.session.transmit()) {
+                Ok(0) => self.connection_lost(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    self.session.transmitted(n);
+                    self.stalled_since = None;
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    self.stalled_since.get_or_insert(env.now());
+                    return progressed;
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => self.connection_lost(err),
+            }
+            progressed = true;
+        }
+        self.stalled_since = None;
+        progressed
+    }
+
+    /// Replies can no longer be written. With a transfer running, it is
+    /// left to end on its own (an upload whose data all came is still
+    /// stored); otherwise the session is over.
+    fn connection_lost(&mut self, err: io::Error) {
+        self.dead = true;
+        self.stalled_since = None;
+        let running = self
+            .data
+            .as_deref()
+            .is_some_and(|data| !matches!(data.state, State::Waiting { .. }));
+        if running {
+            self.log.control_lost_mid_transfer(&err);
+        } else if self.ended.is_none() {
+            self.log.control_failed(&err);
+            self.ended = Some("connection error");
+        }
+    }
+
+    /// The client closed the control connection. A transfer waiting for
+    /// its data connection never gets one now; a running one goes on to
+    /// its end (RFC 959 §4.1.1: even QUIT waits for a transfer), bounded
+    /// by the data timeout.
+    fn client_left(&mut self, env: &mut Env<'_, '_>) {
+        self.eof = true;
+        self.fail_waiting(env, Failure::Aborted);
+    }
+
+    /// Whether the session is over, and its next deadline.
+    fn settle(&mut self, env: &mut Env<'_, '_>) {
+        if self.ended.is_none() {
+            if self.session.is_closed() {
+                if self.dead || self.session.transmit().is_empty() {
+                    let _ = self.ctrl.shutdown(Shutdown::Write);
+                    self.ended = Some("closed by the server");
+                }
+            } else if (self.eof || self.dead) && self.data.is_none() {
+                self.ended = Some("closed by the client");
+            }
+        }
+        if self.ended.is_some() {
+            return;
+        }
+        let connect = match self.data.as_deref() {
+            Some(Data {
+                state: State::Connecting { until, .. },
+                ..
+            }) => Some(*until),
+            _ => None,
+        };
+        let stall = self.stalled_since.map(|since| since + WRITE_TIMEOUT);
+        let next = [self.session.poll_timeout(), connect, stall]
+            .into_iter()
+            .flatten()
+            .min();
+        if let Some(at) = next {
+            let token = token(env.key, Role::Control);
+            env.cx.timers.arm(token, at, &mut self.armed);
+        }
+    }
+
+    fn requeue(&mut self, env: &mut Env<'_, '_>) {
+        if !self.queued {
+            self.queued = true;
+            env.queue.push(env.key);
+        }
+    }
+
+    fn on_event(&mut self, env: &mut Env<'_, '_>, event: Event) {
+        match event {
+            Event::Request { id, op } => {
+                self.log.request_began();
+                match op {
+                    Operation::Transfer(transfer) => self.start_transfer(env, id, transfer),
+                    Operation::Authenticate { user, password } => {
+                        let ticket = Ticket {
+                            key: env.key,
+                            serial: self.serial,
+                            id,
+                        };
+                        env.pool.submit(Task::Authenticate {
+                            ticket,
+                            user,
+                            password,
+                        });
+                    }
+                    Operation::Listen { ip } => {
+                        let completion = self.listen(env, ip);
+                        self.session.complete(env.now(), id, completion);
+                    }
+                    op => {
+                        let completion = service::perform(&self.view, op);
+                        self.session.complete(env.now(), id, completion);
+                    }
+                }
+            }
+            Event::Abort { id } => self.abort(env, id),
+            Event::ReleaseData => self.listener = None,
+            Event::Log(log) => {
+                let anonymous_login = self.log.log(log);
+                if anonymous_login {
+                    // Anonymous logins see the whole root; no request set it.
+                    self.view = View::whole(&env.shared.root);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// PASV/EPSV: a listener for the next transfer.
+    fn listen(&mut self, env: &mut Env<'_, '_>, ip: IpAddr) -> Completion {
+        let listener = match env.shared.passive.listen(ip) {
+            Ok(listener) => listener,
+            Err(err) => {
+                self.log.no_passive_port(&err);
+                return Completion::Failed(Failure::NoDataConnection);
+            }
+        };
+        let addr = listener
+            .set_nonblocking(true)
+            .and_then(|()| listener.local_addr());
+        match addr {
+            Ok(addr) => {
+                self.listener = Some(TcpListener::from_std(listener));
+                Completion::Listening(addr)
+            }
+            Err(_) => Completion::Failed(Failure::NoDataConnection),
+        }
+    }
+
+    fn start_transfer(&mut self, env: &mut Env<'_, '_>, id: RequestId, transfer: Transfer) {
+        // Whatever happens, this transfer uses up the passive listener.
+        let listener = self.listener.take();
+        self.log.transfer_began();
+        let prepare = matches!(
+            transfer.kind,
+            TransferKind::Store {
+                mode: StoreMode::Append | StoreMode::Resume(_),
+                ..
+            }
+        );
+        let (job, started) = match service::open_job(&self.view, &transfer.kind) {
+            Ok(opened) => opened,
+            Err(failure) => {
+                self.session
+                    .complete(env.now(), id, Completion::Failed(failure));
+                return;
+            }
+        };
+        self.session.complete(env.now(), id, started);
+        // The 150 goes out before the data connection is opened or taken.
+        self.flush(env);
+        let head = |state| Data {
+            id,
+            ascii: transfer.ascii,
+            prepare,
+            moved: 0,
+            reported: 0,
+            state,
+        };
+        match transfer.data {
+            DataChannel::Passive => {
+                let Some(mut listener) = listener else {
+                    self.session.complete(
+                        env.now(),
+                        id,
+                        Completion::Failed(Failure::NoDataConnection),
+                    );
+                    return;
+                };
+                let token = token(env.key, Role::Passive);
+                if let Err(err) = env
+                    .cx
+                    .registry
+                    .register(&mut listener, token, Interest::READABLE)
+                {
+                    self.log.passive_accept_failed(&err);
+                    self.session.complete(
+                        env.now(),
+                        id,
+                        Completion::Failed(Failure::NoDataConnection),
+                    );
+                    return;
+                }
+                self.data = Some(Box::new(head(State::Waiting { job, listener })));
+                // Clients usually connected before sending the command.
+                self.accept_data(env);
+            }
+            DataChannel::Active(to) => {
+                let connected = self.ctrl.local_addr().and_then(|local| {
+                    let stream = service::connect_from_nonblocking(local.ip(), to)?;
+                    let mut stream = TcpStream::from_std(stream);
+                    let token = token(env.key, Role::Data);
+                    env.cx.registry.register(
+                        &mut stream,
+                        token,
+                        Interest::READABLE | Interest::WRITABLE,
+                    )?;
+                    Ok(stream)
+                });
+                match connected {
+                    Ok(stream) => {
+                        let until = env.now() + CONNECT_TIMEOUT;
+                        self.data = Some(Box::new(head(State::Connecting {
+                            job,
+                            stream,
+                            to,
+                            until,
+                        })));
+                    }
+                    Err(err) => {
+                        SessionLog::active_connect_failed(to, &err);
+                        self.end_transfer(
+                            env,
+                            id,
+                            0,
+                            Completion::Failed(Failure::NoDataConnection),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Takes connections from the passive listener until one comes from
+    /// the client (RFC 2577 §3: never from anyone else).
+    fn accept_data(&mut self, env: &mut Env<'_, '_>) {
+        loop {
+            let Some(Data {
+                state: State::Waiting { listener, .. },
+                ..
+            }) = self.data.as_deref()
+            else {
+                return;
+            };
+            match listener.accept() {
+                Ok((mut stream, from)) if self.session.accept_data_peer(from) => {
+                    let token = token(env.key, Role::Data);
+                    let registered = env.cx.registry.register(
+                        &mut stream,
+                        token,
+                        Interest::READABLE | Interest::WRITABLE,
+                    );
+                    if let Err(err) = registered {
+                        self.log.passive_accept_failed(&err);
+                        self.fail_waiting(env, Failure::NoDataConnection);
+                        return;
+                    }
+                    let mut data = self.data.take().expect("checked");
+                    let State::Waiting { job, listener } = data.state else {
+                        unreachable!("checked")
+                    };
+                    drop(listener);
+                    data.state = State::Preparing { stream };
+                    self.connected(env, data, job);
+                    return;
+                }
+                Ok((stream, from)) => {
+                    self.log.data_peer_refused(from);
+                    drop(stream);
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                // Out of descriptors, say: the connection stays queued and
+                // no new readiness would come. The transfer fails (425).
+                Err(err) => {
+                    self.log.passive_accept_failed(&err);
+                    self.fail_waiting(env, Failure::NoDataConnection);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// An active connection in progress may have finished.
+    fn check_connect(&mut self, env: &mut Env<'_, '_>) {
+        let Some(Data {
+            state: State::Connecting { stream, to, .. },
+            ..
+        }) = self.data.as_deref()
+        else {
+            return;
+        };
+        let to = *to;
+        let outcome = match stream.take_error() {
+            Ok(None) => match stream.peer_addr() {
+                Ok(_) => Ok(()),
+                Err(err) if err.kind() == io::ErrorKind::NotConnected => return,
+                Err(err) => Err(err),
+            },
+            Ok(Some(err)) | Err(err) => Err(err),
+        };
+        match outcome {
+            Ok(()) => {
+                let mut data = self.data.take().expect("checked");
+                let State::Connecting { job, stream, .. } = data.state else {
+                    unreachable!("checked")
+                };
+                data.state = State::Preparing { stream };
+                self.connected(env, data, job);
+            }
+            Err(err) => self.connect_failed(env, to, &err),
+        }
+    }
+
+    fn connect_failed(&mut self, env: &mut Env<'_, '_>, to: SocketAddr, err: &io::Error) {
+        SessionLog::active_connect_failed(to, err);
+        if let Some(data) = self.data.take() {
+            let id = data.id;
+            data.state.close();
+            self.end_transfer(env, id, 0, Completion::Failed(Failure::NoDataConnection));
+        }
+    }
+
+    /// The data connection is there (`data.state` holds it, as
+    /// `Preparing`): set the job moving.
+    fn connected(&mut self, env: &mut Env<'_, '_>, mut data: Box<Data>, job: Job) {
+        let State::Preparing { stream } = data.state else {
+            unreachable!("the caller put the stream there")
+        };
+        let mover = match job {
+            Job::Send(file) => Mover::send(file, data.ascii),
+            Job::Listing(bytes) => Mover::listing(bytes),
+            Job::Receive(upload) if data.prepare => {
+                // The copy of the old file may take long: on the pool.
+                env.pool.submit(Task::Prepare {
+                    ticket: Ticket {
+                        key: env.key,
+                        serial: self.serial,
+                        id: data.id,
+                    },
+                    upload,
+                });
+                data.state = State::Preparing { stream };
+                self.data = Some(data);
+                return;
+            }
+            // Nothing to copy: at once.
+            Job::Receive(upload) => match upload.prepare() {
+                Ok(upload) => Mover::receive(upload, data.ascii),
+                Err(err) => {
+                    let _ = stream.shutdown(Shutdown::Both);
+                    let completion = Completion::Failed(service::failure(err));
+                    self.end_transfer(env, data.id, 0, completion);
+                    return;
+                }
+            },
+        };
+        data.state = State::Moving { stream, mover };
+        self.data = Some(data);
+        self.step(env);
+    }
+
+    /// Moves a running transfer's bytes, a bounded amount.
+    fn step(&mut self, env: &mut Env<'_, '_>) {
+        let Some(data) = self.data.as_deref_mut() else {
+            return;
+        };
+        let State::Moving { stream, mover } = &mut data.state else {
+            return;
+        };
+        let step = mover.step(stream, &mut data.moved);
+        if data.moved != data.reported {
+            // Progress restarts the data timeout and feeds STAT.
+            data.reported = data.moved;
+            self.session
+                .transfer_progress(env.now(), data.id, data.moved);
+        }
+        let result = match step {
+            Step::Blocked => return,
+            Step::Yield => return self.requeue(env),
+            Step::Done => Ok(()),
+            Step::Failed(ended) => Err(ended),
+        };
+        let data = self.data.take().expect("checked");
+        let (id, moved) = (data.id, data.moved);
+        data.state.close();
+        let completion = match result {
+            Ok(()) => Completion::Finished { bytes: moved },
+            Err(Ended::Data) => Completion::Failed(Failure::DataConnectionLost),
+            Err(Ended::Local(failure)) => Completion::Failed(failure),
+        };
+        self.end_transfer(env, id, moved, completion);
+    }
+
+    /// Tells the session how transfer `id` ended.
+    fn end_transfer(
+        &mut self,
+        env: &mut Env<'_, '_>,
+        id: RequestId,
+        moved: u64,
+        completion: Completion,
+    ) {
+        self.log.transfer_moved(moved);
+        self.session.transfer_progress(env.now(), id, moved);
+        self.session.complete(env.now(), id, completion);
+    }
+
+    /// Ends a transfer still waiting for its data connection, if there is
+    /// one: nothing moved, and its job (an upload's temporary file) is
+    /// dropped here.
+    fn fail_waiting(&mut self, env: &mut Env<'_, '_>, failure: Failure) {
+        if let Some(Data {
+            state: State::Waiting { .. },
+            ..
+        }) = self.data.as_deref()
+        {
+            let data = self.data.take().expect("checked");
+            self.session
+                .complete(env.now(), data.id, Completion::Failed(failure));
+        }
+    }
+
+    /// ABOR, a data timeout or a shutdown: stop transfer `id` now.
+    fn abort(&mut self, env: &mut Env<'_, '_>, id: RequestId) {
+        match self.data.as_deref() {
+            Some(data) if data.id == id => {}
+            _ => return,
+        }
+        if matches!(
+            self.data.as_deref().map(|data| &data.state),
+            Some(State::Waiting { .. })
+        ) {
+            return self.fail_waiting(env, Failure::Aborted);
+        }
+        // A copy on the pool comes back to be dropped (and its file with it).
+        let data = self.data.take().expect("checked");
+        let moved = data.moved;
+        data.state.close();
+        self.end_transfer(env, id, moved, Completion::Failed(Failure::Aborted));
+    }
+}
