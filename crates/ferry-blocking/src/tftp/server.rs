@@ -136,10 +136,7 @@ impl Server {
                 }
                 Err(err) => return Err(err),
             };
-            if self.single_port && self.route(peer, &buf[..len]) {
-                continue;
-            }
-            self.handle_request(peer, &buf[..len]);
+            self.handle_datagram(peer, &buf[..len]);
         }
         self.shared.stop.store(true, Ordering::Relaxed);
         let waited = Instant::now();
@@ -150,13 +147,9 @@ impl Server {
     }
 
     /// Single-port: hand a datagram from a peer with a running transfer to
-    /// that transfer. False if the peer has none (a new request, then).
-    fn route(&self, peer: SocketAddr, datagram: &[u8]) -> bool {
-        let peers = self.shared.peers();
-        let Some(inbox) = peers.get(&peer) else {
-            return false;
-        };
-        if let Some(inbox) = inbox {
+    /// that transfer.
+    fn route(&self, peer: SocketAddr, datagram: &[u8]) {
+        if let Some(Some(inbox)) = self.shared.peers().get(&peer) {
             match inbox.try_send((datagram.to_vec(), peer)) {
                 Ok(()) | Err(TrySendError::Disconnected(_)) => {}
                 Err(TrySendError::Full(_)) => {
@@ -164,10 +157,9 @@ impl Server {
                 }
             }
         }
-        true
     }
 
-    fn handle_request(&self, peer: SocketAddr, bytes: &[u8]) {
+    fn handle_datagram(&self, peer: SocketAddr, bytes: &[u8]) {
         match self
             .shared
             .acceptor
@@ -182,7 +174,9 @@ impl Server {
             // Sent right here from the request socket: a refusal needs no
             // thread and no transfer ID of its own.
             Admission::Refuse(refusal) => refusal.send(&*self.socket),
-            Admission::Ignore => {}
+            Admission::Repeated => {}
+            Admission::NotARequest if self.single_port => self.route(peer, bytes),
+            Admission::NotARequest => {}
         }
     }
 

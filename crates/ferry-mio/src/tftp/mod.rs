@@ -145,12 +145,6 @@ impl Tftp {
                     return;
                 }
             };
-            if self.single_port {
-                if let Some(&key) = self.peers.get(&peer) {
-                    self.datagram(cx, key, peer, len);
-                    continue;
-                }
-            }
             let running = Peers { peers: &self.peers };
             match self
                 .acceptor
@@ -158,7 +152,13 @@ impl Tftp {
             {
                 Admission::Start(start) => self.start(cx, *start),
                 Admission::Refuse(refusal) => refusal.send(&self.socket),
-                Admission::Ignore => {}
+                Admission::Repeated => {}
+                Admission::NotARequest if self.single_port => {
+                    if let Some(&key) = self.peers.get(&peer) {
+                        self.datagram(cx, key, peer, len);
+                    }
+                }
+                Admission::NotARequest => {}
             }
         }
         self.more_later(cx, None);

@@ -44,8 +44,14 @@ pub enum Admission {
     Start(Box<Start>),
     /// Send this refusal from the request socket ([`Refusal::send`]).
     Refuse(Refusal),
-    /// Nothing: not a request, or a repeat of a running one.
-    Ignore,
+    /// Nothing: a request from a peer whose transfer runs (a client
+    /// resending its RRQ or WRQ before our first answer reached it). That
+    /// transfer answers it itself when its first packet's timer fires.
+    Repeated,
+    /// Not a request (a DATA, ACK, ERROR...): on a single-port server, the
+    /// running transfer of the peer that sent it takes it; otherwise it is
+    /// ignored.
+    NotARequest,
 }
 
 /// A transfer to run: its machine, its file end, and what its log line
@@ -148,10 +154,8 @@ impl Acceptor {
 
     /// Decide what the datagram `bytes` from `peer` does, given the
     /// transfers `running`: a new transfer (its file opened), a refusal
-    /// (malformed, not allowed, storage says no, server busy), or nothing
-    /// (not a request; a repeated request from a peer whose transfer runs,
-    /// which that transfer answers itself when its first packet's timer
-    /// fires).
+    /// (malformed, not allowed, storage says no, server busy), nothing (a
+    /// repeated request), or none of these: not a request.
     pub fn admit(
         &self,
         peer: SocketAddr,
@@ -162,7 +166,7 @@ impl Acceptor {
         let Accepted { kind, request } = match accept_request(&self.policy, peer, bytes, now) {
             Ok(accepted) => accepted,
             Err(Some(refusal)) => return Admission::Refuse(Refusal::new(refusal, "-", "request")),
-            Err(None) => return Admission::Ignore,
+            Err(None) => return Admission::NotARequest,
         };
         let op = match kind {
             RequestKind::Read => "read",
@@ -171,7 +175,7 @@ impl Acceptor {
         let file = request.filename;
         if running.has_peer(peer) {
             tracing::debug!(%peer, "duplicate request ignored");
-            return Admission::Ignore;
+            return Admission::Repeated;
         }
         let refuse = |error, message: &str| {
             let refusal = Transfer::server_refuse(peer, error, message, now);
