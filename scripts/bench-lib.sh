@@ -204,14 +204,16 @@ secure_chroot_dir=$work/vsftpd-empty
 EOF
 }
 
-# start_vsftpd NAME ROOT MAX: sets vsftpd_pid and vsftpd_port.
+# start_vsftpd NAME ROOT MAX [EXTRA]: sets vsftpd_pid and vsftpd_port.
+# EXTRA: more configuration lines.
 start_vsftpd() {
-  local name=$1 root=$2 max=$3
+  local name=$1 root=$2 max=$3 extra=${4:-}
   VSFTPD=$(command -v vsftpd || echo /usr/sbin/vsftpd)
   [ -x "$VSFTPD" ] || die "missing vsftpd (apt-get install vsftpd)"
   id ftp >/dev/null 2>&1 || die "vsftpd needs the ftp user (it comes with the vsftpd package)"
   vsftpd_port=$(free_tcp_port)
   vsftpd_conf "$work/$name.conf" "$vsftpd_port" "$root" "$max"
+  [ -z "$extra" ] || printf '%s\n' "$extra" >>"$work/$name.conf"
   new_cgroup "$name"
   (
     join_cgroup "$name"
