@@ -277,3 +277,67 @@ impl Drop for ActiveGuard {
         self.shared.peers().remove(&self.peer);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recv(socket: &UdpSocket) -> (Vec<u8>, SocketAddr) {
+        let mut buf = vec![0u8; 65536];
+        let (len, from) = socket.recv_from(&mut buf).expect("a datagram");
+        buf.truncate(len);
+        (buf, from)
+    }
+
+    /// Single-port: the upload runs on the request socket; a shutdown
+    /// tells the client from there and leaves no file behind.
+    #[test]
+    fn single_port_shutdown_aborts_from_the_listening_port() {
+        let root = tempfile::tempdir().unwrap();
+        let mut config = ServerConfig::new(root.path(), "127.0.0.1:0".parse().unwrap());
+        config.policy.allow_write = true;
+        config.single_port = true;
+        let server = Arc::new(Server::bind(config).unwrap());
+        let addr = server.local_addr();
+        let running = {
+            let server = Arc::clone(&server);
+            thread::spawn(move || server.run().unwrap())
+        };
+
+        let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        client
+            .send_to(b"\x00\x02partial\x00octet\x00", addr)
+            .unwrap();
+        assert_eq!(recv(&client), (vec![0, 4, 0, 0], addr));
+        let mut block = vec![0, 3, 0, 1];
+        block.extend_from_slice(&[7; 512]);
+        client.send_to(&block, addr).unwrap();
+        assert_eq!(recv(&client), (vec![0, 4, 0, 1], addr));
+        // A repeated request goes nowhere: the transfer runs on.
+        client
+            .send_to(b"\x00\x02partial\x00octet\x00", addr)
+            .unwrap();
+        client.send_to(&block, addr).unwrap();
+        assert_eq!(recv(&client), (vec![0, 4, 0, 1], addr));
+        assert_eq!(server.active_transfers(), 1);
+
+        server.shutdown_handle().shutdown();
+        // Until then the server may resend ACK 1 (its timer runs).
+        let bye = loop {
+            let (packet, from) = recv(&client);
+            assert_eq!(from, addr);
+            if packet != [0, 4, 0, 1] {
+                break packet;
+            }
+        };
+        assert_eq!(&bye[..4], &[0, 5, 0, 0]);
+        assert_eq!(&bye[4..], b"server shutting down\0");
+        running.join().unwrap();
+        assert_eq!(server.active_transfers(), 0);
+        let left: Vec<_> = std::fs::read_dir(root.path()).unwrap().collect();
+        assert!(left.is_empty(), "the partial upload was kept: {left:?}");
+    }
+}

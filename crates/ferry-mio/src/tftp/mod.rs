@@ -357,3 +357,6 @@ impl Service for Tftp {
         self.transfers.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests;
