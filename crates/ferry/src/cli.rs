@@ -80,9 +80,9 @@ pub struct ServeArgs {
     /// Do not serve TFTP.
     #[arg(long)]
     pub no_tftp: bool,
-    /// Server driver [default: the best available].
-    #[arg(long, value_enum)]
-    pub driver: Option<Driver>,
+    /// Server driver.
+    #[arg(long, value_enum, default_value_t = Driver::Mio)]
+    pub driver: Driver,
     /// Allow uploads (TFTP WRQ; FTP STOR, DELE, MKD...).
     #[arg(long)]
     pub write: bool,
@@ -101,6 +101,10 @@ pub struct ServeArgs {
     /// Close idle FTP control connections after SECS.
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_timeout: Option<u64>,
+    /// Run every TFTP transfer on the listening port, told apart by the
+    /// client's address (for servers behind NAT or in containers).
+    #[arg(long)]
+    pub tftp_single_port: bool,
 }
 
 /// TFTP transfer mode.
@@ -269,8 +273,23 @@ mod tests {
         assert_eq!(args.root, PathBuf::from("."));
         assert_eq!(args.tftp, "127.0.0.1:6969".parse().unwrap());
         assert_eq!(args.ftp, "127.0.0.1:2121".parse().unwrap());
-        assert_eq!(args.driver, None);
+        assert_eq!(args.driver, Driver::Mio);
         assert!(!args.write);
+        assert!(!args.tftp_single_port);
+        let cli = Cli::try_parse_from([
+            "ferry",
+            "serve",
+            "--driver",
+            "blocking",
+            "--tftp-single-port",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.driver, Driver::Blocking);
+        assert!(args.tftp_single_port);
+        assert!(Cli::try_parse_from(["ferry", "serve", "--driver", "threads"]).is_err());
     }
 
     #[test]

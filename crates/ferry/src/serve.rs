@@ -1,64 +1,78 @@
-//! `ferry serve`: FTP and TFTP over one directory, together.
+//! `ferry serve`: FTP and TFTP over one directory, together, under either
+//! driver. Both drivers take the same two configurations, built once here.
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use ferry_blocking::{ftp, tftp};
+use ferry_service::{ftp, tftp, ServerError};
 use ferry_users::Users;
 
 use crate::cli::{Driver, ServeArgs};
 use crate::Failure;
 
 pub fn run(args: ServeArgs) -> Result<(), Failure> {
-    if args.driver == Some(Driver::Mio) {
-        return Err(Failure::Usage(
-            "the mio driver is not available yet; use --driver blocking".to_owned(),
-        ));
-    }
     if args.no_ftp && args.no_tftp {
         return Err(Failure::Usage(
             "nothing to serve: both --no-ftp and --no-tftp were given".to_owned(),
         ));
     }
-
-    // Bind everything before serving anything, so a bad address fails the
-    // whole command and every `listening` line means the server is up.
     let ftp = if args.no_ftp {
         None
     } else {
-        let server = ftp::server::Server::bind(ftp_config(&args)?)
-            .map_err(|err| Failure::Failed(format!("ftp: {err}")))?;
-        Some(server)
+        Some(ftp_config(&args)?)
     };
-    let tftp = if args.no_tftp {
-        None
-    } else {
-        let mut config = tftp::ServerConfig::new(&args.root, args.tftp);
-        config.policy = tftp::ServerPolicy {
-            allow_write: args.write,
-            ..tftp::ServerPolicy::default()
-        };
-        if let Some(max) = args.max_sessions {
-            config.max_transfers = max as usize;
-        }
-        let server =
-            tftp::Server::bind(config).map_err(|err| Failure::Failed(format!("tftp: {err}")))?;
-        Some(server)
-    };
-    if let Some(server) = &ftp {
-        eprintln!("ferry: ftp listening on {}", server.local_addr());
+    let tftp = (!args.no_tftp).then(|| tftp_config(&args));
+    match args.driver {
+        Driver::Mio => run_mio(ftp, tftp)?,
+        Driver::Blocking => run_blocking(ftp, tftp)?,
     }
-    if let Some(server) = &tftp {
-        eprintln!("ferry: tftp listening on {}", server.local_addr());
-    }
+    tracing::info!("servers stopped");
+    Ok(())
+}
+
+/// Both servers on one event loop, on this thread.
+fn run_mio(
+    ftp: Option<ftp::ServerConfig>,
+    tftp: Option<tftp::ServerConfig>,
+) -> Result<(), Failure> {
+    let mut server = ferry_mio::Server::bind(ftp, tftp).map_err(bind_failure(""))?;
+    announce(server.ftp_addr(), server.tftp_addr());
+    let handle = server.shutdown_handle();
+    on_signal(move || handle.shutdown());
+    server
+        .run()
+        .map_err(|err| Failure::Failed(format!("server: {err}")))
+}
+
+/// A thread per session or transfer: FTP's accept loop on this thread,
+/// TFTP's on another.
+fn run_blocking(
+    ftp: Option<ftp::ServerConfig>,
+    tftp: Option<tftp::ServerConfig>,
+) -> Result<(), Failure> {
+    use ferry_blocking::{ftp::server::Server as FtpServer, tftp::Server as TftpServer};
+
+    // Bind everything before serving anything, so a bad address fails the
+    // whole command and every `listening` line means the server is up.
+    let ftp = ftp
+        .map(FtpServer::bind)
+        .transpose()
+        .map_err(bind_failure("ftp: "))?;
+    let tftp = tftp
+        .map(TftpServer::bind)
+        .transpose()
+        .map_err(bind_failure("tftp: "))?;
+    announce(
+        ftp.as_ref().map(FtpServer::local_addr),
+        tftp.as_ref().map(TftpServer::local_addr),
+    );
 
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
-    if let Err(err) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
-        tracing::warn!(error = %err, "cannot install the SIGINT/SIGTERM handler");
-    }
+    on_signal(move || flag.store(true, Ordering::Relaxed));
 
     // Whichever server ends first (a signal, or a failure) stops the other.
     let tftp_thread = tftp.map(|server| {
@@ -85,12 +99,32 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
     if let Some(Err(err)) = tftp_result {
         return Err(Failure::Failed(format!("tftp server: {err}")));
     }
-    tracing::info!("servers stopped");
     Ok(())
 }
 
-fn ftp_config(args: &ServeArgs) -> Result<ftp::server::ServerConfig, Failure> {
-    let mut config = ftp::server::ServerConfig::new(&args.root, args.ftp);
+fn bind_failure(what: &'static str) -> impl Fn(ServerError) -> Failure {
+    move |err| Failure::Failed(format!("{what}{err}"))
+}
+
+/// One line per listener, once it is bound (scripts and tests wait for it).
+fn announce(ftp: Option<SocketAddr>, tftp: Option<SocketAddr>) {
+    if let Some(addr) = ftp {
+        eprintln!("ferry: ftp listening on {addr}");
+    }
+    if let Some(addr) = tftp {
+        eprintln!("ferry: tftp listening on {addr}");
+    }
+}
+
+/// SIGINT and SIGTERM call `stop` (a graceful shutdown).
+fn on_signal(stop: impl FnMut() + Send + 'static) {
+    if let Err(err) = ctrlc::set_handler(stop) {
+        tracing::warn!(error = %err, "cannot install the SIGINT/SIGTERM handler");
+    }
+}
+
+fn ftp_config(args: &ServeArgs) -> Result<ftp::ServerConfig, Failure> {
+    let mut config = ftp::ServerConfig::new(&args.root, args.ftp);
     config.write = args.write;
     if let Some(path) = &args.users {
         let users = Users::load(path).map_err(|err| Failure::Usage(err.to_string()))?;
@@ -106,4 +140,14 @@ fn ftp_config(args: &ServeArgs) -> Result<ftp::server::ServerConfig, Failure> {
         config.session.idle_timeout = Duration::from_secs(secs);
     }
     Ok(config)
+}
+
+fn tftp_config(args: &ServeArgs) -> tftp::ServerConfig {
+    let mut config = tftp::ServerConfig::new(&args.root, args.tftp);
+    config.policy.allow_write = args.write;
+    if let Some(max) = args.max_sessions {
+        config.max_transfers = max as usize;
+    }
+    config.single_port = args.tftp_single_port;
+    config
 }

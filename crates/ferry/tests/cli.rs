@@ -8,6 +8,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::Duration;
 
+use ferry_interop::Driver;
+
 const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
 
 /// `ferry serve` with FTP and TFTP on ephemeral ports, stopped when
@@ -20,17 +22,12 @@ struct Serve {
 }
 
 impl Serve {
-    fn start(root: &Path, extra: &[&str]) -> Serve {
+    /// `ferry serve --driver DRIVER ...`; `None` leaves the driver to
+    /// the default.
+    fn start(driver: Option<Driver>, root: &Path, extra: &[&str]) -> Serve {
         let mut child = Command::new(FERRY)
-            .args([
-                "serve",
-                "--tftp",
-                "127.0.0.1:0",
-                "--ftp",
-                "127.0.0.1:0",
-                "--driver",
-                "blocking",
-            ])
+            .args(["serve", "--tftp", "127.0.0.1:0", "--ftp", "127.0.0.1:0"])
+            .args(driver.map(|d| ["--driver", d.name()]).into_iter().flatten())
             .arg("--root")
             .arg(root)
             .args(extra)
@@ -108,14 +105,13 @@ fn data(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 31 % 251) as u8).collect()
 }
 
-#[test]
-fn get_and_put_through_the_binary() {
+fn get_and_put_through_the_binary(driver: Driver) {
     let root = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
     let content = data(300_000);
     std::fs::create_dir(root.path().join("sub")).unwrap();
     std::fs::write(root.path().join("sub/file.bin"), &content).unwrap();
-    let server = Serve::start(root.path(), &["--write"]);
+    let server = Serve::start(Some(driver), root.path(), &["--write"]);
 
     // Default output name: the URL's last component, in the current directory.
     let out = ferry(&["get", &server.url("sub/file.bin")], work.path());
@@ -167,10 +163,9 @@ fn get_and_put_through_the_binary() {
     assert!(std::fs::read(root.path().join("sub/copy")).unwrap() == content);
 }
 
-#[test]
-fn put_from_stdin() {
+fn put_from_stdin(driver: Driver) {
     let root = tempfile::tempdir().unwrap();
-    let server = Serve::start(root.path(), &["--write"]);
+    let server = Serve::start(Some(driver), root.path(), &["--write"]);
     let mut child = Command::new(FERRY)
         .args(["put", "-", &server.url("piped")])
         .stdin(Stdio::piped())
@@ -184,13 +179,12 @@ fn put_from_stdin() {
     assert!(std::fs::read(root.path().join("piped")).unwrap() == content);
 }
 
-#[test]
-fn netascii_mode_through_the_binary() {
+fn netascii_mode_through_the_binary(driver: Driver) {
     let root = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
     let text = b"one\ntwo\r\nthree\rfour\n".repeat(100);
     std::fs::write(work.path().join("t.txt"), &text).unwrap();
-    let server = Serve::start(root.path(), &["--write"]);
+    let server = Serve::start(Some(driver), root.path(), &["--write"]);
     let out = ferry(
         &["put", "t.txt", &server.url("t.txt"), "--mode", "netascii"],
         work.path(),
@@ -205,12 +199,11 @@ fn netascii_mode_through_the_binary() {
     assert!(out.stdout == text);
 }
 
-#[test]
-fn server_errors_exit_1_with_the_servers_text() {
+fn server_errors_exit_1_with_the_servers_text(driver: Driver) {
     let root = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
     std::fs::write(work.path().join("local"), b"x").unwrap();
-    let server = Serve::start(root.path(), &[]);
+    let server = Serve::start(Some(driver), root.path(), &[]);
 
     let out = ferry(&["get", &server.url("missing")], work.path());
     assert_eq!(out.status.code(), Some(1));
@@ -244,10 +237,7 @@ fn bad_urls_and_usage_exit_2() {
         (&["get", "http://h/x"][..], "unsupported scheme"),
         (&["put", "f", "tftp://[::1/x"][..], "bad host"),
         (&["get", "tftp://127.0.0.1/x", "--blksize", "4"][..], "4"),
-        (
-            &["serve", "--driver", "mio"][..],
-            "the mio driver is not available yet",
-        ),
+        (&["serve", "--driver", "threads"][..], "threads"),
         (&["serve", "--no-tftp", "--no-ftp"][..], "nothing to serve"),
         (&["frobnicate"][..], "frobnicate"),
     ] {
@@ -257,12 +247,11 @@ fn bad_urls_and_usage_exit_2() {
     }
 }
 
-#[test]
-fn serve_prints_the_listening_line_and_a_log_line_per_transfer() {
+fn serve_prints_the_listening_line_and_a_log_line_per_transfer(driver: Driver) {
     let root = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
     std::fs::write(root.path().join("f"), b"hello").unwrap();
-    let server = Serve::start(root.path(), &[]);
+    let server = Serve::start(Some(driver), root.path(), &[]);
     let out = ferry(&["get", &server.url("f"), "-o", "-"], work.path());
     assert!(out.status.success());
     assert_eq!(out.stdout, b"hello");
@@ -282,14 +271,13 @@ fn serve_prints_the_listening_line_and_a_log_line_per_transfer() {
     }
 }
 
-#[test]
-fn ftp_get_put_ls_through_the_binary() {
+fn ftp_get_put_ls_through_the_binary(driver: Driver) {
     let root = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
     let content = data(700_000);
     std::fs::create_dir(root.path().join("sub")).unwrap();
     std::fs::write(root.path().join("sub/file.bin"), &content).unwrap();
-    let server = Serve::start(root.path(), &["--write"]);
+    let server = Serve::start(Some(driver), root.path(), &["--write"]);
 
     // Default output name, passive.
     let out = ferry(&["get", &server.ftp_url("sub/file.bin")], work.path());
@@ -525,3 +513,28 @@ fn passwd_usage_errors_exit_2() {
         assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn serve_without_a_driver_flag_serves_both_protocols() {
+    let root = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let content = data(100_000);
+    std::fs::write(root.path().join("f"), &content).unwrap();
+    let server = Serve::start(None, root.path(), &[]);
+    let out = ferry(&["get", &server.url("f"), "-o", "-"], work.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.stdout == content, "tftp download differs");
+    let out = ferry(&["get", &server.ftp_url("f"), "-o", "-"], work.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.stdout == content, "ftp download differs");
+}
+
+// The tests above that start `ferry serve` run once per driver.
+ferry_interop::driver_tests!(
+    get_and_put_through_the_binary,
+    put_from_stdin,
+    netascii_mode_through_the_binary,
+    server_errors_exit_1_with_the_servers_text,
+    serve_prints_the_listening_line_and_a_log_line_per_transfer,
+    ftp_get_put_ls_through_the_binary,
+);
