@@ -316,4 +316,16 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn an_idle_session_is_small() {
+        // Its slab entry; an idle session holds no buffers besides (the
+        // session's own are freed once empty), so this is most of what
+        // it costs in user space.
+        assert!(
+            std::mem::size_of::<Conn>() <= 1024,
+            "{} bytes",
+            std::mem::size_of::<Conn>()
+        );
+    }
 }

@@ -161,3 +161,139 @@ fn work(queue: &Mutex<Receiver<Task>>, shared: &Shared, done: &Sender<Done>, wak
         let _ = waker.wake();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+    use std::time::Duration;
+
+    use ferry_service::ftp::{PassivePorts, ServerConfig};
+    use ferry_storage::{Root, UploadMode};
+    use ferry_users::{user_line, Users};
+    use ftp_proto::server::Access;
+    use mio::{Events, Poll, Token};
+
+    const WAKE: Token = Token(7);
+
+    fn pool(dir: &std::path::Path) -> (Poll, Pool) {
+        std::fs::create_dir(dir.join("alice")).unwrap();
+        let line = user_line("alice", "s3cret", "/alice", true).unwrap();
+        let mut config = ServerConfig::new(dir, "127.0.0.1:0".parse().unwrap());
+        config.users = Some(Arc::new(Users::parse(&line).unwrap()));
+        config.write = true;
+        let shared = Arc::new(Shared {
+            root: Root::new(dir).unwrap(),
+            passive: PassivePorts::new(None),
+            config,
+        });
+        let poll = Poll::new().unwrap();
+        let waker = Arc::new(Waker::new(poll.registry(), WAKE).unwrap());
+        let pool = Pool::new(2, &shared, &waker).unwrap();
+        (poll, pool)
+    }
+
+    /// Sleeps in the loop until the pool wakes it, and collects one result.
+    fn wait(poll: &mut Poll, pool: &mut Pool) -> Done {
+        let mut events = Events::with_capacity(4);
+        for _ in 0..50 {
+            if let Some(done) = pool.finished() {
+                return done;
+            }
+            poll.poll(&mut events, Some(Duration::from_millis(200)))
+                .unwrap();
+        }
+        panic!("the pool never answered");
+    }
+
+    /// A request id, as only a session hands them out.
+    fn request_id() -> RequestId {
+        use ftp_proto::server::{Config, Event, Operation, Session};
+        let addr = "127.0.0.1:21".parse().unwrap();
+        let mut session = Session::new(&Config::default(), addr, addr, Default::default());
+        session.handle_input(Default::default(), b"USER alice\r\nPASS pw\r\n");
+        loop {
+            match session.poll_event() {
+                Some(Event::Request {
+                    id,
+                    op: Operation::Authenticate { .. },
+                }) => return id,
+                Some(_) => {}
+                None => panic!("no login request"),
+            }
+        }
+    }
+
+    fn ticket(n: u64) -> Ticket {
+        Ticket {
+            key: 3,
+            serial: n,
+            id: request_id(),
+        }
+    }
+
+    #[test]
+    fn password_checks_come_back_with_the_users_home() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut poll, mut pool) = pool(dir.path());
+        for (n, password) in [(1, "s3cret"), (2, "wrong")] {
+            pool.submit(Task::Authenticate {
+                ticket: ticket(n),
+                user: "alice".into(),
+                password: password.into(),
+            });
+            assert_eq!(pool.outstanding(), 1);
+            let Done::Authenticated {
+                ticket: got,
+                completion,
+                view,
+            } = wait(&mut poll, &mut pool)
+            else {
+                panic!("not a login")
+            };
+            assert_eq!(got, ticket(n));
+            assert_eq!(pool.outstanding(), 0);
+            if n == 1 {
+                assert!(matches!(
+                    completion,
+                    Completion::LoggedIn {
+                        access: Access { write: true },
+                        ..
+                    }
+                ));
+                assert!(view.is_some());
+            } else {
+                assert_eq!(completion, Completion::LoginRefused);
+                assert!(view.is_none());
+            }
+        }
+    }
+
+    #[test]
+    fn an_append_starts_from_a_copy_made_on_the_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut poll, mut pool) = pool(dir.path());
+        std::fs::write(dir.path().join("log.txt"), b"old ").unwrap();
+        let root = Root::new(dir.path()).unwrap();
+        let upload = root.begin_upload("log.txt", UploadMode::Append).unwrap();
+        pool.submit(Task::Prepare {
+            ticket: ticket(9),
+            upload,
+        });
+        let Done::Prepared {
+            ticket: got,
+            upload,
+        } = wait(&mut poll, &mut pool)
+        else {
+            panic!("not an upload")
+        };
+        assert_eq!(got, ticket(9));
+        let mut upload = upload.unwrap();
+        upload.file().write_all(b"new").unwrap();
+        upload.commit().unwrap();
+        assert_eq!(
+            std::fs::read(dir.path().join("log.txt")).unwrap(),
+            b"old new"
+        );
+    }
+}

@@ -14,9 +14,14 @@ use ftp_proto::server::Failure;
 /// transfer yields to the rest of the loop.
 pub(super) const BUDGET: usize = 256 * 1024;
 
-/// Buffer of a transfer that goes through user space (uploads, TYPE A, a
-/// file `sendfile(2)` cannot send); allocated only while it runs.
+/// Buffer of a download that goes through user space (TYPE A, a file
+/// `sendfile(2)` cannot send); allocated only while it runs.
 const BUFFER: usize = 64 * 1024;
+
+/// Buffer of an upload, allocated only while it runs: one read per turn
+/// takes what a fast client has sent meanwhile (fewer, larger reads and
+/// writes; the blocking driver's buffer is as large).
+const RECEIVE_BUFFER: usize = BUDGET;
 
 /// How a call ended.
 #[derive(Debug)]
@@ -107,7 +112,7 @@ impl Mover {
         Mover::Receive(Box::new(Receive {
             upload: Some(upload),
             decoder: ascii.then(Decoder::new),
-            buf: vec![0; BUFFER],
+            buf: vec![0; RECEIVE_BUFFER],
             out: Vec::new(),
         }))
     }
@@ -295,4 +300,197 @@ fn read_file(file: &mut File, buf: &mut [u8]) -> Result<usize, Ended> {
 
 fn local(err: io::Error) -> Ended {
     Ended::Local(failure(StorageError::from(err)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Seek;
+    use std::net::{TcpListener, TcpStream};
+    use std::time::Duration;
+
+    use ferry_storage::{Root, UploadMode};
+
+    fn file_with(bytes: &[u8]) -> File {
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(bytes).unwrap();
+        file.rewind().unwrap();
+        file
+    }
+
+    fn content() -> Vec<u8> {
+        (0..700_000u32).map(|i| (i % 253) as u8).collect()
+    }
+
+    /// Runs `mover` to its end on a non-blocking loopback connection whose
+    /// other end a thread reads; gives what arrived and the bytes counted.
+    fn send(mut mover: Mover) -> (Vec<u8>, u64) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut sender = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut receiver, _) = listener.accept().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            receiver.read_to_end(&mut got).unwrap();
+            got
+        });
+        sender.set_nonblocking(true).unwrap();
+        let mut moved = 0;
+        loop {
+            let before = moved;
+            match mover.step(&mut sender, &mut moved) {
+                Step::Done => break,
+                Step::Yield => assert!(moved - before <= BUDGET as u64),
+                Step::Blocked => std::thread::sleep(Duration::from_millis(1)),
+                Step::Failed(ended) => panic!("failed: {ended:?}"),
+            }
+        }
+        drop(sender);
+        (reader.join().unwrap(), moved)
+    }
+
+    #[test]
+    fn sendfile_and_the_buffered_path_send_the_same_bytes() {
+        let data = content();
+        let (by_sendfile, n) = send(Mover::send(file_with(&data), false));
+        assert!(by_sendfile == data);
+        assert_eq!(n, data.len() as u64);
+        let (by_copy, n) = send(Mover::copy(file_with(&data), None));
+        assert!(by_copy == data);
+        assert_eq!(n, data.len() as u64);
+    }
+
+    #[test]
+    fn a_listing_is_sent_whole() {
+        let lines: Vec<u8> = (0..20_000)
+            .flat_map(|i| format!("file-{i}\r\n").into_bytes())
+            .collect();
+        let (got, n) = send(Mover::listing(lines.clone()));
+        assert!(got == lines);
+        assert_eq!(n, lines.len() as u64);
+    }
+
+    #[test]
+    fn type_a_sends_cr_lf_and_counts_wire_bytes() {
+        let (wire, n) = send(Mover::send(file_with(b"one\ntwo\r\nthree\n"), true));
+        assert_eq!(wire, b"one\r\ntwo\r\nthree\r\n");
+        assert_eq!(n, wire.len() as u64);
+    }
+
+    #[test]
+    fn a_download_yields_after_its_budget() {
+        // A writer that takes everything: only the budget stops a step.
+        let Mover::Buffered(mut copy) = Mover::copy(file_with(&content()), None) else {
+            unreachable!()
+        };
+        let mut sink = Vec::new();
+        let mut moved = 0;
+        assert!(matches!(
+            copy.step(&mut sink, &mut moved, BUDGET),
+            Step::Yield
+        ));
+        assert_eq!(moved, BUDGET as u64);
+        assert_eq!(sink.len(), BUDGET);
+        while !matches!(copy.step(&mut sink, &mut moved, BUDGET), Step::Done) {}
+        assert!(sink == content());
+    }
+
+    /// A data connection that gives `bytes`, then would block or ends.
+    struct Incoming<'a> {
+        bytes: &'a [u8],
+        end: bool,
+    }
+
+    impl Read for Incoming<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.bytes.is_empty() && !self.end {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            self.bytes.read(buf)
+        }
+    }
+
+    fn upload(dir: &std::path::Path, name: &str) -> Upload {
+        let root = Root::new(dir).unwrap();
+        let upload = root.begin_upload(name, UploadMode::Replace).unwrap();
+        upload.prepare().unwrap()
+    }
+
+    fn receive(upload: Upload, ascii: bool) -> Box<Receive> {
+        match Mover::receive(upload, ascii) {
+            Mover::Receive(receive) => receive,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn an_upload_is_published_at_the_end_of_its_data_and_not_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = content();
+        let mut receive = receive(upload(dir.path(), "up.bin"), false);
+        let mut moved = 0;
+        let mut incoming = Incoming {
+            bytes: &data,
+            end: false,
+        };
+        // One full buffer per step, then the turn is over.
+        assert!(matches!(
+            receive.step(&mut incoming, &mut moved, BUDGET),
+            Step::Yield
+        ));
+        assert_eq!(moved, BUDGET as u64);
+        loop {
+            match receive.step(&mut incoming, &mut moved, BUDGET) {
+                Step::Yield => {}
+                Step::Blocked => break,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(moved, data.len() as u64);
+        assert!(!dir.path().join("up.bin").exists());
+        incoming.end = true;
+        assert!(matches!(
+            receive.step(&mut incoming, &mut moved, BUDGET),
+            Step::Done
+        ));
+        assert!(std::fs::read(dir.path().join("up.bin")).unwrap() == data);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_type_a_upload_loses_its_cr_and_counts_wire_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut receive = receive(upload(dir.path(), "a.txt"), true);
+        let mut moved = 0;
+        let wire = b"one\r\ntwo\r\n";
+        let mut incoming = Incoming {
+            bytes: wire,
+            end: true,
+        };
+        assert!(matches!(
+            receive.step(&mut incoming, &mut moved, BUDGET),
+            Step::Done
+        ));
+        assert_eq!(moved, wire.len() as u64);
+        assert_eq!(
+            std::fs::read(dir.path().join("a.txt")).unwrap(),
+            b"one\ntwo\n"
+        );
+    }
+
+    #[test]
+    fn an_upload_cut_off_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut receive = receive(upload(dir.path(), "cut.bin"), false);
+        let mut moved = 0;
+        let mut incoming = Incoming {
+            bytes: b"partial",
+            end: false,
+        };
+        assert!(matches!(
+            receive.step(&mut incoming, &mut moved, BUDGET),
+            Step::Blocked
+        ));
+        drop(receive);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
 }
