@@ -179,10 +179,8 @@ impl InProcess {
     /// panicked, or took longer than its drain limit allows.
     #[track_caller]
     pub fn stop(&mut self) {
-        if let Some(result) = self.stop_and_join() {
-            if let Err(err) = result {
-                panic!("the {} server failed: {err}", self.driver);
-            }
+        if let Some(Err(err)) = self.stop_and_join() {
+            panic!("the {} server failed: {err}", self.driver);
         }
     }
 
