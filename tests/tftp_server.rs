@@ -1,6 +1,7 @@
 //! ferry's TFTP server (`ferry serve`) against real clients: tftp-hpa,
 //! atftp and curl, on 127.0.0.1. Every transfer is checked byte for byte.
 
+use std::path::Path;
 use std::process::Command;
 
 use ferry_interop::{
@@ -90,14 +91,20 @@ fn atftp(server: &FerryServer, blksize: u16, windowsize: Option<u16>) -> Command
 
 fn atftp_get_and_put(driver: Driver, blksize: u16, windowsize: Option<u16>) {
     let root = temp_dir("root");
-    let work = temp_dir("work");
     let server = FerryServer::writable(driver, root.path());
+    atftp_get_and_put_on(&server, root.path(), blksize, windowsize);
+}
+
+/// Gets and puts every size of [`sizes`] with atftp from a writable
+/// `server` serving `root`.
+fn atftp_get_and_put_on(server: &FerryServer, root: &Path, blksize: u16, windowsize: Option<u16>) {
+    let work = temp_dir("work");
     for (seed, (name, len)) in sizes(blksize as usize).into_iter().enumerate() {
         // Get.
-        let want = make_file(root.path(), &name, len, 200 + seed as u64);
+        let want = make_file(root, &name, len, 200 + seed as u64);
         let local = work.path().join(format!("got-{name}"));
         run(
-            atftp(&server, blksize, windowsize)
+            atftp(server, blksize, windowsize)
                 .args(["-g", "-r", &name, "-l"])
                 .arg(&local),
             PEER_TIMEOUT,
@@ -109,13 +116,13 @@ fn atftp_get_and_put(driver: Driver, blksize: u16, windowsize: Option<u16>) {
         let upload = make_file(work.path(), &format!("up-{name}"), len, 300 + seed as u64);
         let remote = format!("put-{name}");
         run(
-            atftp(&server, blksize, windowsize)
+            atftp(server, blksize, windowsize)
                 .args(["-p", "-r", &remote, "-l"])
                 .arg(work.path().join(format!("up-{name}"))),
             PEER_TIMEOUT,
         )
         .assert_success("atftp put");
-        assert_file_eq(&root.path().join(&remote), &upload);
+        assert_file_eq(&root.join(&remote), &upload);
     }
 }
 
@@ -194,8 +201,14 @@ fn curl() -> Command {
 
 fn curl_get_and_put(driver: Driver, blksize: Option<u16>) {
     let root = temp_dir("root");
-    let work = temp_dir("work");
     let server = FerryServer::writable(driver, root.path());
+    curl_get_and_put_on(&server, root.path(), blksize);
+}
+
+/// Gets and puts every size of [`sizes`] with curl from a writable
+/// `server` serving `root`.
+fn curl_get_and_put_on(server: &FerryServer, root: &Path, blksize: Option<u16>) {
+    let work = temp_dir("work");
     let options: Vec<String> = match blksize {
         Some(n) => vec!["--tftp-blksize".into(), n.to_string()],
         None => vec!["--tftp-no-options".into()],
@@ -207,7 +220,7 @@ fn curl_get_and_put(driver: Driver, blksize: Option<u16>) {
         .into_iter()
         .enumerate()
     {
-        let want = make_file(root.path(), &name, len, 400 + seed as u64);
+        let want = make_file(root, &name, len, 400 + seed as u64);
         let local = work.path().join(format!("got-{name}"));
         run(
             curl()
@@ -231,7 +244,7 @@ fn curl_get_and_put(driver: Driver, blksize: Option<u16>) {
             PEER_TIMEOUT,
         )
         .assert_success("curl put");
-        assert_file_eq(&root.path().join(&remote), &upload);
+        assert_file_eq(&root.join(&remote), &upload);
     }
 }
 
@@ -391,7 +404,21 @@ fn block_numbers_wrap_past_65535(driver: Driver) {
     assert_file_eq(&root.path().join("wrap-up.bin"), &upload);
 }
 
+// ---------------------------------------------------------------------------
+// --tftp-single-port: every transfer on the listening port, which peers
+// take as the server's transfer ID like any other.
+
+fn single_port_atftp_and_curl(driver: Driver) {
+    require_peer!("atftp");
+    require_peer!("curl");
+    let root = temp_dir("root");
+    let server = FerryServer::start(driver, root.path(), &["--write", "--tftp-single-port"]);
+    atftp_get_and_put_on(&server, root.path(), 1468, Some(8));
+    curl_get_and_put_on(&server, root.path(), Some(8192));
+}
+
 ferry_interop::driver_tests!(
+    single_port_atftp_and_curl,
     tftp_hpa_get,
     tftp_hpa_put,
     atftp_blksize_1468,
