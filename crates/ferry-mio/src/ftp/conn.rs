@@ -8,9 +8,10 @@
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 
-use ferry_service::ftp::{self as service, Job, SessionLog, View, CONNECT_TIMEOUT};
+use ferry_service::ftp::{
+    self as service, Job, SessionEnd, SessionLog, View, CONNECT_TIMEOUT, INPUT_LIMIT, WRITE_TIMEOUT,
+};
 use ferry_storage::{StorageError, Upload};
 use ferry_time::Instant;
 use ftp_proto::server::{
@@ -25,19 +26,9 @@ use super::transfer::{Ended, Mover, Step};
 use super::{token, Role, Shared};
 use crate::reactor::Cx;
 
-/// Control bytes read but not yet taken by the session, at most: past
-/// this, reading stops until the session catches up (a client pipelining
-/// without end cannot grow memory). The session itself takes no input
-/// while 16 KiB of its replies are unsent, so a client that does not read
-/// its replies stops being read.
-const INPUT_LIMIT: usize = 64 * 1024;
-
 /// Control reads per turn of the loop, at most (each up to the loop's
 /// scratch buffer); a client with more waits for the next turn.
 const CONTROL_READS: usize = 4;
-
-/// A client that takes no replies for this long is gone.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What a session's handlers may use besides the session itself.
 pub(super) struct Env<'a, 'b> {
@@ -132,7 +123,7 @@ pub(super) struct Conn {
     listener: Option<TcpListener>,
     data: Option<Box<Data>>,
     /// Why the session is over; the loop then drops it.
-    ended: Option<&'static str>,
+    ended: Option<SessionEnd>,
 }
 
 impl Conn {
@@ -196,7 +187,7 @@ impl Conn {
     }
 
     /// Why the session is over, once it is.
-    pub(super) fn ended(&self) -> Option<&'static str> {
+    pub(super) fn ended(&self) -> Option<SessionEnd> {
         self.ended
     }
 
@@ -447,7 +438,7 @@ impl Conn {
             self.log.control_lost_mid_transfer(&err);
         } else if self.ended.is_none() {
             self.log.control_failed(&err);
-            self.ended = Some("connection error");
+            self.ended = Some(SessionEnd::ConnectionError);
         }
     }
 
@@ -466,10 +457,10 @@ impl Conn {
             if self.session.is_closed() {
                 if self.dead || self.session.transmit().is_empty() {
                     let _ = self.ctrl.shutdown(Shutdown::Write);
-                    self.ended = Some("closed by the server");
+                    self.ended = Some(SessionEnd::Server);
                 }
             } else if (self.eof || self.dead) && self.data.is_none() {
-                self.ended = Some("closed by the client");
+                self.ended = Some(SessionEnd::Client);
             }
         }
         if self.ended.is_some() {

@@ -22,9 +22,10 @@ mod transfer;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use ferry_service::ftp::{listen, PassivePorts, ServerConfig, SessionLog, LISTEN_BACKLOG};
+use ferry_service::ftp::{
+    listen, PassivePorts, ServerConfig, SessionLog, ACCEPT_BACKOFF, LISTEN_BACKLOG,
+};
 use ferry_service::ServerError;
 use ferry_storage::Root;
 use ferry_time::Instant;
@@ -36,11 +37,6 @@ use slab::Slab;
 use crate::reactor::{self, Cx, Service, Tag};
 use conn::{Conn, Env};
 use pool::{Done, Pool, Ticket};
-
-/// How long accepting pauses after a failed accept (such as running out
-/// of file descriptors): the connection stays queued, and trying again at
-/// once would spin.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// The loop's buffer for control reads, shared by every session.
 const SCRATCH: usize = 16 * 1024;
@@ -194,7 +190,7 @@ impl Ftp {
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
                 Err(err) => {
-                    tracing::warn!(error = %err, "ftp accept failed; pausing");
+                    SessionLog::accept_failed(&err);
                     let at = cx.now + ACCEPT_BACKOFF;
                     let token = token(0, Role::Listener);
                     cx.timers.arm(token, at, &mut self.accept_armed);

@@ -7,6 +7,29 @@ use std::time::Instant;
 use ftp_proto::server::LogEvent;
 use ftp_proto::RootPath;
 
+/// How a session ended, for its last log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// The session closed (QUIT, a timeout, a shutdown) and its last
+    /// replies went out.
+    Server,
+    /// The client closed the control connection.
+    Client,
+    /// The control connection failed.
+    ConnectionError,
+}
+
+impl SessionEnd {
+    /// The words the log uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionEnd::Server => "closed by the server",
+            SessionEnd::Client => "closed by the client",
+            SessionEnd::ConnectionError => "connection error",
+        }
+    }
+}
+
 /// What a session's log lines say besides the event itself: the peer, the
 /// user, and how long the request and the transfer took. A driver feeds
 /// it every [`LogEvent`] and tells it when requests and transfers begin.
@@ -53,9 +76,16 @@ impl SessionLog {
         tracing::info!(peer = %self.peer, "ftp session opened");
     }
 
-    /// The session ended, and why.
-    pub fn closed(&self, reason: &str) {
+    /// The session ended, and how.
+    pub fn closed(&self, end: SessionEnd) {
+        let reason = end.as_str();
         tracing::info!(peer = %self.peer, user = %self.user, reason, "ftp session closed");
+    }
+
+    /// Accepting a control connection failed; the server pauses for
+    /// [`ACCEPT_BACKOFF`](super::ACCEPT_BACKOFF).
+    pub fn accept_failed(error: &dyn Display) {
+        tracing::warn!(error = %error, "ftp accept failed; pausing");
     }
 
     /// The control connection failed (the session then ends).

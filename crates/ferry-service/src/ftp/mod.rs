@@ -12,11 +12,12 @@ use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use ferry_users::Users;
 use ftp_proto::server::{Access, Config};
 
-pub use log::SessionLog;
+pub use log::{SessionEnd, SessionLog};
 pub use net::{
     connect_from, connect_from_nonblocking, listen, PassivePorts, CONNECT_TIMEOUT, LISTEN_BACKLOG,
 };
@@ -24,6 +25,21 @@ pub use requests::{authenticate, failure, metadata, open_job, perform, Job, View
 
 /// Default limit of control connections served at once.
 pub const DEFAULT_MAX_SESSIONS: usize = 1000;
+
+/// Control bytes read but not yet taken by the session, at most: past
+/// this, a driver stops reading until the session catches up (a client
+/// pipelining without end cannot grow memory). The session itself takes
+/// no input while 16 KiB of its replies are unsent, so a client that does
+/// not read its replies soon stops being read.
+pub const INPUT_LIMIT: usize = 64 * 1024;
+
+/// A client that takes no replies for this long is gone.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long accepting pauses after a failed accept (such as running out
+/// of file descriptors): the connection stays queued, and trying again at
+/// once would spin.
+pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// What an FTP server serves, where, and to whom.
 #[derive(Debug, Clone)]

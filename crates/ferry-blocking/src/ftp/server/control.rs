@@ -11,9 +11,10 @@ use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use ferry_service::ftp::{self as service, Job, SessionLog, View};
+use ferry_service::ftp::{
+    self as service, Job, SessionEnd, SessionLog, View, INPUT_LIMIT, WRITE_TIMEOUT,
+};
 use ftp_proto::server::{
     Completion, DataChannel, Event, Failure, Operation, RequestId, Session, Transfer,
 };
@@ -23,14 +24,6 @@ use rustix::event::{PollFd, PollFlags, Timespec};
 use super::data::{self, Connect};
 use super::Shared;
 use crate::clock;
-
-/// Control bytes read but not yet taken by the session, at most: past
-/// this, reading stops until the session catches up (a client pipelining
-/// without end cannot grow memory).
-const INPUT_LIMIT: usize = 64 * 1024;
-
-/// A client that takes no replies for this long is gone.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Serves one control connection until it closes.
 pub(super) fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
@@ -46,7 +39,7 @@ pub(super) fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
         Ok(reason) => reason,
         Err(err) => {
             control.log.control_failed(&err);
-            "connection error"
+            SessionEnd::ConnectionError
         }
     };
     control.stop_transfer();
@@ -141,17 +134,17 @@ impl Control {
     }
 
     /// Runs the session; returns why it ended.
-    fn run(&mut self) -> io::Result<&'static str> {
+    fn run(&mut self) -> io::Result<SessionEnd> {
         let mut buf = vec![0u8; 16 * 1024];
         loop {
             self.pump()?;
             if self.session.is_closed() {
                 self.flush()?;
                 let _ = self.ctrl.shutdown(Shutdown::Write);
-                return Ok("closed by the server");
+                return Ok(SessionEnd::Server);
             }
             if (self.eof || self.dead) && self.running.is_none() && self.waiting.is_none() {
-                return Ok("closed by the client");
+                return Ok(SessionEnd::Client);
             }
             self.wait(&mut buf)?;
         }

@@ -28,7 +28,9 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ferry_service::ftp::{listen, PassivePorts, SessionLog, CONNECT_TIMEOUT, LISTEN_BACKLOG};
+use ferry_service::ftp::{
+    listen, PassivePorts, SessionLog, ACCEPT_BACKOFF, CONNECT_TIMEOUT, LISTEN_BACKLOG,
+};
 pub use ferry_service::ftp::{ServerConfig, DEFAULT_MAX_SESSIONS};
 pub use ferry_service::ServerError;
 use ferry_storage::Root;
@@ -37,10 +39,6 @@ use rustix::event::{PollFd, PollFlags};
 
 /// How often the accept loop looks at its stop flag.
 const STOP_POLL: Duration = Duration::from_millis(200);
-
-/// How long the accept loop pauses after a failed accept (such as running
-/// out of file descriptors) before it tries again.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// How long a stopping server waits for its sessions to wind down. A
 /// stopped transfer ends at once unless it is blocked where a stop cannot
@@ -220,7 +218,7 @@ impl Server {
                     // and poll would report it at once, so pause before
                     // trying again rather than spin.
                     Err(err) => {
-                        tracing::warn!(error = %err, "ftp accept failed; pausing");
+                        SessionLog::accept_failed(&err);
                         thread::sleep(ACCEPT_BACKOFF);
                         break;
                     }
