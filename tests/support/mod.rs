@@ -101,7 +101,7 @@ pub fn interop_required() -> bool {
 
 /// Skips a test (prints why) or, under `FERRY_INTEROP=1`, fails it.
 /// Returns `None` when the caller should return early.
-fn skip_or_fail<T>(why: &str) -> Option<T> {
+pub fn skip_or_fail<T>(why: &str) -> Option<T> {
     if interop_required() {
         panic!("{why} (FERRY_INTEROP=1: interop tests may not skip)");
     }
@@ -211,6 +211,19 @@ fn drain(mut from: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
         let _ = from.read_to_end(&mut all);
         all
     })
+}
+
+/// Raises this process's soft limit on open files to its hard limit
+/// (children started afterwards inherit it) and returns the limit now in
+/// force.
+pub fn raise_fd_limit_to_hard() -> u64 {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        limit.current = limit.maximum;
+        let _ = setrlimit(Resource::Nofile, limit);
+    }
+    getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
 }
 
 /// A UDP port on 127.0.0.1 that was free a moment ago (for peers that
