@@ -18,6 +18,9 @@
 # Knobs (environment):
 #   N=10000          sessions for ferry (the client's and each server's
 #                    RLIMIT_NOFILE hard limit must exceed it)
+#   BLOCKING_N=6000  sessions for ferry's blocking driver: each holds three
+#                    descriptors (the socket and a wake-up socket pair), so
+#                    it runs out of them at about 6,600 under a limit of 20000
 #   VSFTPD_N=2000    sessions for vsftpd: two processes each (pid_max here
 #                    is 32768), about 0.5 MiB apiece
 #   SERVERS="mio blocking vsftpd"   which to measure
@@ -29,6 +32,7 @@
 source "$(dirname "$0")/bench-lib.sh"
 
 N=${N:-10000}
+BLOCKING_N=${BLOCKING_N:-6000}
 VSFTPD_N=${VSFTPD_N:-2000}
 SERVERS=${SERVERS:-mio blocking vsftpd}
 SETTLE=${SETTLE:-2}
@@ -66,7 +70,9 @@ for server in $SERVERS; do
       start_ferry "ferry-$server" ftp --root "$root" --ftp 127.0.0.1:0 --no-tftp \
         --driver "$server" --max-sessions 20000 --idle-timeout 600
       ftp_wait_up "$ferry_port"
-      measure "ferry $server" "$ferry_pid" "$ferry_port" "$N"
+      n=$N
+      [ "$server" = mio ] || n=$BLOCKING_N
+      measure "ferry $server" "$ferry_pid" "$ferry_port" "$n"
       stop "$ferry_pid"
       ;;
     vsftpd)
