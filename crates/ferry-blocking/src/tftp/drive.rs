@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
-use ferry_service::tftp::{Local, Outbox, Outcome, Report, RECV_BUFFER};
+use ferry_service::tftp::{recv_error_is_transient, Local, Outbox, Outcome, Report, RECV_BUFFER};
 use tftp_proto::transfer::{LocalError, Transfer};
 
 use crate::clock;
@@ -57,23 +57,19 @@ impl Wire for OwnSocket<'_> {
         self.timeout.arm(self.socket, wait)?;
         match self.socket.recv_from(buf) {
             Ok(got) => Ok(Some(got)),
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                        // An ICMP error reported on the socket (port
-                        // unreachable...): the peer may still come back;
-                        // let the timers decide.
-                        | io::ErrorKind::ConnectionRefused
-                ) =>
-            {
-                Ok(None)
-            }
+            Err(err) if nothing_received(&err) => Ok(None),
             Err(err) => Err(err),
         }
     }
+}
+
+/// A receive on a blocking socket that got nothing but lost nothing: its
+/// read timeout, or a transient error.
+pub(crate) fn nothing_received(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    ) || recv_error_is_transient(err)
 }
 
 /// A datagram the request loop of a single-port server received for a

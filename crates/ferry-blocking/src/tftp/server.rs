@@ -19,7 +19,7 @@ use ferry_service::tftp::{
 pub use ferry_service::tftp::{ServerConfig, DEFAULT_MAX_TRANSFERS};
 pub use ferry_service::ServerError;
 
-use super::drive::{drive, Buffers, Datagram, OwnSocket, Routed, Stop};
+use super::drive::{drive, nothing_received, Buffers, Datagram, OwnSocket, Routed, Stop};
 use crate::clock;
 
 /// How often the request loop looks at its stop flag.
@@ -123,17 +123,7 @@ impl Server {
             }
             let (len, peer) = match self.socket.recv_from(&mut buf) {
                 Ok(got) => got,
-                Err(err)
-                    if matches!(
-                        err.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
-                            | io::ErrorKind::ConnectionRefused
-                    ) =>
-                {
-                    continue
-                }
+                Err(err) if nothing_received(&err) => continue,
                 Err(err) => return Err(err),
             };
             self.handle_datagram(peer, &buf[..len]);

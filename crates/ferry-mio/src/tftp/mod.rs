@@ -24,8 +24,8 @@ use std::net::SocketAddr;
 
 use ferry_service::clock;
 use ferry_service::tftp::{
-    bind_request_socket, transfer_socket, Acceptor, Admission, Buffering, FileEnd, Label, Local,
-    Outbox, Outcome, Report, Running, ServerConfig, Start, RECV_BUFFER,
+    bind_request_socket, recv_error_is_transient, transfer_socket, Acceptor, Admission, Buffering,
+    FileEnd, Label, Local, Outbox, Outcome, Report, Running, ServerConfig, Start, RECV_BUFFER,
 };
 use ferry_service::ServerError;
 use ferry_time::Instant;
@@ -139,7 +139,7 @@ impl Tftp {
             let (len, peer) = match self.socket.recv_from(&mut self.recv) {
                 Ok(got) => got,
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
-                Err(err) if retry_recv(&err) => continue,
+                Err(err) if recv_error_is_transient(&err) => continue,
                 Err(err) => {
                     tracing::warn!(error = %err, "tftp request socket failed");
                     return;
@@ -174,7 +174,7 @@ impl Tftp {
             let (len, from) = match socket.recv_from(&mut self.recv) {
                 Ok(got) => got,
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
-                Err(err) if retry_recv(&err) => continue,
+                Err(err) if recv_error_is_transient(&err) => continue,
                 Err(err) => return self.close(cx, key, Err(err)),
             };
             self.datagram(cx, key, from, len);
@@ -300,16 +300,6 @@ fn own_socket(request_addr: SocketAddr, registry: &Registry, key: usize) -> io::
     let mut socket = UdpSocket::from_std(socket);
     registry.register(&mut socket, token(Tag::Tftp, key + 1), Interest::READABLE)?;
     Ok(socket)
-}
-
-/// Receive errors that lose nothing: a signal, or an ICMP error reported
-/// on the socket (port unreachable...): the peer may still come back, and
-/// the timers decide.
-fn retry_recv(err: &io::Error) -> bool {
-    matches!(
-        err.kind(),
-        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionRefused
-    )
 }
 
 impl Service for Tftp {

@@ -21,7 +21,7 @@ pub use local::{read_failure, read_full, write_failure, Local, LocalFailure, Rep
 pub use log::{describe_options, log_transfer};
 pub use outbox::{send_datagram, Outbox};
 pub use pump::Outcome;
-pub use socket::{bind_request_socket, transfer_socket, tune};
+pub use socket::{bind_request_socket, recv_error_is_transient, transfer_socket, tune};
 
 /// Largest datagram a TFTP peer may send us: a DATA of the largest block
 /// size (RFC 2348: 65464) plus its 4-byte header, rounded up.

@@ -42,3 +42,15 @@ pub fn transfer_socket(request_addr: SocketAddr) -> io::Result<UdpSocket> {
     tune(&socket);
     Ok(socket)
 }
+
+/// Receive errors after which the socket is still good and nothing was
+/// lost: a signal, or an ICMP error (port unreachable...) that an earlier
+/// send left on the socket; the peer may still come back, and the
+/// machine's timers decide. A timeout is not among them (a blocking
+/// socket's read timeout shows as `WouldBlock` or `TimedOut`).
+pub fn recv_error_is_transient(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionRefused
+    )
+}
