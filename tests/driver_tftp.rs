@@ -501,7 +501,8 @@ fn a_repeated_request_does_not_start_a_second_transfer(driver: Driver) {
 }
 
 // ---------------------------------------------------------------------------
-// Single-port TFTP: every transfer on the request socket.
+// Single-port TFTP: every transfer on the request socket (where each
+// reply comes from is checked in tftp_single_port.rs).
 
 /// A single-port server on 127.0.0.1.
 fn single_port(driver: Driver, write: bool) -> TestServer {
@@ -511,92 +512,8 @@ fn single_port(driver: Driver, write: bool) -> TestServer {
     })
 }
 
-/// Receives one packet, which must come from `from`.
-#[track_caller]
-fn recv_from_exactly(socket: &UdpSocket, from: SocketAddr) -> Vec<u8> {
-    let mut buf = [0u8; 1024];
-    let (n, source) = socket
-        .recv_from(&mut buf)
-        .expect("a packet from the server");
-    assert_eq!(
-        source, from,
-        "single-port packets come from the listening port"
-    );
-    buf[..n].to_vec()
-}
-
-fn single_port_download_and_upload_stay_on_the_listening_port(driver: Driver) {
-    let server = single_port(driver, true);
-    let file = data(1200);
-    server.write_file("f", &file);
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-
-    // RRQ: 512 + 512 + 176 bytes, every DATA from the request port.
-    socket
-        .send_to(b"\x00\x01f\x00octet\x00", server.addr())
-        .unwrap();
-    for (block, range) in [(1u8, 0..512), (2, 512..1024), (3, 1024..1200)] {
-        let mut expected = vec![0, 3, 0, block];
-        expected.extend_from_slice(&file[range]);
-        assert_eq!(recv_from_exactly(&socket, server.addr()), expected);
-        socket.send_to(&[0, 4, 0, block], server.addr()).unwrap();
-    }
-
-    // WRQ (from a socket of its own: a request from the port whose
-    // transfer has just ended may race with that transfer's end): the
-    // ACKs come from the request port too.
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    socket
-        .send_to(b"\x00\x02up\x00octet\x00", server.addr())
-        .unwrap();
-    assert_eq!(recv_from_exactly(&socket, server.addr()), [0, 4, 0, 0]);
-    let mut packet = vec![0, 3, 0, 1];
-    packet.extend_from_slice(b"sent on one port");
-    socket.send_to(&packet, server.addr()).unwrap();
-    assert_eq!(recv_from_exactly(&socket, server.addr()), [0, 4, 0, 1]);
-    assert_eq!(
-        std::fs::read(server.path("up")).unwrap(),
-        b"sent on one port"
-    );
-}
-
 fn single_port_serves_many_clients_at_once(driver: Driver) {
     many_clients(single_port(driver, true));
-}
-
-fn single_port_keeps_two_transfers_of_one_client_apart(driver: Driver) {
-    // Two sockets of one host: the peers differ only by port, and each
-    // gets its own file.
-    let server = single_port(driver, false);
-    server.write_file("a", b"first file");
-    server.write_file("b", b"second file");
-    let one = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let two = UdpSocket::bind("127.0.0.1:0").unwrap();
-    for socket in [&one, &two] {
-        socket
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-    }
-    one.send_to(b"\x00\x01a\x00octet\x00", server.addr())
-        .unwrap();
-    two.send_to(b"\x00\x01b\x00octet\x00", server.addr())
-        .unwrap();
-    assert_eq!(
-        recv_from_exactly(&two, server.addr()),
-        b"\x00\x03\x00\x01second file"
-    );
-    assert_eq!(
-        recv_from_exactly(&one, server.addr()),
-        b"\x00\x03\x00\x01first file"
-    );
-    one.send_to(&[0, 4, 0, 1], server.addr()).unwrap();
-    two.send_to(&[0, 4, 0, 1], server.addr()).unwrap();
 }
 
 ferry_interop::driver_tests!(
@@ -616,7 +533,5 @@ ferry_interop::driver_tests!(
     requests_from_many_clients_at_once,
     ipv6_loopback,
     a_repeated_request_does_not_start_a_second_transfer,
-    single_port_download_and_upload_stay_on_the_listening_port,
     single_port_serves_many_clients_at_once,
-    single_port_keeps_two_transfers_of_one_client_apart,
 );

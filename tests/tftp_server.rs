@@ -92,19 +92,13 @@ fn atftp(server: &FerryServer, blksize: u16, windowsize: Option<u16>) -> Command
 fn atftp_get_and_put(driver: Driver, blksize: u16, windowsize: Option<u16>) {
     let root = temp_dir("root");
     let server = FerryServer::writable(driver, root.path());
-    atftp_get_and_put_on(&server, root.path(), blksize, windowsize);
-}
-
-/// Gets and puts every size of [`sizes`] with atftp from a writable
-/// `server` serving `root`.
-fn atftp_get_and_put_on(server: &FerryServer, root: &Path, blksize: u16, windowsize: Option<u16>) {
     let work = temp_dir("work");
     for (seed, (name, len)) in sizes(blksize as usize).into_iter().enumerate() {
         // Get.
-        let want = make_file(root, &name, len, 200 + seed as u64);
+        let want = make_file(root.path(), &name, len, 200 + seed as u64);
         let local = work.path().join(format!("got-{name}"));
         run(
-            atftp(server, blksize, windowsize)
+            atftp(&server, blksize, windowsize)
                 .args(["-g", "-r", &name, "-l"])
                 .arg(&local),
             PEER_TIMEOUT,
@@ -116,13 +110,13 @@ fn atftp_get_and_put_on(server: &FerryServer, root: &Path, blksize: u16, windows
         let upload = make_file(work.path(), &format!("up-{name}"), len, 300 + seed as u64);
         let remote = format!("put-{name}");
         run(
-            atftp(server, blksize, windowsize)
+            atftp(&server, blksize, windowsize)
                 .args(["-p", "-r", &remote, "-l"])
                 .arg(work.path().join(format!("up-{name}"))),
             PEER_TIMEOUT,
         )
         .assert_success("atftp put");
-        assert_file_eq(&root.join(&remote), &upload);
+        assert_file_eq(&root.path().join(&remote), &upload);
     }
 }
 
@@ -404,21 +398,17 @@ fn block_numbers_wrap_past_65535(driver: Driver) {
     assert_file_eq(&root.path().join("wrap-up.bin"), &upload);
 }
 
-// ---------------------------------------------------------------------------
-// --tftp-single-port: every transfer on the listening port, which peers
-// take as the server's transfer ID like any other.
-
-fn single_port_atftp_and_curl(driver: Driver) {
-    require_peer!("atftp");
+/// curl under `--tftp-single-port` (tftp-hpa and atftp are in
+/// tftp_single_port.rs).
+fn curl_single_port(driver: Driver) {
     require_peer!("curl");
     let root = temp_dir("root");
     let server = FerryServer::start(driver, root.path(), &["--write", "--tftp-single-port"]);
-    atftp_get_and_put_on(&server, root.path(), 1468, Some(8));
     curl_get_and_put_on(&server, root.path(), Some(8192));
 }
 
 ferry_interop::driver_tests!(
-    single_port_atftp_and_curl,
+    curl_single_port,
     tftp_hpa_get,
     tftp_hpa_put,
     atftp_blksize_1468,

@@ -61,11 +61,18 @@ impl std::fmt::Display for Driver {
 /// Turns test bodies written once, `fn name(driver: Driver)`, into one
 /// `#[test]` per driver, named `name::blocking` and `name::mio`:
 ///
-/// ```ignore
-/// fn get_a_file(driver: Driver) { /* ... */ }
-/// fn put_a_file(driver: Driver) { /* ... */ }
+/// ```
+/// use ferry_interop::Driver;
+///
+/// fn get_a_file(driver: Driver) {
+///     assert!(Driver::ALL.contains(&driver));
+/// }
+/// fn put_a_file(driver: Driver) {
+///     assert!(["blocking", "mio"].contains(&driver.name()));
+/// }
 ///
 /// ferry_interop::driver_tests!(get_a_file, put_a_file);
+/// # fn main() {}
 /// ```
 ///
 /// Attributes written before a name (`#[ignore = "..."]`) go on both of
