@@ -4,6 +4,9 @@
 # tftpd-hpa, Python's ftplib, lftp, vsftpd), which are installed from
 # Debian's packages when missing.
 #
+# Every server-side test runs once per server driver: its name ends in
+# `::blocking` or `::mio` (`scripts/test.sh ::mio` runs one driver's).
+#
 # Extra arguments go to the test binaries, e.g. `scripts/test.sh atftp`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
