@@ -112,6 +112,8 @@ pub(super) struct Conn {
     told_stop: bool,
     /// On the loop's run queue.
     queued: bool,
+    /// A password check for this session runs on the pool.
+    checking: bool,
     /// Replies have waited since then for the socket to take them.
     stalled_since: Option<Instant>,
     /// The earliest deadline armed in the loop's timers.
@@ -152,6 +154,7 @@ impl Conn {
             dead: false,
             told_stop: false,
             queued: false,
+            checking: false,
             stalled_since: None,
             armed: None,
             view: View::whole(&shared.root),
@@ -267,6 +270,7 @@ impl Conn {
         completion: Completion,
         view: Option<View>,
     ) {
+        self.checking = false;
         if let Some(view) = view {
             self.view = view;
         }
@@ -451,6 +455,14 @@ impl Conn {
         self.fail_waiting(env, Failure::Aborted);
     }
 
+    /// A client that closed its sending half has had every answer the
+    /// session will give it: no password check is out, and every reply
+    /// is written (a scripted client sends all, closes, then reads).
+    /// What the session still holds back by then (a held 530) is dropped.
+    fn answered_all(&self) -> bool {
+        !self.checking && self.session.transmit().is_empty()
+    }
+
     /// Whether the session is over, and its next deadline.
     fn settle(&mut self, env: &mut Env<'_, '_>) {
         if self.ended.is_none() {
@@ -459,7 +471,7 @@ impl Conn {
                     let _ = self.ctrl.shutdown(Shutdown::Write);
                     self.ended = Some(SessionEnd::Server);
                 }
-            } else if (self.eof || self.dead) && self.data.is_none() {
+            } else if self.data.is_none() && (self.dead || (self.eof && self.answered_all())) {
                 self.ended = Some(SessionEnd::Client);
             }
         }
@@ -503,6 +515,7 @@ impl Conn {
                             serial: self.serial,
                             id,
                         };
+                        self.checking = true;
                         env.pool.submit(Task::Authenticate {
                             ticket,
                             user,
