@@ -16,7 +16,8 @@ use ferry_users::{user_line, Users};
 
 /// An FTP server on 127.0.0.1 serving a fresh temporary root.
 struct FtpTest {
-    server: InProcess,
+    /// Stopped when the test ends (dropped).
+    _server: InProcess,
     addr: SocketAddr,
     root: tempfile::TempDir,
 }
@@ -31,7 +32,7 @@ impl FtpTest {
         let server = InProcess::ftp(driver, config);
         FtpTest {
             addr: server.ftp_addr(),
-            server,
+            _server: server,
             root,
         }
     }
