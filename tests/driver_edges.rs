@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferry_interop::ftp::Control;
+use ferry_interop::ftp::{connect_data, read_all, Control};
 use ferry_interop::in_process::InProcess;
 use ferry_interop::Driver;
 use ferry_service::ftp::ServerConfig;
@@ -124,7 +124,39 @@ fn replies_a_half_closed_client_reads_slowly_all_arrive(driver: Driver) {
     assert_eq!(codes[count + 2], 221);
 }
 
+fn commands_piled_up_during_a_transfer_are_all_answered_after_it(driver: Driver) {
+    // While a download waits on its slow reader, the client pipelines far
+    // more commands than the server keeps unread: the server stops reading
+    // them, and must take them up again once the transfer is over.
+    let server = FtpTest::start(driver, |_| {});
+    let data: Vec<u8> = (0..4_000_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(server.path("big.bin"), &data).unwrap();
+    let mut c = server.connect();
+    c.expect("USER anonymous", 331);
+    c.expect("PASS x", 230);
+    c.expect("TYPE I", 200);
+    let mut stream = connect_data(c.epsv());
+    c.expect("RETR big.bin", 150);
+    let count = 40_000;
+    let mut writer = c.writer();
+    let sender = std::thread::spawn(move || {
+        let batch = b"NOOP\r\n".repeat(count);
+        writer.write_all(&batch).unwrap();
+    });
+    // Long enough for the server to read its fill of them.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(read_all(&mut stream) == data);
+    c.expect_code(226);
+    for n in 0..count {
+        let reply = c.reply();
+        assert_eq!(reply.code, 200, "NOOP {n}: {reply:?}");
+    }
+    sender.join().unwrap();
+    c.expect("QUIT", 221);
+}
+
 ferry_interop::driver_tests!(
     a_pipelined_login_then_half_close_is_answered_in_full,
     replies_a_half_closed_client_reads_slowly_all_arrive,
+    commands_piled_up_during_a_transfer_are_all_answered_after_it,
 );
