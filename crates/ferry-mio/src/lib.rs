@@ -31,8 +31,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use ferry_service::ServerError;
 use ferry_service::clock;
+pub use ferry_service::ServerError;
 use mio::{Events, Poll, Waker};
 use reactor::{Cx, Service, Tag, Timers, WAKER};
 
