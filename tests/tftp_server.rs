@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use ferry_interop::tftp::{atftp, peer, tftp_hpa};
 use ferry_interop::{
     assert_bytes_eq, assert_file_eq, ferry, make_file, require_peer, run, temp_dir, Driver,
     FerryServer, PEER_TIMEOUT,
@@ -23,21 +24,6 @@ fn sizes(blksize: usize) -> [(String, usize); 3] {
 // ---------------------------------------------------------------------------
 // tftp-hpa: no options at all, so 512-byte lock-step blocks.
 
-fn tftp_hpa(server: &FerryServer, command: &str) -> Command {
-    let tftp = peer("tftp");
-    let mut cmd = Command::new(tftp);
-    cmd.args(["-m", "binary", "127.0.0.1"])
-        .arg(server.port().to_string())
-        .arg("-c");
-    cmd.args(command.split(' '));
-    cmd
-}
-
-/// A peer's path, once the test has checked it with `require_peer!`.
-fn peer(name: &str) -> std::path::PathBuf {
-    ferry_interop::find_program(name).expect("peer checked by require_peer! first")
-}
-
 fn tftp_hpa_get(driver: Driver) {
     require_peer!("tftp");
     let root = temp_dir("root");
@@ -47,7 +33,7 @@ fn tftp_hpa_get(driver: Driver) {
         let want = make_file(root.path(), &name, len, seed as u64);
         let local = out.path().join(&name);
         let done = run(
-            &mut tftp_hpa(&server, &format!("get {name} {}", local.display())),
+            &mut tftp_hpa(server.port(), &["get", &name, local.to_str().unwrap()]),
             PEER_TIMEOUT,
         );
         // tftp-hpa exits 0 even when the server sends an ERROR: judge by
@@ -67,7 +53,7 @@ fn tftp_hpa_put(driver: Driver) {
         let want = make_file(src.path(), &name, len, 100 + seed as u64);
         let local = src.path().join(&name);
         let done = run(
-            &mut tftp_hpa(&server, &format!("put {} {name}", local.display())),
+            &mut tftp_hpa(server.port(), &["put", local.to_str().unwrap(), &name]),
             PEER_TIMEOUT,
         );
         done.assert_success("tftp-hpa put");
@@ -79,16 +65,6 @@ fn tftp_hpa_put(driver: Driver) {
 // ---------------------------------------------------------------------------
 // atftp: sends exactly the options it is given, including windowsize.
 
-fn atftp(server: &FerryServer, blksize: u16, windowsize: Option<u16>) -> Command {
-    let mut cmd = Command::new(peer("atftp"));
-    cmd.arg("--option").arg(format!("blksize {blksize}"));
-    if let Some(w) = windowsize {
-        cmd.arg("--option").arg(format!("windowsize {w}"));
-    }
-    cmd.args(["127.0.0.1", &server.port().to_string()]);
-    cmd
-}
-
 fn atftp_get_and_put(driver: Driver, blksize: u16, windowsize: Option<u16>) {
     let root = temp_dir("root");
     let server = FerryServer::writable(driver, root.path());
@@ -98,7 +74,7 @@ fn atftp_get_and_put(driver: Driver, blksize: u16, windowsize: Option<u16>) {
         let want = make_file(root.path(), &name, len, 200 + seed as u64);
         let local = work.path().join(format!("got-{name}"));
         run(
-            atftp(&server, blksize, windowsize)
+            atftp(server.port(), blksize, windowsize)
                 .args(["-g", "-r", &name, "-l"])
                 .arg(&local),
             PEER_TIMEOUT,
@@ -110,7 +86,7 @@ fn atftp_get_and_put(driver: Driver, blksize: u16, windowsize: Option<u16>) {
         let upload = make_file(work.path(), &format!("up-{name}"), len, 300 + seed as u64);
         let remote = format!("put-{name}");
         run(
-            atftp(&server, blksize, windowsize)
+            atftp(server.port(), blksize, windowsize)
                 .args(["-p", "-r", &remote, "-l"])
                 .arg(work.path().join(format!("up-{name}"))),
             PEER_TIMEOUT,
@@ -158,7 +134,7 @@ fn atftp_cannot_escape_root(driver: Driver) {
     ] {
         let local = work.path().join("out");
         let done = run(
-            atftp(&server, 512, None)
+            atftp(server.port(), 512, None)
                 .args(["-g", "-r", &remote, "-l"])
                 .arg(&local),
             PEER_TIMEOUT,
@@ -174,7 +150,7 @@ fn atftp_cannot_escape_root(driver: Driver) {
     let upload = work.path().join("evil");
     std::fs::write(&upload, b"overwritten").unwrap();
     let done = run(
-        atftp(&server, 512, None)
+        atftp(server.port(), 512, None)
             .args(["-p", "-r", "../secret", "-l"])
             .arg(&upload),
         PEER_TIMEOUT,
@@ -389,8 +365,12 @@ fn block_numbers_wrap_past_65535(driver: Driver) {
     let upload = make_file(work.path(), "up.bin", len, 801);
     let done = run(
         &mut tftp_hpa(
-            &server,
-            &format!("put {} wrap-up.bin", work.path().join("up.bin").display()),
+            server.port(),
+            &[
+                "put",
+                work.path().join("up.bin").to_str().unwrap(),
+                "wrap-up.bin",
+            ],
         ),
         PEER_TIMEOUT,
     );

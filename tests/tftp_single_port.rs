@@ -5,10 +5,10 @@
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
-use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
+use ferry_interop::tftp::{atftp, tftp_hpa};
 use ferry_interop::{
     assert_bytes_eq, assert_file_eq, content, make_file, require_peer, run, temp_dir, Driver,
     FerryServer, PEER_TIMEOUT,
@@ -26,35 +26,12 @@ fn single_port(driver: Driver, root: &Path) -> FerryServer {
     FerryServer::start(driver, root, &["--write", "--tftp-single-port"])
 }
 
-/// A peer's path, once the test has checked it with `require_peer!`.
-fn peer(name: &str) -> std::path::PathBuf {
-    ferry_interop::find_program(name).expect("peer checked by require_peer! first")
-}
-
-/// `tftp -m binary 127.0.0.1 PORT -c get|put ...` (512-byte lock-step).
-fn tftp_hpa(server: &FerryServer, command: &[&str]) -> Command {
-    let mut cmd = Command::new(peer("tftp"));
-    cmd.args(["-m", "binary", "127.0.0.1"])
-        .arg(server.port().to_string())
-        .arg("-c")
-        .args(command);
-    cmd
-}
-
-/// `atftp --option "blksize N" [--option "windowsize W"] 127.0.0.1 PORT`.
-fn atftp(server: &FerryServer, blksize: u16, windowsize: Option<u16>) -> Command {
-    let mut cmd = Command::new(peer("atftp"));
-    cmd.arg("--option").arg(format!("blksize {blksize}"));
-    if let Some(w) = windowsize {
-        cmd.arg("--option").arg(format!("windowsize {w}"));
-    }
-    cmd.args(["127.0.0.1", &server.port().to_string()]);
-    cmd
-}
-
 fn tftp_hpa_get(server: &FerryServer, name: &str, local: &Path) {
     let local = local.to_str().unwrap();
-    let done = run(&mut tftp_hpa(server, &["get", name, local]), PEER_TIMEOUT);
+    let done = run(
+        &mut tftp_hpa(server.port(), &["get", name, local]),
+        PEER_TIMEOUT,
+    );
     // tftp-hpa exits 0 even after an ERROR: judge by stderr and the bytes.
     done.assert_success("tftp-hpa get");
     assert!(done.stderr.is_empty(), "tftp-hpa: {}", done.stderr);
@@ -62,7 +39,10 @@ fn tftp_hpa_get(server: &FerryServer, name: &str, local: &Path) {
 
 fn tftp_hpa_put(server: &FerryServer, local: &Path, name: &str) {
     let local = local.to_str().unwrap();
-    let done = run(&mut tftp_hpa(server, &["put", local, name]), PEER_TIMEOUT);
+    let done = run(
+        &mut tftp_hpa(server.port(), &["put", local, name]),
+        PEER_TIMEOUT,
+    );
     done.assert_success("tftp-hpa put");
     assert!(done.stderr.is_empty(), "tftp-hpa: {}", done.stderr);
 }
@@ -75,7 +55,7 @@ fn atftp_get(
     local: &Path,
 ) {
     run(
-        atftp(server, blksize, windowsize)
+        atftp(server.port(), blksize, windowsize)
             .args(["-g", "-r", name, "-l"])
             .arg(local),
         PEER_TIMEOUT,
@@ -91,7 +71,7 @@ fn atftp_put(
     name: &str,
 ) {
     run(
-        atftp(server, blksize, windowsize)
+        atftp(server.port(), blksize, windowsize)
             .args(["-p", "-r", name, "-l"])
             .arg(local),
         PEER_TIMEOUT,

@@ -9,6 +9,7 @@
 
 pub mod ftp;
 pub mod in_process;
+pub mod tftp;
 pub mod vsftpd;
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
