@@ -67,8 +67,7 @@ fn parse_args() -> Args {
         map.insert(name.to_owned(), value);
     }
     fn num<T: std::str::FromStr>(map: &HashMap<String, String>, key: &str) -> Option<T> {
-        map.get(key)
-            .map(|v| v.parse().unwrap_or_else(|_| usage()))
+        map.get(key).map(|v| v.parse().unwrap_or_else(|_| usage()))
     }
     Args {
         server: num(&map, "server").unwrap_or_else(|| usage()),
@@ -143,29 +142,25 @@ impl Download {
                         }
                         self.offset = end;
                     }
-                    Event::Finished(summary) => {
-                        if self.outcome.is_none() {
-                            self.outcome = Some(if self.offset == self.expected.len() {
-                                Outcome::Done {
-                                    started: self.started,
-                                    finished: at,
-                                    retransmits: summary.retransmits,
-                                }
-                            } else {
-                                Outcome::Failed(format!(
-                                    "{}: {} bytes of {}",
-                                    name(self.index),
-                                    self.offset,
-                                    self.expected.len()
-                                ))
-                            });
-                        }
+                    Event::Finished(summary) if self.outcome.is_none() => {
+                        self.outcome = Some(if self.offset == self.expected.len() {
+                            Outcome::Done {
+                                started: self.started,
+                                finished: at,
+                                retransmits: summary.retransmits,
+                            }
+                        } else {
+                            Outcome::Failed(format!(
+                                "{}: {} bytes of {}",
+                                name(self.index),
+                                self.offset,
+                                self.expected.len()
+                            ))
+                        });
                     }
-                    Event::Failed(error) => {
-                        if self.outcome.is_none() {
-                            self.outcome =
-                                Some(Outcome::Failed(format!("{}: {error}", name(self.index))));
-                        }
+                    Event::Failed(error) if self.outcome.is_none() => {
+                        self.outcome =
+                            Some(Outcome::Failed(format!("{}: {error}", name(self.index))));
                     }
                     _ => {}
                 }
