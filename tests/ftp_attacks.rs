@@ -743,6 +743,39 @@ fn flood_without_reading(driver: Driver) {
     assert_eq!(answered, expected, "NOOPs answered");
 }
 
+/// A client that opens a download and then reads nothing for a while: the
+/// server sends only what the socket takes and never reads the file ahead
+/// into memory, whichever driver runs it. Then the whole file arrives,
+/// byte for byte.
+fn slow_data_reader_is_not_buffered(driver: Driver) {
+    const LEN: usize = 64 << 20;
+    let root = temp_dir("root");
+    let want = make_file(root.path(), "big.bin", LEN, 2900);
+    let server = FtpServer::read_only(driver, root.path());
+    let mut control = server.login();
+    control.expect("TYPE I", 200);
+    let before = server.resident_kib();
+    let data_addr = control.epsv();
+    let mut data = connect_data(data_addr);
+    control.send("RETR big.bin");
+    assert_eq!(control.reply().code, 150);
+    // Nothing read for two seconds while the server has the whole file to
+    // send; STAT still answered at once meanwhile, with the bytes so far.
+    for _ in 0..4 {
+        thread::sleep(Duration::from_millis(500));
+        control.expect("STAT", 213);
+    }
+    let grown = server.resident_kib().saturating_sub(before);
+    assert!(
+        grown < 8 * 1024,
+        "the server grew by {grown} KiB while its reader was stalled"
+    );
+    let got = read_all(&mut data);
+    assert_bytes_eq(&got, &want, "the download after the stall");
+    assert_eq!(control.reply().code, 226);
+    control.expect("QUIT", 221);
+}
+
 ferry_interop::driver_tests!(
     traversal_retr_size_mdtm_mlst,
     traversal_cwd_and_list,
@@ -759,4 +792,5 @@ ferry_interop::driver_tests!(
     over_max_sessions_gets_421,
     concurrent_uploads_to_one_name,
     flood_without_reading,
+    slow_data_reader_is_not_buffered,
 );
