@@ -28,8 +28,8 @@
 #![warn(missing_docs)]
 
 mod local;
-pub use ferry_service::ServerError;
 use ferry_service::clock;
+pub use ferry_service::ServerError;
 
 pub mod ftp;
 pub mod tftp;
