@@ -25,7 +25,8 @@ use std::net::SocketAddr;
 use ferry_service::clock;
 use ferry_service::tftp::{
     bind_request_socket, recv_error_is_transient, transfer_socket, Acceptor, Admission, Buffering,
-    FileEnd, Label, Local, Outbox, Outcome, Report, Running, ServerConfig, Start, RECV_BUFFER,
+    FileEnd, Label, Local, Outbox, Outcome, Repeat, Report, Running, ServerConfig, Start,
+    RECV_BUFFER,
 };
 use ferry_service::ServerError;
 use ferry_time::Instant;
@@ -152,7 +153,7 @@ impl Tftp {
             {
                 Admission::Start(start) => self.start(cx, *start),
                 Admission::Refuse(refusal) => refusal.send(&self.socket),
-                Admission::Repeated => {}
+                Admission::Repeated => self.repeated(cx, peer, len),
                 Admission::NotARequest if self.single_port => {
                     if let Some(&key) = self.peers.get(&peer) {
                         self.datagram(cx, key, peer, len);
@@ -162,6 +163,35 @@ impl Tftp {
             }
         }
         self.more_later(cx, None);
+    }
+
+    /// The request in the receive buffer (`len` bytes) came from `peer`,
+    /// whose transfer runs. That transfer first takes what reached us
+    /// before the request: on a single-port server it already has (the
+    /// request socket is read in order); otherwise its own socket is
+    /// drained now. Then [`Repeat::judge`] says whether the request is a
+    /// new one, to admit again once the transfer is ended.
+    fn repeated(&mut self, cx: &mut Cx<'_>, peer: SocketAddr, len: usize) {
+        let request = self.recv[..len].to_vec();
+        if let (false, Some(&key)) = (self.single_port, self.peers.get(&peer)) {
+            self.transfer_ready(cx, key);
+        }
+        let key = self.peers.get(&peer).copied();
+        let outcome = key
+            .and_then(|key| self.transfers.get(key))
+            .map(|entry| &entry.outcome);
+        if Repeat::judge(peer, outcome) == Repeat::Duplicate {
+            return;
+        }
+        if let Some(key) = key {
+            self.close(cx, key, Ok(()));
+        }
+        let running = Peers { peers: &self.peers };
+        match self.acceptor.admit(peer, &request, cx.now, &running) {
+            Admission::Start(start) => self.start(cx, *start),
+            Admission::Refuse(refusal) => refusal.send(&self.socket),
+            Admission::Repeated | Admission::NotARequest => {}
+        }
     }
 
     /// Drain transfer `key`'s own socket.

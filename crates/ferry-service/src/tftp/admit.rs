@@ -16,6 +16,7 @@ use super::files::{refusal_for, Buffering, FileEnd, FileSource, UploadSink};
 use super::local::Report;
 use super::log::{log_refusal, log_transfer};
 use super::outbox::send_datagram;
+use super::pump::Outcome;
 use super::ServerConfig;
 use crate::ServerError;
 
@@ -44,14 +45,50 @@ pub enum Admission {
     Start(Box<Start>),
     /// Send this refusal from the request socket ([`Refusal::send`]).
     Refuse(Refusal),
-    /// Nothing: a request from a peer whose transfer runs (a client
-    /// resending its RRQ or WRQ before our first answer reached it). That
-    /// transfer answers it itself when its first packet's timer fires.
+    /// Not yet decided: a request from a peer whose transfer runs. It is a
+    /// client resending its RRQ or WRQ before our first answer reached it
+    /// (that transfer answers it itself when its first packet's timer
+    /// fires), or a new request that the client sent after that transfer
+    /// ended but that was read before the transfer saw its end: the last
+    /// ACK of a download may still wait on the transfer's own socket, or
+    /// in its queue. Let the transfer take every datagram that reached the
+    /// server before this request, then ask [`Repeat::judge`].
     Repeated,
     /// Not a request (a DATA, ACK, ERROR...): on a single-port server, the
     /// running transfer of the peer that sent it takes it; otherwise it is
     /// ignored.
     NotARequest,
+}
+
+/// What a request from the peer of a running transfer is, judged once that
+/// transfer has taken every datagram that reached the server before the
+/// request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    /// The transfer still runs: the client resent its request before our
+    /// first answer reached it. Ignore it.
+    Duplicate,
+    /// A new request: the transfer has ended, or it completed and only
+    /// dallies (a receiver's wait for a resent last DATA, in case its
+    /// last ACK was lost; a client that asks anew from the same port got
+    /// that ACK). End the transfer if it is still there, then admit the
+    /// request again.
+    New,
+}
+
+impl Repeat {
+    /// Judge a request from `peer`, given what its transfer's events have
+    /// said (`None`: the transfer has ended).
+    pub fn judge(peer: SocketAddr, transfer: Option<&Outcome>) -> Repeat {
+        match transfer {
+            None => Repeat::New,
+            Some(outcome) if outcome.completed() => Repeat::New,
+            Some(_) => {
+                tracing::debug!(%peer, "duplicate request ignored");
+                Repeat::Duplicate
+            }
+        }
+    }
 }
 
 /// A transfer to run: its machine, its file end, and what its log line
@@ -174,7 +211,6 @@ impl Acceptor {
         };
         let file = request.filename;
         if running.has_peer(peer) {
-            tracing::debug!(%peer, "duplicate request ignored");
             return Admission::Repeated;
         }
         let refuse = |error, message: &str| {

@@ -3,7 +3,8 @@
 //!
 //! A driver reads datagrams and waits for deadlines; the rest is here:
 //! deciding what a request does ([`Acceptor::admit`]: a transfer with its
-//! file opened, a refusal, or nothing), answering a machine's events
+//! file opened, a refusal, or nothing; [`Repeat::judge`] for a request
+//! from a peer whose transfer runs), answering a machine's events
 //! ([`Outcome::pump`]: file reads and writes, commit or discard, datagrams
 //! out through the [`Outbox`]), and the log line each transfer ends with.
 
@@ -15,7 +16,7 @@ mod outbox;
 mod pump;
 mod socket;
 
-pub use admit::{Acceptor, Admission, Label, Refusal, Running, Start};
+pub use admit::{Acceptor, Admission, Label, Refusal, Repeat, Running, Start};
 pub use files::{refusal_for, Buffering, FileEnd, FileSource, UploadSink};
 pub use local::{read_failure, read_full, write_failure, Local, LocalFailure, Report};
 pub use log::{describe_options, log_transfer};

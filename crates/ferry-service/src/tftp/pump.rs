@@ -106,6 +106,13 @@ impl Outcome {
         any
     }
 
+    /// The transfer has completed: the machine said `Finished` and the
+    /// file end took it (an upload is committed). A receiver still dallies
+    /// after this; a sender is closed.
+    pub fn completed(&self) -> bool {
+        matches!(self.result, Some(Ok(_))) && self.local.is_none()
+    }
+
     /// The transfer is over (closed, or given up on): the final report.
     /// Partial data is discarded unless the transfer completed.
     pub fn finish<L: Local + ?Sized>(self, local: &mut L) -> Report {
