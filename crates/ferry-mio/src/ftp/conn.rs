@@ -22,7 +22,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::Interest;
 
 use super::pool::{Pool, Task, Ticket};
-use super::transfer::{Ended, Mover, Step};
+use super::transfer::{Buffers, Ended, Mover, Step};
 use super::{token, Role, Shared};
 use crate::reactor::Cx;
 
@@ -37,6 +37,8 @@ pub(super) struct Env<'a, 'b> {
     pub pool: &'a mut Pool,
     /// The loop's one buffer for control reads.
     pub scratch: &'a mut [u8],
+    /// The loop's buffers for data connections.
+    pub buffers: &'a mut Buffers,
     /// Sessions to run again at the next turn of the loop.
     pub queue: &'a mut Vec<usize>,
     /// This session's slab key.
@@ -797,7 +799,7 @@ impl Conn {
         let State::Moving { stream, mover } = &mut data.state else {
             return;
         };
-        let step = mover.step(stream, &mut data.moved);
+        let step = mover.step(stream, &mut data.moved, env.buffers);
         if data.moved != data.reported {
             // Progress restarts the data timeout and feeds STAT.
             data.reported = data.moved;

@@ -37,6 +37,7 @@ use slab::Slab;
 use crate::reactor::{self, Cx, Service, Tag};
 use conn::{Conn, Env};
 use pool::{Done, Pool, Ticket};
+use transfer::Buffers;
 
 /// The loop's buffer for control reads, shared by every session.
 const SCRATCH: usize = 16 * 1024;
@@ -87,6 +88,8 @@ pub(crate) struct Ftp {
     conns: Slab<Conn>,
     pool: Pool,
     scratch: Box<[u8]>,
+    /// Every transfer's buffers: a transfer's step empties them again.
+    buffers: Buffers,
     /// Sessions to run again at the next turn (keys).
     queue: Vec<usize>,
     /// The waker was rung for the queue and has not fired yet.
@@ -132,6 +135,7 @@ impl Ftp {
             conns: Slab::new(),
             pool,
             scratch: vec![0; SCRATCH].into_boxed_slice(),
+            buffers: Buffers::new(),
             queue: Vec::new(),
             wake_pending: false,
             next_serial: 0,
@@ -163,6 +167,7 @@ impl Ftp {
             shared: &self.shared,
             pool: &mut self.pool,
             scratch: &mut self.scratch,
+            buffers: &mut self.buffers,
             queue: &mut self.queue,
             key,
         };

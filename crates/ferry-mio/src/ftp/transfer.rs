@@ -14,14 +14,31 @@ use ftp_proto::server::Failure;
 /// transfer yields to the rest of the loop.
 pub(super) const BUDGET: usize = 256 * 1024;
 
-/// Buffer of a download that goes through user space (TYPE A, a file
-/// `sendfile(2)` cannot send); allocated only while it runs.
-const BUFFER: usize = 64 * 1024;
+/// Wire bytes one file read of a buffered download gives at most (TYPE A
+/// reads half as much: each LF may become CR LF). What the socket does not
+/// take of them is all a download keeps between steps.
+const CHUNK: usize = 64 * 1024;
 
-/// Buffer of an upload, allocated only while it runs: one read per turn
-/// takes what a fast client has sent meanwhile (fewer, larger reads and
-/// writes; the blocking driver's buffer is as large).
-const RECEIVE_BUFFER: usize = BUDGET;
+/// The loop's buffers for moving bytes, shared by every transfer: a step
+/// fills and empties them before it returns, so one set serves them all
+/// however many run.
+pub(super) struct Buffers {
+    /// One read: from a data connection (an upload takes up to the whole
+    /// budget in one read, as the blocking driver's buffer does) or from
+    /// a file.
+    read: Box<[u8]>,
+    /// TYPE A's converted bytes.
+    converted: Vec<u8>,
+}
+
+impl Buffers {
+    pub(super) fn new() -> Buffers {
+        Buffers {
+            read: vec![0; BUDGET].into_boxed_slice(),
+            converted: Vec::new(),
+        }
+    }
+}
 
 /// How a call ended.
 #[derive(Debug)]
@@ -49,8 +66,8 @@ pub(super) enum Ended {
 pub(super) enum Mover {
     /// TYPE I download: from the page cache to the socket by `sendfile(2)`.
     SendFile(File),
-    /// A download through a buffer: TYPE A (LF becomes CR LF), or where
-    /// `sendfile(2)` is not supported.
+    /// A download through the loop's buffers: TYPE A (LF becomes CR LF),
+    /// or where `sendfile(2)` is not supported.
     Buffered(Box<Buffered>),
     /// LIST, NLST, MLSD: lines built before the 150.
     Listing { bytes: Vec<u8>, at: usize },
@@ -62,19 +79,16 @@ pub(super) enum Mover {
 pub(super) struct Buffered {
     file: File,
     encoder: Option<Encoder>,
-    /// Raw bytes read from the file (TYPE A only).
-    raw: Vec<u8>,
-    /// Bytes for the wire, sent up to `at`.
-    out: Vec<u8>,
+    /// Wire bytes read from the file that the socket has not taken yet,
+    /// sent from `at`: they wait for the next step (at most [`CHUNK`]).
+    /// No allocation while the socket keeps up.
+    unsent: Vec<u8>,
     at: usize,
-    eof: bool,
 }
 
 pub(super) struct Receive {
     upload: Option<Upload>,
     decoder: Option<Decoder>,
-    buf: Vec<u8>,
-    out: Vec<u8>,
 }
 
 impl Mover {
@@ -90,15 +104,9 @@ impl Mover {
     fn copy(file: File, encoder: Option<Encoder>) -> Mover {
         Mover::Buffered(Box::new(Buffered {
             file,
-            raw: if encoder.is_some() {
-                vec![0; BUFFER]
-            } else {
-                Vec::new()
-            },
             encoder,
-            out: Vec::with_capacity(BUFFER * 2),
+            unsent: Vec::new(),
             at: 0,
-            eof: false,
         }))
     }
 
@@ -112,17 +120,17 @@ impl Mover {
         Mover::Receive(Box::new(Receive {
             upload: Some(upload),
             decoder: ascii.then(Decoder::new),
-            buf: vec![0; RECEIVE_BUFFER],
-            out: Vec::new(),
         }))
     }
 
     /// Moves what the connection takes or gives, at most [`BUDGET`] bytes,
-    /// adding them to `moved` (bytes on the wire).
+    /// adding them to `moved` (bytes on the wire). `buffers` are the
+    /// loop's: nothing is left in them when this returns.
     pub(super) fn step<S: Read + Write + std::os::fd::AsFd>(
         &mut self,
         stream: &mut S,
         moved: &mut u64,
+        buffers: &mut Buffers,
     ) -> Step {
         let mut budget = BUDGET;
         match self {
@@ -143,7 +151,7 @@ impl Mover {
                         match file {
                             Ok(file) => {
                                 *self = Mover::copy(file, None);
-                                return self.step(stream, moved);
+                                return self.step(stream, moved, buffers);
                             }
                             Err(_) => return Step::Failed(Ended::Local(Failure::Io)),
                         }
@@ -152,7 +160,7 @@ impl Mover {
                     Err(_) => return Step::Failed(Ended::Data),
                 }
             },
-            Mover::Buffered(copy) => copy.step(stream, moved, budget),
+            Mover::Buffered(copy) => copy.step(stream, moved, budget, buffers),
             Mover::Listing { bytes, at } => loop {
                 if *at == bytes.len() {
                     return Step::Done;
@@ -171,84 +179,115 @@ impl Mover {
                     Err(ended) => return Step::Failed(ended),
                 }
             },
-            Mover::Receive(receive) => receive.step(stream, moved, budget),
+            Mover::Receive(receive) => receive.step(stream, moved, budget, buffers),
         }
     }
 }
 
 impl Buffered {
-    fn step<S: Write>(&mut self, stream: &mut S, moved: &mut u64, mut budget: usize) -> Step {
-        loop {
-            if self.at < self.out.len() {
-                if budget == 0 {
-                    return Step::Yield;
+    fn step<S: Write>(
+        &mut self,
+        stream: &mut S,
+        moved: &mut u64,
+        mut budget: usize,
+        buffers: &mut Buffers,
+    ) -> Step {
+        // First what the socket did not take last time.
+        while self.at < self.unsent.len() {
+            if budget == 0 {
+                return Step::Yield;
+            }
+            let end = self.unsent.len().min(self.at + budget);
+            match write(stream, &self.unsent[self.at..end]) {
+                Ok(Some(n)) => {
+                    self.at += n;
+                    *moved += n as u64;
+                    budget -= n;
                 }
-                let end = self.out.len().min(self.at + budget);
-                match write(stream, &self.out[self.at..end]) {
+                Ok(None) => return Step::Blocked,
+                Err(ended) => return Step::Failed(ended),
+            }
+        }
+        self.unsent = Vec::new();
+        self.at = 0;
+        loop {
+            // No more wire bytes than the budget has room for: read only
+            // what can go out in this step.
+            let room = budget.min(CHUNK);
+            let want = if self.encoder.is_some() {
+                room / 2
+            } else {
+                room
+            };
+            if want == 0 {
+                return Step::Yield;
+            }
+            let raw = &mut buffers.read[..want];
+            let n = match read_file(&mut self.file, raw) {
+                Ok(0) => return Step::Done,
+                Ok(n) => n,
+                Err(ended) => return Step::Failed(ended),
+            };
+            let wire = match &mut self.encoder {
+                Some(encoder) => {
+                    buffers.converted.clear();
+                    encoder.encode(&raw[..n], &mut buffers.converted);
+                    &buffers.converted[..]
+                }
+                None => &raw[..n],
+            };
+            let mut sent = 0;
+            while sent < wire.len() {
+                match write(stream, &wire[sent..]) {
                     Ok(Some(n)) => {
-                        self.at += n;
+                        sent += n;
                         *moved += n as u64;
                         budget -= n;
                     }
-                    Ok(None) => return Step::Blocked,
+                    Ok(None) => {
+                        // Kept for the next step: the file has moved on.
+                        self.unsent = wire[sent..].to_vec();
+                        return Step::Blocked;
+                    }
                     Err(ended) => return Step::Failed(ended),
                 }
-                continue;
-            }
-            if self.eof {
-                return Step::Done;
-            }
-            self.out.clear();
-            self.at = 0;
-            let read = match &mut self.encoder {
-                Some(encoder) => {
-                    let read = read_file(&mut self.file, &mut self.raw);
-                    if let Ok(n) = read {
-                        encoder.encode(&self.raw[..n], &mut self.out);
-                    }
-                    read
-                }
-                None => {
-                    self.out.resize(BUFFER, 0);
-                    let read = read_file(&mut self.file, &mut self.out);
-                    self.out.truncate(*read.as_ref().unwrap_or(&0));
-                    read
-                }
-            };
-            match read {
-                Ok(0) => self.eof = true,
-                Ok(_) => {}
-                Err(ended) => return Step::Failed(ended),
             }
         }
     }
 }
 
 impl Receive {
-    fn step<S: Read>(&mut self, stream: &mut S, moved: &mut u64, mut budget: usize) -> Step {
+    fn step<S: Read>(
+        &mut self,
+        stream: &mut S,
+        moved: &mut u64,
+        mut budget: usize,
+        buffers: &mut Buffers,
+    ) -> Step {
         loop {
             if budget == 0 {
                 return Step::Yield;
             }
-            let n = match stream.read(&mut self.buf) {
-                Ok(0) => return self.finish(),
+            let want = budget.min(buffers.read.len());
+            let n = match stream.read(&mut buffers.read[..want]) {
+                Ok(0) => return self.finish(buffers),
                 Ok(n) => n,
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Step::Blocked,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return Step::Failed(Ended::Data),
             };
             *moved += n as u64;
-            budget = budget.saturating_sub(n);
+            budget -= n;
             let Some(upload) = &mut self.upload else {
                 return Step::Failed(Ended::Local(Failure::Io));
             };
             let bytes = match &mut self.decoder {
                 Some(decoder) => {
-                    self.out.clear();
-                    decoder.decode(&self.buf[..n], &mut self.out);
-                    &self.out[..]
+                    buffers.converted.clear();
+                    decoder.decode(&buffers.read[..n], &mut buffers.converted);
+                    &buffers.converted[..]
                 }
-                None => &self.buf[..n],
+                None => &buffers.read[..n],
             };
             if let Err(err) = upload.file().write_all(bytes) {
                 return Step::Failed(local(err));
@@ -257,14 +296,14 @@ impl Receive {
     }
 
     /// The client closed the connection: the upload is complete.
-    fn finish(&mut self) -> Step {
+    fn finish(&mut self, buffers: &mut Buffers) -> Step {
         let Some(mut upload) = self.upload.take() else {
             return Step::Failed(Ended::Local(Failure::Io));
         };
         if let Some(decoder) = &mut self.decoder {
-            self.out.clear();
-            decoder.finish(&mut self.out);
-            if let Err(err) = upload.file().write_all(&self.out) {
+            buffers.converted.clear();
+            decoder.finish(&mut buffers.converted);
+            if let Err(err) = upload.file().write_all(&buffers.converted) {
                 return Step::Failed(local(err));
             }
         }
@@ -334,10 +373,11 @@ mod tests {
             got
         });
         sender.set_nonblocking(true).unwrap();
+        let mut buffers = Buffers::new();
         let mut moved = 0;
         loop {
             let before = moved;
-            match mover.step(&mut sender, &mut moved) {
+            match mover.step(&mut sender, &mut moved, &mut buffers) {
                 Step::Done => break,
                 Step::Yield => assert!(moved - before <= BUDGET as u64),
                 Step::Blocked => std::thread::sleep(Duration::from_millis(1)),
@@ -383,15 +423,72 @@ mod tests {
             unreachable!()
         };
         let mut sink = Vec::new();
+        let mut buffers = Buffers::new();
         let mut moved = 0;
         assert!(matches!(
-            copy.step(&mut sink, &mut moved, BUDGET),
+            copy.step(&mut sink, &mut moved, BUDGET, &mut buffers),
             Step::Yield
         ));
         assert_eq!(moved, BUDGET as u64);
         assert_eq!(sink.len(), BUDGET);
-        while !matches!(copy.step(&mut sink, &mut moved, BUDGET), Step::Done) {}
+        while !matches!(
+            copy.step(&mut sink, &mut moved, BUDGET, &mut buffers),
+            Step::Done
+        ) {}
         assert!(sink == content());
+    }
+
+    /// A data connection that takes `room` bytes, then would block.
+    struct Tight {
+        got: Vec<u8>,
+        room: usize,
+    }
+
+    impl Write for Tight {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.room == 0 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let n = buf.len().min(self.room);
+            self.got.extend_from_slice(&buf[..n]);
+            self.room -= n;
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_full_socket_keeps_at_most_a_chunk_of_a_download_back() {
+        let text: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| if i % 7 == 0 { *b"\n" } else { *b"x" })
+            .collect();
+        let mut expected = Vec::new();
+        Encoder::new().encode(&text, &mut expected);
+        let Mover::Buffered(mut copy) = Mover::send(file_with(&text), true) else {
+            unreachable!()
+        };
+        let mut buffers = Buffers::new();
+        let mut sink = Tight {
+            got: Vec::new(),
+            room: 0,
+        };
+        let mut moved = 0;
+        loop {
+            // An odd amount of room each time: chunks end mid-way.
+            sink.room = 10_007;
+            match copy.step(&mut sink, &mut moved, BUDGET, &mut buffers) {
+                Step::Blocked | Step::Yield => {}
+                Step::Done => break,
+                Step::Failed(ended) => panic!("failed: {ended:?}"),
+            }
+            assert!(copy.unsent.len() - copy.at <= CHUNK);
+        }
+        assert!(sink.got == expected);
+        assert_eq!(moved, expected.len() as u64);
+        assert_eq!(copy.unsent.capacity(), 0);
     }
 
     /// A data connection that gives `bytes`, then would block or ends.
@@ -427,6 +524,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let data = content();
         let mut receive = receive(upload(dir.path(), "up.bin"), false);
+        let mut buffers = Buffers::new();
         let mut moved = 0;
         let mut incoming = Incoming {
             bytes: &data,
@@ -434,12 +532,12 @@ mod tests {
         };
         // One full buffer per step, then the turn is over.
         assert!(matches!(
-            receive.step(&mut incoming, &mut moved, BUDGET),
+            receive.step(&mut incoming, &mut moved, BUDGET, &mut buffers),
             Step::Yield
         ));
         assert_eq!(moved, BUDGET as u64);
         loop {
-            match receive.step(&mut incoming, &mut moved, BUDGET) {
+            match receive.step(&mut incoming, &mut moved, BUDGET, &mut buffers) {
                 Step::Yield => {}
                 Step::Blocked => break,
                 other => panic!("{other:?}"),
@@ -449,7 +547,7 @@ mod tests {
         assert!(!dir.path().join("up.bin").exists());
         incoming.end = true;
         assert!(matches!(
-            receive.step(&mut incoming, &mut moved, BUDGET),
+            receive.step(&mut incoming, &mut moved, BUDGET, &mut buffers),
             Step::Done
         ));
         assert!(std::fs::read(dir.path().join("up.bin")).unwrap() == data);
@@ -457,9 +555,49 @@ mod tests {
     }
 
     #[test]
+    fn uploads_taking_turns_share_the_loops_buffers() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = content();
+        let two: Vec<u8> = one.iter().rev().copied().collect();
+        let mut first = receive(upload(dir.path(), "one.bin"), false);
+        let mut second = receive(upload(dir.path(), "two.bin"), false);
+        let mut buffers = Buffers::new();
+        let (mut moved_one, mut moved_two) = (0, 0);
+        let (mut left_one, mut left_two) = (&one[..], &two[..]);
+        let (mut done_one, mut done_two) = (false, false);
+        while !(done_one && done_two) {
+            // Each turn hands each upload some of its bytes, or its end.
+            if !done_one {
+                let a = left_one.len().min(100_003);
+                let mut incoming = Incoming {
+                    bytes: &left_one[..a],
+                    end: left_one.is_empty(),
+                };
+                let step = first.step(&mut incoming, &mut moved_one, BUDGET, &mut buffers);
+                done_one = matches!(step, Step::Done);
+                left_one = &left_one[a..];
+            }
+            if !done_two {
+                let b = left_two.len().min(77_777);
+                let mut incoming = Incoming {
+                    bytes: &left_two[..b],
+                    end: left_two.is_empty(),
+                };
+                let step = second.step(&mut incoming, &mut moved_two, BUDGET, &mut buffers);
+                done_two = matches!(step, Step::Done);
+                left_two = &left_two[b..];
+            }
+        }
+        assert_eq!((moved_one, moved_two), (one.len() as u64, two.len() as u64));
+        assert!(std::fs::read(dir.path().join("one.bin")).unwrap() == one);
+        assert!(std::fs::read(dir.path().join("two.bin")).unwrap() == two);
+    }
+
+    #[test]
     fn a_type_a_upload_loses_its_cr_and_counts_wire_bytes() {
         let dir = tempfile::tempdir().unwrap();
         let mut receive = receive(upload(dir.path(), "a.txt"), true);
+        let mut buffers = Buffers::new();
         let mut moved = 0;
         let wire = b"one\r\ntwo\r\n";
         let mut incoming = Incoming {
@@ -467,7 +605,7 @@ mod tests {
             end: true,
         };
         assert!(matches!(
-            receive.step(&mut incoming, &mut moved, BUDGET),
+            receive.step(&mut incoming, &mut moved, BUDGET, &mut buffers),
             Step::Done
         ));
         assert_eq!(moved, wire.len() as u64);
@@ -481,13 +619,14 @@ mod tests {
     fn an_upload_cut_off_leaves_no_file() {
         let dir = tempfile::tempdir().unwrap();
         let mut receive = receive(upload(dir.path(), "cut.bin"), false);
+        let mut buffers = Buffers::new();
         let mut moved = 0;
         let mut incoming = Incoming {
             bytes: b"partial",
             end: false,
         };
         assert!(matches!(
-            receive.step(&mut incoming, &mut moved, BUDGET),
+            receive.step(&mut incoming, &mut moved, BUDGET, &mut buffers),
             Step::Blocked
         ));
         drop(receive);
