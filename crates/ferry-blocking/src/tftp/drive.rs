@@ -9,7 +9,7 @@
 //! the machine's next deadline.
 
 use std::io;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
@@ -23,19 +23,41 @@ use crate::clock;
 /// the machine waits out a long retransmission timeout.
 const MAX_SLEEP: Duration = Duration::from_millis(250);
 
+/// What a [`Wire`] received.
+pub(crate) enum Received {
+    /// A datagram, copied into the buffer: its length and sender.
+    Datagram(usize, SocketAddr),
+    /// Nothing came in time.
+    Nothing,
+    /// Server only: the request loop's mark for request number `n` from
+    /// this transfer's peer. Everything that reached the server before that
+    /// request came before the mark, so the transfer has now taken it.
+    CaughtUp(u64),
+}
+
 /// Where a transfer's datagrams come from and go out.
 pub(crate) trait Wire {
     /// The socket transmits leave by.
     fn socket(&self) -> &UdpSocket;
 
     /// The next datagram for this transfer, copied into `buf`, waiting at
-    /// most about `wait`; `None` if none came in time.
-    fn recv(&mut self, buf: &mut [u8], wait: Duration) -> io::Result<Option<(usize, SocketAddr)>>;
+    /// most about `wait`.
+    fn recv(&mut self, buf: &mut [u8], wait: Duration) -> io::Result<Received>;
+
+    /// The transfer took everything up to the mark for request `n` (see
+    /// [`Received::CaughtUp`]) and its events said `outcome`: true to end
+    /// the transfer now.
+    fn caught_up(&mut self, _n: u64, _outcome: &Outcome) -> bool {
+        false
+    }
 }
 
-/// A socket of the transfer's own: every datagram on it is the transfer's.
+/// A socket of the transfer's own: every datagram on it is the transfer's,
+/// except the request loop's marks.
 pub(crate) struct OwnSocket<'a> {
     socket: &'a UdpSocket,
+    /// Where marks come from: the socket itself (see [`wake_addr`]).
+    marks: Option<SocketAddr>,
     timeout: ReadTimeout,
 }
 
@@ -43,7 +65,17 @@ impl<'a> OwnSocket<'a> {
     pub(crate) fn new(socket: &'a UdpSocket) -> Self {
         OwnSocket {
             socket,
+            marks: None,
             timeout: ReadTimeout { current: None },
+        }
+    }
+
+    /// A server transfer's socket, which the request loop marks by sending
+    /// to `wake` from the socket itself.
+    pub(crate) fn marked(socket: &'a UdpSocket, wake: SocketAddr) -> Self {
+        OwnSocket {
+            marks: Some(wake),
+            ..OwnSocket::new(socket)
         }
     }
 }
@@ -53,14 +85,32 @@ impl Wire for OwnSocket<'_> {
         self.socket
     }
 
-    fn recv(&mut self, buf: &mut [u8], wait: Duration) -> io::Result<Option<(usize, SocketAddr)>> {
+    fn recv(&mut self, buf: &mut [u8], wait: Duration) -> io::Result<Received> {
         self.timeout.arm(self.socket, wait)?;
         match self.socket.recv_from(buf) {
-            Ok(got) => Ok(Some(got)),
-            Err(err) if nothing_received(&err) => Ok(None),
+            Ok((len, from)) if Some(from) == self.marks => Ok(match buf[..len].try_into() {
+                Ok(n) => Received::CaughtUp(u64::from_be_bytes(n)),
+                Err(_) => Received::Nothing,
+            }),
+            Ok((len, from)) => Ok(Received::Datagram(len, from)),
+            Err(err) if nothing_received(&err) => Ok(Received::Nothing),
             Err(err) => Err(err),
         }
     }
+}
+
+/// Where a mark for a transfer's own socket is sent, from that socket: its
+/// own address, loopback if it is bound to every address. No one else can
+/// send from there, so a datagram from that address is a mark.
+pub(crate) fn wake_addr(socket: &UdpSocket) -> io::Result<SocketAddr> {
+    let mut addr = socket.local_addr()?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    Ok(addr)
 }
 
 /// A receive on a blocking socket that got nothing but lost nothing: its
@@ -72,15 +122,19 @@ pub(crate) fn nothing_received(err: &io::Error) -> bool {
     ) || recv_error_is_transient(err)
 }
 
-/// A datagram the request loop of a single-port server received for a
-/// running transfer.
-pub(crate) type Datagram = (Vec<u8>, SocketAddr);
+/// What the request loop of a single-port server hands a running transfer.
+pub(crate) enum Inbound {
+    /// A datagram from its peer.
+    Datagram(Vec<u8>, SocketAddr),
+    /// The mark for request `n` from its peer (see [`Received::CaughtUp`]).
+    CaughtUp(u64),
+}
 
 /// A transfer of a single-port server: it sends from the shared request
 /// socket and receives what the request loop hands on for its peer.
 pub(crate) struct Routed<'a> {
     pub(crate) socket: &'a UdpSocket,
-    pub(crate) inbox: Receiver<Datagram>,
+    pub(crate) inbox: Receiver<Inbound>,
 }
 
 impl Wire for Routed<'_> {
@@ -88,20 +142,21 @@ impl Wire for Routed<'_> {
         self.socket
     }
 
-    fn recv(&mut self, buf: &mut [u8], wait: Duration) -> io::Result<Option<(usize, SocketAddr)>> {
+    fn recv(&mut self, buf: &mut [u8], wait: Duration) -> io::Result<Received> {
         let wait = wait.clamp(Duration::from_micros(100), MAX_SLEEP);
         match self.inbox.recv_timeout(wait) {
-            Ok((datagram, from)) => {
+            Ok(Inbound::Datagram(datagram, from)) => {
                 let len = datagram.len().min(buf.len());
                 buf[..len].copy_from_slice(&datagram[..len]);
-                Ok(Some((len, from)))
+                Ok(Received::Datagram(len, from))
             }
-            Err(RecvTimeoutError::Timeout) => Ok(None),
+            Ok(Inbound::CaughtUp(n)) => Ok(Received::CaughtUp(n)),
+            Err(RecvTimeoutError::Timeout) => Ok(Received::Nothing),
             // The request loop is gone (the server is stopping): nothing
             // more will come; let the timers and the stop flag decide.
             Err(RecvTimeoutError::Disconnected) => {
                 std::thread::sleep(wait);
-                Ok(None)
+                Ok(Received::Nothing)
             }
         }
     }
@@ -203,10 +258,15 @@ pub(crate) fn drive<L: Local, W: Wire>(
             continue;
         }
         match wire.recv(&mut buffers.recv, clock::until(now, deadline)) {
-            Ok(Some((len, from))) => {
+            Ok(Received::Datagram(len, from)) => {
                 transfer.handle_datagram(clock::now(), from, &buffers.recv[..len]);
             }
-            Ok(None) => {
+            Ok(Received::CaughtUp(n)) => {
+                if wire.caught_up(n, &outcome) {
+                    break;
+                }
+            }
+            Ok(Received::Nothing) => {
                 let now = clock::now();
                 if now >= deadline {
                     transfer.handle_timeout(now);

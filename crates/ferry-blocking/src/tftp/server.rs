@@ -2,24 +2,34 @@
 //! its own thread with its own ephemeral socket (its transfer ID, RFC 1350
 //! §4) or, for a single-port server, on the request socket itself, fed by
 //! the request loop with the datagrams from its peer.
+//!
+//! A request from a peer whose transfer runs is held, and the transfer's
+//! queue (its socket, or its inbox) is marked behind it: when the transfer
+//! reaches the mark, it has taken everything that came before the request,
+//! and `ferry-service` judges whether the request repeats the running
+//! transfer's or is a new one (a client that asks again right after the
+//! last ACK). A transfer that ends first takes the held request along and
+//! admits it.
 
 use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use ferry_service::tftp::{
-    bind_request_socket, transfer_socket, Acceptor, Admission, Buffering, Running, Start,
-    RECV_BUFFER,
+    bind_request_socket, transfer_socket, Acceptor, Admission, Buffering, Outcome, Repeat, Running,
+    Start, RECV_BUFFER,
 };
 pub use ferry_service::tftp::{ServerConfig, DEFAULT_MAX_TRANSFERS};
 pub use ferry_service::ServerError;
 
-use super::drive::{drive, nothing_received, Buffers, Datagram, OwnSocket, Routed, Stop};
+use super::drive::{
+    drive, nothing_received, wake_addr, Buffers, Inbound, OwnSocket, Received, Routed, Stop, Wire,
+};
 use crate::clock;
 
 /// How often the request loop looks at its stop flag.
@@ -41,22 +51,41 @@ const INBOX: usize = 256;
 
 /// A bound TFTP server. Call [`Server::run`] or [`Server::run_until`].
 pub struct Server {
-    socket: Arc<UdpSocket>,
-    local_addr: SocketAddr,
-    single_port: bool,
     shared: Arc<Shared>,
 }
 
-/// What every transfer thread needs.
+/// What the request loop and every transfer thread need.
 struct Shared {
+    socket: UdpSocket,
+    local_addr: SocketAddr,
+    single_port: bool,
     acceptor: Acceptor,
     /// Peers with a transfer running: their count is the load, and a
     /// repeated request from one of them (a client resending its RRQ or WRQ
     /// before our first answer reached it) must not start a second
-    /// transfer. On a single-port server each holds the way to its
-    /// transfer's thread.
-    active: Mutex<HashMap<SocketAddr, Option<SyncSender<Datagram>>>>,
+    /// transfer.
+    active: Mutex<HashMap<SocketAddr, Active>>,
     stop: AtomicBool,
+}
+
+/// A running transfer, as the request loop sees it.
+struct Active {
+    /// How the request loop reaches the transfer's thread: on a
+    /// single-port server its inbox, otherwise its own socket.
+    way: Way,
+    /// The latest request from the peer while the transfer runs, with its
+    /// number, waiting for the transfer to reach that number's mark.
+    held: Option<(u64, Vec<u8>)>,
+    /// Requests held so far.
+    asked: u64,
+}
+
+enum Way {
+    Inbox(SyncSender<Inbound>),
+    /// The transfer's socket, and the address that marks it (the
+    /// socket's own: a mark is sent from the socket to itself, so it
+    /// queues behind every datagram already waiting there).
+    Own(Arc<UdpSocket>, SocketAddr),
 }
 
 /// Stops a running [`Server`] from another thread.
@@ -79,10 +108,10 @@ impl Server {
         let acceptor = Acceptor::open(&config, BUFFERING)?;
         let (socket, local_addr) = bind_request_socket(&config)?;
         Ok(Server {
-            socket: Arc::new(socket),
-            local_addr,
-            single_port: config.single_port,
             shared: Arc::new(Shared {
+                socket,
+                local_addr,
+                single_port: config.single_port,
                 acceptor,
                 active: Mutex::new(HashMap::new()),
                 stop: AtomicBool::new(false),
@@ -92,7 +121,7 @@ impl Server {
 
     /// The address actually bound (the real port when 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.shared.local_addr
     }
 
     /// A handle that stops [`Server::run`] from elsewhere.
@@ -115,32 +144,182 @@ impl Server {
     /// Serve until `stop` (or a [`ShutdownHandle`]) is set, then abort the
     /// running transfers and wait (a bounded time) for them to end.
     pub fn run_until(&self, stop: &AtomicBool) -> io::Result<()> {
-        self.socket.set_read_timeout(Some(STOP_POLL))?;
+        let shared = &self.shared;
+        shared.socket.set_read_timeout(Some(STOP_POLL))?;
         let mut buf = vec![0u8; RECV_BUFFER];
         loop {
-            if stop.load(Ordering::Relaxed) || self.shared.stop.load(Ordering::Relaxed) {
+            if stop.load(Ordering::Relaxed) || shared.stop.load(Ordering::Relaxed) {
                 break;
             }
-            let (len, peer) = match self.socket.recv_from(&mut buf) {
+            let (len, peer) = match shared.socket.recv_from(&mut buf) {
                 Ok(got) => got,
                 Err(err) if nothing_received(&err) => continue,
                 Err(err) => return Err(err),
             };
-            self.handle_datagram(peer, &buf[..len]);
+            handle_datagram(shared, peer, &buf[..len]);
         }
-        self.shared.stop.store(true, Ordering::Relaxed);
+        shared.stop.store(true, Ordering::Relaxed);
         let waited = Instant::now();
-        while self.shared.count() > 0 && waited.elapsed() < DRAIN_LIMIT {
+        while shared.count() > 0 && waited.elapsed() < DRAIN_LIMIT {
             thread::sleep(Duration::from_millis(10));
         }
         Ok(())
+    }
+}
+
+/// A datagram to the request socket: a request, or (single-port) one for
+/// a running transfer.
+fn handle_datagram(shared: &Arc<Shared>, peer: SocketAddr, bytes: &[u8]) {
+    // A second round only if the peer's transfer ended between the two
+    // looks at it.
+    for _ in 0..2 {
+        match shared.acceptor.admit(peer, bytes, clock::now(), &**shared) {
+            Admission::Start(start) => {
+                let (file, op) = (start.label.file.clone(), start.label.op);
+                if let Err(err) = spawn_transfer(shared, *start) {
+                    tracing::warn!(%peer, file = %file, op, error = %err, "tftp transfer not started");
+                }
+            }
+            // Sent right here from the request socket: a refusal needs no
+            // thread and no transfer ID of its own.
+            Admission::Refuse(refusal) => refusal.send(&shared.socket),
+            Admission::Repeated if !shared.hold(peer, bytes) => continue,
+            Admission::Repeated => {}
+            Admission::NotARequest if shared.single_port => shared.route(peer, bytes),
+            Admission::NotARequest => {}
+        }
+        return;
+    }
+}
+
+fn spawn_transfer(shared: &Arc<Shared>, start: Start) -> io::Result<()> {
+    let Start {
+        label,
+        mut transfer,
+        mut local,
+    } = start;
+    let peer = label.peer;
+    let (way, wire) = if shared.single_port {
+        let (sender, inbox) = mpsc::sync_channel(INBOX);
+        (Way::Inbox(sender), TransferWire::Routed(inbox))
+    } else {
+        let socket = Arc::new(transfer_socket(shared.local_addr)?);
+        let wake = wake_addr(&socket)?;
+        let way = Way::Own(Arc::clone(&socket), wake);
+        (way, TransferWire::Own(socket, wake))
+    };
+    let guard = ActiveGuard::enter(Arc::clone(shared), peer, way);
+    let spawned = thread::Builder::new()
+        .name(format!("tftp {peer}"))
+        .spawn(move || {
+            let mut guard = guard;
+            let shared = &guard.shared;
+            let mut buffers = Buffers::new();
+            let stop = Some(Stop {
+                flag: &shared.stop,
+                message: "server shutting down",
+            });
+            let report = match wire {
+                TransferWire::Own(socket, wake) => drive(
+                    &mut Marked {
+                        wire: OwnSocket::marked(&socket, wake),
+                        shared,
+                        peer,
+                    },
+                    &mut transfer,
+                    &mut local,
+                    &mut buffers,
+                    stop,
+                ),
+                TransferWire::Routed(inbox) => drive(
+                    &mut Marked {
+                        wire: Routed {
+                            socket: &shared.socket,
+                            inbox,
+                        },
+                        shared,
+                        peer,
+                    },
+                    &mut transfer,
+                    &mut local,
+                    &mut buffers,
+                    stop,
+                ),
+            };
+            label.log_end(report, local.bytes());
+            // A request still held is judged against an ended transfer:
+            // a new one (unless the server is stopping).
+            if let Some(request) = guard.leave() {
+                if !guard.shared.stop.load(Ordering::Relaxed) {
+                    handle_datagram(&guard.shared, peer, &request);
+                }
+            }
+        });
+    spawned.map(drop)
+}
+
+/// How a transfer thread reaches its peer.
+enum TransferWire {
+    /// Its own socket, and the address its marks come from.
+    Own(Arc<UdpSocket>, SocketAddr),
+    /// The shared request socket, and what the request loop hands on.
+    Routed(mpsc::Receiver<Inbound>),
+}
+
+/// A server transfer's wire: it judges the peer's held request once the
+/// transfer has caught up to its mark.
+struct Marked<'a, W> {
+    wire: W,
+    shared: &'a Shared,
+    peer: SocketAddr,
+}
+
+impl<W: Wire> Wire for Marked<'_, W> {
+    fn socket(&self) -> &UdpSocket {
+        self.wire.socket()
+    }
+
+    fn recv(&mut self, buf: &mut [u8], wait: Duration) -> io::Result<Received> {
+        self.wire.recv(buf, wait)
+    }
+
+    fn caught_up(&mut self, n: u64, outcome: &Outcome) -> bool {
+        let mut peers = self.shared.peers();
+        let Some(active) = peers.get_mut(&self.peer) else {
+            return false;
+        };
+        // Only the latest request's mark judges it: an earlier mark may
+        // come before a datagram that reached the server before that
+        // request.
+        if !matches!(active.held, Some((held, _)) if held == n) {
+            return false;
+        }
+        match Repeat::judge(self.peer, Some(outcome)) {
+            Repeat::Duplicate => {
+                active.held = None;
+                false
+            }
+            // End the transfer; its thread then admits the request.
+            Repeat::New => true,
+        }
+    }
+}
+
+impl Shared {
+    fn peers(&self) -> MutexGuard<'_, HashMap<SocketAddr, Active>> {
+        // The map stays consistent even if a holder panicked.
+        self.active.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Single-port: hand a datagram from a peer with a running transfer to
     /// that transfer.
     fn route(&self, peer: SocketAddr, datagram: &[u8]) {
-        if let Some(Some(inbox)) = self.shared.peers().get(&peer) {
-            match inbox.try_send((datagram.to_vec(), peer)) {
+        if let Some(Active {
+            way: Way::Inbox(inbox),
+            ..
+        }) = self.peers().get(&peer)
+        {
+            match inbox.try_send(Inbound::Datagram(datagram.to_vec(), peer)) {
                 Ok(()) | Err(TrySendError::Disconnected(_)) => {}
                 Err(TrySendError::Full(_)) => {
                     tracing::debug!(%peer, "tftp transfer inbox full, datagram dropped");
@@ -149,93 +328,33 @@ impl Server {
         }
     }
 
-    fn handle_datagram(&self, peer: SocketAddr, bytes: &[u8]) {
-        match self
-            .shared
-            .acceptor
-            .admit(peer, bytes, clock::now(), &*self.shared)
-        {
-            Admission::Start(start) => {
-                let (file, op) = (start.label.file.clone(), start.label.op);
-                if let Err(err) = self.spawn_transfer(*start) {
-                    tracing::warn!(%peer, file = %file, op, error = %err, "tftp transfer not started");
-                }
-            }
-            // Sent right here from the request socket: a refusal needs no
-            // thread and no transfer ID of its own.
-            Admission::Refuse(refusal) => refusal.send(&*self.socket),
-            Admission::Repeated => {}
-            Admission::NotARequest if self.single_port => self.route(peer, bytes),
-            Admission::NotARequest => {}
-        }
-    }
-
-    fn spawn_transfer(&self, start: Start) -> io::Result<()> {
-        let Start {
-            label,
-            mut transfer,
-            mut local,
-        } = start;
-        let peer = label.peer;
-        let wire = if self.single_port {
-            let (sender, inbox) = mpsc::sync_channel(INBOX);
-            let guard = ActiveGuard::enter(Arc::clone(&self.shared), peer, Some(sender));
-            let socket = Arc::clone(&self.socket);
-            (guard, TransferWire::Routed(socket, inbox))
-        } else {
-            let socket = transfer_socket(self.local_addr)?;
-            let guard = ActiveGuard::enter(Arc::clone(&self.shared), peer, None);
-            (guard, TransferWire::Own(socket))
+    /// A request from `peer`, whose transfer runs: hold it and mark the
+    /// transfer's queue behind everything that reached the server before
+    /// it (single-port: its inbox, which has all of it; otherwise its own
+    /// socket). The transfer's thread judges the request at the mark
+    /// ([`Marked::caught_up`]) or, if it ends first, when it ends. False
+    /// if the transfer has ended already.
+    fn hold(&self, peer: SocketAddr, request: &[u8]) -> bool {
+        let mut peers = self.peers();
+        let Some(active) = peers.get_mut(&peer) else {
+            return false;
         };
-        let shared = Arc::clone(&self.shared);
-        let spawned = thread::Builder::new()
-            .name(format!("tftp {peer}"))
-            .spawn(move || {
-                let (_guard, wire) = wire;
-                let mut buffers = Buffers::new();
-                let stop = Some(Stop {
-                    flag: &shared.stop,
-                    message: "server shutting down",
-                });
-                let report = match wire {
-                    TransferWire::Own(socket) => drive(
-                        &mut OwnSocket::new(&socket),
-                        &mut transfer,
-                        &mut local,
-                        &mut buffers,
-                        stop,
-                    ),
-                    TransferWire::Routed(socket, inbox) => drive(
-                        &mut Routed {
-                            socket: &socket,
-                            inbox,
-                        },
-                        &mut transfer,
-                        &mut local,
-                        &mut buffers,
-                        stop,
-                    ),
-                };
-                label.log_end(report, local.bytes());
-            });
-        spawned.map(drop)
-    }
-}
-
-/// How a transfer thread reaches its peer.
-enum TransferWire {
-    /// Its own socket.
-    Own(UdpSocket),
-    /// The shared request socket, and what the request loop hands on.
-    Routed(Arc<UdpSocket>, mpsc::Receiver<Datagram>),
-}
-
-impl Shared {
-    fn peers(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, Option<SyncSender<Datagram>>>> {
-        // The map stays consistent even if a holder panicked.
-        self.active.lock().unwrap_or_else(|e| e.into_inner())
+        active.asked += 1;
+        let n = active.asked;
+        let marked = match &active.way {
+            // Disconnected: the transfer has ended, and its thread takes
+            // the request when it leaves the map.
+            Way::Inbox(inbox) => !matches!(
+                inbox.try_send(Inbound::CaughtUp(n)),
+                Err(TrySendError::Full(_))
+            ),
+            Way::Own(socket, wake) => socket.send_to(&n.to_be_bytes(), *wake).is_ok(),
+        };
+        // Unmarked, it would wait for the transfer's end and then start a
+        // second transfer even if it was a repeat: drop it instead (a
+        // client resends).
+        active.held = marked.then(|| (n, request.to_vec()));
+        true
     }
 }
 
@@ -253,18 +372,38 @@ impl Running for Shared {
 struct ActiveGuard {
     shared: Arc<Shared>,
     peer: SocketAddr,
+    left: bool,
 }
 
 impl ActiveGuard {
-    fn enter(shared: Arc<Shared>, peer: SocketAddr, inbox: Option<SyncSender<Datagram>>) -> Self {
-        shared.peers().insert(peer, inbox);
-        ActiveGuard { shared, peer }
+    fn enter(shared: Arc<Shared>, peer: SocketAddr, way: Way) -> Self {
+        let active = Active {
+            way,
+            held: None,
+            asked: 0,
+        };
+        shared.peers().insert(peer, active);
+        ActiveGuard {
+            shared,
+            peer,
+            left: false,
+        }
+    }
+
+    /// The transfer has ended: leave the map, with the request held for
+    /// its peer, if there is one.
+    fn leave(&mut self) -> Option<Vec<u8>> {
+        self.left = true;
+        let active = self.shared.peers().remove(&self.peer)?;
+        active.held.map(|(_, request)| request)
     }
 }
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
-        self.shared.peers().remove(&self.peer);
+        if !self.left {
+            self.shared.peers().remove(&self.peer);
+        }
     }
 }
 
