@@ -498,6 +498,94 @@ fn a_repeated_request_does_not_start_a_second_transfer(driver: Driver) {
         Ok((n, from)) => panic!("unexpected {:?} from {from}", &buf[..n]),
     }
     socket.send_to(b"\x00\x04\x00\x01", tid).unwrap();
+    // Nor once that transfer has ended: the repeat started nothing.
+    match socket.recv_from(&mut buf) {
+        Err(err) => assert!(matches!(
+            err.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        )),
+        Ok((n, from)) => panic!("a second transfer: {:?} from {from}", &buf[..n]),
+    }
+}
+
+/// Read from `socket` within 500 ms, or fail naming `what`: a client
+/// whose request was ignored would wait for its own timeout (seconds).
+#[track_caller]
+fn answer_within_500ms(socket: &UdpSocket, what: &str) -> (Vec<u8>, SocketAddr) {
+    let mut buf = [0u8; 600];
+    let sent = Instant::now();
+    match socket.recv_from(&mut buf) {
+        Ok((n, from)) => (buf[..n].to_vec(), from),
+        Err(err) => panic!("{what}: no answer after {:?} ({err})", sent.elapsed()),
+    }
+}
+
+/// A client that asks again from the same port right after it ACKed the
+/// last block of its previous download (or got the last ACK of its
+/// upload) is answered at once: the server must not take the request for
+/// a repeat of the transfer it has just finished, whichever of the two
+/// datagrams it happens to read first.
+fn back_to_back_requests_from_one_port(server: TestServer) {
+    let file = data(1300); // blocks of 512, 512 and 276 bytes
+    server.write_file("f", &file);
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let rrq = b"\x00\x01f\x00octet\x00";
+    socket.send_to(rrq, server.addr()).unwrap();
+    for round in 0..20 {
+        let mut got = Vec::new();
+        let mut expected_block = 1u16;
+        loop {
+            let (packet, tid) = answer_within_500ms(&socket, &format!("round {round}"));
+            assert_eq!(
+                packet[..4],
+                [0, 3, 0, expected_block as u8],
+                "round {round}"
+            );
+            got.extend_from_slice(&packet[4..]);
+            socket
+                .send_to(&[0, 4, 0, expected_block as u8], tid)
+                .unwrap();
+            if packet.len() < 516 {
+                break;
+            }
+            expected_block += 1;
+        }
+        assert!(got == file, "round {round}: {} bytes", got.len());
+        // At once: the final ACK is hardly out of the socket.
+        socket.send_to(rrq, server.addr()).unwrap();
+    }
+    // The last request's transfer: answered, then given up by the client.
+    let (packet, tid) = answer_within_500ms(&socket, "the last round");
+    assert_eq!(packet[..4], [0, 3, 0, 1]);
+    socket.send_to(b"\x00\x05\x00\x00gone\x00", tid).unwrap();
+
+    // An upload whose last ACK the client has got: the server dallies,
+    // in case that ACK was lost, but a new request from the client says
+    // it was not.
+    for round in 0..5 {
+        let name = format!("up{round}");
+        let wrq = format!("\x00\x02{name}\x00octet\x00");
+        socket.send_to(wrq.as_bytes(), server.addr()).unwrap();
+        let (packet, tid) = answer_within_500ms(&socket, &format!("WRQ {round}"));
+        assert_eq!(packet, [0, 4, 0, 0], "upload round {round}");
+        let mut block = vec![0, 3, 0, 1];
+        block.extend_from_slice(&file[..100]);
+        socket.send_to(&block, tid).unwrap();
+        let (packet, _) = answer_within_500ms(&socket, &format!("DATA {round}"));
+        assert_eq!(packet, [0, 4, 0, 1], "upload round {round}");
+        socket.send_to(rrq, server.addr()).unwrap();
+        let (packet, tid) = answer_within_500ms(&socket, &format!("RRQ after upload {round}"));
+        assert_eq!(packet[..4], [0, 3, 0, 1], "round {round}");
+        socket.send_to(b"\x00\x05\x00\x00gone\x00", tid).unwrap();
+        assert!(std::fs::read(server.path(&name)).unwrap() == file[..100]);
+    }
+}
+
+fn a_new_request_right_after_a_transfer_is_answered_at_once(driver: Driver) {
+    back_to_back_requests_from_one_port(TestServer::start(driver, true));
 }
 
 // ---------------------------------------------------------------------------
@@ -510,6 +598,10 @@ fn single_port(driver: Driver, write: bool) -> TestServer {
         c.policy.allow_write = write;
         c.single_port = true;
     })
+}
+
+fn single_port_answers_a_new_request_right_after_a_transfer(driver: Driver) {
+    back_to_back_requests_from_one_port(single_port(driver, true));
 }
 
 fn single_port_serves_many_clients_at_once(driver: Driver) {
@@ -670,6 +762,8 @@ ferry_interop::driver_tests!(
     requests_from_many_clients_at_once,
     ipv6_loopback,
     a_repeated_request_does_not_start_a_second_transfer,
+    a_new_request_right_after_a_transfer_is_answered_at_once,
+    single_port_answers_a_new_request_right_after_a_transfer,
     single_port_serves_many_clients_at_once,
     download_to_a_path_is_atomic,
     upload_from_a_path_reports_progress,
