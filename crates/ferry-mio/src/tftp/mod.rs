@@ -21,6 +21,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use ferry_service::clock;
 use ferry_service::tftp::{
@@ -53,6 +54,12 @@ const BUFFERING: Buffering = Buffering {
 /// again if it still has datagrams.
 const READ_BUDGET: usize = 128;
 
+/// The first pause before the request socket is read again after it
+/// failed; it doubles while the socket keeps failing, up to
+/// [`RETRY_MAX`].
+const RETRY_MIN: Duration = Duration::from_millis(50);
+const RETRY_MAX: Duration = Duration::from_secs(5);
+
 /// The server's ERROR text for transfers ended by a shutdown.
 const SHUTDOWN_MESSAGE: &str = "server shutting down";
 
@@ -70,6 +77,11 @@ pub(crate) struct Tftp {
     block: Vec<u8>,
     outbox: Outbox,
     stopping: bool,
+    /// After a failed read of the request socket: the pause before the
+    /// next attempt (zero while reads succeed), and that attempt's
+    /// deadline as armed in the loop's heap.
+    retry: Duration,
+    retry_armed: Option<Instant>,
 }
 
 /// A running transfer.
@@ -123,6 +135,8 @@ impl Tftp {
             block: Vec::new(),
             outbox: Outbox::new(),
             stopping: false,
+            retry: Duration::ZERO,
+            retry_armed: None,
         })
     }
 
@@ -141,11 +155,9 @@ impl Tftp {
                 Ok(got) => got,
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
                 Err(err) if recv_error_is_transient(&err) => continue,
-                Err(err) => {
-                    tracing::warn!(error = %err, "tftp request socket failed");
-                    return;
-                }
+                Err(err) => return self.request_failed(cx, err),
             };
+            self.retry = Duration::ZERO;
             let running = Peers { peers: &self.peers };
             match self
                 .acceptor
@@ -163,6 +175,24 @@ impl Tftp {
             }
         }
         self.more_later(cx, None);
+    }
+
+    /// Reading the request socket failed, and not for a reason known to
+    /// lose nothing. The blocking driver's server ends on such an error;
+    /// here the loop also runs the other server and every transfer, so
+    /// the socket is kept and read again after a pause. It must be, on a
+    /// timer: the loop is edge-triggered, so a socket left undrained is
+    /// not reported again until another datagram arrives. The pause
+    /// doubles while the socket keeps failing (a lasting error logs a few
+    /// lines a second at first, then one every 5 s) and starts again
+    /// after a successful read.
+    fn request_failed(&mut self, cx: &mut Cx<'_>, err: io::Error) {
+        self.retry = (self.retry * 2).clamp(RETRY_MIN, RETRY_MAX);
+        let retry_ms = self.retry.as_millis() as u64;
+        tracing::warn!(error = %err, retry_ms, "tftp request socket failed");
+        let at = cx.now + self.retry;
+        cx.timers
+            .arm(token(Tag::Tftp, REQUEST), at, &mut self.retry_armed);
     }
 
     /// The request in the receive buffer (`len` bytes) came from `peer`,
@@ -345,6 +375,11 @@ impl Service for Tftp {
 
     fn timer(&mut self, cx: &mut Cx<'_>, index: usize, at: Instant) {
         let Some(key) = index.checked_sub(1) else {
+            // The request socket's retry after a failed read.
+            if self.retry_armed == Some(at) {
+                self.retry_armed = None;
+                self.request_ready(cx);
+            }
             return;
         };
         let Some(entry) = self.transfers.get_mut(key) else {

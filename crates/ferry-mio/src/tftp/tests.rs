@@ -274,3 +274,47 @@ fn shutdown_aborts_transfers_and_discards_uploads() {
 fn single_port_shutdown_aborts_transfers_and_discards_uploads() {
     shutdown_aborts(true);
 }
+
+/// A failed read of the request socket neither ends the server nor leaves
+/// the socket unread (the loop is edge-triggered): a retry is armed, with
+/// a pause that doubles while reads keep failing, and it drains the socket.
+#[test]
+fn a_failed_request_read_is_retried_on_a_timer() {
+    use super::{Tftp, RETRY_MIN};
+    use crate::reactor::{Cx, Service, Timers};
+
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("f"), b"retried").unwrap();
+    let poll = mio::Poll::new().unwrap();
+    let waker = std::sync::Arc::new(mio::Waker::new(poll.registry(), mio::Token(0)).unwrap());
+    let mut timers = Timers::default();
+    let mut tftp = Tftp::bind(config(root.path(), false), poll.registry()).unwrap();
+    let now = ferry_service::clock::now();
+    let mut cx = Cx {
+        registry: poll.registry(),
+        timers: &mut timers,
+        waker: &waker,
+        now,
+    };
+    tftp.request_failed(&mut cx, std::io::Error::other("first"));
+    tftp.request_failed(&mut cx, std::io::Error::other("second"));
+    assert_eq!(tftp.retry, RETRY_MIN * 2);
+    // The earlier deadline stays armed; the later one adds nothing.
+    let at = now + RETRY_MIN;
+    assert_eq!(tftp.retry_armed, Some(at));
+    assert_eq!(cx.timers.next(), Some(at));
+    assert_eq!(cx.timers.len(), 1);
+
+    // A request waits, unread; the retry reads it.
+    let socket = client(Duration::from_secs(5));
+    socket.send_to(&rrq("f"), tftp.local_addr()).unwrap();
+    thread::sleep(Duration::from_millis(50));
+    let (due, _) = cx.timers.pop_due(at).unwrap();
+    assert_eq!(due, at);
+    tftp.timer(&mut cx, 0, at);
+    assert_eq!(tftp.retry_armed, None);
+    assert_eq!(tftp.retry, Duration::ZERO, "a read succeeded");
+    let (packet, _) = recv(&socket).expect("the request was read");
+    assert_eq!(packet, b"\x00\x03\x00\x01retried");
+    tftp.shutdown(&mut cx);
+}
