@@ -10,7 +10,8 @@ use std::net::{IpAddr, Shutdown, SocketAddr};
 use std::sync::Arc;
 
 use ferry_service::ftp::{
-    self as service, Job, SessionEnd, SessionLog, View, CONNECT_TIMEOUT, INPUT_LIMIT, WRITE_TIMEOUT,
+    self as service, Job, SessionEnd, SessionLog, Sink, View, CONNECT_TIMEOUT, INPUT_LIMIT,
+    WRITE_TIMEOUT,
 };
 use ferry_storage::{StorageError, Upload};
 use ferry_time::Instant;
@@ -22,7 +23,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::Interest;
 
 use super::pool::{Pool, Task, Ticket};
-use super::transfer::{Buffers, Ended, Mover, Step};
+use super::transfer::{Buffers, Mover, Step};
 use super::{token, Role, Shared};
 use crate::reactor::Cx;
 
@@ -303,7 +304,7 @@ impl Conn {
             Ok(upload) => {
                 data.state = State::Moving {
                     stream,
-                    mover: Mover::receive(upload, data.ascii),
+                    mover: Mover::receive(Sink::new(upload, data.ascii)),
                 };
                 self.data = Some(data);
                 self.step(env);
@@ -571,7 +572,6 @@ impl Conn {
     fn start_transfer(&mut self, env: &mut Env<'_, '_>, id: RequestId, transfer: Transfer) {
         // Whatever happens, this transfer uses up the passive listener.
         let listener = self.listener.take();
-        self.log.transfer_began();
         let prepare = matches!(
             transfer.kind,
             TransferKind::Store {
@@ -579,15 +579,11 @@ impl Conn {
                 ..
             }
         );
-        let (job, started) = match service::open_job(&self.view, &transfer.kind) {
-            Ok(opened) => opened,
-            Err(failure) => {
-                self.session
-                    .complete(env.now(), id, Completion::Failed(failure));
-                return;
-            }
-        };
-        self.session.complete(env.now(), id, started);
+        let now = env.now();
+        let log = &mut self.log;
+        let view = &self.view;
+        let begun = service::begin_transfer(&mut self.session, log, view, now, id, &transfer.kind);
+        let Some(job) = begun else { return };
         // The 150 goes out before the data connection is opened or taken.
         self.flush(env);
         let head = |state| Data {
@@ -776,11 +772,11 @@ impl Conn {
                 return;
             }
             // Nothing to copy: at once.
-            Job::Receive(upload) => match upload.prepare() {
-                Ok(upload) => Mover::receive(upload, data.ascii),
-                Err(err) => {
+            Job::Receive(upload) => match Sink::prepare(upload, data.ascii) {
+                Ok(sink) => Mover::receive(sink),
+                Err(failure) => {
                     let _ = stream.shutdown(Shutdown::Both);
-                    let completion = Completion::Failed(service::failure(err));
+                    let completion = Completion::Failed(failure);
                     self.end_transfer(env, data.id, 0, completion);
                     return;
                 }
@@ -809,18 +805,15 @@ impl Conn {
         let result = match step {
             Step::Blocked => return,
             Step::Yield => return self.requeue(env),
-            Step::Done => Ok(()),
-            Step::Failed(ended) => Err(ended),
+            Step::Done => Ok(data.moved),
+            Step::Failed(failure) => Err(failure),
         };
         let data = self.data.take().expect("checked");
         let (id, moved) = (data.id, data.moved);
         data.state.close();
-        let completion = match result {
-            Ok(()) => Completion::Finished { bytes: moved },
-            Err(Ended::Data) => Completion::Failed(Failure::DataConnectionLost),
-            Err(Ended::Local(failure)) => Completion::Failed(failure),
-        };
-        self.end_transfer(env, id, moved, completion);
+        // An ABOR or a timeout ends the transfer before it steps again:
+        // nothing here was asked to stop.
+        self.end_transfer(env, id, moved, service::completion(result, false));
     }
 
     /// Tells the session how transfer `id` ended.
@@ -831,9 +824,8 @@ impl Conn {
         moved: u64,
         completion: Completion,
     ) {
-        self.log.transfer_moved(moved);
-        self.session.transfer_progress(env.now(), id, moved);
-        self.session.complete(env.now(), id, completion);
+        let now = env.now();
+        service::end_transfer(&mut self.session, &mut self.log, now, id, moved, completion);
     }
 
     /// Ends a transfer still waiting for its data connection, if there is

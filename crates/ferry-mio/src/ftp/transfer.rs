@@ -1,13 +1,12 @@
 //! Moving one transfer's bytes on a non-blocking data connection, a
 //! bounded amount per call, so that one fast client cannot keep the loop
-//! from everyone else.
+//! from everyone else. The file ends ([`Source`], [`Sink`]) are
+//! ferry-service's, as the blocking driver's are.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 
-use ferry_service::ftp::failure;
-use ferry_storage::{StorageError, Upload};
-use ftp_proto::ascii::{Decoder, Encoder};
+use ferry_service::ftp::{send_file, SendFile, Sink, Source};
 use ftp_proto::server::Failure;
 
 /// Bytes moved on the data connection per call at most, before the
@@ -49,17 +48,8 @@ pub(super) enum Step {
     Yield,
     /// All moved (an upload is published).
     Done,
-    /// The transfer failed.
-    Failed(Ended),
-}
-
-/// Why a transfer did not finish.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) enum Ended {
-    /// The data connection broke.
-    Data,
-    /// The file side failed.
-    Local(Failure),
+    /// The transfer failed (the data connection: `DataConnectionLost`).
+    Failed(Failure),
 }
 
 /// One transfer's file end and progress.
@@ -73,12 +63,11 @@ pub(super) enum Mover {
     Listing { bytes: Vec<u8>, at: usize },
     /// STOR, APPE, STOU: into the upload's temporary file until the client
     /// closes the connection; then published.
-    Receive(Box<Receive>),
+    Receive(Box<Option<Sink>>),
 }
 
 pub(super) struct Buffered {
-    file: File,
-    encoder: Option<Encoder>,
+    source: Source,
     /// Wire bytes read from the file that the socket has not taken yet,
     /// sent from `at`: they wait for the next step (at most [`CHUNK`]).
     /// No allocation while the socket keeps up.
@@ -86,25 +75,19 @@ pub(super) struct Buffered {
     at: usize,
 }
 
-pub(super) struct Receive {
-    upload: Option<Upload>,
-    decoder: Option<Decoder>,
-}
-
 impl Mover {
     /// A download of `file`, from its current position.
     pub(super) fn send(file: File, ascii: bool) -> Mover {
         if ascii {
-            Mover::copy(file, Some(Encoder::new()))
+            Mover::copy(Source::new(file, true))
         } else {
             Mover::SendFile(file)
         }
     }
 
-    fn copy(file: File, encoder: Option<Encoder>) -> Mover {
+    fn copy(source: Source) -> Mover {
         Mover::Buffered(Box::new(Buffered {
-            file,
-            encoder,
+            source,
             unsent: Vec::new(),
             at: 0,
         }))
@@ -115,12 +98,9 @@ impl Mover {
         Mover::Listing { bytes, at: 0 }
     }
 
-    /// An upload into `upload`, ready for data.
-    pub(super) fn receive(upload: Upload, ascii: bool) -> Mover {
-        Mover::Receive(Box::new(Receive {
-            upload: Some(upload),
-            decoder: ascii.then(Decoder::new),
-        }))
+    /// An upload into `sink`, ready for data.
+    pub(super) fn receive(sink: Sink) -> Mover {
+        Mover::Receive(Box::new(Some(sink)))
     }
 
     /// Moves what the connection takes or gives, at most [`BUDGET`] bytes,
@@ -138,26 +118,22 @@ impl Mover {
                 if budget == 0 {
                     return Step::Yield;
                 }
-                match rustix::fs::sendfile(&*stream, &*file, None, budget) {
-                    Ok(0) => return Step::Done,
-                    Ok(n) => {
+                match send_file(&*stream, file, budget) {
+                    SendFile::Sent(0) => return Step::Done,
+                    SendFile::Sent(n) => {
                         *moved += n as u64;
                         budget = budget.saturating_sub(n);
                     }
-                    Err(rustix::io::Errno::INTR) => {}
-                    Err(rustix::io::Errno::AGAIN) => return Step::Blocked,
-                    Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) if *moved == 0 => {
-                        let file = file.try_clone();
-                        match file {
-                            Ok(file) => {
-                                *self = Mover::copy(file, None);
-                                return self.step(stream, moved, buffers);
-                            }
-                            Err(_) => return Step::Failed(Ended::Local(Failure::Io)),
+                    SendFile::WouldBlock => return Step::Blocked,
+                    SendFile::Unsupported if *moved == 0 => match file.try_clone() {
+                        Ok(file) => {
+                            *self = Mover::copy(Source::new(file, false));
+                            return self.step(stream, moved, buffers);
                         }
-                    }
-                    Err(rustix::io::Errno::IO) => return Step::Failed(Ended::Local(Failure::Io)),
-                    Err(_) => return Step::Failed(Ended::Data),
+                        Err(_) => return Step::Failed(Failure::Io),
+                    },
+                    SendFile::Unsupported => return Step::Failed(Failure::DataConnectionLost),
+                    SendFile::Failed(failure) => return Step::Failed(failure),
                 }
             },
             Mover::Buffered(copy) => copy.step(stream, moved, budget, buffers),
@@ -176,10 +152,10 @@ impl Mover {
                         budget -= n;
                     }
                     Ok(None) => return Step::Blocked,
-                    Err(ended) => return Step::Failed(ended),
+                    Err(failure) => return Step::Failed(failure),
                 }
             },
-            Mover::Receive(receive) => receive.step(stream, moved, budget, buffers),
+            Mover::Receive(sink) => receive(sink, stream, moved, budget, buffers),
         }
     }
 }
@@ -205,7 +181,7 @@ impl Buffered {
                     budget -= n;
                 }
                 Ok(None) => return Step::Blocked,
-                Err(ended) => return Step::Failed(ended),
+                Err(failure) => return Step::Failed(failure),
             }
         }
         self.unsent = Vec::new();
@@ -213,28 +189,17 @@ impl Buffered {
         loop {
             // No more wire bytes than the budget has room for: read only
             // what can go out in this step.
-            let room = budget.min(CHUNK);
-            let want = if self.encoder.is_some() {
-                room / 2
-            } else {
-                room
-            };
+            let want = self.source.read_size(budget.min(CHUNK));
             if want == 0 {
                 return Step::Yield;
             }
-            let raw = &mut buffers.read[..want];
-            let n = match read_file(&mut self.file, raw) {
-                Ok(0) => return Step::Done,
-                Ok(n) => n,
-                Err(ended) => return Step::Failed(ended),
-            };
-            let wire = match &mut self.encoder {
-                Some(encoder) => {
-                    buffers.converted.clear();
-                    encoder.encode(&raw[..n], &mut buffers.converted);
-                    &buffers.converted[..]
-                }
-                None => &raw[..n],
+            let wire = match self
+                .source
+                .read(&mut buffers.read[..want], &mut buffers.converted)
+            {
+                Ok(Some(wire)) => wire,
+                Ok(None) => return Step::Done,
+                Err(failure) => return Step::Failed(failure),
             };
             let mut sent = 0;
             while sent < wire.len() {
@@ -249,96 +214,63 @@ impl Buffered {
                         self.unsent = wire[sent..].to_vec();
                         return Step::Blocked;
                     }
-                    Err(ended) => return Step::Failed(ended),
+                    Err(failure) => return Step::Failed(failure),
                 }
             }
         }
     }
 }
 
-impl Receive {
-    fn step<S: Read>(
-        &mut self,
-        stream: &mut S,
-        moved: &mut u64,
-        mut budget: usize,
-        buffers: &mut Buffers,
-    ) -> Step {
-        loop {
-            if budget == 0 {
-                return Step::Yield;
-            }
-            let want = budget.min(buffers.read.len());
-            let n = match stream.read(&mut buffers.read[..want]) {
-                Ok(0) => return self.finish(buffers),
-                Ok(n) => n,
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Step::Blocked,
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => return Step::Failed(Ended::Data),
-            };
-            *moved += n as u64;
-            budget -= n;
-            let Some(upload) = &mut self.upload else {
-                return Step::Failed(Ended::Local(Failure::Io));
-            };
-            let bytes = match &mut self.decoder {
-                Some(decoder) => {
-                    buffers.converted.clear();
-                    decoder.decode(&buffers.read[..n], &mut buffers.converted);
-                    &buffers.converted[..]
-                }
-                None => &buffers.read[..n],
-            };
-            if let Err(err) = upload.file().write_all(bytes) {
-                return Step::Failed(local(err));
-            }
+/// An upload's step: reads of at most the budget into the loop's buffer,
+/// each stored before the next; at the end of the data, the commit.
+fn receive<S: Read>(
+    sink: &mut Option<Sink>,
+    stream: &mut S,
+    moved: &mut u64,
+    mut budget: usize,
+    buffers: &mut Buffers,
+) -> Step {
+    loop {
+        if budget == 0 {
+            return Step::Yield;
         }
-    }
-
-    /// The client closed the connection: the upload is complete.
-    fn finish(&mut self, buffers: &mut Buffers) -> Step {
-        let Some(mut upload) = self.upload.take() else {
-            return Step::Failed(Ended::Local(Failure::Io));
+        let want = budget.min(buffers.read.len());
+        let n = match stream.read(&mut buffers.read[..want]) {
+            Ok(0) => {
+                // The client closed the connection: the upload is complete.
+                return match sink.take().map(|sink| sink.commit(&mut buffers.converted)) {
+                    Some(Ok(())) => Step::Done,
+                    Some(Err(failure)) => Step::Failed(failure),
+                    None => Step::Failed(Failure::Io),
+                };
+            }
+            Ok(n) => n,
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Step::Blocked,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return Step::Failed(Failure::DataConnectionLost),
         };
-        if let Some(decoder) = &mut self.decoder {
-            buffers.converted.clear();
-            decoder.finish(&mut buffers.converted);
-            if let Err(err) = upload.file().write_all(&buffers.converted) {
-                return Step::Failed(local(err));
-            }
-        }
-        match upload.commit() {
-            Ok(_) => Step::Done,
-            Err(err) => Step::Failed(Ended::Local(failure(err))),
+        *moved += n as u64;
+        budget -= n;
+        let Some(sink) = sink else {
+            return Step::Failed(Failure::Io);
+        };
+        if let Err(failure) = sink.write(&buffers.read[..n], &mut buffers.converted) {
+            return Step::Failed(failure);
         }
     }
 }
 
 /// One non-blocking write: `Some(n)` written, `None` when the socket is full.
-fn write<S: Write>(stream: &mut S, bytes: &[u8]) -> Result<Option<usize>, Ended> {
+fn write<S: Write>(stream: &mut S, bytes: &[u8]) -> Result<Option<usize>, Failure> {
     loop {
         return match stream.write(bytes) {
-            Ok(0) => Err(Ended::Data),
+            Ok(0) => Err(Failure::DataConnectionLost),
             Ok(n) => Ok(Some(n)),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(None),
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => Err(Ended::Data),
+            Err(_) => Err(Failure::DataConnectionLost),
         };
     }
-}
-
-fn read_file(file: &mut File, buf: &mut [u8]) -> Result<usize, Ended> {
-    loop {
-        match file.read(buf) {
-            Ok(n) => return Ok(n),
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return Err(Ended::Local(Failure::Io)),
-        }
-    }
-}
-
-fn local(err: io::Error) -> Ended {
-    Ended::Local(failure(StorageError::from(err)))
 }
 
 #[cfg(test)]
@@ -348,7 +280,8 @@ mod tests {
     use std::net::{TcpListener, TcpStream};
     use std::time::Duration;
 
-    use ferry_storage::{Root, UploadMode};
+    use ferry_storage::{Root, Upload, UploadMode};
+    use ftp_proto::ascii::Encoder;
 
     fn file_with(bytes: &[u8]) -> File {
         let mut file = tempfile::tempfile().unwrap();
@@ -394,7 +327,7 @@ mod tests {
         let (by_sendfile, n) = send(Mover::send(file_with(&data), false));
         assert!(by_sendfile == data);
         assert_eq!(n, data.len() as u64);
-        let (by_copy, n) = send(Mover::copy(file_with(&data), None));
+        let (by_copy, n) = send(Mover::copy(Source::new(file_with(&data), false)));
         assert!(by_copy == data);
         assert_eq!(n, data.len() as u64);
     }
@@ -419,7 +352,8 @@ mod tests {
     #[test]
     fn a_download_yields_after_its_budget() {
         // A writer that takes everything: only the budget stops a step.
-        let Mover::Buffered(mut copy) = Mover::copy(file_with(&content()), None) else {
+        let Mover::Buffered(mut copy) = Mover::copy(Source::new(file_with(&content()), false))
+        else {
             unreachable!()
         };
         let mut sink = Vec::new();
@@ -512,11 +446,26 @@ mod tests {
         upload.prepare().unwrap()
     }
 
-    fn receive(upload: Upload, ascii: bool) -> Box<Receive> {
-        match Mover::receive(upload, ascii) {
-            Mover::Receive(receive) => receive,
-            _ => unreachable!(),
+    /// An upload's mover, stepped as the loop steps it.
+    struct Receive(Mover);
+
+    impl Receive {
+        fn step(
+            &mut self,
+            incoming: &mut Incoming<'_>,
+            moved: &mut u64,
+            budget: usize,
+            buffers: &mut Buffers,
+        ) -> Step {
+            let Mover::Receive(sink) = &mut self.0 else {
+                unreachable!()
+            };
+            super::receive(sink, incoming, moved, budget, buffers)
         }
+    }
+
+    fn receive(upload: Upload, ascii: bool) -> Receive {
+        Receive(Mover::receive(Sink::new(upload, ascii)))
     }
 
     #[test]

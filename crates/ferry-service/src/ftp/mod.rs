@@ -2,11 +2,14 @@
 //! every driver: carrying out the machine's requests against the served
 //! root ([`View`], [`perform`], [`open_job`], [`authenticate`]), the
 //! sockets a server opens ([`listen`], [`PassivePorts`], active
-//! connects), and the session's log lines ([`SessionLog`]).
+//! connects), the session's log lines ([`SessionLog`]), and a
+//! transfer's file ends and replies ([`Source`], [`Sink`],
+//! [`begin_transfer`], [`end_transfer`], [`completion`]).
 
 mod log;
 mod net;
 mod requests;
+mod transfer;
 
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
@@ -22,6 +25,7 @@ pub use net::{
     connect_from, connect_from_nonblocking, listen, PassivePorts, CONNECT_TIMEOUT, LISTEN_BACKLOG,
 };
 pub use requests::{authenticate, failure, metadata, open_job, perform, Job, View};
+pub use transfer::{begin_transfer, completion, end_transfer, send_file, SendFile, Sink, Source};
 
 /// Default limit of control connections served at once.
 pub const DEFAULT_MAX_SESSIONS: usize = 1000;

@@ -236,13 +236,15 @@ impl Control {
         loop {
             let mut progressed = false;
             while let Ok((id, completion)) = self.done_rx.try_recv() {
+                let now = clock::now();
                 if self.running.as_ref().is_some_and(|r| r.id == id) {
                     let running = self.running.take().expect("checked");
                     let moved = running.moved.load(Ordering::Relaxed);
-                    self.log.transfer_moved(moved);
-                    self.session.transfer_progress(clock::now(), id, moved);
+                    let (session, log) = (&mut self.session, &mut self.log);
+                    service::end_transfer(session, log, now, id, moved, completion);
+                } else {
+                    self.session.complete(now, id, completion);
                 }
-                self.session.complete(clock::now(), id, completion);
                 progressed = true;
             }
             self.report_progress(clock::now());
@@ -387,16 +389,9 @@ impl Control {
     fn start_transfer(&mut self, id: RequestId, transfer: Transfer) -> io::Result<()> {
         // Whatever happens, this transfer uses up the passive listener.
         let listener = self.listener.take();
-        self.log.transfer_began();
-        let (job, started) = match service::open_job(&self.view, &transfer.kind) {
-            Ok(opened) => opened,
-            Err(failure) => {
-                self.session
-                    .complete(clock::now(), id, Completion::Failed(failure));
-                return Ok(());
-            }
-        };
-        self.session.complete(clock::now(), id, started);
+        let (session, log, view) = (&mut self.session, &mut self.log, &self.view);
+        let begun = service::begin_transfer(session, log, view, clock::now(), id, &transfer.kind);
+        let Some(job) = begun else { return Ok(()) };
         // The 150 goes out before the data connection is opened or taken.
         self.flush()?;
         match transfer.data {

@@ -6,12 +6,14 @@ use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use ferry_service::ftp::{connect_from, failure, Job, SessionLog};
-use ferry_storage::{NewUpload, StorageError};
-use ftp_proto::ascii::{Decoder, Encoder};
+use ferry_service::ftp::{
+    completion, connect_from, send_file, Job, SendFile, SessionLog, Sink, Source,
+};
+use ferry_storage::NewUpload;
 use ftp_proto::server::{Completion, Failure};
 
-/// Copy buffer for uploads, TYPE A and the fallback download path.
+/// Copy buffer for uploads, TYPE A and the fallback download path (each
+/// transfer has a thread, and a buffer, of its own).
 const BUFFER: usize = 256 * 1024;
 
 /// Bytes handed to one `sendfile(2)` call: large enough to keep the socket
@@ -63,7 +65,7 @@ pub(super) fn run(work: Work) -> Completion {
             Ok(stream) => stream,
             Err(err) => {
                 SessionLog::active_connect_failed(to, &err);
-                return stopped_or(&stop, Failure::NoDataConnection);
+                return completion(Err(Failure::NoDataConnection), stopped(&stop));
             }
         },
     };
@@ -81,7 +83,7 @@ pub(super) fn run(work: Work) -> Completion {
         total: 0,
     };
     let result = match job {
-        Job::Send(file) if ascii => mover.send_ascii(file),
+        Job::Send(file) if ascii => mover.send_buffered(Source::new(file, true)),
         Job::Send(file) => mover.send_file(file),
         Job::Listing(bytes) => mover.send_bytes(&bytes),
         Job::Receive(upload) => mover.receive(upload, ascii),
@@ -90,27 +92,12 @@ pub(super) fn run(work: Work) -> Completion {
     let _ = mover.stream.shutdown(Shutdown::Both);
     drop(mover);
     *slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
-    match result {
-        Ok(()) => Completion::Finished { bytes: total },
-        Err(Ended::Data) => stopped_or(&stop, Failure::DataConnectionLost),
-        Err(Ended::Local(failure)) => stopped_or(&stop, failure),
-    }
+    completion(result.map(|()| total), stopped(&stop))
 }
 
-fn stopped_or(stop: &AtomicBool, failure: Failure) -> Completion {
-    if stop.load(Ordering::Acquire) {
-        Completion::Failed(Failure::Aborted)
-    } else {
-        Completion::Failed(failure)
-    }
-}
-
-/// Why a transfer did not finish.
-enum Ended {
-    /// The data connection broke (or was cut on ABOR).
-    Data,
-    /// The file side failed.
-    Local(Failure),
+/// The control thread asked the transfer to stop (and cut its connection).
+fn stopped(stop: &AtomicBool) -> bool {
+    stop.load(Ordering::Acquire)
 }
 
 struct Mover<'a> {
@@ -121,9 +108,10 @@ struct Mover<'a> {
 }
 
 impl Mover<'_> {
-    fn stopped(&self) -> Result<(), Ended> {
-        if self.stop.load(Ordering::Acquire) {
-            Err(Ended::Data)
+    /// A stopped transfer's connection was cut: that is how it ends.
+    fn stopped(&self) -> Result<(), Failure> {
+        if stopped(self.stop) {
+            Err(Failure::DataConnectionLost)
         } else {
             Ok(())
         }
@@ -134,13 +122,15 @@ impl Mover<'_> {
         self.moved.store(self.total, Ordering::Relaxed);
     }
 
-    fn write(&mut self, bytes: &[u8]) -> Result<(), Ended> {
-        self.stream.write_all(bytes).map_err(|_| Ended::Data)?;
+    fn write(&mut self, bytes: &[u8]) -> Result<(), Failure> {
+        self.stream
+            .write_all(bytes)
+            .map_err(|_| Failure::DataConnectionLost)?;
         self.count(bytes.len());
         Ok(())
     }
 
-    fn send_bytes(&mut self, bytes: &[u8]) -> Result<(), Ended> {
+    fn send_bytes(&mut self, bytes: &[u8]) -> Result<(), Failure> {
         for chunk in bytes.chunks(BUFFER) {
             self.stopped()?;
             self.write(chunk)?;
@@ -150,102 +140,57 @@ impl Mover<'_> {
 
     /// TYPE I: straight from the page cache to the socket with
     /// `sendfile(2)`; a copy through a buffer where it is not supported.
-    fn send_file(&mut self, mut file: File) -> Result<(), Ended> {
+    fn send_file(&mut self, file: File) -> Result<(), Failure> {
         loop {
             self.stopped()?;
-            match rustix::fs::sendfile(&self.stream, &file, None, SENDFILE_CHUNK) {
-                Ok(0) => return Ok(()),
-                Ok(n) => self.count(n),
-                Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => {}
-                Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) if self.total == 0 => {
-                    return self.copy_from(&mut file);
+            match send_file(&self.stream, &file, SENDFILE_CHUNK) {
+                SendFile::Sent(0) => return Ok(()),
+                SendFile::Sent(n) => self.count(n),
+                SendFile::WouldBlock => {}
+                SendFile::Unsupported if self.total == 0 => {
+                    return self.send_buffered(Source::new(file, false));
                 }
-                Err(rustix::io::Errno::IO) => return Err(Ended::Local(Failure::Io)),
-                Err(_) => return Err(Ended::Data),
+                SendFile::Unsupported => return Err(Failure::DataConnectionLost),
+                SendFile::Failed(failure) => return Err(failure),
             }
         }
     }
 
-    fn copy_from(&mut self, file: &mut File) -> Result<(), Ended> {
+    /// Through a buffer: TYPE A (LF becomes CR LF), or a file
+    /// `sendfile(2)` cannot send.
+    fn send_buffered(&mut self, mut source: Source) -> Result<(), Failure> {
         let mut buf = vec![0u8; BUFFER];
+        let mut converted = Vec::new();
         loop {
             self.stopped()?;
-            let n = read_file(file, &mut buf)?;
-            if n == 0 {
-                return Ok(());
+            match source.read(&mut buf, &mut converted)? {
+                Some(wire) => self.write(wire)?,
+                None => return Ok(()),
             }
-            self.write(&buf[..n])?;
-        }
-    }
-
-    /// TYPE A: LF becomes CR LF on the way out.
-    fn send_ascii(&mut self, mut file: File) -> Result<(), Ended> {
-        let mut buf = vec![0u8; BUFFER];
-        let mut out = Vec::with_capacity(BUFFER * 2);
-        let mut encoder = Encoder::new();
-        loop {
-            self.stopped()?;
-            let n = read_file(&mut file, &mut buf)?;
-            if n == 0 {
-                return Ok(());
-            }
-            out.clear();
-            encoder.encode(&buf[..n], &mut out);
-            self.write(&out)?;
         }
     }
 
     /// Into the upload's temporary file until the client closes the data
     /// connection; only then is the file published. A broken connection
     /// or an ABOR drops the upload, which removes the temporary file.
-    fn receive(&mut self, upload: NewUpload, ascii: bool) -> Result<(), Ended> {
-        let mut upload = upload.prepare().map_err(|err| Ended::Local(failure(err)))?;
+    fn receive(&mut self, upload: NewUpload, ascii: bool) -> Result<(), Failure> {
+        let mut sink = Sink::prepare(upload, ascii)?;
         let mut buf = vec![0u8; BUFFER];
-        let mut out = Vec::new();
-        let mut decoder = Decoder::new();
+        let mut converted = Vec::new();
         loop {
             self.stopped()?;
             let n = match self.stream.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => return Err(Ended::Data),
+                Err(_) => return Err(Failure::DataConnectionLost),
             };
             self.count(n);
-            let bytes = if ascii {
-                out.clear();
-                decoder.decode(&buf[..n], &mut out);
-                &out[..]
-            } else {
-                &buf[..n]
-            };
-            upload.file().write_all(bytes).map_err(local)?;
+            sink.write(&buf[..n], &mut converted)?;
         }
         self.stopped()?;
-        if ascii {
-            out.clear();
-            decoder.finish(&mut out);
-            upload.file().write_all(&out).map_err(local)?;
-        }
-        upload
-            .commit()
-            .map(drop)
-            .map_err(|err| Ended::Local(failure(err)))
+        sink.commit(&mut converted)
     }
-}
-
-fn read_file(file: &mut File, buf: &mut [u8]) -> Result<usize, Ended> {
-    loop {
-        match file.read(buf) {
-            Ok(n) => return Ok(n),
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return Err(Ended::Local(Failure::Io)),
-        }
-    }
-}
-
-fn local(err: io::Error) -> Ended {
-    Ended::Local(failure(StorageError::from(err)))
 }
 
 #[cfg(test)]
@@ -277,7 +222,7 @@ mod tests {
         }
     }
 
-    fn send(bytes: &[u8], how: fn(&mut Mover<'_>, File) -> Result<(), Ended>) -> (Vec<u8>, u64) {
+    fn send(bytes: &[u8], how: fn(&mut Mover<'_>, File) -> Result<(), Failure>) -> (Vec<u8>, u64) {
         let (sender, mut receiver) = pair();
         let reader = std::thread::spawn(move || {
             let mut got = Vec::new();
@@ -304,14 +249,16 @@ mod tests {
         let (by_sendfile, n) = send(&data, |m, f| m.send_file(f));
         assert!(by_sendfile == data);
         assert_eq!(n, data.len() as u64);
-        let (by_copy, n) = send(&data, |m, mut f| m.copy_from(&mut f));
+        let (by_copy, n) = send(&data, |m, f| m.send_buffered(Source::new(f, false)));
         assert!(by_copy == data);
         assert_eq!(n, data.len() as u64);
     }
 
     #[test]
     fn type_a_sends_cr_lf_and_counts_wire_bytes() {
-        let (wire, n) = send(b"one\ntwo\r\nthree\n", |m, f| m.send_ascii(f));
+        let (wire, n) = send(b"one\ntwo\r\nthree\n", |m, f| {
+            m.send_buffered(Source::new(f, true))
+        });
         assert_eq!(wire, b"one\r\ntwo\r\nthree\r\n");
         assert_eq!(n, wire.len() as u64);
     }
@@ -324,7 +271,7 @@ mod tests {
         let mut mover = mover(sender, &stop, &moved);
         assert!(matches!(
             mover.send_file(file_with(b"data")),
-            Err(Ended::Data)
+            Err(Failure::DataConnectionLost)
         ));
         assert_eq!(mover.total, 0);
     }
