@@ -21,11 +21,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use ferry_service::tftp::{
-    bind_request_socket, transfer_socket, Acceptor, Admission, Buffering, Outcome, Repeat, Running,
-    Start, RECV_BUFFER,
+    bind_request_socket, transfer_socket, Acceptor, Admission, Buffering, FileEnd, Outcome, Repeat,
+    Report, Running, Start, RECV_BUFFER,
 };
 pub use ferry_service::tftp::{ServerConfig, DEFAULT_MAX_TRANSFERS};
 pub use ferry_service::ServerError;
+use tftp_proto::transfer::Transfer;
 
 use super::drive::{
     drive, nothing_received, wake_addr, Buffers, Inbound, OwnSocket, Received, Routed, Stop, Wire,
@@ -220,31 +221,33 @@ fn spawn_transfer(shared: &Arc<Shared>, start: Start) -> io::Result<()> {
                 message: "server shutting down",
             });
             let report = match wire {
-                TransferWire::Own(socket, wake) => drive(
-                    &mut Marked {
-                        wire: OwnSocket::marked(&socket, wake),
+                TransferWire::Own(socket, wake) => {
+                    let wire = OwnSocket::marked(&socket, wake);
+                    drive_marked(
+                        wire,
                         shared,
                         peer,
-                    },
-                    &mut transfer,
-                    &mut local,
-                    &mut buffers,
-                    stop,
-                ),
-                TransferWire::Routed(inbox) => drive(
-                    &mut Marked {
-                        wire: Routed {
-                            socket: &shared.socket,
-                            inbox,
-                        },
+                        &mut transfer,
+                        &mut local,
+                        &mut buffers,
+                        stop,
+                    )
+                }
+                TransferWire::Routed(inbox) => {
+                    let wire = Routed {
+                        socket: &shared.socket,
+                        inbox,
+                    };
+                    drive_marked(
+                        wire,
                         shared,
                         peer,
-                    },
-                    &mut transfer,
-                    &mut local,
-                    &mut buffers,
-                    stop,
-                ),
+                        &mut transfer,
+                        &mut local,
+                        &mut buffers,
+                        stop,
+                    )
+                }
             };
             label.log_end(report, local.bytes());
             // A request still held is judged against an ended transfer:
@@ -256,6 +259,20 @@ fn spawn_transfer(shared: &Arc<Shared>, start: Start) -> io::Result<()> {
             }
         });
     spawned.map(drop)
+}
+
+/// Runs a transfer over `wire`, judging its peer's held request at the mark.
+fn drive_marked<W: Wire>(
+    wire: W,
+    shared: &Shared,
+    peer: SocketAddr,
+    transfer: &mut Transfer,
+    local: &mut FileEnd,
+    buffers: &mut Buffers,
+    stop: Option<Stop<'_>>,
+) -> io::Result<Report> {
+    let mut marked = Marked { wire, shared, peer };
+    drive(&mut marked, transfer, local, buffers, stop)
 }
 
 /// How a transfer thread reaches its peer.
