@@ -10,8 +10,7 @@ use std::net::{IpAddr, Shutdown, SocketAddr};
 use std::sync::Arc;
 
 use ferry_service::ftp::{
-    self as service, Job, SessionEnd, SessionLog, Sink, View, CONNECT_TIMEOUT, INPUT_LIMIT,
-    WRITE_TIMEOUT,
+    self as service, Job, SessionEnd, SessionLog, View, CONNECT_TIMEOUT, INPUT_LIMIT, WRITE_TIMEOUT,
 };
 use ferry_storage::{StorageError, Upload};
 use ferry_time::Instant;
@@ -304,7 +303,7 @@ impl Conn {
             Ok(upload) => {
                 data.state = State::Moving {
                     stream,
-                    mover: Mover::receive(Sink::new(upload, data.ascii)),
+                    mover: Mover::receive(upload, data.ascii),
                 };
                 self.data = Some(data);
                 self.step(env);
@@ -772,11 +771,11 @@ impl Conn {
                 return;
             }
             // Nothing to copy: at once.
-            Job::Receive(upload) => match Sink::prepare(upload, data.ascii) {
-                Ok(sink) => Mover::receive(sink),
-                Err(failure) => {
+            Job::Receive(upload) => match upload.prepare() {
+                Ok(upload) => Mover::receive(upload, data.ascii),
+                Err(err) => {
                     let _ = stream.shutdown(Shutdown::Both);
-                    let completion = Completion::Failed(failure);
+                    let completion = Completion::Failed(service::failure(err));
                     self.end_transfer(env, data.id, 0, completion);
                     return;
                 }

@@ -5,8 +5,10 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 
-use ferry_service::ftp::{send_file, SendFile, Sink, Source};
+use ferry_service::ftp::{self as service, send_file, SendFile, Sink, Source};
+use ferry_storage::{StorageError, Upload};
 use ftp_proto::server::Failure;
 
 /// Bytes moved on the data connection per call at most, before the
@@ -28,6 +30,11 @@ pub(super) struct Buffers {
     read: Box<[u8]>,
     /// TYPE A's converted bytes.
     converted: Vec<u8>,
+    /// TYPE I uploads move through this pipe instead of `read`: the
+    /// socket's pages into it, from it into the file (`splice(2)`), so the
+    /// bytes are copied once, not twice (`None` where no pipe could be
+    /// made: uploads then read).
+    pipe: Option<Pipe>,
 }
 
 impl Buffers {
@@ -35,7 +42,88 @@ impl Buffers {
         Buffers {
             read: vec![0; BUDGET].into_boxed_slice(),
             converted: Vec::new(),
+            pipe: Pipe::new().ok(),
         }
+    }
+}
+
+/// The loop's pipe, empty between steps. It holds at most [`BUDGET`]
+/// bytes (a pipe's default is 64 KiB; where the system refuses more, what
+/// it gives): the pages it refers to are the socket's, not a copy.
+struct Pipe {
+    read: OwnedFd,
+    write: OwnedFd,
+    size: usize,
+}
+
+impl Pipe {
+    fn new() -> io::Result<Pipe> {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: pipe2 succeeded: both descriptors are new and ours.
+        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        // SAFETY: F_SETPIPE_SZ and F_GETPIPE_SZ on a descriptor we own.
+        let size = unsafe {
+            match libc::fcntl(write.as_raw_fd(), libc::F_SETPIPE_SZ, BUDGET as libc::c_int) {
+                -1 => libc::fcntl(write.as_raw_fd(), libc::F_GETPIPE_SZ),
+                size => size,
+            }
+        };
+        if size <= 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Pipe {
+            read,
+            write,
+            size: size as usize,
+        })
+    }
+
+    /// Reads what is left in the pipe, storing it in `sink` while that
+    /// works (a step that cannot splice into the file ends this way), and
+    /// then discarding it: the pipe is empty afterwards.
+    fn drain(
+        &self,
+        sink: &mut Sink,
+        read: &mut [u8],
+        converted: &mut Vec<u8>,
+    ) -> Result<(), Failure> {
+        let mut result = Ok(());
+        loop {
+            let n = match rustix::io::read(&self.read, &mut *read) {
+                Ok(0) | Err(rustix::io::Errno::AGAIN) => return result,
+                Ok(n) => n,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(_) => return Err(Failure::Io),
+            };
+            if result.is_ok() {
+                result = sink.write(&read[..n], converted);
+            }
+        }
+    }
+}
+
+/// `splice(2)` of at most `len` bytes from `from` to `to`, at their
+/// positions, without blocking on a pipe.
+fn splice(from: impl AsFd, to: impl AsFd, len: usize) -> io::Result<usize> {
+    // SAFETY: two open descriptors, no offsets (both ends' own positions).
+    let n = unsafe {
+        libc::splice(
+            from.as_fd().as_raw_fd(),
+            std::ptr::null_mut(),
+            to.as_fd().as_raw_fd(),
+            std::ptr::null_mut(),
+            len,
+            libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK,
+        )
+    };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
     }
 }
 
@@ -63,7 +151,15 @@ pub(super) enum Mover {
     Listing { bytes: Vec<u8>, at: usize },
     /// STOR, APPE, STOU: into the upload's temporary file until the client
     /// closes the connection; then published.
-    Receive(Box<Option<Sink>>),
+    Receive(Box<Receive>),
+}
+
+pub(super) struct Receive {
+    /// Taken by the commit.
+    sink: Option<Sink>,
+    /// TYPE I: the temporary file again (the same open file, so the same
+    /// position), for splicing into while that works.
+    splice_to: Option<File>,
 }
 
 pub(super) struct Buffered {
@@ -98,15 +194,25 @@ impl Mover {
         Mover::Listing { bytes, at: 0 }
     }
 
-    /// An upload into `sink`, ready for data.
-    pub(super) fn receive(sink: Sink) -> Mover {
-        Mover::Receive(Box::new(Some(sink)))
+    /// An upload into `upload` (prepared), received in TYPE A (`ascii`)
+    /// or TYPE I, ready for data.
+    pub(super) fn receive(mut upload: Upload, ascii: bool) -> Mover {
+        // Without a second descriptor, the upload is read as TYPE A's is.
+        let splice_to = if ascii {
+            None
+        } else {
+            upload.file().try_clone().ok()
+        };
+        Mover::Receive(Box::new(Receive {
+            sink: Some(Sink::new(upload, ascii)),
+            splice_to,
+        }))
     }
 
     /// Moves what the connection takes or gives, at most [`BUDGET`] bytes,
     /// adding them to `moved` (bytes on the wire). `buffers` are the
     /// loop's: nothing is left in them when this returns.
-    pub(super) fn step<S: Read + Write + std::os::fd::AsFd>(
+    pub(super) fn step<S: Read + Write + AsFd>(
         &mut self,
         stream: &mut S,
         moved: &mut u64,
@@ -155,7 +261,7 @@ impl Mover {
                     Err(failure) => return Step::Failed(failure),
                 }
             },
-            Mover::Receive(sink) => receive(sink, stream, moved, budget, buffers),
+            Mover::Receive(receive) => receive.step(stream, moved, budget, buffers),
         }
     }
 }
@@ -221,42 +327,161 @@ impl Buffered {
     }
 }
 
-/// An upload's step: reads of at most the budget into the loop's buffer,
-/// each stored before the next; at the end of the data, the commit.
-fn receive<S: Read>(
-    sink: &mut Option<Sink>,
-    stream: &mut S,
-    moved: &mut u64,
-    mut budget: usize,
-    buffers: &mut Buffers,
-) -> Step {
-    loop {
-        if budget == 0 {
-            return Step::Yield;
-        }
-        let want = budget.min(buffers.read.len());
-        let n = match stream.read(&mut buffers.read[..want]) {
-            Ok(0) => {
-                // The client closed the connection: the upload is complete.
-                return match sink.take().map(|sink| sink.commit(&mut buffers.converted)) {
-                    Some(Ok(())) => Step::Done,
-                    Some(Err(failure)) => Step::Failed(failure),
-                    None => Step::Failed(Failure::Io),
-                };
+impl Receive {
+    /// An upload's step: at most the budget, spliced through the loop's
+    /// pipe (TYPE I) or read into its buffer, each piece stored before the
+    /// next; at the end of the data, the commit.
+    fn step<S: Read + AsFd>(
+        &mut self,
+        stream: &mut S,
+        moved: &mut u64,
+        mut budget: usize,
+        buffers: &mut Buffers,
+    ) -> Step {
+        loop {
+            if budget == 0 {
+                return Step::Yield;
             }
-            Ok(n) => n,
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Step::Blocked,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => return Step::Failed(Failure::DataConnectionLost),
-        };
-        *moved += n as u64;
-        budget -= n;
-        let Some(sink) = sink else {
-            return Step::Failed(Failure::Io);
-        };
-        if let Err(failure) = sink.write(&buffers.read[..n], &mut buffers.converted) {
-            return Step::Failed(failure);
+            let (Some(file), Some(pipe)) = (&self.splice_to, &buffers.pipe) else {
+                return self.read(stream, moved, budget, buffers);
+            };
+            let got = match splice(&*stream, &pipe.write, budget.min(pipe.size)) {
+                Ok(n) => {
+                    let (stored, splices) = unpipe(
+                        file,
+                        pipe,
+                        n,
+                        &mut self.sink,
+                        &mut buffers.read,
+                        &mut buffers.converted,
+                    );
+                    if !splices {
+                        self.splice_to = None;
+                    }
+                    Ok(stored)
+                }
+                // Not a socket that splices: read from here on.
+                Err(err) if err.raw_os_error() == Some(libc::EINVAL) && *moved == 0 => {
+                    self.splice_to = None;
+                    continue;
+                }
+                Err(err) => Err(err),
+            };
+            if let Some(step) = self.account(got, moved, &mut budget, buffers) {
+                return step;
+            }
         }
+    }
+
+    /// The step by reads of at most the budget into the loop's buffer.
+    fn read<S: Read>(
+        &mut self,
+        stream: &mut S,
+        moved: &mut u64,
+        mut budget: usize,
+        buffers: &mut Buffers,
+    ) -> Step {
+        loop {
+            if budget == 0 {
+                return Step::Yield;
+            }
+            let want = budget.min(buffers.read.len());
+            let got = stream.read(&mut buffers.read[..want]).map(|n| {
+                let bytes = &buffers.read[..n];
+                store(&mut self.sink, |sink| {
+                    sink.write(bytes, &mut buffers.converted)
+                })
+                .map(|()| n)
+            });
+            if let Some(step) = self.account(got, moved, &mut budget, buffers) {
+                return step;
+            }
+        }
+    }
+
+    /// What one piece moved (`Ok(Ok(n))`: `n` bytes stored, 0 at the end
+    /// of the data) means: how the step ends, or `None` to go on.
+    fn account(
+        &mut self,
+        got: io::Result<Result<usize, Failure>>,
+        moved: &mut u64,
+        budget: &mut usize,
+        buffers: &mut Buffers,
+    ) -> Option<Step> {
+        match got {
+            Ok(Ok(0)) => Some(self.commit(buffers)),
+            Ok(Ok(n)) => {
+                *moved += n as u64;
+                *budget -= n;
+                None
+            }
+            Ok(Err(failure)) => Some(Step::Failed(failure)),
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => Some(Step::Blocked),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => None,
+            Err(_) => Some(Step::Failed(Failure::DataConnectionLost)),
+        }
+    }
+
+    /// The client closed the connection: the upload is complete.
+    fn commit(&mut self, buffers: &mut Buffers) -> Step {
+        self.splice_to = None;
+        match self
+            .sink
+            .take()
+            .map(|sink| sink.commit(&mut buffers.converted))
+        {
+            Some(Ok(())) => Step::Done,
+            Some(Err(failure)) => Step::Failed(failure),
+            None => Step::Failed(Failure::Io),
+        }
+    }
+}
+
+/// Moves the `n` bytes just spliced into the pipe on into `file`, leaving
+/// the pipe empty whatever happens: the bytes stored (or the failure), and
+/// whether the file splices (if not, the bytes were read and written).
+fn unpipe(
+    file: &File,
+    pipe: &Pipe,
+    n: usize,
+    sink: &mut Option<Sink>,
+    read: &mut [u8],
+    converted: &mut Vec<u8>,
+) -> (Result<usize, Failure>, bool) {
+    let mut left = n;
+    while left > 0 {
+        match splice(&pipe.read, file, left) {
+            Ok(0) => break,
+            Ok(done) => left -= done,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            // A file system that does not splice: the rest by reading and
+            // writing, now and from here on.
+            Err(err) if err.raw_os_error() == Some(libc::EINVAL) => {
+                let stored = store(sink, |sink| pipe.drain(sink, read, converted));
+                return (stored.map(|()| n), false);
+            }
+            Err(err) => {
+                let _ = store(sink, |sink| pipe.drain(sink, read, converted));
+                return (Err(service::failure(StorageError::from(err))), true);
+            }
+        }
+    }
+    if left > 0 {
+        // The file took nothing more and said nothing: the rest is lost.
+        let _ = store(sink, |sink| pipe.drain(sink, read, converted));
+        return (Err(Failure::Io), true);
+    }
+    (Ok(n), true)
+}
+
+/// Runs `f` on the upload's sink (gone only after the commit).
+fn store(
+    sink: &mut Option<Sink>,
+    f: impl FnOnce(&mut Sink) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    match sink {
+        Some(sink) => f(sink),
+        None => Err(Failure::Io),
     }
 }
 
@@ -457,15 +682,77 @@ mod tests {
             budget: usize,
             buffers: &mut Buffers,
         ) -> Step {
-            let Mover::Receive(sink) = &mut self.0 else {
+            let Mover::Receive(receive) = &mut self.0 else {
                 unreachable!()
             };
-            super::receive(sink, incoming, moved, budget, buffers)
+            receive.read(incoming, moved, budget, buffers)
         }
     }
 
     fn receive(upload: Upload, ascii: bool) -> Receive {
-        Receive(Mover::receive(Sink::new(upload, ascii)))
+        Receive(Mover::receive(upload, ascii))
+    }
+
+    /// Runs `mover` (an upload) to its end on a non-blocking loopback
+    /// connection whose other end a thread writes `bytes` to and closes;
+    /// gives the bytes counted.
+    fn upload_over_tcp(mut mover: Mover, bytes: Vec<u8>, buffers: &mut Buffers) -> u64 {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut sender = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut receiver, _) = listener.accept().unwrap();
+        let writer = std::thread::spawn(move || sender.write_all(&bytes).unwrap());
+        receiver.set_nonblocking(true).unwrap();
+        let mut moved = 0;
+        loop {
+            let before = moved;
+            match mover.step(&mut receiver, &mut moved, buffers) {
+                Step::Done => break,
+                Step::Yield => assert!(moved - before <= BUDGET as u64),
+                Step::Blocked => std::thread::sleep(Duration::from_millis(1)),
+                Step::Failed(ended) => panic!("failed: {ended:?}"),
+            }
+        }
+        writer.join().unwrap();
+        moved
+    }
+
+    #[test]
+    fn a_type_i_upload_is_spliced_into_its_file_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = content();
+        let mut buffers = Buffers::new();
+        assert!(buffers.pipe.is_some());
+        let mover = Mover::receive(upload(dir.path(), "up.bin"), false);
+        let Mover::Receive(receive) = &mover else {
+            unreachable!()
+        };
+        assert!(receive.splice_to.is_some());
+        let moved = upload_over_tcp(mover, data.clone(), &mut buffers);
+        assert_eq!(moved, data.len() as u64);
+        assert!(std::fs::read(dir.path().join("up.bin")).unwrap() == data);
+        // The pipe is left empty for the next upload: a second one, with
+        // other bytes, arrives whole too.
+        let other: Vec<u8> = data.iter().rev().copied().collect();
+        let mover = Mover::receive(upload(dir.path(), "two.bin"), false);
+        assert_eq!(
+            upload_over_tcp(mover, other.clone(), &mut buffers),
+            other.len() as u64
+        );
+        assert!(std::fs::read(dir.path().join("two.bin")).unwrap() == other);
+    }
+
+    #[test]
+    fn a_type_a_upload_over_tcp_is_read_and_converted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut buffers = Buffers::new();
+        let wire: Vec<u8> = (0..100_000).flat_map(|_| *b"line\r\n").collect();
+        let mover = Mover::receive(upload(dir.path(), "a.txt"), true);
+        assert_eq!(
+            upload_over_tcp(mover, wire.clone(), &mut buffers),
+            wire.len() as u64
+        );
+        let expected: Vec<u8> = (0..100_000).flat_map(|_| *b"line\n").collect();
+        assert!(std::fs::read(dir.path().join("a.txt")).unwrap() == expected);
     }
 
     #[test]
