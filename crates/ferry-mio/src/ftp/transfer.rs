@@ -5,11 +5,12 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 
 use ferry_service::ftp::{self as service, send_file, SendFile, Sink, Source};
 use ferry_storage::{StorageError, Upload};
 use ftp_proto::server::Failure;
+use rustix::pipe::{self, PipeFlags, SpliceFlags};
 
 /// Bytes moved on the data connection per call at most, before the
 /// transfer yields to the rest of the loop.
@@ -58,28 +59,10 @@ struct Pipe {
 
 impl Pipe {
     fn new() -> io::Result<Pipe> {
-        let mut fds = [0; 2];
-        // SAFETY: `fds` has room for the two descriptors pipe2 writes.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: pipe2 succeeded: both descriptors are new and ours.
-        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-        // SAFETY: F_SETPIPE_SZ and F_GETPIPE_SZ on a descriptor we own.
-        let size = unsafe {
-            match libc::fcntl(write.as_raw_fd(), libc::F_SETPIPE_SZ, BUDGET as libc::c_int) {
-                -1 => libc::fcntl(write.as_raw_fd(), libc::F_GETPIPE_SZ),
-                size => size,
-            }
-        };
-        if size <= 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(Pipe {
-            read,
-            write,
-            size: size as usize,
-        })
+        let (read, write) = pipe::pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?;
+        let size = pipe::fcntl_setpipe_size(&write, BUDGET)
+            .or_else(|_| pipe::fcntl_getpipe_size(&write))?;
+        Ok(Pipe { read, write, size })
     }
 
     /// Reads what is left in the pipe, storing it in `sink` while that
@@ -109,22 +92,9 @@ impl Pipe {
 /// `splice(2)` of at most `len` bytes from `from` to `to`, at their
 /// positions, without blocking on a pipe.
 fn splice(from: impl AsFd, to: impl AsFd, len: usize) -> io::Result<usize> {
-    // SAFETY: two open descriptors, no offsets (both ends' own positions).
-    let n = unsafe {
-        libc::splice(
-            from.as_fd().as_raw_fd(),
-            std::ptr::null_mut(),
-            to.as_fd().as_raw_fd(),
-            std::ptr::null_mut(),
-            len,
-            libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK,
-        )
-    };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
+    // No offsets: both ends move their own positions.
+    let flags = SpliceFlags::MOVE | SpliceFlags::NONBLOCK;
+    Ok(pipe::splice(from, None, to, None, len, flags)?)
 }
 
 /// How a call ended.
