@@ -305,37 +305,58 @@ impl Receive {
         &mut self,
         stream: &mut S,
         moved: &mut u64,
+        budget: usize,
+        buffers: &mut Buffers,
+    ) -> Step {
+        self.pieces(moved, budget, buffers, |this, budget, moved, buffers| {
+            if this.splice_to.is_none() || buffers.pipe.is_none() {
+                return Some(this.read_piece(stream, budget, buffers));
+            }
+            match this.splice_piece(stream, budget, buffers) {
+                // Not a socket that splices: read from here on.
+                Err(err) if err.raw_os_error() == Some(libc::EINVAL) && moved == 0 => {
+                    this.splice_to = None;
+                    None
+                }
+                got => Some(got),
+            }
+        })
+    }
+
+    /// The step by reads alone, into the loop's buffer.
+    #[cfg(test)]
+    fn read<S: Read>(
+        &mut self,
+        stream: &mut S,
+        moved: &mut u64,
+        budget: usize,
+        buffers: &mut Buffers,
+    ) -> Step {
+        self.pieces(moved, budget, buffers, |this, budget, _, buffers| {
+            Some(this.read_piece(stream, budget, buffers))
+        })
+    }
+
+    /// Takes pieces (`piece`: what one moved, or `None` to ask again) until
+    /// the budget is used, the connection has nothing now, or the data ends.
+    fn pieces(
+        &mut self,
+        moved: &mut u64,
         mut budget: usize,
         buffers: &mut Buffers,
+        mut piece: impl FnMut(
+            &mut Self,
+            usize,
+            u64,
+            &mut Buffers,
+        ) -> Option<io::Result<Result<usize, Failure>>>,
     ) -> Step {
         loop {
             if budget == 0 {
                 return Step::Yield;
             }
-            let (Some(file), Some(pipe)) = (&self.splice_to, &buffers.pipe) else {
-                return self.read(stream, moved, budget, buffers);
-            };
-            let got = match splice(&*stream, &pipe.write, budget.min(pipe.size)) {
-                Ok(n) => {
-                    let (stored, splices) = unpipe(
-                        file,
-                        pipe,
-                        n,
-                        &mut self.sink,
-                        &mut buffers.read,
-                        &mut buffers.converted,
-                    );
-                    if !splices {
-                        self.splice_to = None;
-                    }
-                    Ok(stored)
-                }
-                // Not a socket that splices: read from here on.
-                Err(err) if err.raw_os_error() == Some(libc::EINVAL) && *moved == 0 => {
-                    self.splice_to = None;
-                    continue;
-                }
-                Err(err) => Err(err),
+            let Some(got) = piece(self, budget, *moved, buffers) else {
+                continue;
             };
             if let Some(step) = self.account(got, moved, &mut budget, buffers) {
                 return step;
@@ -343,30 +364,47 @@ impl Receive {
         }
     }
 
-    /// The step by reads of at most the budget into the loop's buffer.
-    fn read<S: Read>(
+    /// One splice of at most `budget` bytes from the socket through the
+    /// loop's pipe into the file; a file that does not splice turns the
+    /// upload to reading from then on.
+    fn splice_piece<S: AsFd>(
         &mut self,
         stream: &mut S,
-        moved: &mut u64,
-        mut budget: usize,
+        budget: usize,
         buffers: &mut Buffers,
-    ) -> Step {
-        loop {
-            if budget == 0 {
-                return Step::Yield;
-            }
-            let want = budget.min(buffers.read.len());
-            let got = stream.read(&mut buffers.read[..want]).map(|n| {
-                let bytes = &buffers.read[..n];
-                store(&mut self.sink, |sink| {
-                    sink.write(bytes, &mut buffers.converted)
-                })
-                .map(|()| n)
-            });
-            if let Some(step) = self.account(got, moved, &mut budget, buffers) {
-                return step;
-            }
+    ) -> io::Result<Result<usize, Failure>> {
+        let (Some(file), Some(pipe)) = (&self.splice_to, &buffers.pipe) else {
+            return Ok(Err(Failure::Io));
+        };
+        let n = splice(&*stream, &pipe.write, budget.min(pipe.size))?;
+        let (stored, splices) = unpipe(
+            file,
+            pipe,
+            n,
+            &mut self.sink,
+            &mut buffers.read,
+            &mut buffers.converted,
+        );
+        if !splices {
+            self.splice_to = None;
         }
+        Ok(stored)
+    }
+
+    /// One read of at most `budget` bytes into the loop's buffer, stored.
+    fn read_piece<S: Read>(
+        &mut self,
+        stream: &mut S,
+        budget: usize,
+        buffers: &mut Buffers,
+    ) -> io::Result<Result<usize, Failure>> {
+        let want = budget.min(buffers.read.len());
+        let n = stream.read(&mut buffers.read[..want])?;
+        let bytes = &buffers.read[..n];
+        Ok(store(&mut self.sink, |sink| {
+            sink.write(bytes, &mut buffers.converted)
+        })
+        .map(|()| n))
     }
 
     /// What one piece moved (`Ok(Ok(n))`: `n` bytes stored, 0 at the end
