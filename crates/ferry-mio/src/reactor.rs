@@ -73,8 +73,8 @@ impl Timers {
         }
     }
 
-    /// Entries held (for tests and the bench).
-    #[allow(dead_code)]
+    /// Entries held.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.heap.len()
     }
