@@ -169,6 +169,8 @@ pub enum Command<'a> {
     Pbsz(&'a str),
     /// PROT level (RFC 4217 / 2228)
     Prot(&'a str),
+    /// CCC: clear the command channel (RFC 4217 §6 / 2228)
+    Ccc,
     /// A verb this codec does not know, with its argument if any.
     Unknown {
         /// The verb as sent.
@@ -278,6 +280,7 @@ const MLSD: u32 = key(b"MLSD");
 const AUTH: u32 = key(b"AUTH");
 const PBSZ: u32 = key(b"PBSZ");
 const PROT: u32 = key(b"PROT");
+const CCC: u32 = key(b"CCC");
 
 /// nom's error type for argument parsers: the caller only needs to know
 /// *that* an argument is malformed (it answers 501), so carry nothing.
@@ -537,6 +540,7 @@ impl<'a> Command<'a> {
             AUTH => Command::Auth(required("AUTH", arg)?),
             PBSZ => Command::Pbsz(typed("PBSZ", arg)?),
             PROT => Command::Prot(typed("PROT", arg)?),
+            CCC => bare(Command::Ccc, arg)?,
             _ => Self::unknown(&line[..n], arg),
         })
     }
@@ -596,6 +600,7 @@ impl<'a> Command<'a> {
             Command::Auth(_) => "AUTH",
             Command::Pbsz(_) => "PBSZ",
             Command::Prot(_) => "PROT",
+            Command::Ccc => "CCC",
             Command::Unknown { .. } => "?",
         }
     }
@@ -707,6 +712,7 @@ impl<'a> Command<'a> {
             }
             Command::Cdup
             | Command::Rein
+            | Command::Ccc
             | Command::Quit
             | Command::Pasv
             | Command::Abor

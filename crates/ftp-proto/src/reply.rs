@@ -83,14 +83,22 @@ impl ReplyCode {
     pub const BAD_SEQUENCE: ReplyCode = ReplyCode(503);
     /// 504 Command not implemented for that parameter.
     pub const PARAMETER_NOT_IMPLEMENTED: ReplyCode = ReplyCode(504);
+    /// 521 Data connection cannot be opened with this PROT setting (RFC 4217 §9).
+    pub const PROT_SETTING_REFUSED: ReplyCode = ReplyCode(521);
     /// 522 Network protocol not supported (RFC 2428).
     pub const PROTOCOL_NOT_SUPPORTED: ReplyCode = ReplyCode(522);
+    /// 522 TLS negotiation on the data connection failed (RFC 4217 §9).
+    pub const DATA_TLS_FAILED: ReplyCode = ReplyCode(522);
     /// 530 Not logged in.
     pub const NOT_LOGGED_IN: ReplyCode = ReplyCode(530);
     /// 532 Need account for storing files.
     pub const NEED_ACCOUNT_TO_STORE: ReplyCode = ReplyCode(532);
     /// 534 Request denied for policy reasons (RFC 2228).
     pub const DENIED_FOR_POLICY: ReplyCode = ReplyCode(534);
+    /// 533 Command protection level denied for policy reasons (RFC 2228).
+    pub const COMMAND_PROTECTION_DENIED: ReplyCode = ReplyCode(533);
+    /// 536 Requested PROT level not supported by mechanism (RFC 2228).
+    pub const PROT_LEVEL_NOT_SUPPORTED: ReplyCode = ReplyCode(536);
     /// 550 Requested action not taken: file unavailable.
     pub const FILE_UNAVAILABLE: ReplyCode = ReplyCode(550);
     /// 551 Requested action aborted: page type unknown.

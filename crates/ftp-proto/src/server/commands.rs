@@ -8,7 +8,7 @@ use core::net::{IpAddr, SocketAddr};
 
 use super::event::{CloseReason, Event, LogEvent};
 use super::ops::{DataChannel, Operation, StoreMode, Transfer, TransferKind};
-use super::session::{Data, Login, Running, State, Stop, Then, User};
+use super::session::{Data, Login, Running, State, Stop, Then, User, Wait};
 use super::text;
 use crate::command::{
     Command, EpsvArg, FormatControl, ParseError, RepresentationType, Structure, TransferMode,
@@ -84,7 +84,7 @@ impl State {
 
     fn command(
         &mut self,
-        _now: Instant,
+        now: Instant,
         cmd: Command<'_>,
         rest: Option<u64>,
         rnfr: Option<RootPath>,
@@ -122,7 +122,7 @@ impl State {
             Command::Noop => self.answer(verb, None, ReplyCode::OK, "NOOP ok."),
             Command::Syst => self.answer(verb, None, ReplyCode::SYSTEM_TYPE, "UNIX Type: L8"),
             Command::Feat => {
-                let text = text::features(&self.facts);
+                let text = text::features(&self.facts, self.policy.tls.offered);
                 self.answer(verb, None, ReplyCode::SYSTEM_STATUS, &text)
             }
             Command::Help(None) => {
@@ -143,20 +143,10 @@ impl State {
                 }
             }
             Command::Opts(arg) => self.opts(arg),
-            // RFC 2228 §3 / RFC 4217 §4: no security mechanism is offered.
-            Command::Auth(_) => self.answer(
-                verb,
-                None,
-                ReplyCode::PARAMETER_NOT_IMPLEMENTED,
-                "Security mechanism not implemented.",
-            ),
-            // RFC 2228 §3: PBSZ and PROT need a completed AUTH first.
-            Command::Pbsz(_) | Command::Prot(_) => self.answer(
-                verb,
-                None,
-                ReplyCode::BAD_SEQUENCE,
-                "No security data exchange has happened.",
-            ),
+            Command::Auth(mechanism) => self.auth(now, mechanism),
+            Command::Pbsz(size) => self.pbsz(size),
+            Command::Prot(level) => self.prot(level),
+            Command::Ccc => self.ccc(),
             Command::Smnt(_) => self.answer(
                 verb,
                 None,
@@ -425,6 +415,7 @@ fn needs_login(cmd: &Command<'_>) -> bool {
             | Command::Auth(_)
             | Command::Pbsz(_)
             | Command::Prot(_)
+            | Command::Ccc
     )
 }
 
@@ -443,7 +434,26 @@ fn strip_list_options(arg: &str) -> &str {
 }
 
 impl State {
+    /// `--require-tls`: no login dialogue on a clear control connection
+    /// (RFC 4217 §11; 530 as vsftpd's `force_local_logins_ssl` answers),
+    /// for anonymous users too. True if refused.
+    fn refuse_clear_login(&mut self, verb: &'static str) -> bool {
+        if !self.policy.tls.required || self.tls.control {
+            return false;
+        }
+        self.answer(
+            verb,
+            None,
+            ReplyCode::NOT_LOGGED_IN,
+            "Login in clear refused: use AUTH TLS first.",
+        );
+        true
+    }
+
     fn user_command(&mut self, name: &str) {
+        if self.refuse_clear_login("USER") {
+            return;
+        }
         // RFC 959 §4.1.1: USER may come at any time and starts a new login.
         let anonymous = self.policy.anonymous.is_some()
             && (name.eq_ignore_ascii_case("anonymous") || name.eq_ignore_ascii_case("ftp"));
@@ -460,6 +470,10 @@ impl State {
     }
 
     fn pass(&mut self, password: &str) {
+        if self.refuse_clear_login("PASS") {
+            self.login = Login::Out;
+            return;
+        }
         match core::mem::replace(&mut self.login, Login::Out) {
             Login::Out => self.answer(
                 "PASS",
@@ -502,7 +516,11 @@ impl State {
     }
 
     /// REIN (RFC 959 §4.1.1): back to the state right after the greeting,
-    /// transfer parameters at their defaults.
+    /// transfer parameters at their defaults. The TLS of the control
+    /// connection stays (RFC 4217 leaves a TLS session in place until
+    /// either side closes it, and leaving TLS in-band would need a
+    /// close_notify exchange few clients do), and so does PBSZ/PROT: the
+    /// next user works under the same protection.
     fn reinitialize(&mut self) {
         if self.data == Data::Passive {
             self.event(Event::ReleaseData);
@@ -752,6 +770,16 @@ impl State {
         unique: bool,
         listing: bool,
     ) {
+        if self.policy.tls.required && !self.tls.private {
+            // RFC 4217 §9: 521 when the policy needs protected data. The
+            // data connection set up for it stays for the next attempt.
+            return self.answer(
+                verb,
+                Some(path),
+                ReplyCode::PROT_SETTING_REFUSED,
+                "Data connections must be protected: use PROT P.",
+            );
+        }
         let data = match core::mem::replace(&mut self.data, Data::None) {
             Data::None => {
                 return self.answer(
@@ -768,6 +796,7 @@ impl State {
             kind,
             data,
             ascii: self.ascii && !listing,
+            protected: self.tls.private,
         });
         self.request(
             verb,
@@ -781,5 +810,121 @@ impl State {
                 stop: Stop::No,
             }),
         );
+    }
+
+    /// AUTH (RFC 2228 §3, RFC 4217 §4): `TLS`, and the older names
+    /// clients still send (`SSL` first, as curl does; `TLS-C`, `TLS-P`).
+    fn auth(&mut self, now: Instant, mechanism: &str) {
+        let mechanism = mechanism.trim();
+        let known = ["TLS", "TLS-C", "SSL", "TLS-P"]
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(mechanism));
+        if !self.policy.tls.offered || !known {
+            return self.answer(
+                "AUTH",
+                None,
+                ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+                "Security mechanism not implemented.",
+            );
+        }
+        if self.tls.control {
+            // A TLS session is not renegotiated in-band (RFC 4217 §4).
+            return self.answer(
+                "AUTH",
+                None,
+                ReplyCode::BAD_SEQUENCE,
+                "Already using TLS.",
+            );
+        }
+        // RFC 2228 §3: a new security exchange resets the login; a USER
+        // sent in clear does not carry over into the protected session.
+        self.login = Login::Out;
+        // The historical SSL and TLS-P mechanisms protect data as well.
+        if mechanism.eq_ignore_ascii_case("SSL") || mechanism.eq_ignore_ascii_case("TLS-P") {
+            self.tls.private = true;
+            self.tls.pbsz = true;
+        }
+        self.answer("AUTH", None, ReplyCode::AUTH_OK, "Proceed with negotiation.");
+        self.wait = Wait::Tls {
+            until: now + self.policy.tls_handshake_timeout,
+        };
+        self.event(Event::SecureControl);
+    }
+
+    /// PBSZ (RFC 4217 §8): TLS has no buffer, so the size is always 0.
+    fn pbsz(&mut self, size: &str) {
+        if !self.tls.control {
+            return self.answer(
+                "PBSZ",
+                None,
+                ReplyCode::BAD_SEQUENCE,
+                "PBSZ needs a completed AUTH first.",
+            );
+        }
+        if size.is_empty() || !size.bytes().all(|b| b.is_ascii_digit()) {
+            return self.answer(
+                "PBSZ",
+                None,
+                ReplyCode::PARAMETER_SYNTAX,
+                "PBSZ takes a decimal size.",
+            );
+        }
+        self.tls.pbsz = true;
+        // §8: any size the client proposes is answered with PBSZ=0.
+        self.answer("PBSZ", None, ReplyCode::OK, "PBSZ=0")
+    }
+
+    /// PROT (RFC 4217 §9): C and P; S and E are not offered by TLS (536).
+    fn prot(&mut self, level: &str) {
+        if !self.tls.control || !self.tls.pbsz {
+            return self.answer(
+                "PROT",
+                None,
+                ReplyCode::BAD_SEQUENCE,
+                "PROT needs AUTH and PBSZ first.",
+            );
+        }
+        match level.trim() {
+            "P" | "p" => {
+                self.tls.private = true;
+                self.answer("PROT", None, ReplyCode::OK, "Data protection level set to P.")
+            }
+            "C" | "c" => {
+                self.tls.private = false;
+                self.answer("PROT", None, ReplyCode::OK, "Data protection level set to C.")
+            }
+            "S" | "s" | "E" | "e" => self.answer(
+                "PROT",
+                None,
+                ReplyCode::PROT_LEVEL_NOT_SUPPORTED,
+                "Only PROT C and PROT P are supported.",
+            ),
+            _ => self.answer(
+                "PROT",
+                None,
+                ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+                "Unknown protection level.",
+            ),
+        }
+    }
+
+    /// CCC (RFC 4217 §6, RFC 2228 §3): the control connection stays
+    /// protected; a clear channel after a TLS login would expose every
+    /// command that follows.
+    fn ccc(&mut self) {
+        if !self.tls.control {
+            return self.answer(
+                "CCC",
+                None,
+                ReplyCode::BAD_SEQUENCE,
+                "The control connection is not protected.",
+            );
+        }
+        self.answer(
+            "CCC",
+            None,
+            ReplyCode::COMMAND_PROTECTION_DENIED,
+            "The control connection stays protected.",
+        )
     }
 }

@@ -13,6 +13,19 @@ pub struct Access {
     pub write: bool,
 }
 
+/// What a server offers and demands of TLS (RFC 4217). The session
+/// decides every reply; the driver only runs the handshakes it is told to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Tls {
+    /// The driver has a certificate: `AUTH TLS` is accepted and FEAT
+    /// lists `AUTH TLS`, `PBSZ` and `PROT`.
+    pub offered: bool,
+    /// No login and no data transfer in clear: USER/PASS on a clear
+    /// control connection get 530, and a transfer under `PROT C` gets
+    /// 521 without a data connection (anonymous users too).
+    pub required: bool,
+}
+
 /// Server-wide settings, shared by every session (each [`Session`] copies
 /// what it needs).
 ///
@@ -44,6 +57,11 @@ pub struct Config {
     pub max_line: usize,
     /// Text of the 220 greeting.
     pub greeting: String,
+    /// FTPS (RFC 4217).
+    pub tls: Tls,
+    /// How long a control connection's TLS handshake (after `AUTH TLS`'s
+    /// 234) may take before the session gives up and closes.
+    pub tls_handshake_timeout: Duration,
 }
 
 impl Default for Config {
@@ -56,6 +74,8 @@ impl Default for Config {
             data_timeout: Duration::from_secs(300),
             max_line: 4096,
             greeting: String::from("ferry FTP server ready"),
+            tls: Tls::default(),
+            tls_handshake_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -25,6 +25,18 @@ pub enum Event {
         /// The transfer.
         id: RequestId,
     },
+    /// The control connection turns to TLS now (RFC 4217 §4: after
+    /// `AUTH TLS` and its 234). Write everything [`transmit`] holds in
+    /// clear, discard every control byte not yet taken (the session takes
+    /// none after the AUTH line: nothing read before the handshake may be
+    /// used after it), then run the TLS server handshake and call
+    /// [`control_secured`] or [`control_tls_failed`]. From then on every
+    /// control byte in either direction goes through TLS.
+    ///
+    /// [`transmit`]: super::Session::transmit
+    /// [`control_secured`]: super::Session::control_secured
+    /// [`control_tls_failed`]: super::Session::control_tls_failed
+    SecureControl,
     /// Drop the passive listener, if one is held (PORT/EPRT after PASV,
     /// ABOR or REIN).
     ReleaseData,
@@ -48,6 +60,8 @@ pub enum LogEvent {
         /// The name from USER.
         user: String,
     },
+    /// The control connection's TLS handshake completed.
+    Secured,
     /// A command got its final reply.
     Command {
         /// The canonical verb (`"?"` for a line that is not a command).
@@ -89,4 +103,6 @@ pub enum CloseReason {
     DataTimeout,
     /// The server is stopping ([`Session::shutdown`](super::Session::shutdown), 421).
     Shutdown,
+    /// The control connection's TLS handshake failed or took too long.
+    TlsFailed,
 }

@@ -76,7 +76,7 @@ mod ops;
 mod session;
 mod text;
 
-pub use config::{Access, Config};
+pub use config::{Access, Config, Tls};
 pub use event::{CloseReason, Event, LogEvent};
 pub use ops::{
     Completion, DataChannel, Failure, Operation, RequestId, StoreMode, Transfer, TransferKind,

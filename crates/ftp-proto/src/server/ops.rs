@@ -110,6 +110,13 @@ pub struct Transfer {
     /// way in. Always false for listings, whose lines are written with
     /// CR LF already (RFC 959 §4.1.3: listings are ASCII).
     pub ascii: bool,
+    /// `PROT P` (RFC 4217 §9): the data connection is TLS, with the
+    /// server as the TLS server whichever side connected (§7). The
+    /// handshake follows the 150; if it fails, complete with
+    /// `Failed(DataTlsFailed)` (or `Failed(DataTlsNotResumed)` when the
+    /// client did not resume the control connection's session and the
+    /// server requires it), having moved no file byte.
+    pub protected: bool,
 }
 
 /// The data connection of a transfer (RFC 959 §3.2).
@@ -242,4 +249,9 @@ pub enum Failure {
     InvalidOffset,
     /// Anything else went wrong locally (451).
     Io,
+    /// The data connection's TLS handshake failed (522, RFC 4217 §9).
+    DataTlsFailed,
+    /// The data connection's TLS session did not resume the control
+    /// connection's, and the server requires it (522).
+    DataTlsNotResumed,
 }

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use core::net::{IpAddr, SocketAddr};
 use core::time::Duration;
 
-use super::config::{Access, Config};
+use super::config::{Access, Config, Tls};
 use super::event::{CloseReason, Event, LogEvent};
 use super::ops::{Completion, Failure, Operation, RequestId};
 use super::text;
@@ -76,6 +76,8 @@ pub(super) struct State {
     /// The full path named by RNFR, for the very next command (RFC 959 §4.1.3).
     pub(super) rnfr: Option<RootPath>,
     pub(super) wait: Wait,
+    /// Where RFC 4217 stands on this connection.
+    pub(super) tls: Protection,
     next_id: u64,
     /// The last input, or the last moment the client was waiting for us.
     last_activity: Instant,
@@ -90,6 +92,20 @@ pub(super) struct Policy {
     pub(super) login_failure_delay: Duration,
     pub(super) idle_timeout: Duration,
     pub(super) data_timeout: Duration,
+    pub(super) tls: Tls,
+    pub(super) tls_handshake_timeout: Duration,
+}
+
+/// The protection of the control and data connections (RFC 4217).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct Protection {
+    /// The control connection is TLS (after AUTH's handshake, or from the
+    /// first byte on an implicit-TLS port).
+    pub(super) control: bool,
+    /// PBSZ was given since (RFC 4217 §8: PBSZ 0 comes before PROT).
+    pub(super) pbsz: bool,
+    /// `PROT P`: data connections are TLS (RFC 4217 §9).
+    pub(super) private: bool,
 }
 
 /// Where the login dialogue stands (RFC 959 §5.4, USER/PASS).
@@ -135,6 +151,9 @@ pub(super) enum Wait {
     Request(Pending),
     /// The time to send a failed login's 530 (RFC 2577 §4).
     Held { until: Instant, close: bool },
+    /// The driver's TLS handshake on the control connection, after
+    /// AUTH's 234; given up at `until`.
+    Tls { until: Instant },
 }
 
 /// An outstanding request and the command that asked for it.
@@ -215,6 +234,34 @@ impl Session {
     /// A session for a control connection from `peer` accepted on `local`,
     /// with the 220 greeting queued (RFC 959 §5.4: connection establishment).
     pub fn new(config: &Config, peer: SocketAddr, local: SocketAddr, now: Instant) -> Session {
+        Session::start(config, peer, local, now, Protection::default())
+    }
+
+    /// A session for a control connection that is TLS from its first byte
+    /// (implicit FTPS, conventionally port 990): the driver has completed
+    /// the TLS handshake before making it. Data connections are protected
+    /// unless the client sends `PROT C`, and `AUTH` gets 503.
+    pub fn new_secured(
+        config: &Config,
+        peer: SocketAddr,
+        local: SocketAddr,
+        now: Instant,
+    ) -> Session {
+        let tls = Protection {
+            control: true,
+            pbsz: true,
+            private: true,
+        };
+        Session::start(config, peer, local, now, tls)
+    }
+
+    fn start(
+        config: &Config,
+        peer: SocketAddr,
+        local: SocketAddr,
+        now: Instant,
+        tls: Protection,
+    ) -> Session {
         let mut st = State {
             out: Vec::new(),
             events: VecDeque::new(),
@@ -224,6 +271,8 @@ impl Session {
                 login_failure_delay: config.login_failure_delay,
                 idle_timeout: config.idle_timeout,
                 data_timeout: config.data_timeout,
+                tls: config.tls,
+                tls_handshake_timeout: config.tls_handshake_timeout,
             },
             // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d;
             // comparisons and 227 replies want the IPv4 form.
@@ -240,6 +289,7 @@ impl Session {
             rest: None,
             rnfr: None,
             wait: Wait::Nothing,
+            tls,
             next_id: 0,
             last_activity: now,
             closed: false,
@@ -291,7 +341,7 @@ impl Session {
                     then: Then::Transfer(_),
                     ..
                 }) => true,
-                Wait::Request(_) | Wait::Held { .. } => break,
+                Wait::Request(_) | Wait::Held { .. } | Wait::Tls { .. } => break,
             };
             if !transferring && !self.deferred.is_empty() {
                 self.handle_deferred(now);
@@ -382,6 +432,12 @@ impl Session {
                 }
                 self.pump(now, &[]);
             }
+            Wait::Tls { until } if now >= until => {
+                // No reply: the client is in the middle of a handshake,
+                // and a clear line would only read as garbage.
+                self.st.wait = Wait::Nothing;
+                self.st.close(CloseReason::TlsFailed);
+            }
             Wait::Nothing if now >= self.st.idle_deadline() => {
                 // RFC 959 §5.4: 421 may answer any command when the
                 // service is shutting down the connection.
@@ -431,10 +487,44 @@ impl Session {
             self.st.event(Event::Abort { id });
             return;
         }
+        let handshaking = matches!(self.st.wait, Wait::Tls { .. });
         self.st.wait = Wait::Nothing;
-        self.st
-            .reply(ReplyCode::NOT_AVAILABLE, "Server shutting down.");
+        if !handshaking {
+            self.st
+                .reply(ReplyCode::NOT_AVAILABLE, "Server shutting down.");
+        }
         self.st.close(CloseReason::Shutdown);
+    }
+
+    /// The TLS handshake that [`Event::SecureControl`] asked for is
+    /// complete: every control byte from now on goes through TLS, and the
+    /// session reads commands again.
+    pub fn control_secured(&mut self, now: Instant) {
+        if self.st.closed || !matches!(self.st.wait, Wait::Tls { .. }) {
+            return;
+        }
+        self.st.wait = Wait::Nothing;
+        self.st.tls.control = true;
+        self.st.last_activity = now;
+        self.st.log(LogEvent::Secured);
+        self.pump(now, &[]);
+    }
+
+    /// The TLS handshake that [`Event::SecureControl`] asked for failed:
+    /// the session closes without another reply (the connection is
+    /// neither clear nor TLS any more).
+    pub fn control_tls_failed(&mut self, now: Instant) {
+        let _ = now;
+        if self.st.closed || !matches!(self.st.wait, Wait::Tls { .. }) {
+            return;
+        }
+        self.st.wait = Wait::Nothing;
+        self.st.close(CloseReason::TlsFailed);
+    }
+
+    /// Whether the control connection is TLS now.
+    pub fn is_control_secured(&self) -> bool {
+        self.st.tls.control
     }
 
     /// Feeds back what the driver did about request `id`. A completion for
@@ -547,7 +637,7 @@ impl Session {
         }
         match &self.st.wait {
             Wait::Nothing => Some(self.st.idle_deadline()),
-            Wait::Held { until, .. } => Some(*until),
+            Wait::Held { until, .. } | Wait::Tls { until } => Some(*until),
             Wait::Request(Pending {
                 then: Then::Transfer(running),
                 ..

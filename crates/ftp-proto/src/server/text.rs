@@ -13,22 +13,28 @@ use crate::reply::ReplyCode;
 /// The FEAT reply text (RFC 2389 §3.2): every extension this session
 /// implements, one per line with a leading space, in alphabetical order,
 /// and nothing it does not.
-pub(super) fn features(facts: &Facts) -> String {
+pub(super) fn features(facts: &Facts, tls: bool) -> String {
     let mut mlst = Vec::new();
     mlst_feature(facts, &mut mlst);
     while matches!(mlst.last(), Some(b'\r' | b'\n')) {
         mlst.pop();
     }
     let mlst = String::from_utf8(mlst).unwrap_or_default();
+    // RFC 4217 §6: AUTH TLS, PBSZ and PROT, only when TLS is offered.
+    let (auth, pbsz_prot) = if tls {
+        ("\n AUTH TLS", "\n PBSZ\n PROT")
+    } else {
+        ("", "")
+    };
     format!(
-        "Features:\n EPRT\n EPSV\n MDTM\n {}\n PASV\n REST STREAM\n SIZE\n TVFS\n UTF8\nEnd",
+        "Features:{auth}\n EPRT\n EPSV\n MDTM\n {}\n PASV{pbsz_prot}\n REST STREAM\n SIZE\n TVFS\n UTF8\nEnd",
         mlst.trim_start()
     )
 }
 
 /// Verbs this server recognises, for HELP (RFC 959 §4.1.3).
 pub(super) const VERBS: &[&str] = &[
-    "ABOR", "ACCT", "ALLO", "APPE", "AUTH", "CDUP", "CWD", "DELE", "EPRT", "EPSV", "FEAT", "HELP",
+    "ABOR", "ACCT", "ALLO", "APPE", "AUTH", "CCC", "CDUP", "CWD", "DELE", "EPRT", "EPSV", "FEAT", "HELP",
     "LIST", "MDTM", "MKD", "MLSD", "MLST", "MODE", "NLST", "NOOP", "OPTS", "PASS", "PASV", "PBSZ",
     "PORT", "PROT", "PWD", "QUIT", "REIN", "REST", "RETR", "RMD", "RNFR", "RNTO", "SITE", "SIZE",
     "SMNT", "STAT", "STOR", "STOU", "STRU", "SYST", "TYPE", "USER", "XCUP", "XCWD", "XMKD", "XPWD",
@@ -85,6 +91,14 @@ pub(super) fn failure(f: Failure) -> (ReplyCode, &'static str) {
             "Restart offset beyond the end of the file.",
         ),
         Failure::Io => (ReplyCode::LOCAL_ERROR, "Local error in processing."),
+        Failure::DataTlsFailed => (
+            ReplyCode::DATA_TLS_FAILED,
+            "TLS negotiation on the data connection failed.",
+        ),
+        Failure::DataTlsNotResumed => (
+            ReplyCode::DATA_TLS_FAILED,
+            "TLS session reuse required on the data connection.",
+        ),
     }
 }
 
