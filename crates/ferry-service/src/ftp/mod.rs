@@ -18,7 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_users::Users;
-use ftp_proto::server::{Access, Config};
+use ferry_tls::ServerTls;
+use ftp_proto::server::{Access, Config, Tls};
 
 pub use log::{SessionEnd, SessionLog};
 pub use net::{
@@ -63,8 +64,16 @@ pub struct ServerConfig {
     pub passive_ports: Option<RangeInclusive<u16>>,
     /// Control connections served at once; one more is answered 421 and closed.
     pub max_sessions: usize,
+    /// FTPS (RFC 4217): the certificate, which turns on `AUTH TLS` on the
+    /// control port and makes [`ftps_bind`](Self::ftps_bind) possible.
+    pub tls: Option<ServerTls>,
+    /// Address of an implicit-TLS listener (TLS from the first byte,
+    /// conventionally port 990); needs [`tls`](Self::tls).
+    pub ftps_bind: Option<SocketAddr>,
+    /// No login and no data transfer in clear.
+    pub require_tls: bool,
     /// Timeouts, line limit and greeting of every session. Its `anonymous`
-    /// is set from [`anonymous`](Self::anonymous) and [`write`](Self::write).
+    /// and `tls` are set from the fields above by [`settle`](Self::settle).
     pub session: Config,
 }
 
@@ -79,6 +88,9 @@ impl ServerConfig {
             users: None,
             passive_ports: None,
             max_sessions: DEFAULT_MAX_SESSIONS,
+            tls: None,
+            ftps_bind: None,
+            require_tls: false,
             session: Config::default(),
         }
     }
@@ -87,5 +99,9 @@ impl ServerConfig {
     /// and [`write`](Self::write); a server calls it once when it binds.
     pub fn settle(&mut self) {
         self.session.anonymous = self.anonymous.then_some(Access { write: self.write });
+        self.session.tls = Tls {
+            offered: self.tls.is_some(),
+            required: self.require_tls,
+        };
     }
 }
