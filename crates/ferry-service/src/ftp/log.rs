@@ -114,6 +114,13 @@ impl SessionLog {
         tracing::warn!(peer = %self.peer, error = %error, "passive accept failed");
     }
 
+    /// A TLS handshake (control or data connection, `what` says which)
+    /// failed: a bad handshake, a plain-text client on the implicit port,
+    /// garbage after AUTH, a failed session-reuse check.
+    pub fn tls_failed(&self, what: &'static str, error: &dyn Display) {
+        tracing::warn!(peer = %self.peer, connection = what, error = %error, "ftp TLS handshake failed");
+    }
+
     /// An active-mode data connection could not be made.
     pub fn active_connect_failed(to: SocketAddr, error: &dyn Display) {
         tracing::debug!(%to, error = %error, "active data connection failed");
@@ -186,6 +193,9 @@ impl SessionLog {
                     elapsed_ms,
                     "ftp transfer"
                 );
+            }
+            LogEvent::Secured => {
+                tracing::debug!(%peer, "ftp control connection secured (TLS)");
             }
             LogEvent::Closed { reason } => {
                 tracing::debug!(%peer, ?reason, "ftp session ending");
