@@ -68,7 +68,11 @@ impl std::fmt::Debug for ServerTls {
 impl ServerTls {
     /// Loads a PEM certificate chain and its PEM private key. TLS 1.2 and
     /// 1.3 only.
-    pub fn from_pem_files(cert: &Path, key: &Path, require_reuse: bool) -> Result<ServerTls, TlsError> {
+    pub fn from_pem_files(
+        cert: &Path,
+        key: &Path,
+        require_reuse: bool,
+    ) -> Result<ServerTls, TlsError> {
         let _ = (cert, key, require_reuse);
         todo!()
     }

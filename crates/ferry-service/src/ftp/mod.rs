@@ -17,8 +17,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferry_users::Users;
 use ferry_tls::ServerTls;
+use ferry_users::Users;
 use ftp_proto::server::{Access, Config, Tls};
 
 pub use log::{SessionEnd, SessionLog};

@@ -829,12 +829,7 @@ impl State {
         }
         if self.tls.control {
             // A TLS session is not renegotiated in-band (RFC 4217 §4).
-            return self.answer(
-                "AUTH",
-                None,
-                ReplyCode::BAD_SEQUENCE,
-                "Already using TLS.",
-            );
+            return self.answer("AUTH", None, ReplyCode::BAD_SEQUENCE, "Already using TLS.");
         }
         // RFC 2228 §3: a new security exchange resets the login; a USER
         // sent in clear does not carry over into the protected session.
@@ -844,7 +839,12 @@ impl State {
             self.tls.private = true;
             self.tls.pbsz = true;
         }
-        self.answer("AUTH", None, ReplyCode::AUTH_OK, "Proceed with negotiation.");
+        self.answer(
+            "AUTH",
+            None,
+            ReplyCode::AUTH_OK,
+            "Proceed with negotiation.",
+        );
         self.wait = Wait::Tls {
             until: now + self.policy.tls_handshake_timeout,
         };
@@ -887,11 +887,21 @@ impl State {
         match level.trim() {
             "P" | "p" => {
                 self.tls.private = true;
-                self.answer("PROT", None, ReplyCode::OK, "Data protection level set to P.")
+                self.answer(
+                    "PROT",
+                    None,
+                    ReplyCode::OK,
+                    "Data protection level set to P.",
+                )
             }
             "C" | "c" => {
                 self.tls.private = false;
-                self.answer("PROT", None, ReplyCode::OK, "Data protection level set to C.")
+                self.answer(
+                    "PROT",
+                    None,
+                    ReplyCode::OK,
+                    "Data protection level set to C.",
+                )
             }
             "S" | "s" | "E" | "e" => self.answer(
                 "PROT",
