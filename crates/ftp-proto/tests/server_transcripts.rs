@@ -566,18 +566,18 @@ fn syst_help_and_security_commands() {
         < 215 UNIX Type: L8
         > HELP
         < 214-The following commands are recognized.
-        <  ABOR ACCT ALLO APPE AUTH CDUP CWD DELE EPRT EPSV FEAT HELP
-        <  LIST MDTM MKD MLSD MLST MODE NLST NOOP OPTS PASS PASV PBSZ
-        <  PORT PROT PWD QUIT REIN REST RETR RMD RNFR RNTO SITE SIZE
-        <  SMNT STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD XPWD
-        <  XRMD
+        <  ABOR ACCT ALLO APPE AUTH CCC CDUP CWD DELE EPRT EPSV FEAT
+        <  HELP LIST MDTM MKD MLSD MLST MODE NLST NOOP OPTS PASS PASV
+        <  PBSZ PORT PROT PWD QUIT REIN REST RETR RMD RNFR RNTO SITE
+        <  SIZE SMNT STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD
+        <  XPWD XRMD
         < 214 Help OK.
         > AUTH TLS
         < 504 Security mechanism not implemented.
         > PBSZ 0
-        < 503 No security data exchange has happened.
+        < 503 PBSZ needs a completed AUTH first.
         > PROT P
-        < 503 No security data exchange has happened.
+        < 503 PROT needs AUTH and PBSZ first.
         ",
     );
 }

@@ -21,8 +21,10 @@
 //! closed                                 the session has ended
 //! ```
 //!
-//! `! Abort` and `! ReleaseData` expect those events; `progress N`
-//! reports transfer progress; `# ...` is a comment. A reply given by
+//! `! Abort`, `! ReleaseData` and `! SecureControl` expect those events;
+//! `secure` is the driver's TLS handshake succeeding (it discards the
+//! client bytes not taken, then calls `control_secured`), `tls-failed` its
+//! failure; `progress N` reports transfer progress; `# ...` is a comment. A reply given by
 //! code alone (`< 211`) takes every line of a multi-line reply. Client
 //! bytes the session does not take yet are kept and fed again after
 //! each completion, timeout and write, as a driver does. At the end every
@@ -81,8 +83,18 @@ impl Transcript {
 
     /// A session between the given addresses.
     pub fn between(config: &Config, peer: SocketAddr, local: SocketAddr) -> Transcript {
+        Self::with(Session::new(config, peer, local, Instant::ZERO))
+    }
+
+    /// An implicit-TLS session (the handshake done before the greeting).
+    pub fn secured(config: &Config) -> Transcript {
+        let (peer, local) = (CLIENT.parse().unwrap(), SERVER.parse().unwrap());
+        Self::with(Session::new_secured(config, peer, local, Instant::ZERO))
+    }
+
+    fn with(session: Session) -> Transcript {
         let mut t = Transcript {
-            session: Session::new(config, peer, local, Instant::ZERO),
+            session,
             now: Instant::ZERO,
             input: Vec::new(),
             received: Vec::new(),
@@ -156,6 +168,16 @@ impl Transcript {
             if !self.session.is_closed() {
                 self.fail("expected the session to be closed");
             }
+        } else if line == "secure" {
+            // What the driver must do: bytes the client sent after AUTH
+            // were sent in clear and are never taken as commands.
+            self.input.clear();
+            self.session.control_secured(self.now);
+            self.drain();
+        } else if line == "tls-failed" {
+            self.input.clear();
+            self.session.control_tls_failed(self.now);
+            self.drain();
         } else if line == "open" {
             if self.session.is_closed() {
                 self.fail("expected the session to be open");
@@ -245,6 +267,12 @@ impl Transcript {
         if !ok {
             self.fail(&format!("expected reply line {expect:?}, got {first:?}"));
         }
+    }
+
+    /// The next whole reply line, taken.
+    pub fn next_line(&mut self) -> Option<String> {
+        self.drain();
+        self.take_line()
     }
 
     fn take_line(&mut self) -> Option<String> {
@@ -360,7 +388,8 @@ pub fn describe(op: &Operation) -> String {
                 DataChannel::Active(addr) => format!("active {addr}"),
             };
             let ascii = if t.ascii { " ascii" } else { "" };
-            format!("Transfer {what} {data}{ascii}")
+            let protected = if t.protected { " protected" } else { "" };
+            format!("Transfer {what} {data}{ascii}{protected}")
         }
         other => format!("{other:?}"),
     }
@@ -448,6 +477,8 @@ pub fn parse_completion(s: &str) -> Completion {
             "Aborted" => Failure::Aborted,
             "Io" => Failure::Io,
             "InvalidOffset" => Failure::InvalidOffset,
+            "DataTlsFailed" => Failure::DataTlsFailed,
+            "DataTlsNotResumed" => Failure::DataTlsNotResumed,
             other => panic!("unknown failure {other:?}"),
         }),
         other => panic!("unknown completion {other:?}"),
