@@ -3,20 +3,23 @@
 //! chunks, completions for its outstanding requests (chosen by the fuzz
 //! bytes, fitting or not) and clock advances. Invariants: no panic; the
 //! reply buffer stays bounded; every path handed out is a well-formed
-//! root path; an active data address is always the control peer's.
+//! root path; an active data address is always the control peer's; while
+//! a TLS handshake asked for by AUTH runs, no control byte is taken (what
+//! was pipelined behind AUTH in clear never becomes a command), and
+//! transfers are protected only once the control connection is.
 
 use core::net::SocketAddr;
 use core::time::Duration;
 
 use ftp_proto::listing::{FileKind, Metadata};
 use ftp_proto::server::{
-    Access, Completion, Config, DataChannel, Event, Failure, Operation, RequestId, Session,
+    Access, Completion, Config, DataChannel, Event, Failure, Operation, RequestId, Session, Tls,
     TransferKind,
 };
 use ftp_proto::{Instant, RootPath};
 use libfuzzer_sys::fuzz_target;
 
-const FAILURES: [Failure; 12] = [
+const FAILURES: [Failure; 14] = [
     Failure::NotFound,
     Failure::PermissionDenied,
     Failure::NotADirectory,
@@ -29,6 +32,8 @@ const FAILURES: [Failure; 12] = [
     Failure::DataConnectionLost,
     Failure::Aborted,
     Failure::Io,
+    Failure::DataTlsFailed,
+    Failure::DataTlsNotResumed,
 ];
 
 fn check_path(p: &RootPath) {
@@ -132,11 +137,22 @@ fuzz_target!(|data: &[u8]| {
         anonymous: (flags & 2 == 0).then_some(Access {
             write: flags & 4 == 0,
         }),
-        max_line: 16 + usize::from(flags >> 3) * 8,
+        max_line: 16 + usize::from(flags >> 6) * 16,
+        tls: Tls {
+            offered: flags & 8 == 0,
+            required: flags & 16 == 0,
+        },
         ..Config::default()
     };
     let mut now = Instant::ZERO;
-    let mut session = Session::new(&config, peer, local, now);
+    // Implicit FTPS: the driver completed the handshake before the session.
+    let implicit = flags & 32 == 0 && config.tls.offered;
+    let mut session = if implicit {
+        Session::new_secured(&config, peer, local, now)
+    } else {
+        Session::new(&config, peer, local, now)
+    };
+    let mut handshaking = false;
     let mut outstanding: Vec<RequestId> = Vec::new();
     let mut input: Vec<u8> = Vec::new();
 
@@ -175,6 +191,20 @@ fuzz_target!(|data: &[u8]| {
                 now = now + Duration::from_millis(u64::from(op >> 3) * 25_000);
                 session.handle_timeout(now);
             }
+            _ if handshaking && op & 8 != 0 => {
+                // The driver's TLS handshake ends: bytes not taken were
+                // sent in clear and are discarded.
+                input.clear();
+                handshaking = false;
+                if op & 16 == 0 {
+                    let open = !session.is_closed();
+                    session.control_secured(now);
+                    assert!(!open || session.is_control_secured());
+                } else {
+                    session.control_tls_failed(now);
+                    assert!(session.is_closed());
+                }
+            }
             _ => {
                 // A partial write of the replies.
                 let n = usize::from(op >> 3) * 3;
@@ -183,12 +213,22 @@ fuzz_target!(|data: &[u8]| {
         }
         let n = session.handle_input(now, &input);
         assert!(n <= input.len());
+        if handshaking && !session.is_closed() {
+            assert_eq!(n, 0, "control bytes taken during the TLS handshake");
+        }
         input.drain(..n);
         while let Some(event) = session.poll_event() {
             match event {
                 Event::Request { id, op } => {
                     check(&op, peer);
+                    if let Operation::Transfer(t) = &op {
+                        assert!(!t.protected || session.is_control_secured());
+                    }
                     outstanding.push(id);
+                }
+                Event::SecureControl => {
+                    assert!(config.tls.offered && !session.is_control_secured());
+                    handshaking = true;
                 }
                 Event::Abort { id } => assert!(outstanding.contains(&id)),
                 _ => {}

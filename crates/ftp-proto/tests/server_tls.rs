@@ -459,3 +459,35 @@ fn shutdown_during_a_handshake_closes_without_421() {
     t.step("closed");
     t.finish();
 }
+
+#[test]
+fn commands_queued_behind_auth_during_a_transfer_are_dropped() {
+    // AUTH sent during a transfer waits for it, like any command; what
+    // was queued behind it came in clear and never runs.
+    let mut t = Transcript::new(&offered());
+    t.step(&format!(
+        "
+        < 220 ferry FTP server ready
+        {ALICE}
+        > PASV
+        ! Listen 10.0.0.1 -> listening 10.0.0.1:30000
+        < 227...
+        > RETR a.bin
+        ! Transfer Retrieve /home/alice/a.bin @0 passive ascii -> Started 5
+        < 150...
+        "
+    ));
+    t.send(b"AUTH TLS\r\nDELE a.bin\r\nRMD pub\r\n");
+    t.step(
+        "
+        -> Finished 5
+        < 226 Transfer complete.
+        < 234 Proceed with negotiation.
+        ! SecureControl
+        secure
+        > NOOP
+        < 200 NOOP ok.
+        ",
+    );
+    t.finish();
+}

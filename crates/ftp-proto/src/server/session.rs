@@ -506,6 +506,11 @@ impl Session {
         self.st.wait = Wait::Nothing;
         self.st.tls.control = true;
         self.st.last_activity = now;
+        // Commands queued behind an AUTH that waited for a transfer came
+        // in clear after it: none of them may run inside the TLS session
+        // (STARTTLS command injection).
+        self.deferred = Vec::new();
+        self.reader.clear();
         self.st.log(LogEvent::Secured);
         self.pump(now, &[]);
     }
