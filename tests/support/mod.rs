@@ -8,9 +8,12 @@
 //! which case a missing peer fails the test.
 
 pub mod ftp;
+pub mod ftps;
 pub mod in_process;
+pub mod pyftpd;
 pub mod tftp;
 pub mod vsftpd;
+pub mod vsftpd_tls;
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, UdpSocket};
