@@ -21,6 +21,13 @@ command -v in.tftpd >/dev/null || [ -x /usr/sbin/in.tftpd ] || need+=(tftpd-hpa)
 command -v python3 >/dev/null || need+=(python3)
 command -v lftp >/dev/null || need+=(lftp)
 command -v vsftpd >/dev/null || [ -x /usr/sbin/vsftpd ] || need+=(vsftpd)
+command -v openssl >/dev/null || need+=(openssl)
+# The FTPS client tests run pyftpdlib's TLS_FTPHandler, which needs
+# pyOpenSSL; both come from PyPI through pip (installed below).
+py_ftps() { python3 -c 'import pyftpdlib, OpenSSL' 2>/dev/null; }
+if ! py_ftps && ! python3 -m pip --version >/dev/null 2>&1; then
+  need+=(python3-pip)
+fi
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}" >&2
@@ -36,6 +43,16 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   "${sudo[@]}" apt-get update -qq
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if ! py_ftps; then
+  echo "test.sh: installing pyftpdlib pyopenssl (pip)" >&2
+  pip=(python3 -m pip install --quiet --disable-pip-version-check)
+  [ "$(id -u)" = 0 ] || pip+=(--user)
+  # Debian's own python3 is "externally managed": pip then needs
+  # --break-system-packages (a pyenv or venv python3 does not).
+  "${pip[@]}" pyftpdlib pyopenssl 2>/dev/null ||
+    "${pip[@]}" --break-system-packages pyftpdlib pyopenssl
 fi
 
 # Interop tests must not skip when a peer is missing: here that is a failure.
