@@ -51,6 +51,14 @@ pub enum Command {
     /// The password comes from the FERRY_PASSWORD environment variable, else
     /// it is asked twice on the terminal without echo.
     Passwd(PasswdArgs),
+    /// Write a self-signed certificate and its key (DIR/cert.pem,
+    /// DIR/key.pem) for serve --tls-cert/--tls-key, and print its SHA-256
+    /// fingerprint.
+    ///
+    /// Clients that check certificates need it as a trusted root
+    /// (ferry --cacert DIR/cert.pem, curl --cacert), or skip the check
+    /// (--insecure, curl -k) and compare the fingerprint by hand.
+    Cert(CertArgs),
 }
 
 /// Which driver runs the servers.
@@ -105,6 +113,41 @@ pub struct ServeArgs {
     /// client's address (for servers behind NAT or in containers).
     #[arg(long)]
     pub tftp_single_port: bool,
+    /// FTPS: the server's PEM certificate chain; turns on explicit TLS
+    /// (AUTH TLS) on the FTP port.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_key",
+        conflicts_with = "no_ftp",
+        help_heading = "FTPS options"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// FTPS: the PEM private key of --tls-cert.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_cert",
+        help_heading = "FTPS options"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// FTPS: also an implicit-TLS listener (TLS from the first byte,
+    /// conventionally port 990); needs --tls-cert.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        requires = "tls_cert",
+        help_heading = "FTPS options"
+    )]
+    pub ftps: Option<SocketAddr>,
+    /// FTPS: no login and no data transfer in clear; needs --tls-cert.
+    #[arg(long, requires = "tls_cert", help_heading = "FTPS options")]
+    pub require_tls: bool,
+    /// FTPS: data connections must resume the control connection's TLS
+    /// session (some clients, such as Python's ftplib, cannot); needs
+    /// --tls-cert.
+    #[arg(long, requires = "tls_cert", help_heading = "FTPS options")]
+    pub tls_require_reuse: bool,
 }
 
 /// TFTP transfer mode.
@@ -226,6 +269,21 @@ pub struct PasswdArgs {
     pub write: bool,
 }
 
+/// `ferry cert`
+#[derive(Debug, Args)]
+pub struct CertArgs {
+    /// A name the certificate is for: a DNS name or an IP address (repeat
+    /// for more) [default: localhost and 127.0.0.1].
+    #[arg(long = "host", value_name = "NAME")]
+    pub hosts: Vec<String>,
+    /// Directory to write cert.pem and key.pem in (made if missing).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+    /// Replace cert.pem and key.pem if they exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
 fn parse_port_range(text: &str) -> Result<RangeInclusive<u16>, String> {
     let (lo, hi) = text
         .split_once('-')
@@ -317,5 +375,74 @@ mod tests {
         assert_eq!(args.protocol.tftp.mode, TftpMode::Netascii);
         assert!(Cli::try_parse_from(["ferry", "get", "tftp://h/f", "--blksize", "7"]).is_err());
         assert!(Cli::try_parse_from(["ferry", "get", "tftp://h/f", "--timeout", "0"]).is_err());
+    }
+
+    #[test]
+    fn ftps_serve_flags_need_the_certificate_and_key() {
+        let serve = |extra: &[&str]| {
+            Cli::try_parse_from(["ferry", "serve"].iter().chain(extra)).map(|cli| {
+                match cli.command {
+                    Command::Serve(args) => args,
+                    _ => panic!("not serve"),
+                }
+            })
+        };
+        let args = serve(&[
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+            "--ftps",
+            "127.0.0.1:990",
+            "--require-tls",
+            "--tls-require-reuse",
+        ])
+        .unwrap();
+        assert_eq!(args.tls_cert, Some(PathBuf::from("c.pem")));
+        assert_eq!(args.tls_key, Some(PathBuf::from("k.pem")));
+        assert_eq!(args.ftps, Some("127.0.0.1:990".parse().unwrap()));
+        assert!(args.require_tls && args.tls_require_reuse);
+        let args = serve(&[]).unwrap();
+        assert_eq!((args.tls_cert, args.ftps), (None, None));
+        assert!(!args.require_tls && !args.tls_require_reuse);
+        for bad in [
+            &["--tls-cert", "c.pem"][..],
+            &["--tls-key", "k.pem"],
+            &["--ftps", "127.0.0.1:990"],
+            &["--require-tls"],
+            &["--tls-require-reuse"],
+            &["--tls-cert", "c", "--tls-key", "k", "--no-ftp"],
+        ] {
+            let err = serve(bad).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn cert_defaults_and_hosts() {
+        let cli = Cli::try_parse_from(["ferry", "cert"]).unwrap();
+        let Command::Cert(args) = cli.command else {
+            panic!("not cert")
+        };
+        assert_eq!(args.out, PathBuf::from("."));
+        assert!(args.hosts.is_empty() && !args.force);
+        let cli = Cli::try_parse_from([
+            "ferry",
+            "cert",
+            "--host",
+            "a.example",
+            "--host",
+            "::1",
+            "--out",
+            "tls",
+            "--force",
+        ])
+        .unwrap();
+        let Command::Cert(args) = cli.command else {
+            panic!("not cert")
+        };
+        assert_eq!(args.hosts, ["a.example", "::1"]);
+        assert_eq!(args.out, PathBuf::from("tls"));
+        assert!(args.force);
     }
 }

@@ -1,5 +1,6 @@
 //! `ferry`: FTP and TFTP client and server.
 
+mod cert;
 mod cli;
 mod client;
 mod ftp;
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
         Command::Put(args) => client::put(args),
         Command::Ls(args) => ftp::ls(args),
         Command::Passwd(args) => passwd::run(args),
+        Command::Cert(args) => cert::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,12 +2,14 @@
 //! driver. Both drivers take the same two configurations, built once here.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
 use ferry_service::{ftp, tftp, ServerError};
+use ferry_tls::{ServerTls, TlsError};
 use ferry_users::Users;
 
 use crate::cli::{Driver, ServeArgs};
@@ -25,6 +27,11 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
         Some(ftp_config(&args)?)
     };
     let tftp = (!args.no_tftp).then(|| tftp_config(&args));
+    // Printed before the listeners, so whoever waits for `listening` has
+    // the fingerprint to compare clients' warnings against.
+    if let Some(tls) = ftp.as_ref().and_then(|config| config.tls.as_ref()) {
+        eprintln!("ferry: tls certificate sha256 {}", tls.fingerprint());
+    }
     match args.driver {
         Driver::Mio => run_mio(ftp, tftp)?,
         Driver::Blocking => run_blocking(ftp, tftp)?,
@@ -39,7 +46,7 @@ fn run_mio(
     tftp: Option<tftp::ServerConfig>,
 ) -> Result<(), Failure> {
     let mut server = ferry_mio::Server::bind(ftp, tftp).map_err(bind_failure(""))?;
-    announce(server.ftp_addr(), server.tftp_addr());
+    announce(server.ftp_addr(), None, server.tftp_addr());
     let handle = server.shutdown_handle();
     on_signal(move || handle.shutdown());
     server
@@ -67,6 +74,7 @@ fn run_blocking(
         .map_err(bind_failure("tftp: "))?;
     announce(
         ftp.as_ref().map(FtpServer::local_addr),
+        None,
         tftp.as_ref().map(TftpServer::local_addr),
     );
 
@@ -107,9 +115,12 @@ fn bind_failure(what: &'static str) -> impl Fn(ServerError) -> Failure {
 }
 
 /// One line per listener, once it is bound (scripts and tests wait for it).
-fn announce(ftp: Option<SocketAddr>, tftp: Option<SocketAddr>) {
+fn announce(ftp: Option<SocketAddr>, ftps: Option<SocketAddr>, tftp: Option<SocketAddr>) {
     if let Some(addr) = ftp {
         eprintln!("ferry: ftp listening on {addr}");
+    }
+    if let Some(addr) = ftps {
+        eprintln!("ferry: ftps listening on {addr}");
     }
     if let Some(addr) = tftp {
         eprintln!("ferry: tftp listening on {addr}");
@@ -139,7 +150,35 @@ fn ftp_config(args: &ServeArgs) -> Result<ftp::ServerConfig, Failure> {
     if let Some(secs) = args.idle_timeout {
         config.session.idle_timeout = Duration::from_secs(secs);
     }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        config.tls = Some(load_tls(cert, key, args.tls_require_reuse)?);
+        config.ftps_bind = args.ftps;
+        config.require_tls = args.require_tls;
+    }
     Ok(config)
+}
+
+/// The FTPS certificate and key; a file that cannot be used is a usage
+/// error that names it.
+fn load_tls(cert: &Path, key: &Path, require_reuse: bool) -> Result<ServerTls, Failure> {
+    ServerTls::from_pem_files(cert, key, require_reuse).map_err(|err| {
+        let flag = match &err {
+            // An error about one file: say which flag named it.
+            TlsError::Read { path, .. } if path == key => "--tls-key",
+            TlsError::NoKey(_) => "--tls-key",
+            TlsError::Read { .. } | TlsError::NoCertificate(_) => "--tls-cert",
+            // A key that does not match the certificate, or one rustls
+            // cannot use: the pair is at fault.
+            _ => {
+                return Failure::Usage(format!(
+                    "cannot use --tls-cert {} with --tls-key {}: {err}",
+                    cert.display(),
+                    key.display()
+                ))
+            }
+        };
+        Failure::Usage(format!("cannot load {flag} {err}"))
+    })
 }
 
 fn tftp_config(args: &ServeArgs) -> tftp::ServerConfig {
