@@ -113,6 +113,13 @@ impl Server {
         self.ftp.as_ref().map(ftp::Ftp::local_addr)
     }
 
+    /// The implicit-TLS FTP listener's address (FTPS from the first byte,
+    /// bound when the FTP configuration's `ftps_bind` is set; the real
+    /// port when 0 was asked for).
+    pub fn ftps_addr(&self) -> Option<SocketAddr> {
+        self.ftp.as_ref().and_then(ftp::Ftp::ftps_addr)
+    }
+
     /// The TFTP request socket's address.
     pub fn tftp_addr(&self) -> Option<SocketAddr> {
         self.tftp.as_ref().map(tftp::Tftp::local_addr)

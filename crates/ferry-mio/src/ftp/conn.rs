@@ -14,6 +14,7 @@ use ferry_service::ftp::{
 };
 use ferry_storage::{StorageError, Upload};
 use ferry_time::Instant;
+use ferry_tls::TlsConn;
 use ftp_proto::server::{
     Completion, DataChannel, Event, Failure, Operation, RequestId, Session, StoreMode, Transfer,
     TransferKind,
@@ -22,7 +23,8 @@ use mio::net::{TcpListener, TcpStream};
 use mio::Interest;
 
 use super::pool::{Pool, Task, Ticket};
-use super::transfer::{Buffers, Mover, Step};
+use super::tls::{self, Handshake};
+use super::transfer::{Buffers, Mover, Protected, Step};
 use super::{token, Role, Shared};
 use crate::reactor::Cx;
 
@@ -58,6 +60,11 @@ struct Data {
     /// APPE or REST+STOR: the upload starts with a copy of the old file,
     /// made on the pool.
     prepare: bool,
+    /// `PROT P`: the data connection is TLS, the server its TLS server
+    /// (RFC 4217 §§7, 9).
+    protected: bool,
+    /// STOR, APPE, STOU: the client only writes.
+    upload: bool,
     /// Bytes moved on the data connection, and what the session was told.
     moved: u64,
     reported: u64,
@@ -74,10 +81,24 @@ enum State {
         to: SocketAddr,
         until: Instant,
     },
+    /// A protected transfer's TLS handshake runs: no file byte moves
+    /// before it ends.
+    Securing {
+        job: Job,
+        stream: TcpStream,
+        tls: Box<TlsConn>,
+    },
     /// The upload's copy of the old file runs on the pool.
-    Preparing { stream: TcpStream },
+    Preparing {
+        stream: TcpStream,
+        tls: Option<Box<TlsConn>>,
+    },
     /// Bytes move.
-    Moving { stream: TcpStream, mover: Mover },
+    Moving {
+        stream: TcpStream,
+        mover: Mover,
+        tls: Option<Protected>,
+    },
 }
 
 impl State {
@@ -87,7 +108,8 @@ impl State {
         match self {
             State::Waiting { .. } => {}
             State::Connecting { stream, .. }
-            | State::Preparing { stream }
+            | State::Securing { stream, .. }
+            | State::Preparing { stream, .. }
             | State::Moving { stream, .. } => {
                 let _ = stream.shutdown(Shutdown::Both);
             }
@@ -95,11 +117,28 @@ impl State {
     }
 }
 
+/// Where the control connection's TLS handshake is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Securing {
+    /// None runs (the connection is clear, or TLS already).
+    No,
+    /// After AUTH's 234: the session's deadline bounds it.
+    Explicit,
+    /// On the implicit-TLS port, before the session exists (its
+    /// placeholder says nothing): bounded by `until`.
+    Implicit { until: Instant },
+}
+
 /// One control connection.
 pub(super) struct Conn {
     /// Tells this session from an earlier one under the same slab key.
     serial: u64,
     ctrl: TcpStream,
+    /// The control connection's TLS (after AUTH, or from the first byte
+    /// on the implicit port); it also keys the data connections' session
+    /// reuse.
+    tls: Option<Box<TlsConn>>,
+    securing: Securing,
     session: Session,
     /// Bytes read but not yet taken by the session (none while idle).
     input: Vec<u8>,
@@ -131,13 +170,15 @@ pub(super) struct Conn {
 }
 
 impl Conn {
-    /// A session for a control connection just accepted.
+    /// A session for a control connection just accepted; `implicit`: on
+    /// the implicit-TLS port, where the TLS handshake comes first.
     pub(super) fn new(
         ctrl: TcpStream,
         peer: SocketAddr,
         serial: u64,
         shared: &Shared,
         now: Instant,
+        implicit: bool,
     ) -> io::Result<Conn> {
         let local = ctrl.local_addr()?;
         let sock = socket2::SockRef::from(&ctrl);
@@ -146,10 +187,23 @@ impl Conn {
         sock.set_out_of_band_inline(true)?;
         // Replies are whole and small: send each at once.
         ctrl.set_nodelay(true)?;
+        let config = &shared.config.session;
+        let (session, tls, securing) = match (&shared.config.tls, implicit) {
+            (Some(server), true) => {
+                // Replaced by the real one once the handshake is done.
+                let placeholder = Session::new_secured(config, peer, local, now);
+                let until = now + config.tls_handshake_timeout;
+                let tls = Box::new(server.accept_control());
+                (placeholder, Some(tls), Securing::Implicit { until })
+            }
+            _ => (Session::new(config, peer, local, now), None, Securing::No),
+        };
         Ok(Conn {
             serial,
-            session: Session::new(&shared.config.session, peer, local, now),
+            session,
             ctrl,
+            tls,
+            securing,
             input: Vec::new(),
             readable: true,
             eof: false,
@@ -214,6 +268,7 @@ impl Conn {
     pub(super) fn on_data(&mut self, env: &mut Env<'_, '_>) {
         match self.data.as_deref().map(|data| &data.state) {
             Some(State::Connecting { .. }) => self.check_connect(env),
+            Some(State::Securing { .. }) => self.secure_data(env),
             Some(State::Moving { .. }) => self.step(env),
             _ => {}
         }
@@ -223,7 +278,10 @@ impl Conn {
     /// The session's turn on the run queue.
     pub(super) fn on_tick(&mut self, env: &mut Env<'_, '_>) {
         self.queued = false;
-        self.step(env);
+        match self.data.as_deref().map(|data| &data.state) {
+            Some(State::Securing { .. }) => self.secure_data(env),
+            _ => self.step(env),
+        }
         self.drive(env);
     }
 
@@ -249,14 +307,36 @@ impl Conn {
         {
             self.connection_lost(io::ErrorKind::TimedOut.into());
         }
-        if self.session.poll_timeout().is_some_and(|at| now >= at) {
-            self.session.handle_timeout(now);
+        match self.securing {
+            Securing::Implicit { until } => {
+                if now >= until {
+                    self.control_tls_failed(env, &io::Error::from(io::ErrorKind::TimedOut));
+                }
+            }
+            securing => {
+                if self.session.poll_timeout().is_some_and(|at| now >= at) {
+                    self.session.handle_timeout(now);
+                    if securing == Securing::Explicit && self.session.is_closed() {
+                        // The session's handshake deadline passed.
+                        let err = io::Error::from(io::ErrorKind::TimedOut);
+                        self.log.tls_failed("control", &err);
+                        self.securing = Securing::No;
+                        self.tls = None;
+                    }
+                }
+            }
         }
         self.drive(env);
     }
 
     /// The server is stopping.
     pub(super) fn shutdown(&mut self, env: &mut Env<'_, '_>) {
+        if let Securing::Implicit { .. } = self.securing {
+            // No session yet, and nothing to tell a client mid-handshake.
+            let _ = self.ctrl.shutdown(Shutdown::Both);
+            self.ended = Some(SessionEnd::Server);
+            return;
+        }
         if !self.told_stop {
             self.told_stop = true;
             self.session.shutdown(env.now());
@@ -296,14 +376,15 @@ impl Conn {
             return;
         }
         let mut data = self.data.take().expect("checked");
-        let State::Preparing { stream } = data.state else {
+        let State::Preparing { stream, tls } = data.state else {
             unreachable!("checked")
         };
         match upload {
             Ok(upload) => {
                 data.state = State::Moving {
                     stream,
-                    mover: Mover::receive(upload, data.ascii),
+                    mover: Mover::receive(upload, data.ascii, tls.is_some()),
+                    tls: tls.map(Protected::new),
                 };
                 self.data = Some(data);
                 self.step(env);
@@ -347,19 +428,12 @@ impl Conn {
 
     /// One read of the control socket; whether anything happened.
     fn read_control(&mut self, env: &mut Env<'_, '_>) -> bool {
+        if self.tls.is_some() {
+            return self.read_secured(env);
+        }
         match self.ctrl.read(env.scratch) {
             Ok(0) => self.client_left(env),
-            Ok(n) => {
-                let bytes = &env.scratch[..n];
-                if self.input.is_empty() {
-                    // The usual case: the session takes it all, and an
-                    // idle session keeps no input buffer.
-                    let taken = self.session.handle_input(env.cx.now, bytes);
-                    self.input.extend_from_slice(&bytes[taken..]);
-                } else {
-                    self.input.extend_from_slice(bytes);
-                }
-            }
+            Ok(n) => self.take_input(env, n),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                 self.readable = false;
                 return false;
@@ -371,9 +445,156 @@ impl Conn {
         true
     }
 
+    /// Control bytes just read (the scratch buffer's first `n`), in clear
+    /// or decrypted, for the session.
+    fn take_input(&mut self, env: &mut Env<'_, '_>, n: usize) {
+        let bytes = &env.scratch[..n];
+        if self.input.is_empty() {
+            // The usual case: the session takes it all, and an idle
+            // session keeps no input buffer.
+            let taken = self.session.handle_input(env.cx.now, bytes);
+            self.input.extend_from_slice(&bytes[taken..]);
+        } else {
+            self.input.extend_from_slice(bytes);
+        }
+    }
+
+    /// One read of a TLS control connection (in its handshake or after):
+    /// the records it brings, and the commands in them for the session.
+    fn read_secured(&mut self, env: &mut Env<'_, '_>) -> bool {
+        let Some(tls) = self.tls.as_deref_mut() else {
+            return false;
+        };
+        let handshaking = self.securing != Securing::No;
+        match tls.read_tls(&mut self.ctrl) {
+            Ok(0) if handshaking => {
+                let err = io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the client closed the connection during the TLS handshake",
+                );
+                self.control_tls_failed(env, &err);
+                return true;
+            }
+            // The end of the socket: the plaintext before it is still
+            // the session's, then read_plain tells the end.
+            Ok(_) => {}
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                self.readable = false;
+                return false;
+            }
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => return true,
+            Err(err) if handshaking => {
+                self.control_tls_failed(env, &err);
+                return true;
+            }
+            Err(err) => {
+                // Garbage inside the TLS session: the connection is over
+                // (the alert says why), as if the client had gone.
+                let _ = tls::flush(&mut self.ctrl, tls);
+                self.log.tls_failed("control", &err);
+                self.eof = true;
+                self.connection_lost(err);
+                return true;
+            }
+        }
+        if handshaking && !tls.is_handshaking() {
+            self.control_secured(env);
+        }
+        if self.securing != Securing::No {
+            return true;
+        }
+        // Every record decrypted now goes to the session (the TLS
+        // connection may not read again while it holds plaintext).
+        loop {
+            let Some(tls) = self.tls.as_deref_mut() else {
+                return true;
+            };
+            match tls.read_plain(env.scratch) {
+                Ok(0) => {
+                    // close_notify: the client is done.
+                    self.client_left(env);
+                    return true;
+                }
+                Ok(n) => self.take_input(env, n),
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                // The socket ended without close_notify (or the session is
+                // broken): the client left all the same.
+                Err(_) => {
+                    self.client_left(env);
+                    return true;
+                }
+            }
+        }
+    }
+
+    /// The control connection's handshake is complete.
+    fn control_secured(&mut self, env: &mut Env<'_, '_>) {
+        let now = env.now();
+        match std::mem::replace(&mut self.securing, Securing::No) {
+            Securing::Explicit => self.session.control_secured(now),
+            Securing::Implicit { .. } => {
+                // Implicit FTPS: the session begins now, its 220 in TLS.
+                if let Ok(local) = self.ctrl.local_addr() {
+                    let config = &env.shared.config.session;
+                    self.session = Session::new_secured(config, self.log.peer(), local, now);
+                }
+            }
+            Securing::No => {}
+        }
+    }
+
+    /// The control connection's handshake failed: the session closes
+    /// without a reply (the connection is neither clear nor TLS now).
+    fn control_tls_failed(&mut self, env: &mut Env<'_, '_>, err: &io::Error) {
+        self.log.tls_failed("control", err);
+        if let Some(tls) = self.tls.as_deref_mut() {
+            // Best effort: the alert tells the client why.
+            let _ = tls::flush(&mut self.ctrl, tls);
+        }
+        self.tls = None;
+        // Nothing more is read: the session is over.
+        self.eof = true;
+        match std::mem::replace(&mut self.securing, Securing::No) {
+            Securing::Explicit => self.session.control_tls_failed(env.now()),
+            Securing::Implicit { .. } => {
+                let _ = self.ctrl.shutdown(Shutdown::Both);
+                self.ended = Some(SessionEnd::ConnectionError);
+            }
+            Securing::No => {}
+        }
+    }
+
+    /// AUTH's 234 is queued: the control connection turns to TLS.
+    fn secure_control(&mut self, env: &mut Env<'_, '_>) {
+        // RFC 4217 §4: nothing the client sent before the handshake may
+        // be taken after it; a command pipelined behind AUTH came in
+        // clear (STARTTLS command injection).
+        self.input = Vec::new();
+        match &env.shared.config.tls {
+            Some(server) => {
+                self.tls = Some(Box::new(server.accept_control()));
+                self.securing = Securing::Explicit;
+                // The 234 goes out in clear, before any TLS byte.
+                self.flush(env);
+            }
+            // The session offers AUTH only with a certificate loaded.
+            None => self.session.control_tls_failed(env.now()),
+        }
+    }
+
+    /// Control bytes the socket has not taken: replies, or TLS records.
+    fn unsent(&self) -> bool {
+        !self.session.transmit().is_empty() || self.tls.as_ref().is_some_and(|t| t.wants_write())
+    }
+
     /// Feeds the session what is pending and carries out what it asks,
     /// until it has nothing more to say; whether anything happened.
     fn pump(&mut self, env: &mut Env<'_, '_>) -> bool {
+        if let Securing::Implicit { .. } = self.securing {
+            // No session yet: only the handshake's bytes move.
+            return self.flush(env);
+        }
         let mut any = false;
         loop {
             let mut progressed = false;
@@ -403,6 +624,63 @@ impl Conn {
 
     /// Writes replies as far as the socket takes them; whether any went.
     fn flush(&mut self, env: &mut Env<'_, '_>) -> bool {
+        // In clear: everything before AUTH's handshake, its 234 included
+        // (the session says nothing more until the handshake is done).
+        if self.tls.is_none() || self.securing == Securing::Explicit {
+            let (progressed, blocked) = self.flush_clear(env);
+            if self.tls.is_none() || blocked {
+                return progressed;
+            }
+            return self.flush_secured(env) || progressed;
+        }
+        self.flush_secured(env)
+    }
+
+    /// Replies through the control connection's TLS, and the handshake's
+    /// own records; whether anything went.
+    fn flush_secured(&mut self, env: &mut Env<'_, '_>) -> bool {
+        let mut progressed = false;
+        loop {
+            let Some(tls) = self.tls.as_deref_mut() else {
+                return progressed;
+            };
+            if self.dead {
+                let n = self.session.transmit().len();
+                self.session.transmitted(n);
+                return true;
+            }
+            if self.securing == Securing::No {
+                let out = self.session.transmit();
+                if !out.is_empty() {
+                    let n = tls.write_plain(out);
+                    if n > 0 {
+                        self.session.transmitted(n);
+                        progressed = true;
+                    }
+                }
+            }
+            if !tls.wants_write() {
+                break;
+            }
+            match tls.write_tls(&mut self.ctrl) {
+                Ok(0) => self.connection_lost(io::ErrorKind::WriteZero.into()),
+                Ok(_) => self.stalled_since = None,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    self.stalled_since.get_or_insert(env.now());
+                    return progressed;
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => self.connection_lost(err),
+            }
+            progressed = true;
+        }
+        self.stalled_since = None;
+        progressed
+    }
+
+    /// Writes clear replies as far as the socket takes them; whether any
+    /// went, and whether the socket is full.
+    fn flush_clear(&mut self, env: &mut Env<'_, '_>) -> (bool, bool) {
         let mut progressed = false;
         while !self.session.transmit().is_empty() {
             if self.dead {
@@ -419,7 +697,7 @@ impl Conn {
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                     self.stalled_since.get_or_insert(env.now());
-                    return progressed;
+                    return (progressed, true);
                 }
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(err) => self.connection_lost(err),
@@ -427,7 +705,7 @@ impl Conn {
             progressed = true;
         }
         self.stalled_since = None;
-        progressed
+        (progressed, false)
     }
 
     /// Replies can no longer be written. With a transfer running, it is
@@ -462,14 +740,19 @@ impl Conn {
     /// is written (a scripted client sends all, closes, then reads).
     /// What the session still holds back by then (a held 530) is dropped.
     fn answered_all(&self) -> bool {
-        !self.checking && self.session.transmit().is_empty()
+        !self.checking && !self.unsent()
     }
 
     /// Whether the session is over, and its next deadline.
     fn settle(&mut self, env: &mut Env<'_, '_>) {
         if self.ended.is_none() {
             if self.session.is_closed() {
-                if self.dead || self.session.transmit().is_empty() {
+                if self.dead || !self.unsent() {
+                    if let Some(tls) = self.tls.as_deref_mut() {
+                        // The TLS session's end first (best effort).
+                        tls.close();
+                        let _ = tls::flush(&mut self.ctrl, tls);
+                    }
                     let _ = self.ctrl.shutdown(Shutdown::Write);
                     self.ended = Some(SessionEnd::Server);
                 }
@@ -488,10 +771,11 @@ impl Conn {
             _ => None,
         };
         let stall = self.stalled_since.map(|since| since + WRITE_TIMEOUT);
-        let next = [self.session.poll_timeout(), connect, stall]
-            .into_iter()
-            .flatten()
-            .min();
+        let session = match self.securing {
+            Securing::Implicit { until } => Some(until),
+            _ => self.session.poll_timeout(),
+        };
+        let next = [session, connect, stall].into_iter().flatten().min();
         if let Some(at) = next {
             let token = token(env.key, Role::Control);
             env.cx.timers.arm(token, at, &mut self.armed);
@@ -535,6 +819,7 @@ impl Conn {
                 }
             }
             Event::Abort { id } => self.abort(env, id),
+            Event::SecureControl => self.secure_control(env),
             Event::ReleaseData => self.listener = None,
             Event::Log(log) => {
                 let anonymous_login = self.log.log(log);
@@ -585,9 +870,12 @@ impl Conn {
         let Some(job) = begun else { return };
         // The 150 goes out before the data connection is opened or taken.
         self.flush(env);
+        let upload = matches!(transfer.kind, TransferKind::Store { .. });
         let head = |state| Data {
             id,
             ascii: transfer.ascii,
+            protected: transfer.protected,
+            upload,
             prepare,
             moved: 0,
             reported: 0,
@@ -686,8 +974,8 @@ impl Conn {
                         unreachable!("checked")
                     };
                     drop(listener);
-                    data.state = State::Preparing { stream };
-                    self.connected(env, data, job);
+                    data.state = State::Preparing { stream, tls: None };
+                    self.opened(env, data, job);
                     return;
                 }
                 Ok((stream, from)) => {
@@ -731,8 +1019,8 @@ impl Conn {
                 let State::Connecting { job, stream, .. } = data.state else {
                     unreachable!("checked")
                 };
-                data.state = State::Preparing { stream };
-                self.connected(env, data, job);
+                data.state = State::Preparing { stream, tls: None };
+                self.opened(env, data, job);
             }
             Err(err) => self.connect_failed(env, to, &err),
         }
@@ -747,14 +1035,90 @@ impl Conn {
         }
     }
 
-    /// The data connection is there (`data.state` holds it, as
-    /// `Preparing`): set the job moving.
-    fn connected(&mut self, env: &mut Env<'_, '_>, mut data: Box<Data>, job: Job) {
-        let State::Preparing { stream } = data.state else {
+    /// The data connection is there, accepted or connected (`data.state`
+    /// holds it, as `Preparing`): its TLS handshake first if the transfer
+    /// is protected (the server is the TLS server either way, RFC 4217
+    /// §7), then the job.
+    fn opened(&mut self, env: &mut Env<'_, '_>, mut data: Box<Data>, job: Job) {
+        if !data.protected {
+            return self.connected(env, data, job);
+        }
+        let State::Preparing { stream, .. } = data.state else {
             unreachable!("the caller put the stream there")
         };
+        let Some(server) = env.shared.config.tls.as_ref() else {
+            // The session protects transfers only with a certificate loaded.
+            let _ = stream.shutdown(Shutdown::Both);
+            let failed = Completion::Failed(Failure::DataTlsFailed);
+            return self.end_transfer(env, data.id, 0, failed);
+        };
+        // RFC 4217 §10: the data connection may resume only this control
+        // connection's TLS session (required with --tls-require-reuse).
+        let key = self.tls.as_deref().and_then(TlsConn::reuse_key);
+        let tls = if data.upload {
+            server.accept_upload(key)
+        } else {
+            server.accept_data(key)
+        };
+        data.state = State::Securing {
+            job,
+            stream,
+            tls: Box::new(tls),
+        };
+        self.data = Some(data);
+        // The client usually sent its hello already.
+        self.secure_data(env);
+    }
+
+    /// A protected transfer's data handshake, as far as the socket allows.
+    fn secure_data(&mut self, env: &mut Env<'_, '_>) {
+        let Some(Data {
+            state: State::Securing { stream, tls, .. },
+            ..
+        }) = self.data.as_deref_mut()
+        else {
+            return;
+        };
+        match tls::handshake(stream, tls) {
+            Handshake::Blocked => {}
+            Handshake::Yield => self.requeue(env),
+            Handshake::Done => {
+                let mut data = self.data.take().expect("checked");
+                let State::Securing { job, stream, tls } = data.state else {
+                    unreachable!("checked")
+                };
+                data.state = State::Preparing {
+                    stream,
+                    tls: Some(tls),
+                };
+                self.connected(env, data, job);
+            }
+            Handshake::Failed(err) => {
+                self.log.tls_failed("data", &err);
+                let failure = if ferry_tls::is_not_resumed(&err) {
+                    Failure::DataTlsNotResumed
+                } else {
+                    Failure::DataTlsFailed
+                };
+                // Dropping the job drops an upload's temporary file.
+                let data = self.data.take().expect("checked");
+                let id = data.id;
+                data.state.close();
+                self.end_transfer(env, id, 0, Completion::Failed(failure));
+            }
+        }
+    }
+
+    /// The data connection is there (`data.state` holds it, as
+    /// `Preparing`, its TLS handshake done if protected): set the job
+    /// moving.
+    fn connected(&mut self, env: &mut Env<'_, '_>, mut data: Box<Data>, job: Job) {
+        let State::Preparing { stream, tls } = data.state else {
+            unreachable!("the caller put the stream there")
+        };
+        let protected = tls.is_some();
         let mover = match job {
-            Job::Send(file) => Mover::send(file, data.ascii),
+            Job::Send(file) => Mover::send(file, data.ascii, protected),
             Job::Listing(bytes) => Mover::listing(bytes),
             Job::Receive(upload) if data.prepare => {
                 // The copy of the old file may take long: on the pool.
@@ -766,13 +1130,13 @@ impl Conn {
                     },
                     upload,
                 });
-                data.state = State::Preparing { stream };
+                data.state = State::Preparing { stream, tls };
                 self.data = Some(data);
                 return;
             }
             // Nothing to copy: at once.
             Job::Receive(upload) => match upload.prepare() {
-                Ok(upload) => Mover::receive(upload, data.ascii),
+                Ok(upload) => Mover::receive(upload, data.ascii, protected),
                 Err(err) => {
                     let _ = stream.shutdown(Shutdown::Both);
                     let completion = Completion::Failed(service::failure(err));
@@ -781,7 +1145,11 @@ impl Conn {
                 }
             },
         };
-        data.state = State::Moving { stream, mover };
+        data.state = State::Moving {
+            stream,
+            mover,
+            tls: tls.map(Protected::new),
+        };
         self.data = Some(data);
         self.step(env);
     }
@@ -791,10 +1159,15 @@ impl Conn {
         let Some(data) = self.data.as_deref_mut() else {
             return;
         };
-        let State::Moving { stream, mover } = &mut data.state else {
+        let State::Moving { stream, mover, tls } = &mut data.state else {
             return;
         };
-        let step = mover.step(stream, &mut data.moved, env.buffers);
+        let step = match tls {
+            Some(protected) => {
+                mover.step_protected(stream, protected, &mut data.moved, env.buffers)
+            }
+            None => mover.step(stream, &mut data.moved, env.buffers),
+        };
         if data.moved != data.reported {
             // Progress restarts the data timeout and feeds STAT.
             data.reported = data.moved;

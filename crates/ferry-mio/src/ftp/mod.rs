@@ -17,6 +17,7 @@
 
 mod conn;
 mod pool;
+mod tls;
 mod transfer;
 
 use std::io::{self, Write};
@@ -51,7 +52,8 @@ pub(crate) enum Role {
     Passive = 1,
     /// The data connection.
     Data = 2,
-    /// The server's control listener (key 0).
+    /// The server's control listeners: key 0 the FTP port's, key 1 the
+    /// implicit-TLS port's.
     Listener = 3,
 }
 
@@ -80,10 +82,18 @@ pub(crate) struct Shared {
     passive: PassivePorts,
 }
 
+/// The listener keys (with [`Role::Listener`]).
+const PLAIN: usize = 0;
+const IMPLICIT: usize = 1;
+
 pub(crate) struct Ftp {
     /// `None` once stopping: no new sessions.
     listener: Option<TcpListener>,
     local_addr: SocketAddr,
+    /// The implicit-TLS listener (RFC 4217 §2's "implicit" FTPS,
+    /// conventionally port 990), if asked for; `None` once stopping.
+    implicit: Option<TcpListener>,
+    implicit_addr: Option<SocketAddr>,
     shared: Arc<Shared>,
     conns: Slab<Conn>,
     pool: Pool,
@@ -95,8 +105,9 @@ pub(crate) struct Ftp {
     /// The waker was rung for the queue and has not fired yet.
     wake_pending: bool,
     next_serial: u64,
-    /// An accept retry is armed (after a failed accept).
+    /// An accept retry is armed (after a failed accept), per listener.
     accept_armed: Option<Instant>,
+    implicit_armed: Option<Instant>,
 }
 
 impl Ftp {
@@ -111,13 +122,21 @@ impl Ftp {
         })?;
         let addr = config.bind;
         let bind_error = move |source| ServerError::Bind { addr, source };
-        let listener = listen(config.bind, LISTEN_BACKLOG).map_err(bind_error)?;
-        listener.set_nonblocking(true).map_err(bind_error)?;
-        let local_addr = listener.local_addr().map_err(bind_error)?;
-        let mut listener = TcpListener::from_std(listener);
-        registry
-            .register(&mut listener, token(0, Role::Listener), Interest::READABLE)
-            .map_err(bind_error)?;
+        let (listener, local_addr) = bind_listener(config.bind, registry, PLAIN)?;
+        let (implicit, implicit_addr) = match config.ftps_bind {
+            Some(addr) if config.tls.is_none() => {
+                let source = io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "an implicit-TLS listener needs a certificate",
+                );
+                return Err(ServerError::Bind { addr, source });
+            }
+            Some(addr) => {
+                let (listener, addr) = bind_listener(addr, registry, IMPLICIT)?;
+                (Some(listener), Some(addr))
+            }
+            None => (None, None),
+        };
         config.settle();
         let shared = Arc::new(Shared {
             root,
@@ -131,6 +150,8 @@ impl Ftp {
         Ok(Ftp {
             listener: Some(listener),
             local_addr,
+            implicit,
+            implicit_addr,
             shared,
             conns: Slab::new(),
             pool,
@@ -140,11 +161,17 @@ impl Ftp {
             wake_pending: false,
             next_serial: 0,
             accept_armed: None,
+            implicit_armed: None,
         })
     }
 
     pub(crate) fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The implicit-TLS listener's address, if there is one.
+    pub(crate) fn ftps_addr(&self) -> Option<SocketAddr> {
+        self.implicit_addr
     }
 
     /// Runs `f` on session `key` (if `serial` matches, when given), then
@@ -185,38 +212,54 @@ impl Ftp {
         }
     }
 
-    fn accept(&mut self, cx: &mut Cx<'_>) {
+    /// Accepts on listener `which` ([`PLAIN`] or [`IMPLICIT`]) until it
+    /// would block.
+    fn accept(&mut self, cx: &mut Cx<'_>, which: usize) {
+        let implicit = which == IMPLICIT;
         loop {
-            let Some(listener) = &self.listener else {
+            let listener = if implicit {
+                &self.implicit
+            } else {
+                &self.listener
+            };
+            let Some(listener) = listener else {
                 return;
             };
             match listener.accept() {
-                Ok((stream, peer)) => self.admit(cx, stream, peer),
+                Ok((stream, peer)) => self.admit(cx, stream, peer, implicit),
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
                 Err(err) => {
                     SessionLog::accept_failed(&err);
                     let at = cx.now + ACCEPT_BACKOFF;
-                    let token = token(0, Role::Listener);
-                    cx.timers.arm(token, at, &mut self.accept_armed);
+                    let token = token(which, Role::Listener);
+                    let armed = if implicit {
+                        &mut self.implicit_armed
+                    } else {
+                        &mut self.accept_armed
+                    };
+                    cx.timers.arm(token, at, armed);
                     return;
                 }
             }
         }
     }
 
-    fn admit(&mut self, cx: &mut Cx<'_>, stream: TcpStream, peer: SocketAddr) {
+    fn admit(&mut self, cx: &mut Cx<'_>, stream: TcpStream, peer: SocketAddr, implicit: bool) {
         if self.conns.len() >= self.shared.config.max_sessions {
             SessionLog::refused(peer);
-            // A fresh socket's send buffer takes one short line at once.
-            let _ = (&stream).write(TOO_MANY_SESSIONS);
+            if !implicit {
+                // A fresh socket's send buffer takes one short line at
+                // once. (A TLS client would read it as garbage.)
+                let _ = (&stream).write(TOO_MANY_SESSIONS);
+            }
             return;
         }
         let serial = self.next_serial;
         self.next_serial += 1;
         let entry = self.conns.vacant_entry();
         let key = entry.key();
-        let started = Conn::new(stream, peer, serial, &self.shared, cx.now)
+        let started = Conn::new(stream, peer, serial, &self.shared, cx.now, implicit)
             .and_then(|mut conn| conn.register(cx.registry, key).map(|()| conn));
         match started {
             Ok(conn) => {
@@ -228,11 +271,32 @@ impl Ftp {
     }
 }
 
+/// A non-blocking listener at `addr`, registered as listener `which`.
+fn bind_listener(
+    addr: SocketAddr,
+    registry: &Registry,
+    which: usize,
+) -> Result<(TcpListener, SocketAddr), ServerError> {
+    let bind_error = move |source| ServerError::Bind { addr, source };
+    let listener = listen(addr, LISTEN_BACKLOG).map_err(bind_error)?;
+    listener.set_nonblocking(true).map_err(bind_error)?;
+    let local_addr = listener.local_addr().map_err(bind_error)?;
+    let mut listener = TcpListener::from_std(listener);
+    registry
+        .register(
+            &mut listener,
+            token(which, Role::Listener),
+            Interest::READABLE,
+        )
+        .map_err(bind_error)?;
+    Ok((listener, local_addr))
+}
+
 impl Service for Ftp {
     fn ready(&mut self, cx: &mut Cx<'_>, index: usize, event: &mio::event::Event) {
         let (key, role) = split(index);
         match role {
-            Role::Listener => self.accept(cx),
+            Role::Listener => self.accept(cx, key),
             Role::Control => {
                 let readable = event.is_readable() || event.is_read_closed() || event.is_error();
                 self.with_conn(cx, key, None, |conn, env| conn.on_control(env, readable));
@@ -246,10 +310,15 @@ impl Service for Ftp {
     fn timer(&mut self, cx: &mut Cx<'_>, index: usize, at: Instant) {
         let (key, role) = split(index);
         if role == Role::Listener {
-            if self.accept_armed == Some(at) {
-                self.accept_armed = None;
+            let armed = if key == IMPLICIT {
+                &mut self.implicit_armed
+            } else {
+                &mut self.accept_armed
+            };
+            if *armed == Some(at) {
+                *armed = None;
             }
-            self.accept(cx);
+            self.accept(cx, key);
         } else {
             self.with_conn(cx, key, None, |conn, env| conn.on_timer(env, at));
         }
@@ -288,8 +357,9 @@ impl Service for Ftp {
     }
 
     fn shutdown(&mut self, cx: &mut Cx<'_>) {
-        // No new sessions: closing the listener refuses connections.
+        // No new sessions: closing the listeners refuses connections.
         self.listener = None;
+        self.implicit = None;
         let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
         for key in keys {
             self.with_conn(cx, key, None, Conn::shutdown);

@@ -9,8 +9,11 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use ferry_service::ftp::{self as service, send_file, SendFile, Sink, Source};
 use ferry_storage::{StorageError, Upload};
+use ferry_tls::TlsConn;
 use ftp_proto::server::Failure;
 use rustix::pipe::{self, PipeFlags, SpliceFlags};
+
+use super::tls::{self, Secured};
 
 /// Bytes moved on the data connection per call at most, before the
 /// transfer yields to the rest of the loop.
@@ -141,11 +144,32 @@ pub(super) struct Buffered {
     at: usize,
 }
 
+/// A protected transfer's TLS connection (`PROT P`, RFC 4217 §9), its
+/// handshake done.
+pub(super) struct Protected {
+    tls: Box<TlsConn>,
+    /// A download's bytes are all queued and so is its close_notify:
+    /// what is left is writing them.
+    closing: bool,
+}
+
+impl Protected {
+    pub(super) fn new(tls: Box<TlsConn>) -> Protected {
+        Protected {
+            tls,
+            closing: false,
+        }
+    }
+}
+
 impl Mover {
-    /// A download of `file`, from its current position.
-    pub(super) fn send(file: File, ascii: bool) -> Mover {
-        if ascii {
-            Mover::copy(Source::new(file, true))
+    /// A download of `file`, from its current position; `protected`: on
+    /// a TLS data connection.
+    pub(super) fn send(file: File, ascii: bool, protected: bool) -> Mover {
+        // Under TLS the kernel cannot send the file's pages as they are:
+        // they are read and encrypted.
+        if ascii || protected {
+            Mover::copy(Source::new(file, ascii))
         } else {
             Mover::SendFile(file)
         }
@@ -166,9 +190,10 @@ impl Mover {
 
     /// An upload into `upload` (prepared), received in TYPE A (`ascii`)
     /// or TYPE I, ready for data.
-    pub(super) fn receive(mut upload: Upload, ascii: bool) -> Mover {
-        // Without a second descriptor, the upload is read as TYPE A's is.
-        let splice_to = if ascii {
+    pub(super) fn receive(mut upload: Upload, ascii: bool, protected: bool) -> Mover {
+        // Without a second descriptor, the upload is read as TYPE A's is;
+        // under TLS it is read and decrypted.
+        let splice_to = if ascii || protected {
             None
         } else {
             upload.file().try_clone().ok()
@@ -213,25 +238,75 @@ impl Mover {
                 }
             },
             Mover::Buffered(copy) => copy.step(stream, moved, budget, buffers),
-            Mover::Listing { bytes, at } => loop {
-                if *at == bytes.len() {
-                    return Step::Done;
-                }
-                if budget == 0 {
-                    return Step::Yield;
-                }
-                let end = bytes.len().min(*at + budget);
-                match write(stream, &bytes[*at..end]) {
-                    Ok(Some(n)) => {
-                        *at += n;
-                        *moved += n as u64;
-                        budget -= n;
-                    }
-                    Ok(None) => return Step::Blocked,
-                    Err(failure) => return Step::Failed(failure),
-                }
-            },
+            Mover::Listing { bytes, at } => send_listing(stream, bytes, at, moved, budget),
             Mover::Receive(receive) => receive.step(stream, moved, budget, buffers),
+        }
+    }
+
+    /// The same on a protected data connection: through its TLS
+    /// connection, never by `sendfile(2)` or `splice(2)`. A download or
+    /// listing ends with close_notify written (RFC 4217 §9, RFC 8446
+    /// §6.1: the end of the data is the TLS close, not just the TCP one).
+    pub(super) fn step_protected<S: Read + Write>(
+        &mut self,
+        stream: &mut S,
+        protected: &mut Protected,
+        moved: &mut u64,
+        buffers: &mut Buffers,
+    ) -> Step {
+        if !protected.closing {
+            let mut io = Secured {
+                sock: &mut *stream,
+                tls: &mut protected.tls,
+            };
+            let step = match self {
+                Mover::Buffered(copy) => copy.step(&mut io, moved, BUDGET, buffers),
+                Mover::Listing { bytes, at } => send_listing(&mut io, bytes, at, moved, BUDGET),
+                Mover::Receive(receive) => receive.read(&mut io, moved, BUDGET, buffers),
+                // Never made for a protected transfer.
+                Mover::SendFile(_) => Step::Failed(Failure::Io),
+            };
+            match step {
+                // An upload's end is the client's; nothing more to say.
+                Step::Done if !matches!(self, Mover::Receive(_)) => {
+                    protected.tls.close();
+                    protected.closing = true;
+                }
+                step => return step,
+            }
+        }
+        match tls::flush(stream, &mut protected.tls) {
+            Ok(true) => Step::Done,
+            Ok(false) => Step::Blocked,
+            Err(_) => Step::Failed(Failure::DataConnectionLost),
+        }
+    }
+}
+
+/// A listing's step: its lines from `at`, at most `budget` bytes.
+fn send_listing<S: Write>(
+    stream: &mut S,
+    bytes: &[u8],
+    at: &mut usize,
+    moved: &mut u64,
+    mut budget: usize,
+) -> Step {
+    loop {
+        if *at == bytes.len() {
+            return Step::Done;
+        }
+        if budget == 0 {
+            return Step::Yield;
+        }
+        let end = bytes.len().min(*at + budget);
+        match write(stream, &bytes[*at..end]) {
+            Ok(Some(n)) => {
+                *at += n;
+                *moved += n as u64;
+                budget -= n;
+            }
+            Ok(None) => return Step::Blocked,
+            Err(failure) => return Step::Failed(failure),
         }
     }
 }
@@ -323,8 +398,8 @@ impl Receive {
         })
     }
 
-    /// The step by reads alone, into the loop's buffer.
-    #[cfg(test)]
+    /// The step by reads alone, into the loop's buffer (a protected
+    /// upload's, whose bytes must be decrypted).
     fn read<S: Read>(
         &mut self,
         stream: &mut S,
@@ -557,7 +632,7 @@ mod tests {
     #[test]
     fn sendfile_and_the_buffered_path_send_the_same_bytes() {
         let data = content();
-        let (by_sendfile, n) = send(Mover::send(file_with(&data), false));
+        let (by_sendfile, n) = send(Mover::send(file_with(&data), false, false));
         assert!(by_sendfile == data);
         assert_eq!(n, data.len() as u64);
         let (by_copy, n) = send(Mover::copy(Source::new(file_with(&data), false)));
@@ -577,7 +652,7 @@ mod tests {
 
     #[test]
     fn type_a_sends_cr_lf_and_counts_wire_bytes() {
-        let (wire, n) = send(Mover::send(file_with(b"one\ntwo\r\nthree\n"), true));
+        let (wire, n) = send(Mover::send(file_with(b"one\ntwo\r\nthree\n"), true, false));
         assert_eq!(wire, b"one\r\ntwo\r\nthree\r\n");
         assert_eq!(n, wire.len() as u64);
     }
@@ -634,7 +709,7 @@ mod tests {
             .collect();
         let mut expected = Vec::new();
         Encoder::new().encode(&text, &mut expected);
-        let Mover::Buffered(mut copy) = Mover::send(file_with(&text), true) else {
+        let Mover::Buffered(mut copy) = Mover::send(file_with(&text), true, false) else {
             unreachable!()
         };
         let mut buffers = Buffers::new();
@@ -698,7 +773,7 @@ mod tests {
     }
 
     fn receive(upload: Upload, ascii: bool) -> Receive {
-        Receive(Mover::receive(upload, ascii))
+        Receive(Mover::receive(upload, ascii, false))
     }
 
     /// Runs `mover` (an upload) to its end on a non-blocking loopback
@@ -730,7 +805,7 @@ mod tests {
         let data = content();
         let mut buffers = Buffers::new();
         assert!(buffers.pipe.is_some());
-        let mover = Mover::receive(upload(dir.path(), "up.bin"), false);
+        let mover = Mover::receive(upload(dir.path(), "up.bin"), false, false);
         let Mover::Receive(receive) = &mover else {
             unreachable!()
         };
@@ -741,7 +816,7 @@ mod tests {
         // The pipe is left empty for the next upload: a second one, with
         // other bytes, arrives whole too.
         let other: Vec<u8> = data.iter().rev().copied().collect();
-        let mover = Mover::receive(upload(dir.path(), "two.bin"), false);
+        let mover = Mover::receive(upload(dir.path(), "two.bin"), false, false);
         assert_eq!(
             upload_over_tcp(mover, other.clone(), &mut buffers),
             other.len() as u64
@@ -754,7 +829,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut buffers = Buffers::new();
         let wire: Vec<u8> = (0..100_000).flat_map(|_| *b"line\r\n").collect();
-        let mover = Mover::receive(upload(dir.path(), "a.txt"), true);
+        let mover = Mover::receive(upload(dir.path(), "a.txt"), true, false);
         assert_eq!(
             upload_over_tcp(mover, wire.clone(), &mut buffers),
             wire.len() as u64
