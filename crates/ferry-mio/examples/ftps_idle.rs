@@ -3,8 +3,10 @@
 //! another) whose heap in use is printed on request.
 //!
 //! ```text
-//! cargo run --release -p ferry-mio --example ftps_idle -- ROOT
+//! cargo run --release -p ferry-mio --example ftps_idle -- ROOT [rw]
 //! ```
+//!
+//! (`rw`: anonymous uploads allowed, for trying clients' puts.)
 //!
 //! Prints `ftp PORT ftps PORT` once listening; then, for every line read
 //! on standard input, `heap BYTES`: the bytes allocated and not yet
@@ -56,12 +58,16 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOCATOR: Counting = Counting;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = std::env::args().nth(1).ok_or("usage: ftps_idle ROOT")?;
+    let root = std::env::args()
+        .nth(1)
+        .ok_or("usage: ftps_idle ROOT [rw]")?;
+    let write = std::env::args().nth(2).as_deref() == Some("rw");
     let hosts = vec!["127.0.0.1".to_owned()];
     let (cert, key, _) = ferry_tls::generate_self_signed(&hosts)?;
     let tls = ferry_tls::ServerTls::from_pem(cert.as_bytes(), key.as_bytes(), false)?;
     let mut config = ServerConfig::new(root, "127.0.0.1:0".parse()?);
     config.tls = Some(tls);
+    config.write = write;
     config.ftps_bind = Some("127.0.0.1:0".parse()?);
     config.max_sessions = 20_000;
     config.session.idle_timeout = std::time::Duration::from_secs(600);

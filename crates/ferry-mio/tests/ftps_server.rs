@@ -301,6 +301,11 @@ impl Client {
         data.write_all(bytes).unwrap();
         if close_notify {
             data.shutdown().unwrap();
+            // A two-way close, as Python's ftplib does it: the server
+            // answers close_notify with its own.
+            let mut rest = Vec::new();
+            data.read_to_end(&mut rest).unwrap();
+            assert!(rest.is_empty() && data.clean_eof(), "no close_notify back");
         } else {
             data.flush().unwrap();
         }

@@ -267,8 +267,16 @@ impl Mover {
                 Mover::SendFile(_) => Step::Failed(Failure::Io),
             };
             match step {
-                // An upload's end is the client's; nothing more to say.
-                Step::Done if !matches!(self, Mover::Receive(_)) => {
+                Step::Done if matches!(self, Mover::Receive(_)) => {
+                    // The upload is stored. Clients that close TLS both
+                    // ways (Python's ftplib) wait for close_notify in
+                    // answer to theirs; others are gone already, so one
+                    // try, whatever comes of it.
+                    protected.tls.close();
+                    let _ = tls::flush(stream, &mut protected.tls);
+                    return Step::Done;
+                }
+                Step::Done => {
                     protected.tls.close();
                     protected.closing = true;
                 }
