@@ -2,7 +2,9 @@
 //! (valid and garbage lines, split into random chunks), with every request
 //! answered by a random plausible completion: it never panics, answers
 //! every line with exactly one final reply, and never hands the driver a
-//! path outside the logged-in user's home.
+//! path outside the logged-in user's home. With TLS offered, AUTH's
+//! handshake succeeds or fails at random; what the client had sent behind
+//! AUTH is discarded, as a driver must, and never answered.
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -13,7 +15,7 @@ use ftp_proto::listing::{FileKind, Metadata};
 use ftp_proto::reply::ReplyReader;
 use ftp_proto::server::{
     Access, Completion, Config, DataChannel, Event, Failure, LogEvent, Operation, RequestId,
-    Session, TransferKind,
+    Session, Tls, TransferKind,
 };
 use ftp_proto::{Instant, ReplyCode, RootPath};
 use proptest::prelude::*;
@@ -96,8 +98,15 @@ const TEMPLATES: &[&str] = &[
     "MLST {p}",
     "MLST",
     "AUTH TLS",
+    "AUTH TLS",
+    "AUTH SSL",
+    "AUTH {p}",
     "PBSZ 0",
+    "PBSZ {p}",
     "PROT P",
+    "PROT C",
+    "PROT {p}",
+    "CCC",
     "{p}",
 ];
 
@@ -251,6 +260,12 @@ fn run(config: Config, lines: Vec<Vec<u8>>, cuts: Vec<usize>, dice: Vec<u8>) {
     let mut home = RootPath::ROOT;
     let mut pending_home = RootPath::ROOT;
     let mut rounds = 0;
+    // What the session was given, without what a handshake discarded.
+    let mut taken = Vec::new();
+    let mut handshake = false;
+    // Lines the session took but dropped unanswered once TLS was up
+    // (queued behind an AUTH that waited for a transfer).
+    let mut dropped = 0;
 
     loop {
         rounds += 1;
@@ -260,6 +275,7 @@ fn run(config: Config, lines: Vec<Vec<u8>>, cuts: Vec<usize>, dice: Vec<u8>) {
         if !session.is_closed() && consumed < available {
             let n = session.handle_input(now, &stream[consumed..available]);
             assert!(n <= available - consumed);
+            taken.extend_from_slice(&stream[consumed..consumed + n]);
             consumed += n;
             progressed |= n > 0;
         }
@@ -286,6 +302,11 @@ fn run(config: Config, lines: Vec<Vec<u8>>, cuts: Vec<usize>, dice: Vec<u8>) {
                     assert!(matches!(w.op, Operation::Transfer(_)));
                     w.aborted = true;
                 }
+                Event::SecureControl => {
+                    assert!(config.tls.offered);
+                    assert!(!session.is_control_secured());
+                    handshake = true;
+                }
                 Event::Log(LogEvent::LoggedIn { anonymous, .. }) => {
                     home = if anonymous {
                         RootPath::ROOT
@@ -304,6 +325,34 @@ fn run(config: Config, lines: Vec<Vec<u8>>, cuts: Vec<usize>, dice: Vec<u8>) {
             session.transmitted(n);
         }
         assert!(session.transmit().is_empty());
+
+        if handshake {
+            // The 234 is out; the driver drops what it read but the
+            // session did not take, and the handshake ends one way or
+            // the other.
+            handshake = false;
+            assert_eq!(
+                session.handle_input(now, &stream[consumed..available]),
+                0,
+                "input taken during the handshake"
+            );
+            consumed = available;
+            // Every line up to AUTH has its reply now; the rest of what
+            // was taken is dropped, a partial line included.
+            let (lines, end) = split_lines(&taken);
+            let answered = final_replies(&reply_codes(&output));
+            assert!(answered <= lines);
+            dropped += lines - answered;
+            taken.truncate(end);
+            if dice.roll(4) > 0 {
+                session.control_secured(now);
+                assert!(session.is_control_secured());
+            } else {
+                session.control_tls_failed(now);
+                assert!(session.is_closed());
+            }
+            continue;
+        }
 
         // The driver does one step of its work.
         if let Some(mut w) = work.pop_front() {
@@ -414,25 +463,42 @@ fn run(config: Config, lines: Vec<Vec<u8>>, cuts: Vec<usize>, dice: Vec<u8>) {
         break;
     }
 
-    // Count lines the session took, as its own reader splits them.
+    let (lines, _) = split_lines(&taken);
+    let codes = reply_codes(&output);
+    assert_eq!(codes.first(), Some(&ReplyCode::SERVICE_READY));
+    let finals = final_replies(&codes);
+    assert_eq!(
+        finals + dropped,
+        lines,
+        "every line gets one final reply: {:?}\n{}",
+        codes,
+        String::from_utf8_lossy(&taken).escape_debug()
+    );
+}
+
+/// Lines in `bytes` as the session's reader splits them, and where the
+/// last complete one ends.
+fn split_lines(bytes: &[u8]) -> (usize, usize) {
     let mut reader = LineReader::new(MAX_LINE);
-    let mut lines = 0;
-    let mut rest = &stream[..consumed];
+    let (mut lines, mut at, mut end) = (0, 0, 0);
     loop {
-        let (n, fed) = reader.feed(rest);
-        rest = &rest[n..];
+        let (n, fed) = reader.feed(&bytes[at..]);
+        at += n;
         match fed {
             Fed::NeedMore => break,
             Fed::Line | Fed::TooLong => {
                 lines += 1;
+                end = at;
                 reader.clear();
             }
         }
     }
+    (lines, end)
+}
 
-    // Count final replies: not the greeting, not a 421 (idle timeout).
+fn reply_codes(output: &[u8]) -> Vec<ReplyCode> {
     let mut replies = ReplyReader::new(1 << 20);
-    let mut at = &output[..];
+    let mut at = output;
     let mut codes = Vec::new();
     loop {
         let n = replies.push(at);
@@ -446,24 +512,25 @@ fn run(config: Config, lines: Vec<Vec<u8>>, cuts: Vec<usize>, dice: Vec<u8>) {
             break;
         }
     }
-    assert_eq!(codes.first(), Some(&ReplyCode::SERVICE_READY));
-    let finals = codes[1..]
+    codes
+}
+
+/// Final replies: not the greeting, not a 421 (idle timeout).
+fn final_replies(codes: &[ReplyCode]) -> usize {
+    codes[1..]
         .iter()
         .filter(|c| !c.is_preliminary() && **c != ReplyCode::NOT_AVAILABLE)
-        .count();
-    assert_eq!(
-        finals,
-        lines,
-        "every line gets one final reply: {:?}\n{}",
-        codes,
-        String::from_utf8_lossy(&stream[..consumed]).escape_debug()
-    );
+        .count()
 }
 
 fn config() -> impl Strategy<Value = Config> {
-    (any::<bool>(), any::<bool>()).prop_map(|(anon, write)| Config {
+    (any::<bool>(), any::<bool>(), 0..3u8).prop_map(|(anon, write, tls)| Config {
         anonymous: anon.then_some(Access { write }),
         max_line: MAX_LINE,
+        tls: Tls {
+            offered: tls > 0,
+            required: tls > 1,
+        },
         ..Config::default()
     })
 }
