@@ -657,3 +657,42 @@ fn an_active_mode_data_connection_is_tls_with_the_server_as_tls_server() {
     c.expect(226);
     assert!(got == file);
 }
+
+#[test]
+fn a_big_protected_download_leaves_the_loop_answering_others() {
+    let pki = Pki::new();
+    let root = tempfile::tempdir().unwrap();
+    let big = content(10, 48 * 1024 * 1024);
+    std::fs::write(root.path().join("big.bin"), &big).unwrap();
+    let server = Running::start(config(root.path(), pki.server(false)));
+    let tls = pki.client();
+    let addr = server.ftp;
+
+    let mut other = Client::connect(addr, &tls);
+    other.secure();
+    other.login();
+
+    let reader = {
+        let tls = tls.clone();
+        thread::spawn(move || {
+            let mut c = Client::connect(addr, &tls);
+            c.secure();
+            c.login();
+            c.protect();
+            c.command("TYPE I", 200);
+            c.fetch("RETR big.bin")
+        })
+    };
+    // NOOPs while the download runs: each is answered between the
+    // download's bounded steps.
+    let mut slowest = Duration::ZERO;
+    while !reader.is_finished() {
+        let began = Instant::now();
+        other.command("NOOP", 200);
+        slowest = slowest.max(began.elapsed());
+        thread::sleep(Duration::from_millis(5));
+    }
+    let got = reader.join().unwrap();
+    assert!(got == big, "{} bytes of {}", got.len(), big.len());
+    assert!(slowest < Duration::from_secs(1), "a NOOP took {slowest:?}");
+}
