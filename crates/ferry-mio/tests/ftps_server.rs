@@ -422,7 +422,9 @@ fn garbage_after_234_closes_that_session_alone() {
     let pki = Pki::new();
     let root = tempfile::tempdir().unwrap();
     std::fs::write(root.path().join("f"), b"still here").unwrap();
-    let server = Running::start(config(root.path(), pki.server(false)));
+    let mut config = config(root.path(), pki.server(false));
+    config.session.tls_handshake_timeout = Duration::from_secs(1);
+    let server = Running::start(config);
     let tls = pki.client();
 
     let mut good = Client::connect(server.ftp, &tls);
@@ -432,20 +434,24 @@ fn garbage_after_234_closes_that_session_alone() {
     for garbage in [
         b"USER anonymous\r\nPASS x\r\n".to_vec(),
         content(9, 1024 * 1024),
-        // A TLS record header announcing a huge record, then nothing.
+        // A TLS record header announcing a record too big for TLS.
         vec![0x16, 0x03, 0x01, 0xff, 0xff],
+        // A plausible record's first bytes, then silence.
+        vec![0x16, 0x03, 0x01, 0x00, 0x40, 0x01],
     ] {
         let mut bad = Client::connect(server.ftp, &tls);
         bad.command("AUTH TLS", 234);
         // The server may close while this is being written.
         let _ = bad.wire().write_all(&garbage);
-        if garbage.len() == 5 {
-            // A half record: the session's handshake deadline ends it
-            // (30 s by default), so only check the loop is not stuck.
-            good.command("NOOP", 200);
-            continue;
-        }
+        // A half record waits for the rest until the session's handshake
+        // deadline; the rest at once. Meanwhile the loop serves others.
+        good.command("NOOP", 200);
+        let began = Instant::now();
         assert!(bad.closed_within(Duration::from_secs(10)), "not closed");
+        if garbage.len() == 6 {
+            let took = began.elapsed();
+            assert!(took >= Duration::from_millis(800), "closed after {took:?}");
+        }
     }
 
     good.command("NOOP", 200);
