@@ -46,7 +46,7 @@ fn run_mio(
     tftp: Option<tftp::ServerConfig>,
 ) -> Result<(), Failure> {
     let mut server = ferry_mio::Server::bind(ftp, tftp).map_err(bind_failure(""))?;
-    announce(server.ftp_addr(), None, server.tftp_addr());
+    announce(server.ftp_addr(), server.ftps_addr(), server.tftp_addr());
     let handle = server.shutdown_handle();
     on_signal(move || handle.shutdown());
     server
