@@ -10,9 +10,10 @@
 //!
 //! Prints `ftp PORT ftps PORT` once listening; then, for every line read
 //! on standard input, `heap BYTES`: the bytes allocated and not yet
-//! freed, counted by this program's allocator. A client opens sessions,
-//! asks before and after, and divides (VmRSS in `/proc/PID/status` gives
-//! the same from the kernel's side).
+//! freed, counted by this program's allocator. It stops when standard
+//! input closes. A client opens sessions, asks before and after, and
+//! divides (VmRSS in `/proc/PID/status` gives the same from the kernel's
+//! side).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::BufRead;
@@ -75,13 +76,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ftp = server.ftp_addr().ok_or("no ftp listener")?;
     let ftps = server.ftps_addr().ok_or("no ftps listener")?;
     println!("ftp {} ftps {}", ftp.port(), ftps.port());
-    std::thread::spawn(|| {
+    let stop = server.shutdown_handle();
+    std::thread::spawn(move || {
         for line in std::io::stdin().lock().lines() {
             if line.is_err() {
                 break;
             }
             println!("heap {}", LIVE.load(Ordering::Relaxed));
         }
+        // Standard input closed: the measuring client is done.
+        stop.shutdown();
     });
     server.run()?;
     Ok(())

@@ -702,3 +702,38 @@ fn a_big_protected_download_leaves_the_loop_answering_others() {
     assert!(got == big, "{} bytes of {}", got.len(), big.len());
     assert!(slowest < Duration::from_secs(1), "a NOOP took {slowest:?}");
 }
+
+#[test]
+fn a_control_connection_broken_mid_download_leaves_the_transfer_and_the_loop_running() {
+    let pki = Pki::new();
+    let root = tempfile::tempdir().unwrap();
+    let big = content(11, 8 * 1024 * 1024);
+    std::fs::write(root.path().join("big.bin"), &big).unwrap();
+    let server = Running::start(config(root.path(), pki.server(false)));
+    let tls = pki.client();
+    let mut other = Client::connect(server.ftp, &tls);
+
+    let mut c = Client::connect(server.ftp, &tls);
+    c.secure();
+    c.login();
+    c.protect();
+    c.command("TYPE I", 200);
+    let sock = c.pasv();
+    c.command("RETR big.bin", 150);
+    let mut data = c.secure_data(sock, &tls).unwrap();
+    let mut got = vec![0u8; 64 * 1024];
+    data.read_exact(&mut got).unwrap();
+    // Clear bytes inside the control connection's TLS session: it is
+    // broken, and its replies can go nowhere now.
+    let Some(Wire::Tls(control)) = c.wire.as_mut() else {
+        unreachable!()
+    };
+    control.sock.write_all(b"NOOP\r\n").unwrap();
+    thread::sleep(Duration::from_millis(200));
+    other.command("NOOP", 200);
+    // The download goes on to its end (RFC 959 §4.1.1: a transfer
+    // outlives its control connection's trouble, bounded by its timeout).
+    data.read_to_end(&mut got).unwrap();
+    assert!(got == big, "{} bytes of {}", got.len(), big.len());
+    other.command("NOOP", 200);
+}

@@ -489,9 +489,8 @@ impl Conn {
             }
             Err(err) => {
                 // Garbage inside the TLS session: the connection is over
-                // (the alert says why), as if the client had gone.
+                // (the alert says why, the log line too).
                 let _ = tls::flush(&mut self.ctrl, tls);
-                self.log.tls_failed("control", &err);
                 self.eof = true;
                 self.connection_lost(err);
                 return true;
@@ -645,9 +644,10 @@ impl Conn {
                 return progressed;
             };
             if self.dead {
+                // Nothing can go out: what the session says is dropped.
                 let n = self.session.transmit().len();
                 self.session.transmitted(n);
-                return true;
+                return progressed || n > 0;
             }
             if self.securing == Securing::No {
                 let out = self.session.transmit();
