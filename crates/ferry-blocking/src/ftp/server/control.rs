@@ -4,6 +4,12 @@
 //! its transfer thread signals, the server's stop signal and, while a
 //! passive transfer waits for its data connection, the passive listener;
 //! its timeout is the machine's `poll_timeout`.
+//!
+//! FTPS (RFC 4217): once the control connection is TLS (after AUTH's 234,
+//! or from the first byte on the implicit listener) every control byte
+//! goes through one [`TlsConn`]: records read are decrypted at once, all
+//! of them, so no command waits inside the TLS connection while `poll(2)`
+//! sleeps on an empty socket.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -15,19 +21,34 @@ use std::sync::{Arc, Mutex};
 use ferry_service::ftp::{
     self as service, Job, SessionEnd, SessionLog, View, INPUT_LIMIT, WRITE_TIMEOUT,
 };
+use ferry_tls::{ReuseKey, TlsConn};
 use ftp_proto::server::{
     Completion, DataChannel, Event, Failure, Operation, RequestId, Session, Transfer,
 };
 use ftp_proto::Instant;
 use rustix::event::{PollFd, PollFlags, Timespec};
 
-use super::data::{self, Connect};
+use super::data::{self, Connect, Protect};
+use super::secure::{self, Unsecured};
 use super::Shared;
 use crate::clock;
 
-/// Serves one control connection until it closes.
-pub(super) fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
-    let mut control = match Control::new(stream, peer, shared) {
+/// Serves one control connection until it closes. `implicit`: it came to
+/// the implicit-TLS listener, so it is TLS from its first byte.
+pub(super) fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>, implicit: bool) {
+    if let Err(err) = prepare(&stream) {
+        SessionLog::failed_to_start(peer, &err);
+        return;
+    }
+    let tls = if implicit {
+        match secure_implicit(&stream, peer, shared) {
+            Some(tls) => Some(tls),
+            None => return,
+        }
+    } else {
+        None
+    };
+    let mut control = match Control::new(stream, peer, shared, tls) {
         Ok(control) => control,
         Err(err) => {
             SessionLog::failed_to_start(peer, &err);
@@ -51,12 +72,51 @@ pub(super) fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
     control.log.closed(reason);
 }
 
+/// The control socket's options, set before its first byte moves.
+fn prepare(ctrl: &TcpStream) -> io::Result<()> {
+    let sock = socket2::SockRef::from(ctrl);
+    // Python's ftplib sends ABOR's line as urgent data (RFC 959 §4.1.3
+    // Synch); without this its last byte would be lost.
+    sock.set_out_of_band_inline(true)?;
+    // Replies are whole and small: send each at once.
+    ctrl.set_nodelay(true)?;
+    ctrl.set_write_timeout(Some(WRITE_TIMEOUT))
+}
+
+/// Implicit FTPS: the TLS handshake before any session exists, bounded by
+/// the configured handshake timeout, so a plain-text or silent client
+/// holds its session slot no longer than that. A failure is logged and
+/// the connection closed; `None` then.
+fn secure_implicit(ctrl: &TcpStream, peer: SocketAddr, shared: &Shared) -> Option<TlsConn> {
+    let log = SessionLog::new(peer);
+    let Some(server) = &shared.config.tls else {
+        // Server::bind refuses an implicit listener without a certificate.
+        let _ = ctrl.shutdown(Shutdown::Both);
+        return None;
+    };
+    let mut tls = server.accept_control();
+    let deadline = clock::now() + shared.config.session.tls_handshake_timeout;
+    match secure::handshake(ctrl, &mut tls, deadline, Some(&shared.stopping)) {
+        Ok(()) => Some(tls),
+        Err(Unsecured::Stopped) => {
+            let _ = ctrl.shutdown(Shutdown::Both);
+            None
+        }
+        Err(Unsecured::Failed(err)) => {
+            log.tls_failed("control", &err);
+            let _ = ctrl.shutdown(Shutdown::Both);
+            None
+        }
+    }
+}
+
 /// A transfer whose 150 went out and whose data connection is awaited on
 /// the passive listener.
 struct Waiting {
     id: RequestId,
     job: Job,
     ascii: bool,
+    protect: Option<Protect>,
     listener: TcpListener,
 }
 
@@ -74,6 +134,11 @@ struct Running {
 struct Control {
     shared: Arc<Shared>,
     ctrl: TcpStream,
+    /// The control connection's TLS, once it has any.
+    tls: Option<Box<TlsConn>>,
+    /// The control connection's TLS session key, which its protected data
+    /// connections present (RFC 4217 §10: only they may resume it).
+    reuse_key: Option<ReuseKey>,
     session: Session,
     /// Bytes read but not yet taken by the session.
     input: Vec<u8>,
@@ -99,23 +164,31 @@ struct Control {
 }
 
 impl Control {
-    fn new(ctrl: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) -> io::Result<Control> {
+    /// `tls`: the control connection is TLS already (implicit FTPS, its
+    /// handshake done), so the session starts secured and its 220 goes
+    /// out through TLS.
+    fn new(
+        ctrl: TcpStream,
+        peer: SocketAddr,
+        shared: &Arc<Shared>,
+        tls: Option<TlsConn>,
+    ) -> io::Result<Control> {
         let local = ctrl.local_addr()?;
-        let sock = socket2::SockRef::from(&ctrl);
-        // Python's ftplib sends ABOR's line as urgent data (RFC 959 §4.1.3
-        // Synch); without this its last byte would be lost.
-        sock.set_out_of_band_inline(true)?;
-        // Replies are whole and small: send each at once.
-        ctrl.set_nodelay(true)?;
-        ctrl.set_write_timeout(Some(WRITE_TIMEOUT))?;
         let (wake_tx, wake_rx) = UnixStream::pair()?;
         wake_tx.set_nonblocking(true)?;
         wake_rx.set_nonblocking(true)?;
         let (done_tx, done_rx) = mpsc::channel();
-        let session = Session::new(&shared.config.session, peer, local, clock::now());
-        Ok(Control {
+        let config = &shared.config.session;
+        let session = match tls {
+            Some(_) => Session::new_secured(config, peer, local, clock::now()),
+            None => Session::new(config, peer, local, clock::now()),
+        };
+        let reuse_key = tls.as_ref().and_then(TlsConn::reuse_key);
+        let mut control = Control {
             shared: Arc::clone(shared),
             ctrl,
+            tls: tls.map(Box::new),
+            reuse_key,
             session,
             input: Vec::new(),
             eof: false,
@@ -130,7 +203,10 @@ impl Control {
             dead: false,
             view: View::whole(&shared.root),
             log: SessionLog::new(peer),
-        })
+        };
+        // Commands may have come with the handshake's last records.
+        control.take_plain();
+        Ok(control)
     }
 
     /// Runs the session; returns why it ended.
@@ -140,6 +216,11 @@ impl Control {
             self.pump()?;
             if self.session.is_closed() {
                 self.flush()?;
+                if let Some(tls) = self.tls.as_deref_mut() {
+                    // The TLS session ends cleanly before the TCP one.
+                    tls.close();
+                    let _ = secure::write_queued(&self.ctrl, tls);
+                }
                 let _ = self.ctrl.shutdown(Shutdown::Write);
                 return Ok(SessionEnd::Server);
             }
@@ -198,12 +279,16 @@ impl Control {
             )
         };
         if ctrl_ready {
-            match self.ctrl.read(buf) {
-                Ok(0) => self.eof = true,
-                Ok(n) => self.input.extend_from_slice(&buf[..n]),
-                Err(err) if is_transient(&err) => {}
-                // A reset control connection ends the session like a close.
-                Err(_) => self.eof = true,
+            if self.tls.is_some() {
+                self.read_secured();
+            } else {
+                match self.ctrl.read(buf) {
+                    Ok(0) => self.eof = true,
+                    Ok(n) => self.input.extend_from_slice(&buf[..n]),
+                    Err(err) if is_transient(&err) => {}
+                    // A reset control connection ends the session like a close.
+                    Err(_) => self.eof = true,
+                }
             }
             if self.eof {
                 self.client_left();
@@ -225,6 +310,111 @@ impl Control {
             self.report_progress(now);
             if self.session.poll_timeout().is_some_and(|at| now >= at) {
                 self.session.handle_timeout(now);
+            }
+        }
+        Ok(())
+    }
+
+    /// One read of a TLS control connection: the records it brings, and
+    /// the commands in them for the session.
+    fn read_secured(&mut self) {
+        let Some(tls) = self.tls.as_deref_mut() else {
+            return;
+        };
+        let at_end = match tls.read_tls(&mut &self.ctrl) {
+            // At the end of the socket the plaintext before it is still
+            // the session's; take_plain then tells the end.
+            Ok(n) => n == 0,
+            Err(err) if is_transient(&err) => return,
+            Err(err) => {
+                // Garbage inside the TLS session: the connection is over
+                // (the alert says why), as if the client had gone.
+                let _ = secure::write_queued(&self.ctrl, tls);
+                self.log.tls_failed("control", &err);
+                self.eof = true;
+                return;
+            }
+        };
+        // A TLS 1.3 key update, say, asks for an answer.
+        if tls.wants_write() && secure::write_queued(&self.ctrl, tls).is_err() {
+            self.eof = true;
+            return;
+        }
+        self.take_plain();
+        if at_end {
+            self.eof = true;
+        }
+    }
+
+    /// Moves every byte of plaintext the TLS connection holds to the
+    /// session's input (it reads no more records while it holds any),
+    /// noting the end of the connection: a close_notify, or a socket
+    /// closed without one.
+    fn take_plain(&mut self) {
+        let Some(tls) = self.tls.as_deref_mut() else {
+            return;
+        };
+        let mut buf = [0u8; 4096];
+        loop {
+            match tls.read_plain(&mut buf) {
+                Ok(0) => {
+                    self.eof = true;
+                    return;
+                }
+                Ok(n) => self.input.extend_from_slice(&buf[..n]),
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    self.eof = true;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// AUTH's 234 is queued (RFC 4217 §4): it goes out in clear, then the
+    /// control connection's TLS handshake runs under the session's
+    /// deadline, and the session hears how it ended.
+    fn secure_control(&mut self) -> io::Result<()> {
+        self.flush()?;
+        // Nothing the client sent before the handshake may be taken after
+        // it: a command pipelined behind AUTH came in clear, and running
+        // it inside the TLS session is the STARTTLS injection attack.
+        self.input = Vec::new();
+        let now = clock::now();
+        let Some(server) = &self.shared.config.tls else {
+            // The session offers AUTH only with a certificate loaded.
+            self.session.control_tls_failed(now);
+            return Ok(());
+        };
+        if self.dead {
+            self.session.control_tls_failed(now);
+            return Ok(());
+        }
+        let mut tls = server.accept_control();
+        let deadline = self
+            .session
+            .poll_timeout()
+            .unwrap_or(now + self.shared.config.session.tls_handshake_timeout);
+        let stopping = (!self.told_stop).then_some(&self.shared.stopping);
+        match secure::handshake(&self.ctrl, &mut tls, deadline, stopping) {
+            Ok(()) => {
+                self.reuse_key = tls.reuse_key();
+                self.tls = Some(Box::new(tls));
+                self.session.control_secured(clock::now());
+                // Commands may have come with the handshake's last records.
+                self.take_plain();
+            }
+            Err(Unsecured::Stopped) => {
+                self.told_stop = true;
+                self.session.shutdown(clock::now());
+            }
+            Err(Unsecured::Failed(err)) => {
+                self.log.tls_failed("control", &err);
+                // The connection is neither clear nor TLS now: nothing
+                // more is read from it.
+                self.eof = true;
+                self.session.control_tls_failed(clock::now());
             }
         }
         Ok(())
@@ -274,6 +464,15 @@ impl Control {
             if self.dead {
                 let n = self.session.transmit().len();
                 self.session.transmitted(n);
+                continue;
+            }
+            if let Some(tls) = self.tls.as_deref_mut() {
+                // At most 64 KiB is queued at a time, then written out.
+                let n = tls.write_plain(self.session.transmit());
+                self.session.transmitted(n);
+                if let Err(err) = secure::write_queued(&self.ctrl, tls) {
+                    self.connection_lost(err)?;
+                }
                 continue;
             }
             match self.ctrl.write(self.session.transmit()) {
@@ -372,6 +571,7 @@ impl Control {
                     }
                 }
             }
+            Event::SecureControl => self.secure_control()?,
             Event::Abort { id } => self.abort(id),
             Event::ReleaseData => self.listener = None,
             Event::Log(log) => {
@@ -394,6 +594,23 @@ impl Control {
         let Some(job) = begun else { return Ok(()) };
         // The 150 goes out before the data connection is opened or taken.
         self.flush()?;
+        // RFC 4217 §9: under PROT P the data connection is TLS, this
+        // server its TLS server.
+        let protect = match (transfer.protected, &self.shared.config.tls) {
+            (false, _) => None,
+            (true, Some(server)) => Some(Protect {
+                server: server.clone(),
+                key: self.reuse_key,
+                timeout: self.shared.config.session.data_timeout,
+                peer: self.log.peer(),
+            }),
+            // The session protects transfers only with a certificate loaded.
+            (true, None) => {
+                let failed = Completion::Failed(Failure::DataTlsFailed);
+                self.session.complete(clock::now(), id, failed);
+                return Ok(());
+            }
+        };
         match transfer.data {
             DataChannel::Passive => match listener {
                 Some(listener) => {
@@ -402,6 +619,7 @@ impl Control {
                         id,
                         job,
                         ascii: transfer.ascii,
+                        protect,
                         listener,
                     });
                     // Clients usually connected before sending the command.
@@ -415,7 +633,8 @@ impl Control {
             },
             DataChannel::Active(to) => {
                 let from = self.ctrl.local_addr()?.ip();
-                self.spawn(id, job, transfer.ascii, Connect::To { from, to })
+                let connect = Connect::To { from, to };
+                self.spawn(id, job, transfer.ascii, protect, connect)
             }
         }
         Ok(())
@@ -434,6 +653,7 @@ impl Control {
                         waiting.id,
                         waiting.job,
                         waiting.ascii,
+                        waiting.protect,
                         Connect::Accepted(stream),
                     );
                     return;
@@ -454,13 +674,21 @@ impl Control {
         }
     }
 
-    fn spawn(&mut self, id: RequestId, job: Job, ascii: bool, connect: Connect) {
+    fn spawn(
+        &mut self,
+        id: RequestId,
+        job: Job,
+        ascii: bool,
+        protect: Option<Protect>,
+        connect: Connect,
+    ) {
         let stop = Arc::new(AtomicBool::new(false));
         let slot = Arc::new(Mutex::new(None));
         let moved = Arc::new(AtomicU64::new(0));
         let work = data::Work {
             job,
             ascii,
+            protect,
             connect,
             stop: Arc::clone(&stop),
             slot: Arc::clone(&slot),

@@ -1,15 +1,23 @@
 //! Data connections: the thread that moves one transfer's bytes.
+//!
+//! A protected transfer (`PROT P`, RFC 4217 §9) first runs its TLS
+//! handshake, with this server as the TLS server whichever side connected
+//! (§7), and moves no file byte before it completes. Under TLS nothing is
+//! sent with `sendfile(2)`: the file is read and encrypted through a
+//! buffer.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use ferry_service::ftp::{
     completion, connect_from, send_file, Job, SendFile, SessionLog, Sink, Source,
 };
 use ferry_storage::NewUpload;
+use ferry_tls::{ReuseKey, ServerTls, TlsStream};
 use ftp_proto::server::{Completion, Failure};
 
 /// Copy buffer for uploads, TYPE A and the fallback download path (each
@@ -34,10 +42,26 @@ pub(super) enum Connect {
     },
 }
 
+/// A protected transfer's TLS.
+pub(super) struct Protect {
+    /// The server's certificate and reuse policy.
+    pub server: ServerTls,
+    /// The control connection's session key (RFC 4217 §10: only its
+    /// data connections may resume its session).
+    pub key: Option<ReuseKey>,
+    /// How long the handshake may wait for the client at a time: the
+    /// data timeout.
+    pub timeout: Duration,
+    /// The client, for the log.
+    pub peer: SocketAddr,
+}
+
 /// Everything a transfer thread needs.
 pub(super) struct Work {
     pub job: Job,
     pub ascii: bool,
+    /// `Some`: the data connection is TLS.
+    pub protect: Option<Protect>,
     pub connect: Connect,
     /// Set by the control thread on ABOR (it also cuts the connection).
     pub stop: Arc<AtomicBool>,
@@ -54,6 +78,7 @@ pub(super) fn run(work: Work) -> Completion {
     let Work {
         job,
         ascii,
+        protect,
         connect,
         stop,
         slot,
@@ -76,6 +101,18 @@ pub(super) fn run(work: Work) -> Completion {
     if stop.load(Ordering::Acquire) {
         return Completion::Failed(Failure::Aborted);
     }
+    let stream = match protect {
+        None => DataStream::Plain(stream),
+        Some(protect) => match secure(stream, &protect, matches!(job, Job::Receive(_)), &stop) {
+            Ok(stream) => DataStream::Tls(Box::new(stream)),
+            Err(failure) => {
+                // Dropping the job drops an upload's temporary file.
+                drop(job);
+                *slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                return completion(Err(failure), stopped(&stop));
+            }
+        },
+    };
     let mut mover = Mover {
         stream,
         stop: &stop,
@@ -89,10 +126,100 @@ pub(super) fn run(work: Work) -> Completion {
         Job::Receive(upload) => mover.receive(upload, ascii),
     };
     let total = mover.total;
-    let _ = mover.stream.shutdown(Shutdown::Both);
+    mover.stream.close(result.is_ok());
     drop(mover);
     *slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
     completion(result.map(|()| total), stopped(&stop))
+}
+
+/// The data connection's TLS handshake, as the TLS server (RFC 4217
+/// §7), before any byte of the transfer. `upload`: the client only
+/// writes, so it is sent no session tickets it would leave unread.
+fn secure(
+    stream: TcpStream,
+    protect: &Protect,
+    upload: bool,
+    stop: &AtomicBool,
+) -> Result<TlsStream<TcpStream>, Failure> {
+    let mut tls = if upload {
+        protect.server.accept_upload(protect.key)
+    } else {
+        protect.server.accept_data(protect.key)
+    };
+    // A client that connects and never says hello is bounded here as
+    // well as by the session's data timeout (which cuts the connection).
+    let timeout = Some(protect.timeout.max(Duration::from_millis(1)));
+    let _ = stream.set_read_timeout(timeout);
+    let _ = stream.set_write_timeout(timeout);
+    let shaken = tls.handshake(&mut &stream);
+    let _ = stream.set_read_timeout(None);
+    let _ = stream.set_write_timeout(None);
+    match shaken {
+        Ok(()) => Ok(TlsStream::new(stream, tls)),
+        Err(err) => {
+            if !stopped(stop) {
+                // (An ABOR cuts the connection mid-handshake: no failure.)
+                SessionLog::new(protect.peer).tls_failed("data", &err);
+            }
+            let _ = stream.shutdown(Shutdown::Both);
+            // ferry-tls tells the reuse refusal apart from other failures.
+            Err(if ferry_tls::is_not_resumed(&err) {
+                Failure::DataTlsNotResumed
+            } else {
+                Failure::DataTlsFailed
+            })
+        }
+    }
+}
+
+/// The data connection: clear, or TLS over it.
+enum DataStream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl DataStream {
+    /// Ends the connection. A TLS one that carried its whole transfer
+    /// says so with close_notify first; one that failed does not, so the
+    /// client can tell a truncated file from a complete one.
+    fn close(&mut self, complete: bool) {
+        match self {
+            DataStream::Plain(stream) => {
+                let _ = stream.shutdown(Shutdown::Both);
+            }
+            DataStream::Tls(stream) => {
+                if complete {
+                    let _ = stream.shutdown();
+                }
+                let _ = stream.sock.shutdown(Shutdown::Both);
+            }
+        }
+    }
+}
+
+impl Read for DataStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            DataStream::Plain(stream) => stream.read(buf),
+            DataStream::Tls(stream) => stream.read(buf),
+        }
+    }
+}
+
+impl Write for DataStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            DataStream::Plain(stream) => stream.write(buf),
+            DataStream::Tls(stream) => stream.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            DataStream::Plain(stream) => stream.flush(),
+            DataStream::Tls(stream) => stream.flush(),
+        }
+    }
 }
 
 /// The control thread asked the transfer to stop (and cut its connection).
@@ -101,7 +228,7 @@ fn stopped(stop: &AtomicBool) -> bool {
 }
 
 struct Mover<'a> {
-    stream: TcpStream,
+    stream: DataStream,
     stop: &'a AtomicBool,
     moved: &'a AtomicU64,
     total: u64,
@@ -141,9 +268,17 @@ impl Mover<'_> {
     /// TYPE I: straight from the page cache to the socket with
     /// `sendfile(2)`; a copy through a buffer where it is not supported.
     fn send_file(&mut self, file: File) -> Result<(), Failure> {
+        if matches!(self.stream, DataStream::Tls(_)) {
+            // The kernel cannot encrypt (no kTLS here): through a buffer.
+            return self.send_buffered(Source::new(file, false));
+        }
         loop {
             self.stopped()?;
-            match send_file(&self.stream, &file, SENDFILE_CHUNK) {
+            let sent = match &self.stream {
+                DataStream::Plain(stream) => send_file(stream, &file, SENDFILE_CHUNK),
+                DataStream::Tls(_) => SendFile::Unsupported,
+            };
+            match sent {
                 SendFile::Sent(0) => return Ok(()),
                 SendFile::Sent(n) => self.count(n),
                 SendFile::WouldBlock => {}
@@ -189,6 +324,13 @@ impl Mover<'_> {
             sink.write(&buf[..n], &mut converted)?;
         }
         self.stopped()?;
+        if let DataStream::Tls(stream) = &self.stream {
+            if !stream.clean_eof() {
+                // Many clients end an upload with a plain TCP close; the
+                // data all came, so it is taken as complete.
+                tracing::debug!(bytes = self.total, "tls upload ended without close_notify");
+            }
+        }
         sink.commit(&mut converted)
     }
 }
@@ -215,7 +357,7 @@ mod tests {
 
     fn mover<'a>(stream: TcpStream, stop: &'a AtomicBool, moved: &'a AtomicU64) -> Mover<'a> {
         Mover {
-            stream,
+            stream: DataStream::Plain(stream),
             stop,
             moved,
             total: 0,

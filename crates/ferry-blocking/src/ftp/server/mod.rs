@@ -16,9 +16,16 @@
 //! server.run()?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! FTPS (RFC 4217) comes with a certificate in [`ServerConfig::tls`]:
+//! `AUTH TLS` on the control port and, with [`ServerConfig::ftps_bind`],
+//! a second listener that is TLS from the first byte (implicit FTPS,
+//! conventionally port 990; see [`Server::ftps_addr`]). Both listeners
+//! share the session limit.
 
 mod control;
 mod data;
+mod secure;
 
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -55,6 +62,8 @@ const THREAD_STACK: usize = 256 * 1024;
 pub struct Server {
     listener: TcpListener,
     local_addr: SocketAddr,
+    /// The implicit-TLS listener and its address, when one is configured.
+    implicit: Option<(TcpListener, SocketAddr)>,
     shared: Arc<Shared>,
 }
 
@@ -153,6 +162,22 @@ impl Server {
             addr: config.bind,
             source,
         })?;
+        let implicit = match config.ftps_bind {
+            Some(addr) if config.tls.is_none() => {
+                let source = io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "an implicit-TLS listener needs a certificate",
+                );
+                return Err(ServerError::Bind { addr, source });
+            }
+            Some(addr) => {
+                let bind_error = |source| ServerError::Bind { addr, source };
+                let listener = listen(addr, LISTEN_BACKLOG).map_err(bind_error)?;
+                let local = listener.local_addr().map_err(bind_error)?;
+                Some((listener, local))
+            }
+            None => None,
+        };
         config.settle();
         let passive = PassivePorts::new(config.passive_ports.clone());
         let (stopping, signal) = UnixStream::pair().map_err(|source| ServerError::Bind {
@@ -162,6 +187,7 @@ impl Server {
         Ok(Server {
             listener,
             local_addr,
+            implicit,
             shared: Arc::new(Shared {
                 root,
                 config,
@@ -182,6 +208,13 @@ impl Server {
         self.local_addr
     }
 
+    /// The implicit-TLS listener's address (FTPS from the first byte),
+    /// bound when [`ServerConfig::ftps_bind`] is set: the real port when 0
+    /// was asked for. `None` without one.
+    pub fn ftps_addr(&self) -> Option<SocketAddr> {
+        self.implicit.as_ref().map(|(_, addr)| *addr)
+    }
+
     /// A handle that stops this server from another thread.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         ShutdownHandle {
@@ -198,31 +231,38 @@ impl Server {
     /// then end every session (421) and wait briefly for them to close.
     pub fn run_until(&self, stop: &AtomicBool) -> io::Result<()> {
         self.listener.set_nonblocking(true)?;
+        if let Some((listener, _)) = &self.implicit {
+            listener.set_nonblocking(true)?;
+        }
         let timeout = rustix::event::Timespec {
             tv_sec: 0,
             tv_nsec: STOP_POLL.as_nanos() as _,
         };
         while !stop.load(Ordering::Relaxed) && !self.shared.stop.load(Ordering::Relaxed) {
-            let mut fds = [PollFd::new(&self.listener, PollFlags::IN)];
-            match rustix::event::poll(&mut fds, Some(&timeout)) {
-                Ok(_) => {}
-                Err(rustix::io::Errno::INTR) => continue,
-                Err(err) => return Err(err.into()),
-            }
-            loop {
-                match self.listener.accept() {
-                    Ok((stream, peer)) => self.admit(stream, peer),
-                    Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                    // Out of descriptors, say: the connection stays queued
-                    // and poll would report it at once, so pause before
-                    // trying again rather than spin.
-                    Err(err) => {
-                        SessionLog::accept_failed(&err);
-                        thread::sleep(ACCEPT_BACKOFF);
-                        break;
-                    }
+            let (plain, implicit) = {
+                let mut fds = [
+                    PollFd::new(&self.listener, PollFlags::IN),
+                    match &self.implicit {
+                        Some((listener, _)) => PollFd::new(listener, PollFlags::IN),
+                        // No second listener: the first again, for nothing.
+                        None => PollFd::new(&self.listener, PollFlags::empty()),
+                    },
+                ];
+                match rustix::event::poll(&mut fds, Some(&timeout)) {
+                    Ok(_) => {}
+                    Err(rustix::io::Errno::INTR) => continue,
+                    Err(err) => return Err(err.into()),
                 }
+                (
+                    !fds[0].revents().is_empty(),
+                    self.implicit.is_some() && !fds[1].revents().is_empty(),
+                )
+            };
+            if plain {
+                self.accept_all(&self.listener, false);
+            }
+            if let (true, Some((listener, _))) = (implicit, &self.implicit) {
+                self.accept_all(listener, true);
             }
         }
         self.shared.stop();
@@ -233,14 +273,38 @@ impl Server {
         Ok(())
     }
 
-    fn admit(&self, stream: TcpStream, peer: SocketAddr) {
+    /// Takes every connection queued on `listener`; `implicit`: the
+    /// implicit-TLS one.
+    fn accept_all(&self, listener: &TcpListener, implicit: bool) {
+        loop {
+            match listener.accept() {
+                Ok((stream, peer)) => self.admit(stream, peer, implicit),
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                // Out of descriptors, say: the connection stays queued
+                // and poll would report it at once, so pause before
+                // trying again rather than spin.
+                Err(err) => {
+                    SessionLog::accept_failed(&err);
+                    thread::sleep(ACCEPT_BACKOFF);
+                    break;
+                }
+            }
+        }
+    }
+
+    fn admit(&self, stream: TcpStream, peer: SocketAddr, implicit: bool) {
         let shared = &self.shared;
         if shared.sessions.load(Ordering::Acquire) >= shared.config.max_sessions {
             SessionLog::refused(peer);
-            // A fresh socket's send buffer takes one short line without
-            // blocking; never let a refusal stall the accept loop.
-            let _ = stream.set_nonblocking(true);
-            let _ = (&stream).write_all(TOO_MANY_SESSIONS);
+            if !implicit {
+                // A fresh socket's send buffer takes one short line without
+                // blocking; never let a refusal stall the accept loop.
+                let _ = stream.set_nonblocking(true);
+                let _ = (&stream).write_all(TOO_MANY_SESSIONS);
+            }
+            // On the implicit port a clear 421 would read as garbage to
+            // a client expecting a TLS handshake: it is just closed.
             return;
         }
         shared.sessions.fetch_add(1, Ordering::AcqRel);
@@ -250,7 +314,7 @@ impl Server {
             .stack_size(THREAD_STACK)
             .spawn(move || {
                 let guard = guard;
-                control::serve(stream, peer, &guard.0);
+                control::serve(stream, peer, &guard.0, implicit);
             });
         if let Err(err) = spawned {
             tracing::warn!(%peer, error = %err, "cannot start an ftp session thread");
