@@ -74,7 +74,7 @@ fn run_blocking(
         .map_err(bind_failure("tftp: "))?;
     announce(
         ftp.as_ref().map(FtpServer::local_addr),
-        None,
+        ftp.as_ref().and_then(FtpServer::ftps_addr),
         tftp.as_ref().map(TftpServer::local_addr),
     );
 
