@@ -1598,3 +1598,249 @@ fn active_data_connections_are_kept_only_from_the_server() {
     assert!(client.accept_data_peer("192.0.2.7:40000".parse().unwrap()));
     assert!(!client.accept_data_peer("192.0.2.8:20".parse().unwrap()));
 }
+
+// ---- FTPS (RFC 4217) ------------------------------------------------------
+
+impl Script {
+    /// AUTH TLS up to its 234: the machine asks for the handshake and
+    /// waits.
+    fn auth_accepted(&mut self) {
+        self.start(Op::AuthTls);
+        self.run(
+            "> AUTH TLS
+             < 234 Proceed with negotiation.",
+        );
+        assert_eq!(self.event(), Some(Event::StartTls));
+        self.no_event();
+        assert!(self.client.is_busy());
+        assert!(!self.client.is_secured());
+    }
+
+    /// AUTH TLS, the handshake, USER/PASS, PBSZ 0 and PROT P.
+    fn protected() -> Script {
+        let mut s = Script::new();
+        s.auth_accepted();
+        s.client.control_secured(s.now);
+        assert_eq!(s.done(), Ok(Outcome::Ok));
+        assert!(s.client.is_secured());
+        s.start(login("bob", "secret", None));
+        s.run(
+            "> USER bob
+             < 331 Password required for bob
+             > PASS secret
+             < 230 Logged in",
+        );
+        assert_eq!(s.done(), Ok(Outcome::Ok));
+        s.start(Op::ProtectData { private: true });
+        s.run(
+            "> PBSZ 0
+             < 200 PBSZ=0
+             > PROT P
+             < 200 Protection level set to P",
+        );
+        assert_eq!(s.done(), Ok(Outcome::Ok));
+        assert!(s.client.data_protected());
+        s
+    }
+
+    /// A passive transfer of `kind` to its 150; returns the event's
+    /// `protected`, then finishes it.
+    fn transfer_protected(&mut self, kind: TransferKind, verb: &str) -> bool {
+        self.passive_ready(transfer(kind, Some("f")), 50400);
+        self.run(&format!("> {verb} f\n< 150 Here it comes."));
+        let protected = match self.event() {
+            Some(Event::TransferStarted { protected, .. }) => protected,
+            other => panic!("expected TransferStarted, got {other:?}"),
+        };
+        self.client.data_finished(self.now, 3);
+        self.run("< 226 Done.");
+        assert_eq!(self.done(), Ok(Outcome::Transferred { bytes: 3 }));
+        protected
+    }
+}
+
+#[test]
+fn auth_tls_then_every_transfer_is_protected() {
+    let mut s = Script::protected();
+    for (kind, verb) in [
+        (TransferKind::Retrieve, "RETR"),
+        (TransferKind::Store, "STOR"),
+        (TransferKind::Append, "APPE"),
+        (TransferKind::List, "LIST"),
+        (TransferKind::NameList, "NLST"),
+        (TransferKind::MachineList, "MLSD"),
+    ] {
+        assert!(s.transfer_protected(kind, verb), "{verb}");
+    }
+
+    // PROT C: PBSZ is not sent again (RFC 4217 §8: once per session), and
+    // transfers go in clear on a TLS control connection.
+    s.start(Op::ProtectData { private: false });
+    s.run(
+        "> PROT C
+         < 200 Protection level set to C",
+    );
+    assert_eq!(s.done(), Ok(Outcome::Ok));
+    assert!(!s.client.data_protected());
+    assert!(!s.transfer_protected(TransferKind::Retrieve, "RETR"));
+
+    // A raw PROT is followed too.
+    s.start(Op::Raw("PROT P".into()));
+    s.run("> PROT P\n< 200 P it is");
+    assert!(matches!(s.done(), Ok(Outcome::Reply(_))));
+    assert!(s.transfer_protected(TransferKind::Retrieve, "RETR"));
+}
+
+#[test]
+fn replies_in_clear_behind_the_234_are_dropped() {
+    // RFC 4217 §4: a man in the middle could append a reply after the 234;
+    // nothing that came before the handshake may count after it.
+    let mut s = Script::new();
+    s.start(Op::AuthTls);
+    s.run("> AUTH TLS");
+    s.feed(b"234 Go ahead\r\n230 Logged in (injected)\r\n226 x");
+    assert_eq!(s.event(), Some(Event::StartTls));
+    s.no_event();
+    // Whatever the driver still feeds before the handshake ends is
+    // dropped as well.
+    s.feed(b"\r\n200 more\r\n");
+    s.no_event();
+    s.client.control_secured(s.now);
+    assert_eq!(s.done(), Ok(Outcome::Ok));
+    // The next reply is the one to the next command.
+    s.start(Op::Noop);
+    s.run("> NOOP\n< 200 NOOP ok");
+    assert_eq!(s.done(), Ok(Outcome::Ok));
+}
+
+#[test]
+fn auth_refused_leaves_the_session_in_clear() {
+    for (reply, want) in [
+        ("504 Unknown AUTH type", refused(504, "Unknown AUTH type")),
+        (
+            "502 AUTH not implemented",
+            refused(502, "AUTH not implemented"),
+        ),
+        ("431 TLS unavailable", refused(431, "TLS unavailable")),
+    ] {
+        let mut s = Script::new();
+        s.start(Op::AuthTls);
+        s.run(&format!("> AUTH TLS\n< {reply}"));
+        assert_eq!(s.done(), Err(want));
+        assert!(!s.client.is_secured() && !s.client.is_closed());
+        s.start(Op::Noop);
+        s.run("> NOOP\n< 200 ok");
+        assert_eq!(s.done(), Ok(Outcome::Ok));
+    }
+    // 334 (ADAT wanted, RFC 2228) or another 2yz is not TLS going up.
+    for reply in ["334 ADAT=xyz", "200 Fine"] {
+        let mut s = Script::new();
+        s.start(Op::AuthTls);
+        s.run(&format!("> AUTH TLS\n< {reply}"));
+        assert!(
+            matches!(s.done(), Err(ClientError::Unexpected { .. })),
+            "{reply}"
+        );
+        assert!(!s.client.is_secured());
+    }
+}
+
+#[test]
+fn protection_needs_tls_and_pbsz_first() {
+    let mut s = Script::logged_in();
+    s.start(Op::ProtectData { private: true });
+    assert!(matches!(s.done(), Err(ClientError::InvalidArgument(_))));
+    s.nothing_sent();
+
+    // PBSZ refused: no PROT goes out.
+    let mut s = Script::new();
+    s.auth_accepted();
+    s.client.control_secured(s.now);
+    assert_eq!(s.done(), Ok(Outcome::Ok));
+    s.start(Op::ProtectData { private: true });
+    s.run("> PBSZ 0\n< 503 Login first");
+    assert_eq!(s.done(), Err(refused(503, "Login first")));
+    s.nothing_sent();
+    assert!(!s.client.data_protected());
+    // PROT P refused: still in clear; PBSZ was taken, so it is not resent.
+    s.start(Op::ProtectData { private: true });
+    s.run("> PBSZ 0\n< 200 ok\n> PROT P\n< 534 Not for you");
+    assert_eq!(s.done(), Err(refused(534, "Not for you")));
+    assert!(!s.client.data_protected());
+    s.start(Op::ProtectData { private: true });
+    s.run("> PROT P\n< 200 ok");
+    assert_eq!(s.done(), Ok(Outcome::Ok));
+
+    // A second AUTH on a TLS connection is refused locally.
+    s.start(Op::AuthTls);
+    assert!(matches!(s.done(), Err(ClientError::InvalidArgument(_))));
+    s.nothing_sent();
+}
+
+#[test]
+fn a_failed_or_slow_handshake_closes_the_session() {
+    let mut s = Script::new();
+    s.auth_accepted();
+    s.client.control_tls_failed(s.now);
+    assert_eq!(s.done(), Err(ClientError::TlsFailed));
+    assert!(s.client.is_closed());
+    s.nothing_sent();
+
+    // The handshake has the reply timeout, like a reply.
+    let mut s = Script::new();
+    s.auth_accepted();
+    let deadline = s.client.poll_timeout().expect("a deadline");
+    assert_eq!(deadline, s.now + ClientConfig::default().reply_timeout);
+    s.advance(ClientConfig::default().reply_timeout);
+    s.client.handle_timeout(s.now);
+    assert_eq!(s.done(), Err(ClientError::Timeout));
+    assert!(s.client.is_closed());
+
+    // The server closing mid-handshake.
+    let mut s = Script::new();
+    s.auth_accepted();
+    s.client.handle_eof(s.now);
+    assert_eq!(s.done(), Err(ClientError::Closed { reply: None }));
+
+    // Reports out of turn change nothing.
+    let mut s = Script::logged_in();
+    s.client.control_secured(s.now);
+    s.client.control_tls_failed(s.now);
+    s.no_event();
+    assert!(!s.client.is_secured() && !s.client.is_closed());
+}
+
+#[test]
+fn an_implicit_session_protects_without_auth() {
+    let mut s = Script {
+        client: Client::new_secured(
+            &ClientConfig::default(),
+            SERVER.parse().unwrap(),
+            Instant::ZERO,
+        ),
+        now: Instant::ZERO,
+        sent: Vec::new(),
+    };
+    // AUTH may be started before the greeting: it is refused at once.
+    s.run("< 220 implicit TLS ready");
+    assert!(matches!(s.event(), Some(Event::Connected { .. })));
+    assert!(s.client.is_secured());
+    s.start(Op::AuthTls);
+    assert!(matches!(s.done(), Err(ClientError::InvalidArgument(_))));
+    s.start(Op::ProtectData { private: true });
+    s.run("> PBSZ 0\n< 200 ok\n> PROT P\n< 200 ok");
+    assert_eq!(s.done(), Ok(Outcome::Ok));
+    assert!(s.transfer_protected(TransferKind::NameList, "NLST"));
+}
+
+#[test]
+fn auth_started_before_the_greeting_waits_for_it() {
+    let mut s = Script::with(ClientConfig::default(), SERVER);
+    s.start(Op::AuthTls);
+    s.nothing_sent();
+    s.run("< 220 ready\n> AUTH TLS\n< 234 ok");
+    assert!(matches!(s.event(), Some(Event::Connected { .. })));
+    assert_eq!(s.event(), Some(Event::StartTls));
+    s.client.control_secured(s.now);
+    assert_eq!(s.done(), Ok(Outcome::Ok));
+}

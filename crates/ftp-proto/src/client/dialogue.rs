@@ -50,6 +50,13 @@ pub(super) struct Extensions {
     /// PASV until the next RETR or STOR — so the next transfer sends
     /// `REST 0` first rather than start at the stale offset.
     pub rest_pending: bool,
+    /// The control connection is TLS (AUTH TLS went through, or the
+    /// session was implicit TLS from the start).
+    pub secured: bool,
+    /// The server accepted `PBSZ 0` (RFC 4217 §8: once, before PROT).
+    pub pbsz: bool,
+    /// The server accepted `PROT P` last (and not `PROT C` since).
+    pub protected: bool,
 }
 
 /// What an operation waits for after a step.
@@ -67,6 +74,8 @@ pub(super) enum Flow {
     Done(Result<Outcome, ClientError>),
     /// The operation ended and so did the session (QUIT).
     Closed(Result<Outcome, ClientError>),
+    /// AUTH's 234 is in: the driver handshakes before anything else.
+    StartTls,
 }
 
 /// One running operation.
@@ -77,6 +86,21 @@ pub(super) enum Dialogue {
     /// RNFR sent (`Some(to)`), or RNTO sent (`None`).
     Rename(Option<String>),
     Transfer(TransferOp),
+    /// AUTH TLS sent.
+    Auth,
+    /// 234 in, the driver is handshaking.
+    Handshake,
+    /// PBSZ 0 sent (`Pbsz`) or PROT sent (`Prot`), for `private`.
+    Protect {
+        stage: ProtectStage,
+        private: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ProtectStage {
+    Pbsz,
+    Prot,
 }
 
 #[derive(Debug)]
@@ -129,8 +153,11 @@ pub(super) enum Effect {
     /// TYPE A or TYPE I (or L 8, which is I by another name).
     Type(TransferType),
     /// REIN: the server forgets the session's state (RFC 959 §4.1.1),
-    /// back to TYPE A with no REST.
+    /// back to TYPE A with no REST. The TLS session and its PBSZ/PROT
+    /// stay: RFC 4217 has REIN leave the security state in place.
     Reinitialize,
+    /// PROT P (true) or PROT C (false), sent raw (RFC 4217 §9).
+    Protect(bool),
 }
 
 impl Effect {
@@ -146,6 +173,8 @@ impl Effect {
                 RepresentationType::Ebcdic(_) | RepresentationType::Local(_) => Effect::None,
             },
             Ok(Command::Rein) => Effect::Reinitialize,
+            Ok(Command::Prot(level)) if level.eq_ignore_ascii_case("P") => Effect::Protect(true),
+            Ok(Command::Prot(level)) if level.eq_ignore_ascii_case("C") => Effect::Protect(false),
             _ => Effect::None,
         }
     }
@@ -158,6 +187,7 @@ impl Effect {
                 ext.transfer_type = TransferType::Ascii;
                 ext.rest_pending = false;
             }
+            Effect::Protect(private) => ext.protected = private,
         }
     }
 }
@@ -250,6 +280,30 @@ impl Dialogue {
                 let (op, flow) = TransferOp::begin(t, ctx)?;
                 Ok((Dialogue::Transfer(op), flow))
             }
+            Op::AuthTls => {
+                if ctx.ext.secured {
+                    return Err(ClientError::InvalidArgument(
+                        "the control connection is already TLS",
+                    ));
+                }
+                ctx.send(&Command::Auth("TLS"));
+                Ok((Dialogue::Auth, Flow::AwaitReply))
+            }
+            Op::ProtectData { private } => {
+                if !ctx.ext.secured {
+                    return Err(ClientError::InvalidArgument(
+                        "data protection needs a TLS control connection (AUTH TLS first)",
+                    ));
+                }
+                let stage = if ctx.ext.pbsz {
+                    ctx.send(&Command::Prot(if private { "P" } else { "C" }));
+                    ProtectStage::Prot
+                } else {
+                    ctx.send(&Command::Pbsz("0"));
+                    ProtectStage::Pbsz
+                };
+                Ok((Dialogue::Protect { stage, private }, Flow::AwaitReply))
+            }
         }
     }
 
@@ -282,6 +336,37 @@ impl Dialogue {
                 }
                 None => Flow::Done(completion(reply).map(|_| Outcome::Ok)),
             },
+            // RFC 4217 §4: 234 and nothing else starts the handshake.
+            Dialogue::Auth if reply.code == ReplyCode::AUTH_OK => {
+                *self = Dialogue::Handshake;
+                Flow::StartTls
+            }
+            Dialogue::Auth => {
+                Flow::Done(completion(reply).and_then(|r| Err(ClientError::unexpected(r))))
+            }
+            // The server says nothing while the handshake runs; a reply
+            // now would be bytes the driver should not have fed.
+            Dialogue::Handshake => Flow::Unchanged,
+            Dialogue::Protect { stage, private } => {
+                let private = *private;
+                if let Err(err) = completion(reply) {
+                    return Flow::Done(Err(err));
+                }
+                match stage {
+                    ProtectStage::Pbsz => {
+                        // RFC 4217 §8: a `200 PBSZ=n` naming another size
+                        // changes nothing: TLS has no use for any but 0.
+                        ctx.ext.pbsz = true;
+                        ctx.send(&Command::Prot(if private { "P" } else { "C" }));
+                        *stage = ProtectStage::Prot;
+                        Flow::AwaitReply
+                    }
+                    ProtectStage::Prot => {
+                        ctx.ext.protected = private;
+                        Flow::Done(Ok(Outcome::Ok))
+                    }
+                }
+            }
             Dialogue::Transfer(_) => unreachable!("handled above"),
         }
     }

@@ -48,6 +48,12 @@ pub enum ClientError {
     /// The transfer was stopped by [`Client::abort`](super::Client::abort).
     #[error("transfer aborted")]
     Aborted,
+    /// The TLS handshake on the control connection failed, as the driver
+    /// reported with
+    /// [`Client::control_tls_failed`](super::Client::control_tls_failed).
+    /// The session is closed (neither side can go on in clear).
+    #[error("TLS handshake on the control connection failed")]
+    TlsFailed,
     /// The operation cannot be sent as given (a CR or LF in an argument,
     /// a missing path, ...). Nothing was sent.
     #[error("invalid operation: {0}")]

@@ -49,7 +49,22 @@ pub enum Event {
         /// [`ascii::Decoder`](crate::ascii::Decoder) to a download. Always
         /// false for listings, whose lines already end in CR LF.
         ascii: bool,
+        /// `PROT P` is in force (RFC 4217 §9): the driver runs a TLS
+        /// client handshake on the data connection, resuming the control
+        /// connection's session, before any data byte, and ends an
+        /// upload with close_notify. A failed handshake is
+        /// [`Client::data_failed`](super::Client::data_failed).
+        protected: bool,
     },
+    /// The server accepted `AUTH TLS` (234): write nothing more in clear,
+    /// run the TLS client handshake on the control connection, then call
+    /// [`Client::control_secured`](super::Client::control_secured) (all
+    /// control bytes go through TLS from then on) or
+    /// [`Client::control_tls_failed`](super::Client::control_tls_failed).
+    /// Control bytes that came after the 234 in clear were dropped by the
+    /// machine (RFC 4217 §4: nothing received before the handshake counts
+    /// after it); the driver must not feed it until it reports.
+    StartTls,
     /// Close the data connection and the listener, if any, now: the
     /// transfer will not finish (it failed or was aborted).
     CloseData,

@@ -117,6 +117,8 @@ pub struct Client {
 enum State {
     Greeting,
     Ready,
+    /// AUTH's 234 is in; the driver is running the handshake.
+    Handshake,
     Closed,
 }
 
@@ -147,6 +149,48 @@ impl Client {
         }
     }
 
+    /// A client for a control connection that is TLS from its first
+    /// byte (implicit FTPS, conventionally port 990): the driver has
+    /// run the handshake before the greeting. [`Op::AuthTls`] is then
+    /// refused and [`Op::ProtectData`] may be sent at once.
+    pub fn new_secured(config: &ClientConfig, peer: SocketAddr, now: Instant) -> Client {
+        let mut client = Client::new(config, peer, now);
+        client.ext.secured = true;
+        client
+    }
+
+    /// The TLS handshake asked for by [`Event::StartTls`] succeeded: the
+    /// control connection is TLS from now on, and [`Op::AuthTls`] ends
+    /// with [`Outcome::Ok`]. Ignored at any other time.
+    pub fn control_secured(&mut self, now: Instant) {
+        if self.state != State::Handshake {
+            return;
+        }
+        self.state = State::Ready;
+        self.ext.secured = true;
+        self.apply(now, Flow::Done(Ok(Outcome::Ok)));
+    }
+
+    /// The TLS handshake asked for by [`Event::StartTls`] failed: the
+    /// session is closed with [`ClientError::TlsFailed`] (the driver says
+    /// why, from its TLS library). Ignored at any other time.
+    pub fn control_tls_failed(&mut self, _now: Instant) {
+        if self.state == State::Handshake {
+            self.close(ClientError::TlsFailed);
+        }
+    }
+
+    /// True once the control connection is TLS ([`Op::AuthTls`] went
+    /// through, or [`Client::new_secured`]).
+    pub fn is_secured(&self) -> bool {
+        self.ext.secured
+    }
+
+    /// True while `PROT P` is in force: transfers are protected.
+    pub fn data_protected(&self) -> bool {
+        self.ext.protected
+    }
+
     /// Starts `op`. It may be started before the greeting: it begins
     /// once the greeting arrives. On a closed session it ends at once
     /// with [`ClientError::Closed`].
@@ -160,7 +204,8 @@ impl Client {
                 self.events.push_back(Event::Done(Err(closed)));
             }
             State::Greeting => self.queued = Some(op),
-            State::Ready => self.begin(now, op),
+            // A handshake is AUTH still running: is_busy said so above.
+            State::Ready | State::Handshake => self.begin(now, op),
         }
         Ok(())
     }
@@ -178,15 +223,28 @@ impl Client {
     /// Feeds bytes read from the control connection. Takes them all
     /// (returns `bytes.len()`); after the session closed they are
     /// ignored.
+    ///
+    /// While the driver runs the handshake asked for by
+    /// [`Event::StartTls`], nothing is taken as a reply: bytes that came
+    /// in clear behind the 234, in this call or before, are dropped.
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> usize {
         let mut taken = 0;
         loop {
+            if self.state == State::Handshake {
+                return bytes.len();
+            }
             while let Some(next) = self.reader.next_reply() {
                 match next {
                     Ok(reply) => self.on_reply(now, reply),
                     Err(e) => self.close(ClientError::Malformed(e)),
                 }
                 if self.state == State::Closed {
+                    return bytes.len();
+                }
+                if self.state == State::Handshake {
+                    // RFC 4217 §4: what followed the 234 in clear is not
+                    // the server's to say once TLS is up.
+                    self.reader = ReplyReader::new(self.config.max_reply);
                     return bytes.len();
                 }
             }
@@ -347,7 +405,7 @@ impl Client {
             return self.close(ClientError::Closed { reply: Some(reply) });
         }
         match self.state {
-            State::Closed => {}
+            State::Closed | State::Handshake => {}
             State::Greeting => self.on_greeting(now, reply),
             State::Ready => {
                 let Some(dialogue) = self.running.as_mut() else {
@@ -429,6 +487,11 @@ impl Client {
                 self.finish(result);
                 self.state = State::Closed;
                 self.set_wait(now, None);
+            }
+            Flow::StartTls => {
+                self.state = State::Handshake;
+                self.events.push_back(Event::StartTls);
+                self.set_wait(now, Some(Wait::Driver));
             }
         }
     }

@@ -69,6 +69,26 @@ pub enum Op {
     Raw(String),
     /// A file or listing transfer over a data connection.
     Transfer(Transfer),
+    /// `AUTH TLS` (RFC 4217 §4) -> [`Outcome::Ok`] once the control
+    /// connection is TLS. On the server's 234 the machine gives
+    /// [`Event::StartTls`](super::Event::StartTls) and takes no more
+    /// control input until the driver reports the handshake's end with
+    /// [`Client::control_secured`](super::Client::control_secured) or
+    /// [`Client::control_tls_failed`](super::Client::control_tls_failed).
+    /// A refusal (4yz/5yz) ends the operation with that reply and the
+    /// session goes on in clear: a caller that requires TLS stops there.
+    AuthTls,
+    /// Data-connection protection (RFC 4217 §§ 8, 9): `PBSZ 0` (first
+    /// time only), then `PROT P` when `private`, else `PROT C` ->
+    /// [`Outcome::Ok`]. Every transfer after an accepted `PROT P` has
+    /// [`Event::TransferStarted`](super::Event::TransferStarted)'s
+    /// `protected` set. Refused before [`Op::AuthTls`] succeeded (or
+    /// [`Client::new_secured`](super::Client::new_secured)): protection
+    /// needs a TLS control connection.
+    ProtectData {
+        /// `PROT P` (true) or `PROT C` (false).
+        private: bool,
+    },
 }
 
 /// TYPE's argument, as far as clients use it (RFC 959 §3.1.1).

@@ -347,6 +347,7 @@ impl TransferOp {
                 size: text::size_hint(&reply.text),
                 name: unique.then(|| text::unique_name(&reply.text)).flatten(),
                 ascii: self.kind.carries_file() && ctx.ext.transfer_type == TransferType::Ascii,
+                protected: ctx.ext.protected,
             });
             return self.waiting();
         }

@@ -694,7 +694,9 @@ impl Pair {
                     }
                     self.client_job.as_mut().unwrap().accept = true;
                 }
-                ClientEvent::TransferStarted { size, ascii, name } => {
+                ClientEvent::TransferStarted {
+                    size, ascii, name, ..
+                } => {
                     self.started_sizes.push(*size);
                     self.started_names.push(name.clone());
                     if let Some(job) = self.client_job.as_mut() {
