@@ -2,12 +2,13 @@
 //! converted for TYPE A when the machine says so.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
 use ftp_proto::ascii::{Decoder, Encoder};
 use socket2::Socket;
 
+use super::tls::DataStream;
 use super::{Connection, Progress};
 use crate::clock;
 
@@ -139,7 +140,7 @@ impl Connection {
     /// when `ascii`. Returns the bytes that came over the connection.
     pub(super) fn download(
         &mut self,
-        mut stream: TcpStream,
+        mut stream: DataStream,
         ascii: bool,
         sink: &mut dyn Write,
         meter: &mut Meter<'_>,
@@ -148,7 +149,7 @@ impl Connection {
         let mut decoder = ascii.then(Decoder::new);
         let mut decoded = Vec::new();
         let mut wire = 0u64;
-        self.data_timeouts(&stream)?;
+        self.data_timeouts(stream.tcp())?;
         loop {
             self.check_cancel()?;
             let n = match stream.read(&mut buf) {
@@ -156,7 +157,7 @@ impl Connection {
                 Ok(n) => n,
                 Err(err) if is_timeout(&err) || err.kind() == io::ErrorKind::Interrupted => {
                     self.check_deadline()?;
-                    self.data_timeouts(&stream)?;
+                    self.data_timeouts(stream.tcp())?;
                     continue;
                 }
                 Err(err) => return Err(Stop::Data(err)),
@@ -181,6 +182,12 @@ impl Connection {
             meter.advance(decoded.len());
         }
         sink.flush().map_err(Stop::Local)?;
+        if !stream.clean_end() {
+            // The server's 226 on the protected control connection is
+            // what vouches for the end; many servers close without
+            // close_notify.
+            tracing::debug!("protected download ended without close_notify");
+        }
         Ok(wire)
     }
 
@@ -189,7 +196,7 @@ impl Connection {
     /// bytes that went over the connection.
     pub(super) fn upload(
         &mut self,
-        mut stream: TcpStream,
+        mut stream: DataStream,
         ascii: bool,
         source: &mut dyn Read,
         meter: &mut Meter<'_>,
@@ -198,7 +205,7 @@ impl Connection {
         let mut encoder = ascii.then(Encoder::new);
         let mut encoded = Vec::new();
         let mut wire = 0u64;
-        self.data_timeouts(&stream)?;
+        self.data_timeouts(stream.tcp())?;
         loop {
             self.check_cancel()?;
             let n = match source.read(&mut buf) {
@@ -227,7 +234,7 @@ impl Connection {
                     Err(err) if is_timeout(&err) || err.kind() == io::ErrorKind::Interrupted => {
                         self.check_cancel()?;
                         self.check_deadline()?;
-                        self.data_timeouts(&stream)?;
+                        self.data_timeouts(stream.tcp())?;
                     }
                     Err(err) => return Err(Stop::Data(err)),
                 }
@@ -235,7 +242,7 @@ impl Connection {
         }
         // The server takes the end of the connection for the end of the
         // file (RFC 959 §3.4, stream mode).
-        stream.shutdown(Shutdown::Write).map_err(Stop::Data)?;
+        stream.finish_upload().map_err(Stop::Data)?;
         Ok(wire)
     }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use ftp_proto::client::{self as proto, Event, Op, Outcome};
 
 use super::data::{self, DataChannel, Meter, Stop};
+use super::tls::{self, DataStream};
 use super::{ClientError, Connection};
 use crate::clock;
 
@@ -39,6 +40,8 @@ struct Run {
     local: Option<io::Error>,
     /// Stopped by the cancel flag.
     cancelled: bool,
+    /// A TLS handshake failed: on which connection, and why.
+    tls: Option<(&'static str, io::Error)>,
 }
 
 /// Where an event leaves the loop.
@@ -111,8 +114,28 @@ impl Connection {
                     }
                 }
             }
+            Event::StartTls => {
+                let budget = self.budget();
+                let result = match &self.tls {
+                    Some((tls, name)) => self.control.start_tls(tls, name, budget),
+                    None => Err(io::Error::other("no TLS configuration for AUTH TLS")),
+                };
+                let now = clock::now();
+                match result {
+                    Ok(()) => self.client.control_secured(now),
+                    Err(err) => {
+                        tracing::debug!(error = %err, "control TLS handshake failed");
+                        run.tls = Some(("control connection", err));
+                        self.client.control_tls_failed(now);
+                    }
+                }
+            }
             Event::Listen => {
-                let listening = self.control.local_addr().and_then(data::listen);
+                let listening = self
+                    .control
+                    .tcp()
+                    .and_then(|sock| sock.local_addr())
+                    .and_then(data::listen);
                 let now = clock::now();
                 match listening {
                     Ok((listener, addr)) => {
@@ -138,8 +161,19 @@ impl Connection {
                     }
                 }
             }
-            Event::TransferStarted { ascii, .. } => {
+            Event::TransferStarted {
+                ascii, protected, ..
+            } => {
                 if let Some(stream) = run.data.stream.take() {
+                    let stream = match self.data_stream(stream, protected) {
+                        Ok(stream) => stream,
+                        Err(err) => {
+                            tracing::debug!(error = %err, "data TLS handshake failed");
+                            run.tls = Some(("data connection", err));
+                            self.client.data_failed(clock::now());
+                            return Step::Continue;
+                        }
+                    };
                     let moved = match job {
                         Job::Download { sink, meter } => {
                             self.download(stream, ascii, &mut **sink, meter)
@@ -161,6 +195,21 @@ impl Connection {
             other => tracing::trace!(event = ?other, "ignored client event"),
         }
         Step::Continue
+    }
+
+    /// The data connection as the transfer uses it: under `PROT P`, after
+    /// a TLS client handshake that resumes the control connection's
+    /// session (RFC 4217 §7: the client is the TLS client in both modes),
+    /// bounded by the machine's data deadline.
+    fn data_stream(&self, stream: std::net::TcpStream, protected: bool) -> io::Result<DataStream> {
+        if !protected {
+            return Ok(DataStream::Plain(stream));
+        }
+        let Some((tls, name)) = &self.tls else {
+            return Err(io::Error::other("PROT P without a TLS configuration"));
+        };
+        let stream = tls::handshake(stream, tls, name, self.budget())?;
+        Ok(DataStream::Tls(Box::new(stream)))
     }
 
     /// Reports why the data side stopped early.
@@ -218,7 +267,8 @@ impl Connection {
             return Ok(());
         };
         self.control
-            .set_read_timeout(Some(wait))
+            .tcp()
+            .and_then(|sock| sock.set_read_timeout(Some(wait)))
             .map_err(ClientError::Control)?;
         match self.control.read(&mut self.inbox) {
             Ok(0) => self.client.handle_eof(clock::now()),
@@ -254,7 +304,9 @@ impl Connection {
     /// Drops the running operation: the control connection is shut and
     /// the machine closed, so later operations fail at once.
     fn abandon(&mut self) {
-        let _ = self.control.shutdown(std::net::Shutdown::Both);
+        if let Ok(sock) = self.control.tcp() {
+            let _ = sock.shutdown(std::net::Shutdown::Both);
+        }
         self.client.handle_eof(clock::now());
         while self.client.poll_event().is_some() {}
     }
@@ -273,6 +325,14 @@ impl Connection {
         }
         if run.cancelled {
             return Err(ClientError::Cancelled);
+        }
+        if let Some((what, source)) = run.tls {
+            // The server's own refusal of a data connection (vsftpd's
+            // "522 ... session reuse required") says more than the TLS
+            // library; a failed control handshake has only the latter.
+            if !matches!(err, proto::ClientError::Reply { .. }) {
+                return Err(ClientError::Tls { what, source });
+            }
         }
         if let (proto::ClientError::Closed { reply: None }, Some(io)) =
             (&err, self.control_error.take())

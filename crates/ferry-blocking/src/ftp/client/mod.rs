@@ -22,6 +22,7 @@
 
 mod data;
 mod drive;
+mod tls;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
@@ -39,6 +40,9 @@ use crate::local::{open_upload, PartialFile};
 pub use crate::local::{Input, Progress};
 use data::Meter;
 use drive::Job;
+pub use ferry_tls::{ClientTls, ClientTlsOptions};
+use tls::Control;
+pub use tls::Security;
 
 /// Local buffering of the file being received.
 const FILE_BUFFER: usize = 256 * 1024;
@@ -55,6 +59,8 @@ pub struct ConnectOptions {
     /// transfer is aborted (ABOR), a partial download under a temporary
     /// name removed, and the call returns [`ClientError::Cancelled`].
     pub cancel: Option<Arc<AtomicBool>>,
+    /// FTPS: none (the default), explicit or implicit.
+    pub security: Security,
 }
 
 /// Where a download goes.
@@ -121,6 +127,16 @@ pub enum ClientError {
     /// Stopped through [`ConnectOptions::cancel`].
     #[error("cancelled")]
     Cancelled,
+    /// A TLS handshake failed (on the control connection, or on a
+    /// protected data connection); the text names the problem, such as a
+    /// certificate that does not verify.
+    #[error("TLS on the {what}: {source}")]
+    Tls {
+        /// "control connection" or "data connection".
+        what: &'static str,
+        /// What the TLS library said.
+        source: io::Error,
+    },
 }
 
 impl ClientError {
@@ -153,8 +169,11 @@ impl From<proto::ClientError> for ClientError {
 /// One control connection to an FTP server, running one operation at a
 /// time.
 pub struct Connection {
-    control: TcpStream,
+    control: Control,
     client: Client,
+    /// FTPS: the TLS client and the name the server's certificate must
+    /// carry, for the control connection and every data connection.
+    tls: Option<(ClientTls, String)>,
     data: DataMode,
     cancel: Option<Arc<AtomicBool>>,
     greeting: String,
@@ -192,7 +211,7 @@ impl Connection {
         let mut last = None;
         for addr in addrs {
             match TcpStream::connect_timeout(&addr, options.protocol.reply_timeout) {
-                Ok(control) => return Connection::greet(control, addr, options),
+                Ok(control) => return Connection::greet(control, addr, host, options),
                 Err(source) => last = Some(ClientError::Connect { addr, source }),
             }
         }
@@ -202,6 +221,7 @@ impl Connection {
     fn greet(
         control: TcpStream,
         peer: SocketAddr,
+        host: &str,
         options: ConnectOptions,
     ) -> Result<Connection, ClientError> {
         // Commands are short and each waits for its reply.
@@ -209,9 +229,32 @@ impl Connection {
         control
             .set_write_timeout(Some(options.protocol.reply_timeout))
             .map_err(ClientError::Control)?;
+        let tls = options
+            .security
+            .tls()
+            .map(|tls| (tls.clone(), host.to_owned()));
+        let now = clock::now();
+        let (control, client) = match &options.security {
+            Security::Implicit(tls) => {
+                // TLS before the greeting, under the time a reply gets.
+                let stream =
+                    tls::handshake(control, tls, host, Some(options.protocol.reply_timeout))
+                        .map_err(|source| ClientError::Tls {
+                            what: "control connection",
+                            source,
+                        })?;
+                let client = Client::new_secured(&options.protocol, peer, now);
+                (Control::Tls(Box::new(stream)), client)
+            }
+            _ => (
+                Control::Plain(control),
+                Client::new(&options.protocol, peer, now),
+            ),
+        };
         let mut connection = Connection {
-            client: Client::new(&options.protocol, peer, clock::now()),
+            client,
             control,
+            tls,
             data: options.data,
             cancel: options.cancel,
             greeting: String::new(),
@@ -219,7 +262,23 @@ impl Connection {
             inbox: vec![0; 16 * 1024].into_boxed_slice(),
         };
         connection.run(None, &mut Job::None)?;
+        if let Security::Explicit(_) = options.security {
+            // Required: a refusal is the server's reply as the error.
+            connection.op(Op::AuthTls)?;
+        }
         Ok(connection)
+    }
+
+    /// True when the control connection is TLS.
+    pub fn is_secured(&self) -> bool {
+        self.client.is_secured()
+    }
+
+    /// PBSZ 0 and PROT P (`private`) or PROT C: whether the data
+    /// connections that follow are TLS. [`Connection::login`] does this
+    /// itself on a TLS control connection.
+    pub fn protect_data(&mut self, private: bool) -> Result<(), ClientError> {
+        self.op(Op::ProtectData { private }).map(drop)
     }
 
     /// The text of the server's 220 greeting.
@@ -232,14 +291,19 @@ impl Connection {
         self.client.peer()
     }
 
-    /// USER and PASS (and nothing for ACCT).
+    /// USER and PASS (and nothing for ACCT). On a TLS control
+    /// connection, PBSZ 0 and PROT P follow, so that data connections are
+    /// TLS too (as curl does with `--ssl-reqd`).
     pub fn login(&mut self, user: &str, password: &str) -> Result<(), ClientError> {
         self.op(Op::Login {
             user: user.to_owned(),
             password: password.to_owned(),
             account: None,
-        })
-        .map(drop)
+        })?;
+        if self.client.is_secured() {
+            self.protect_data(true)?;
+        }
+        Ok(())
     }
 
     /// TYPE I or TYPE A for the transfers that follow.
