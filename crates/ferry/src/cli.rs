@@ -25,21 +25,21 @@ pub struct Cli {
 pub enum Command {
     /// Serve a directory over FTP and TFTP.
     Serve(ServeArgs),
-    /// Download a file: ferry get ftp://[user[:password]@]host[:port]/path | tftp://host[:port]/path [-o FILE|-]
+    /// Download a file: ferry get ftp[s]://[user[:password]@]host[:port]/path | tftp://host[:port]/path [-o FILE|-]
     ///
     /// FTP logs in as the URL's user, or anonymously without one. The
     /// password comes from the URL, else from the FERRY_PASSWORD environment
     /// variable, else from a prompt when a user is named and standard input
     /// is a terminal.
     Get(GetArgs),
-    /// Upload a file: ferry put FILE ftp://[user[:password]@]host[:port]/path | tftp://host[:port]/path
+    /// Upload a file: ferry put FILE ftp[s]://[user[:password]@]host[:port]/path | tftp://host[:port]/path
     ///
     /// FTP logs in as the URL's user, or anonymously without one. The
     /// password comes from the URL, else from the FERRY_PASSWORD environment
     /// variable, else from a prompt when a user is named and standard input
     /// is a terminal.
     Put(PutArgs),
-    /// List a directory: ferry ls ftp://[user[:password]@]host[:port]/dir
+    /// List a directory: ferry ls ftp[s]://[user[:password]@]host[:port]/dir
     ///
     /// Logs in as the URL's user, or anonymously without one. The password
     /// comes from the URL, else from the FERRY_PASSWORD environment
@@ -196,6 +196,19 @@ pub struct FtpArgs {
     /// Active data connections: the server connects back (EPRT, then PORT).
     #[arg(long)]
     pub active: bool,
+    /// Explicit FTPS (AUTH TLS) on an ftp:// URL, required: fail if the
+    /// server refuses it. Logins and data (PROT P) then go through TLS.
+    /// ftps:// URLs are implicit FTPS and need no flag.
+    #[arg(long, help_heading = "FTPS options")]
+    pub tls: bool,
+    /// Do not check the server's certificate (as curl -k): the connection
+    /// is encrypted, but to whoever answers.
+    #[arg(short = 'k', long, help_heading = "FTPS options")]
+    pub insecure: bool,
+    /// Trust the PEM certificates in FILE as roots too (a self-signed
+    /// server's cert.pem, a private CA), besides the system's.
+    #[arg(long, value_name = "FILE", help_heading = "FTPS options")]
+    pub cacert: Option<PathBuf>,
 }
 
 /// The FTP and TFTP options of `get` and `put` (the URL's scheme picks
@@ -220,7 +233,8 @@ pub struct ProtocolArgs {
 /// `ferry get`
 #[derive(Debug, Args)]
 pub struct GetArgs {
-    /// ftp://[user[:password]@]host[:port]/path or tftp://host[:port]/path
+    /// ftp://[user[:password]@]host[:port]/path, ftps://... (implicit
+    /// FTPS, port 990 by default) or tftp://host[:port]/path
     pub url: String,
     /// Where to write ("-" for standard output) [default: the URL's file name].
     #[arg(short, long, value_name = "FILE")]
@@ -237,8 +251,9 @@ pub struct GetArgs {
 pub struct PutArgs {
     /// Local file to send ("-" for standard input).
     pub file: PathBuf,
-    /// ftp://[user[:password]@]host[:port]/path or tftp://host[:port]/path
-    /// (a path ending in "/" gets the file's name).
+    /// ftp://[user[:password]@]host[:port]/path, ftps://... (implicit
+    /// FTPS, port 990 by default) or tftp://host[:port]/path (a path
+    /// ending in "/" gets the file's name).
     pub url: String,
     #[command(flatten)]
     pub protocol: ProtocolArgs,
@@ -247,7 +262,8 @@ pub struct PutArgs {
 /// `ferry ls`
 #[derive(Debug, Args)]
 pub struct LsArgs {
-    /// ftp://[user[:password]@]host[:port]/dir (the login directory when empty).
+    /// ftp://[user[:password]@]host[:port]/dir or ftps://... (the login
+    /// directory when empty).
     pub url: String,
     /// Names only, one a line (NLST) instead of the server's long listing (LIST).
     #[arg(short = '1', long)]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use ferry_blocking::tftp::{self, ClientOptions, Input, Mode, Output, Progress};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cli::{GetArgs, PutArgs, TftpArgs, TftpMode};
+use crate::cli::{FtpArgs, GetArgs, PutArgs, TftpArgs, TftpMode};
 use crate::ftp;
 use crate::url::{TftpUrl, Url};
 use crate::Failure;
@@ -35,6 +35,7 @@ pub fn parse_url(text: &str) -> Result<Url, Failure> {
 }
 
 fn tftp_get(url: TftpUrl, args: &GetArgs) -> Result<(), Failure> {
+    no_tls(&args.protocol.ftp)?;
     if args.resume {
         return Err(Failure::Usage(
             "--continue works with ftp:// URLs only".to_owned(),
@@ -60,6 +61,7 @@ fn tftp_get(url: TftpUrl, args: &GetArgs) -> Result<(), Failure> {
 }
 
 fn tftp_put(url: TftpUrl, args: &PutArgs) -> Result<(), Failure> {
+    no_tls(&args.protocol.ftp)?;
     let options = tftp_options(&args.protocol.tftp);
     let remote = remote_name(&url.path, &args.file, &args.url)?;
     let result = with_bar(|progress| {
@@ -75,6 +77,19 @@ fn tftp_put(url: TftpUrl, args: &PutArgs) -> Result<(), Failure> {
         "upload complete"
     );
     Ok(())
+}
+
+/// TFTP has no TLS: asking for it is a usage error, not a transfer in clear.
+fn no_tls(args: &FtpArgs) -> Result<(), Failure> {
+    let flag = match () {
+        _ if args.tls => "--tls",
+        _ if args.insecure => "--insecure",
+        _ if args.cacert.is_some() => "--cacert",
+        _ => return Ok(()),
+    };
+    Err(Failure::Usage(format!(
+        "{flag} is for FTPS (ftp:// with --tls, or ftps://); TFTP has no TLS"
+    )))
 }
 
 /// The remote name of an upload: the URL's path, with the local file's

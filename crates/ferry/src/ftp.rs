@@ -2,7 +2,10 @@
 
 use std::io::{self, IsTerminal, Write};
 
-use ferry_blocking::ftp::client::{ConnectOptions, Connection, DataMode, Output, TransferType};
+use ferry_blocking::ftp::client::{
+    ClientTls, ClientTlsOptions, ConnectOptions, Connection, DataMode, Output, Security,
+    TransferType,
+};
 use ftp_proto::ascii::Decoder;
 
 use crate::cli::{FtpArgs, FtpType, GetArgs, LsArgs, ProtocolArgs, PutArgs};
@@ -88,6 +91,7 @@ pub fn ls(args: LsArgs) -> Result<(), Failure> {
 
 /// Connects and logs in as the URL says.
 fn open(url: &FtpUrl, args: &FtpArgs) -> Result<Connection, Failure> {
+    let security = security(url, args)?;
     let login = credentials(
         url,
         std::env::var(PASSWORD_VAR).ok(),
@@ -100,12 +104,38 @@ fn open(url: &FtpUrl, args: &FtpArgs) -> Result<Connection, Failure> {
             false => DataMode::Passive,
         },
         cancel: Some(client::cancel_flag()),
+        security,
         ..ConnectOptions::default()
     };
     let mut ftp = Connection::connect(&url.host, url.port, options).map_err(failure)?;
     tracing::debug!(greeting = ftp.greeting(), "connected");
     ftp.login(&login.user, &login.password).map_err(failure)?;
     Ok(ftp)
+}
+
+/// FTPS as the URL and flags ask: `ftps://` is implicit TLS, `--tls`
+/// on `ftp://` explicit (AUTH TLS, required). Certificates are checked
+/// against the system's roots and `--cacert`, unless `--insecure`.
+fn security(url: &FtpUrl, args: &FtpArgs) -> Result<Security, Failure> {
+    if !url.implicit_tls && !args.tls {
+        if let Some(flag) =
+            (args.insecure.then_some("--insecure")).or(args.cacert.is_some().then_some("--cacert"))
+        {
+            return Err(Failure::Usage(format!(
+                "{flag} is for FTPS: add --tls, or use an ftps:// URL"
+            )));
+        }
+        return Ok(Security::Plain);
+    }
+    let options = ClientTlsOptions {
+        insecure: args.insecure,
+        cacert: args.cacert.clone(),
+    };
+    let tls = ClientTls::new(&options).map_err(|err| Failure::Usage(err.to_string()))?;
+    Ok(match url.implicit_tls {
+        true => Security::Implicit(tls),
+        false => Security::Explicit(tls),
+    })
 }
 
 /// Connects, logs in and sets the representation type for a transfer.
@@ -208,6 +238,7 @@ mod tests {
             host: "files.example".into(),
             port: 21,
             path: "f".into(),
+            implicit_tls: false,
         }
     }
 

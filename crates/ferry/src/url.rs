@@ -1,7 +1,8 @@
 //! The URLs `ferry get`/`put`/`ls` accept:
-//! `tftp://host[:port]/path` and `ftp://[user[:password]@]host[:port]/path`.
+//! `tftp://host[:port]/path`, `ftp://[user[:password]@]host[:port]/path`
+//! and `ftps://...` (the same, over implicit TLS).
 //!
-//! Only what these two schemes need: a host (name, IPv4, or bracketed IPv6),
+//! Only what these schemes need: a host (name, IPv4, or bracketed IPv6),
 //! an optional port, percent-decoded credentials and path. Anything else is a
 //! [`UrlError`] the binary reports with exit code 2.
 
@@ -11,13 +12,18 @@ use std::fmt;
 pub const TFTP_DEFAULT_PORT: u16 = 69;
 /// Port an `ftp://` URL means when it names none (RFC 959).
 pub const FTP_DEFAULT_PORT: u16 = 21;
+/// Port an `ftps://` URL means when it names none: implicit FTPS's
+/// registered port (RFC 4217 §1 leaves implicit TLS out, but 990 is where
+/// every implicit-TLS server and client meet).
+pub const FTPS_DEFAULT_PORT: u16 = 990;
 
 /// A parsed URL, by scheme.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Url {
     /// `tftp://host[:port]/path`
     Tftp(TftpUrl),
-    /// `ftp://[user[:password]@]host[:port]/path`
+    /// `ftp://[user[:password]@]host[:port]/path`, or `ftps://...`
+    /// ([`FtpUrl::implicit_tls`]).
     Ftp(FtpUrl),
 }
 
@@ -46,6 +52,8 @@ pub struct FtpUrl {
     /// The path after the host, decoded, without the leading `/`; empty
     /// means the login directory.
     pub path: String,
+    /// `ftps://`: the control connection is TLS from its first byte.
+    pub implicit_tls: bool,
 }
 
 /// Why a URL was refused.
@@ -53,7 +61,7 @@ pub struct FtpUrl {
 pub enum UrlError {
     /// No `scheme://` in front.
     MissingScheme,
-    /// A scheme other than `tftp` or `ftp`.
+    /// A scheme other than `tftp`, `ftp` or `ftps`.
     UnsupportedScheme(String),
     /// Nothing between `//` and the path.
     MissingHost,
@@ -77,7 +85,7 @@ impl fmt::Display for UrlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             UrlError::MissingScheme => {
-                f.write_str("missing scheme (expected tftp://host/path or ftp://host/path)")
+                f.write_str("missing scheme (expected tftp://, ftp:// or ftps://host/path)")
             }
             UrlError::UnsupportedScheme(s) => write!(f, "unsupported scheme {s:?}"),
             UrlError::MissingHost => f.write_str("missing host"),
@@ -95,13 +103,15 @@ impl fmt::Display for UrlError {
 impl std::error::Error for UrlError {}
 
 impl Url {
-    /// Parse a `tftp://` or `ftp://` URL.
+    /// Parse a `tftp://`, `ftp://` or `ftps://` URL.
     pub fn parse(text: &str) -> Result<Url, UrlError> {
         let (scheme, rest) = text.split_once("://").ok_or(UrlError::MissingScheme)?;
-        let tftp = if scheme.eq_ignore_ascii_case("tftp") {
-            true
+        let (tftp, implicit_tls, default_port) = if scheme.eq_ignore_ascii_case("tftp") {
+            (true, false, TFTP_DEFAULT_PORT)
         } else if scheme.eq_ignore_ascii_case("ftp") {
-            false
+            (false, false, FTP_DEFAULT_PORT)
+        } else if scheme.eq_ignore_ascii_case("ftps") {
+            (false, true, FTPS_DEFAULT_PORT)
         } else {
             return Err(UrlError::UnsupportedScheme(scheme.to_owned()));
         };
@@ -115,11 +125,6 @@ impl Url {
         let (userinfo, hostport) = match authority.rfind('@') {
             Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
             None => (None, authority),
-        };
-        let default_port = if tftp {
-            TFTP_DEFAULT_PORT
-        } else {
-            FTP_DEFAULT_PORT
         };
         let (host, port) = split_host_port(hostport, default_port)?;
         let path = percent_decode(path)?;
@@ -147,6 +152,7 @@ impl Url {
             host,
             port,
             path,
+            implicit_tls,
         }))
     }
 }
@@ -389,6 +395,22 @@ mod tests {
         assert_eq!((u.host.as_str(), u.port), ("::1", 2121));
         assert_eq!(u.path, "");
         assert_eq!(ftp("ftp://h/").path, "");
+    }
+
+    #[test]
+    fn ftps_is_implicit_tls_on_port_990() {
+        let u = ftp("FTPS://alice:pw@files.example/pub/f");
+        assert!(u.implicit_tls);
+        assert_eq!((u.host.as_str(), u.port), ("files.example", 990));
+        assert_eq!(u.user.as_deref(), Some("alice"));
+        assert_eq!(u.path, "pub/f");
+        let u = ftp("ftps://127.0.0.1:9990/f");
+        assert_eq!((u.port, u.implicit_tls), (9990, true));
+        assert!(!ftp("ftp://h/f").implicit_tls);
+        assert_eq!(
+            Url::parse("ftpes://h/f"),
+            Err(UrlError::UnsupportedScheme("ftpes".into()))
+        );
     }
 
     #[test]
