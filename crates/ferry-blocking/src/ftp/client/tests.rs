@@ -364,3 +364,87 @@ fn a_421_ends_the_download_with_its_text() {
     assert_eq!(err.to_string(), "server error 421: Shutting down.");
     script.join().unwrap();
 }
+
+fn insecure_tls() -> ClientTls {
+    ClientTls::new(&ClientTlsOptions {
+        insecure: true,
+        cacert: None,
+    })
+    .unwrap()
+}
+
+#[test]
+fn explicit_tls_refused_is_the_servers_reply() {
+    let (port, script) = server(|peer| {
+        peer.send("220 scripted");
+        peer.expect("AUTH TLS", "504 Security mechanism not understood");
+    });
+    let options = ConnectOptions {
+        security: Security::Explicit(insecure_tls()),
+        ..ConnectOptions::default()
+    };
+    let err = Connection::connect("127.0.0.1", port, options).unwrap_err();
+    assert_eq!(err.code(), Some(504), "{err}");
+    script.join().unwrap();
+}
+
+#[test]
+fn clear_bytes_after_the_234_fail_the_handshake_not_the_wait() {
+    // A server (or someone between) that answers in clear where the TLS
+    // handshake should be: the connection fails at once, as TLS, and
+    // the clear reply is never taken for the server's.
+    let (port, script) = server(|peer| {
+        peer.send("220 scripted");
+        peer.expect("AUTH TLS", "234 go ahead");
+        let mut hello = [0u8; 5];
+        peer.reader.read_exact(&mut hello).unwrap();
+        assert_eq!(hello[0], 22, "a TLS handshake record");
+        peer.send("230 Logged in without TLS");
+        // Hold the connection: the client must not wait for more.
+        thread::sleep(Duration::from_millis(500));
+    });
+    let options = ConnectOptions {
+        security: Security::Explicit(insecure_tls()),
+        ..ConnectOptions::default()
+    };
+    let started = Instant::now();
+    let err = Connection::connect("127.0.0.1", port, options).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::Tls {
+                what: "control connection",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5), "{err}");
+    script.join().unwrap();
+}
+
+#[test]
+fn implicit_tls_against_a_clear_server_fails_as_tls() {
+    let (port, script) = server(|peer| {
+        // A clear FTP server: its greeting is what the client's
+        // ClientHello gets back.
+        peer.send("220 scripted");
+        let _ = peer.reader.read(&mut [0u8; 512]);
+    });
+    let options = ConnectOptions {
+        security: Security::Implicit(insecure_tls()),
+        ..ConnectOptions::default()
+    };
+    let err = Connection::connect("127.0.0.1", port, options).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::Tls {
+                what: "control connection",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    script.join().unwrap();
+}
