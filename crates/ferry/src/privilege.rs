@@ -49,7 +49,8 @@ impl Account {
     /// Become the account for good: its supplementary groups, its group,
     /// then its user (in that order: once the uid is gone, the right to
     /// change groups is gone too). Then check that root cannot be had
-    /// back, and that the served root is usable (writable when `write`).
+    /// back, and that the served root is readable (with `write`, warn
+    /// when its top is not writable).
     pub fn become_it(self, root: &Path, write: bool) -> Result<(), Failure> {
         let fail = |what: &str, err: nix::Error| {
             Failure::Failed(format!("--user {}: {what} failed: {err}", self.name))
@@ -63,18 +64,21 @@ impl Account {
                 self.name
             )));
         }
-        let mut needed = AccessFlags::R_OK | AccessFlags::X_OK;
-        if write {
-            needed |= AccessFlags::W_OK;
-        }
-        unistd::access(root, needed).map_err(|err| {
+        unistd::access(root, AccessFlags::R_OK | AccessFlags::X_OK).map_err(|err| {
             Failure::Failed(format!(
-                "--user {}: cannot {} --root {}: {err}",
+                "--user {}: cannot read --root {}: {err}",
                 self.name,
-                if write { "write to" } else { "read" },
                 root.display()
             ))
         })?;
+        // Uploads may be meant for writable folders under a read-only
+        // root (as with vsftpd's anonymous uploads): a warning, not an end.
+        if write {
+            if let Err(err) = unistd::access(root, AccessFlags::W_OK) {
+                tracing::warn!(user = %self.name, root = %root.display(), error = %err,
+                    "uploads to the top of the root will be refused: the user cannot write there");
+            }
+        }
         tracing::info!(
             user = %self.name,
             uid = %self.uid,
