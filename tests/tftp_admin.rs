@@ -259,6 +259,7 @@ fn credentials(pid: u32) -> (String, String, String) {
 
 fn serving_as_nobody_after_binding(driver: Driver) {
     require_peer!("tftp");
+    require_peer!("curl");
     if !is_root() && skip_or_fail::<()>("--user needs the tests to run as root").is_none() {
         return;
     }
@@ -311,6 +312,35 @@ fn serving_as_nobody_after_binding(driver: Driver) {
         "a root-owned directory refuses nobody: {said}"
     );
     assert!(!root.path().join("up.bin").exists());
+    every_thread_is_nobody(server.pid());
+
+    // FTP's listener is dropped the same way, and passive data still works.
+    let ftp = Launched::start(Service::Ftp, driver, root.path(), &["--user", "nobody"]);
+    assert_eq!(credentials(ftp.pid()).0, "65534 65534 65534 65534");
+    let local = out.path().join("ftp.bin");
+    run(
+        Command::new("curl")
+            .args(["-sS", "--fail", "-o"])
+            .arg(&local)
+            .arg(format!("ftp://{}/boot.bin", ftp.addr())),
+        PEER_TIMEOUT,
+    )
+    .assert_success("curl ftp:// from a server running as nobody");
+    assert_file_eq(&local, &file);
+    every_thread_is_nobody(ftp.pid());
+}
+
+/// Every thread of `pid`, not only the first, runs as nobody.
+fn every_thread_is_nobody(pid: u32) {
+    for task in fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let status = fs::read_to_string(task.unwrap().path().join("status")).unwrap();
+        let uid = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+        assert_eq!(
+            uid.split_whitespace().collect::<Vec<_>>(),
+            ["Uid:", "65534", "65534", "65534", "65534"],
+            "{status}"
+        );
+    }
 }
 
 #[test]
