@@ -74,6 +74,36 @@ mod tests {
         assert_eq!(resolve(r"a\0b").unwrap(), "a/0b");
     }
 
+    proptest::proptest! {
+        /// Names built from separators of both kinds, dots and plain
+        /// names: whatever resolves has only plain components, and a name
+        /// with a `..` component in either spelling never resolves.
+        #[test]
+        fn mapped_names_stay_under_the_root(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec!["..", ".", "", "a", "b.c", "..x", "x.."]), 0..8),
+            seps in proptest::collection::vec(proptest::sample::select(vec!["/", "\\"]), 8),
+        ) {
+            let mut name = String::new();
+            for (part, sep) in parts.iter().zip(&seps) {
+                name.push_str(sep);
+                name.push_str(part);
+            }
+            match resolve(&name) {
+                Ok(path) => {
+                    proptest::prop_assert!(!parts.contains(&".."), "{name:?} -> {path:?}");
+                    for component in path.split('/') {
+                        proptest::prop_assert!(!["", ".", ".."].contains(&component));
+                        proptest::prop_assert!(!component.contains('\\'));
+                    }
+                }
+                Err(err) => proptest::prop_assert!(
+                    parts.contains(&"..") || err == PathError::Empty, "{name:?}: {err}"
+                ),
+            }
+        }
+    }
+
     #[test]
     fn plain_names_are_not_copied() {
         assert!(matches!(local_name("pxelinux.0"), Cow::Borrowed(_)));

@@ -590,6 +590,29 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Any rule file parses or fails with a line number, and applying
+        /// what parses to any name ends, without a panic.
+        #[test]
+        fn any_rules_any_name_end(
+            text in "([rgies~aGP46]{1,3} [a-c.^$()*+?\\\\/|]{1,6}( [a-c\\\\0-2iUE]{0,6})?\n){0,4}",
+            name in "[a-c/\\\\.]{0,12}",
+        ) {
+            match RemapRules::parse(&text) {
+                Ok(parsed) => {
+                    for peer in [V4, V6] {
+                        for direction in [Direction::Read, Direction::Write] {
+                            if let Ok(out) = parsed.apply(&name, peer, direction) {
+                                proptest::prop_assert!(out.len() <= MAX_NAME);
+                            }
+                        }
+                    }
+                }
+                Err(err) => proptest::prop_assert!(err.line >= 1 && err.line <= 4),
+            }
+        }
+    }
+
     #[test]
     fn errors_name_the_line_and_the_reason() {
         assert_eq!(error("r a b\nq a b\n").line, 2);
