@@ -7,6 +7,7 @@ use std::fs;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::unix::fs::MetadataExt;
 use std::process::Command;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -25,15 +26,21 @@ ferry_interop::driver_tests!(
 
 const BLOCK: usize = 512;
 
-/// `n` consecutive UDP ports on 127.0.0.1 that were free a moment ago.
+/// `n` consecutive UDP ports on 127.0.0.1 that were free a moment ago,
+/// below the kernel's ephemeral range, so no socket bound to port 0 (other
+/// tests, their peers) can take one before the server does; a counter
+/// keeps this binary's tests apart, the process id other test binaries.
 fn free_ports(n: u16) -> u16 {
-    for _ in 0..100 {
-        let probe = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let lo = probe.local_addr().unwrap().port();
-        drop(probe);
-        if lo.checked_add(n).is_none() {
-            continue;
-        }
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let ephemeral_low: u16 = fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768);
+    let base = ephemeral_low.saturating_sub(8000).max(1024);
+    let spread = (std::process::id() % 4000) as u16;
+    for _ in 0..200 {
+        let offset = NEXT.fetch_add(n, Ordering::Relaxed);
+        let lo = base + (spread + offset) % 7000;
         let held: Vec<_> = (lo..lo + n)
             .map_while(|port| UdpSocket::bind(("127.0.0.1", port)).ok())
             .collect();
