@@ -539,6 +539,9 @@ mod tests {
     fn escaped_space_and_hash_in_the_regex() {
         let parsed = rules(r"r a\ b\#c x");
         assert_eq!(read(&parsed, "1a b#c2"), "1x2");
+        // Escaped punctuation, as egrep patterns write it.
+        let punct = rules(r"r \/x\-\.\{ y");
+        assert_eq!(read(&punct, "a/x-.{b"), "ayb");
     }
 
     #[test]
