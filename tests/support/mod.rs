@@ -348,12 +348,12 @@ impl Service {
         }
     }
 
-    /// The arguments that serve this protocol on 127.0.0.1 (port 0) and
-    /// switch the other one off.
-    fn only_args(self) -> [&'static str; 3] {
+    /// The arguments that serve this protocol on `addr` and switch the
+    /// other one off.
+    fn only_args(self, addr: &str) -> [&str; 3] {
         match self {
-            Service::Tftp => ["--tftp", "127.0.0.1:0", "--no-ftp"],
-            Service::Ftp => ["--ftp", "127.0.0.1:0", "--no-tftp"],
+            Service::Tftp => ["--tftp", addr, "--no-ftp"],
+            Service::Ftp => ["--ftp", addr, "--no-tftp"],
         }
     }
 }
@@ -371,12 +371,23 @@ impl Launched {
     /// --no-OTHER EXTRA...` and waits for its `ferry: PROTO listening on
     /// ADDR` line.
     pub fn start(service: Service, driver: Driver, root: &Path, extra: &[&str]) -> Self {
+        Self::start_on(service, driver, root, "127.0.0.1:0", extra)
+    }
+
+    /// As [`start`](Launched::start), listening on `addr` (`[::1]:0`...).
+    pub fn start_on(
+        service: Service,
+        driver: Driver,
+        root: &Path,
+        addr: &str,
+        extra: &[&str],
+    ) -> Self {
         let mut child = ferry()
             .arg("serve")
             .args(["--driver", driver.name()])
             .arg("--root")
             .arg(root)
-            .args(service.only_args())
+            .args(service.only_args(addr))
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -422,6 +433,11 @@ impl Launched {
         self.addr
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.0.id()
+    }
+
     /// Everything the server wrote to stderr so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
@@ -451,6 +467,18 @@ impl FerryServer {
         FerryServer {
             server: Launched::start(Service::Tftp, driver, root, extra),
         }
+    }
+
+    /// As [`start`](FerryServer::start), listening on `addr`.
+    pub fn start_on(driver: Driver, root: &Path, addr: &str, extra: &[&str]) -> Self {
+        FerryServer {
+            server: Launched::start_on(Service::Tftp, driver, root, addr, extra),
+        }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.server.pid()
     }
 
     pub fn addr(&self) -> SocketAddr {

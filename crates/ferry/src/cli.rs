@@ -113,6 +113,20 @@ pub struct ServeArgs {
     /// client's address (for servers behind NAT or in containers).
     #[arg(long)]
     pub tftp_single_port: bool,
+    /// TFTP filename rewrite rules, in the format of tftpd-hpa's map file
+    /// (lines of FLAGS REGEX [REPLACEMENT]; flags r g i e s a G P 4 6 ~),
+    /// applied to each requested name before it is looked up.
+    #[arg(long, value_name = "FILE")]
+    pub tftp_map: Option<PathBuf>,
+    /// TFTP transfer ports from this range, e.g. 50200-50299 (for a
+    /// firewall); requests beyond it get ERROR 0 "server busy".
+    #[arg(long, value_name = "LO-HI", value_parser = parse_port_range, conflicts_with = "tftp_single_port")]
+    pub tftp_port_range: Option<RangeInclusive<u16>>,
+    /// Once every listener is bound, run as this user (and its groups);
+    /// needs root. The root directory must be readable (for --write,
+    /// writable) by that user.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
     /// FTPS: the server's PEM certificate chain; turns on explicit TLS
     /// (AUTH TLS) on the FTP port.
     #[arg(

@@ -5,6 +5,7 @@ mod cli;
 mod client;
 mod ftp;
 mod passwd;
+mod privilege;
 mod serve;
 mod url;
 

@@ -13,6 +13,7 @@ use ferry_tls::{ServerTls, TlsError};
 use ferry_users::Users;
 
 use crate::cli::{Driver, ServeArgs};
+use crate::privilege::Account;
 use crate::Failure;
 
 pub fn run(args: ServeArgs) -> Result<(), Failure> {
@@ -26,15 +27,25 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
     } else {
         Some(ftp_config(&args)?)
     };
-    let tftp = (!args.no_tftp).then(|| tftp_config(&args));
+    let tftp = if args.no_tftp {
+        None
+    } else {
+        Some(tftp_config(&args)?)
+    };
+    let account = args.user.as_deref().map(Account::lookup).transpose()?;
+    // After every listener is bound, before any client is served.
+    let switch_user = move || match account {
+        Some(account) => account.become_it(&args.root, args.write),
+        None => Ok(()),
+    };
     // Printed before the listeners, so whoever waits for `listening` has
     // the fingerprint to compare clients' warnings against.
     if let Some(tls) = ftp.as_ref().and_then(|config| config.tls.as_ref()) {
         eprintln!("ferry: tls certificate sha256 {}", tls.fingerprint());
     }
     match args.driver {
-        Driver::Mio => run_mio(ftp, tftp)?,
-        Driver::Blocking => run_blocking(ftp, tftp)?,
+        Driver::Mio => run_mio(ftp, tftp, switch_user)?,
+        Driver::Blocking => run_blocking(ftp, tftp, switch_user)?,
     }
     tracing::info!("servers stopped");
     Ok(())
@@ -44,8 +55,10 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
 fn run_mio(
     ftp: Option<ftp::ServerConfig>,
     tftp: Option<tftp::ServerConfig>,
+    switch_user: impl FnOnce() -> Result<(), Failure>,
 ) -> Result<(), Failure> {
     let mut server = ferry_mio::Server::bind(ftp, tftp).map_err(bind_failure(""))?;
+    switch_user()?;
     announce(server.ftp_addr(), server.ftps_addr(), server.tftp_addr());
     let handle = server.shutdown_handle();
     on_signal(move || handle.shutdown());
@@ -59,6 +72,7 @@ fn run_mio(
 fn run_blocking(
     ftp: Option<ftp::ServerConfig>,
     tftp: Option<tftp::ServerConfig>,
+    switch_user: impl FnOnce() -> Result<(), Failure>,
 ) -> Result<(), Failure> {
     use ferry_blocking::{ftp::server::Server as FtpServer, tftp::Server as TftpServer};
 
@@ -72,6 +86,7 @@ fn run_blocking(
         .map(TftpServer::bind)
         .transpose()
         .map_err(bind_failure("tftp: "))?;
+    switch_user()?;
     announce(
         ftp.as_ref().map(FtpServer::local_addr),
         ftp.as_ref().and_then(FtpServer::ftps_addr),
@@ -181,12 +196,28 @@ fn load_tls(cert: &Path, key: &Path, require_reuse: bool) -> Result<ServerTls, F
     })
 }
 
-fn tftp_config(args: &ServeArgs) -> tftp::ServerConfig {
+fn tftp_config(args: &ServeArgs) -> Result<tftp::ServerConfig, Failure> {
     let mut config = tftp::ServerConfig::new(&args.root, args.tftp);
     config.policy.allow_write = args.write;
     if let Some(max) = args.max_sessions {
         config.max_transfers = max as usize;
     }
     config.single_port = args.tftp_single_port;
-    config
+    config.transfer_ports = args.tftp_port_range.clone();
+    if let Some(path) = &args.tftp_map {
+        config.remap = Some(Arc::new(load_map(path)?));
+    }
+    Ok(config)
+}
+
+/// The `--tftp-map` rules; a file that cannot be read or parsed is a usage
+/// error that names the file and the line.
+fn load_map(path: &Path) -> Result<tftp::RemapRules, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|err| {
+        Failure::Usage(format!("cannot read --tftp-map {}: {err}", path.display()))
+    })?;
+    let rules = tftp::RemapRules::parse(&text)
+        .map_err(|err| Failure::Usage(format!("{}:{err}", path.display())))?;
+    tracing::debug!(file = %path.display(), rules = rules.len(), "tftp map loaded");
+    Ok(rules)
 }

@@ -21,8 +21,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use ferry_service::tftp::{
-    bind_request_socket, transfer_socket, Acceptor, Admission, Buffering, FileEnd, Outcome, Repeat,
-    Report, Running, Start, RECV_BUFFER,
+    bind_request_socket, Acceptor, Admission, Buffering, FileEnd, Outcome, Repeat, Report, Running,
+    Start, RECV_BUFFER,
 };
 pub use ferry_service::tftp::{ServerConfig, DEFAULT_MAX_TRANSFERS};
 pub use ferry_service::ServerError;
@@ -198,16 +198,20 @@ fn spawn_transfer(shared: &Arc<Shared>, start: Start) -> io::Result<()> {
         label,
         mut transfer,
         mut local,
+        socket,
     } = start;
     let peer = label.peer;
-    let (way, wire) = if shared.single_port {
-        let (sender, inbox) = mpsc::sync_channel(INBOX);
-        (Way::Inbox(sender), TransferWire::Routed(inbox))
-    } else {
-        let socket = Arc::new(transfer_socket(shared.local_addr)?);
-        let wake = wake_addr(&socket)?;
-        let way = Way::Own(Arc::clone(&socket), wake);
-        (way, TransferWire::Own(socket, wake))
+    let (way, wire) = match socket {
+        None => {
+            let (sender, inbox) = mpsc::sync_channel(INBOX);
+            (Way::Inbox(sender), TransferWire::Routed(inbox))
+        }
+        Some(socket) => {
+            let socket = Arc::new(socket);
+            let wake = wake_addr(&socket)?;
+            let way = Way::Own(Arc::clone(&socket), wake);
+            (way, TransferWire::Own(socket, wake))
+        }
     };
     let guard = ActiveGuard::enter(Arc::clone(shared), peer, way);
     let spawned = thread::Builder::new()

@@ -25,9 +25,8 @@ use std::time::Duration;
 
 use ferry_service::clock;
 use ferry_service::tftp::{
-    bind_request_socket, recv_error_is_transient, transfer_socket, Acceptor, Admission, Buffering,
-    FileEnd, Label, Local, Outbox, Outcome, Repeat, Report, Running, ServerConfig, Start,
-    RECV_BUFFER,
+    bind_request_socket, recv_error_is_transient, Acceptor, Admission, Buffering, FileEnd, Label,
+    Local, Outbox, Outcome, Repeat, Report, Running, ServerConfig, Start, RECV_BUFFER,
 };
 use ferry_service::ServerError;
 use ferry_time::Instant;
@@ -279,18 +278,16 @@ impl Tftp {
             label,
             transfer,
             local,
+            socket,
         } = start;
         let slot = self.transfers.vacant_entry();
         let key = slot.key();
-        let socket = if self.single_port {
-            None
-        } else {
-            match own_socket(self.local_addr, cx.registry, key) {
-                Ok(socket) => Some(socket),
-                Err(err) => {
-                    tracing::warn!(peer = %label.peer, file = %label.file, op = label.op, error = %err, "tftp transfer not started");
-                    return;
-                }
+        let socket = match socket.map(|socket| own_socket(socket, cx.registry, key)) {
+            None => None,
+            Some(Ok(socket)) => Some(socket),
+            Some(Err(err)) => {
+                tracing::warn!(peer = %label.peer, file = %label.file, op = label.op, error = %err, "tftp transfer not started");
+                return;
             }
         };
         self.peers.insert(label.peer, key);
@@ -352,10 +349,12 @@ impl Tftp {
     }
 }
 
-/// Transfer `key`'s own socket, on the request socket's address,
-/// registered with the loop.
-fn own_socket(request_addr: SocketAddr, registry: &Registry, key: usize) -> io::Result<UdpSocket> {
-    let socket = transfer_socket(request_addr)?;
+/// Transfer `key`'s own socket, registered with the loop.
+fn own_socket(
+    socket: std::net::UdpSocket,
+    registry: &Registry,
+    key: usize,
+) -> io::Result<UdpSocket> {
     socket.set_nonblocking(true)?;
     let mut socket = UdpSocket::from_std(socket);
     registry.register(&mut socket, token(Tag::Tftp, key + 1), Interest::READABLE)?;

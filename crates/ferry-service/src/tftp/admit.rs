@@ -2,8 +2,9 @@
 //! is refused (and with what ERROR), which is ignored.
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
+use std::sync::Arc;
 use std::time::Instant as StdInstant;
 
 use ferry_storage::{ReadFile, Root};
@@ -15,8 +16,11 @@ use tftp_proto::transfer::{
 use super::files::{refusal_for, Buffering, FileEnd, FileSource, UploadSink};
 use super::local::Report;
 use super::log::{log_refusal, log_transfer};
+use super::name::local_name;
 use super::outbox::send_datagram;
 use super::pump::Outcome;
+use super::remap::{Direction, RemapRules};
+use super::socket::TransferPorts;
 use super::ServerConfig;
 use crate::ServerError;
 
@@ -36,6 +40,12 @@ pub struct Acceptor {
     policy: ServerPolicy,
     max_transfers: usize,
     buffering: Buffering,
+    remap: Option<Arc<RemapRules>>,
+    /// Where transfers get their own sockets; `None` on a single-port
+    /// server, whose transfers all run on the request socket.
+    ports: Option<TransferPorts>,
+    /// The address requests come to: transfer sockets bind the same one.
+    ip: IpAddr,
 }
 
 /// What to do with a datagram that came to the request socket.
@@ -101,6 +111,9 @@ pub struct Start {
     pub transfer: Transfer,
     /// The opened file or the upload.
     pub local: FileEnd,
+    /// The transfer's own socket (its transfer ID), bound on the request
+    /// socket's address; `None` on a single-port server.
+    pub socket: Option<UdpSocket>,
 }
 
 /// What a transfer's log line names.
@@ -181,6 +194,9 @@ impl Acceptor {
             policy: config.policy.clone(),
             max_transfers: config.max_transfers.max(1),
             buffering,
+            remap: config.remap.clone(),
+            ports: (!config.single_port).then(|| TransferPorts::new(config.transfer_ports.clone())),
+            ip: config.bind.ip(),
         })
     }
 
@@ -220,14 +236,18 @@ impl Acceptor {
         if running.count() >= self.max_transfers {
             return refuse(LocalError::Other, "server busy");
         }
+        let name = match self.file_name(peer, file, kind) {
+            Ok(name) => name,
+            Err(()) => return refuse(LocalError::PermissionDenied, "Access violation"),
+        };
         let opened = match kind {
-            RequestKind::Read => self.root.open_read(file).map(|ReadFile { file, len }| {
+            RequestKind::Read => self.root.open_read(&name).map(|ReadFile { file, len }| {
                 (
                     Transfer::server_read(&self.policy, peer, &request, Some(len), now),
                     FileEnd::Read(FileSource::new(file, self.buffering.read_ahead)),
                 )
             }),
-            RequestKind::Write => self.root.create_upload(file).map(|upload| {
+            RequestKind::Write => self.root.create_upload(&name).map(|upload| {
                 (
                     Transfer::server_write(&self.policy, peer, &request, now),
                     FileEnd::Write(UploadSink::new(upload, self.buffering.write_behind)),
@@ -235,19 +255,70 @@ impl Acceptor {
             }),
         };
         match opened {
-            Ok((transfer, local)) => Admission::Start(Box::new(Start {
-                label: Label {
-                    peer,
-                    file: file.to_owned(),
-                    op,
-                    started: StdInstant::now(),
-                },
-                transfer,
-                local,
-            })),
+            Ok((transfer, local)) => {
+                // Bound only now, so a missing file is still "not found"
+                // when every port is taken. On failure the opened file or
+                // upload is dropped here: nothing stays open, and an
+                // upload leaves no temporary file.
+                let socket = match &self.ports {
+                    None => None,
+                    Some(ports) => match ports.bind(self.ip) {
+                        Ok(socket) => Some(socket),
+                        Err(err) => {
+                            tracing::warn!(%peer, file, op, error = %err, "tftp request refused: no transfer socket");
+                            let message = if err.kind() == io::ErrorKind::AddrInUse {
+                                "server busy: no free transfer port"
+                            } else {
+                                "server busy"
+                            };
+                            return refuse(LocalError::Other, message);
+                        }
+                    },
+                };
+                Admission::Start(Box::new(Start {
+                    label: Label {
+                        peer,
+                        file: file.to_owned(),
+                        op,
+                        started: StdInstant::now(),
+                    },
+                    transfer,
+                    local,
+                    socket,
+                }))
+            }
             Err(err) => {
                 let (error, message) = refusal_for(&err);
                 refuse(error, message)
+            }
+        }
+    }
+
+    /// The name the root is asked for: `requested` rewritten by the map
+    /// rules, then with backslashes as separators. `Err` when a rule
+    /// refuses the request (logged here).
+    fn file_name<'a>(
+        &self,
+        peer: SocketAddr,
+        requested: &'a str,
+        kind: RequestKind,
+    ) -> Result<std::borrow::Cow<'a, str>, ()> {
+        let Some(rules) = &self.remap else {
+            return Ok(local_name(requested));
+        };
+        let direction = match kind {
+            RequestKind::Read => Direction::Read,
+            RequestKind::Write => Direction::Write,
+        };
+        match rules.apply(requested, peer.ip(), direction) {
+            Ok(name) if name == requested => Ok(local_name(requested)),
+            Ok(name) => {
+                tracing::debug!(%peer, requested, rewritten = %name, "tftp filename remapped");
+                Ok(std::borrow::Cow::Owned(local_name(&name).into_owned()))
+            }
+            Err(refusal) => {
+                tracing::info!(%peer, requested, reason = %refusal, "tftp request refused by the map");
+                Err(())
             }
         }
     }

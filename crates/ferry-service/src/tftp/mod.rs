@@ -12,24 +12,30 @@ mod admit;
 mod files;
 mod local;
 mod log;
+mod name;
 mod outbox;
 mod pump;
+mod remap;
 mod socket;
 
 pub use admit::{Acceptor, Admission, Label, Refusal, Repeat, Running, Start};
 pub use files::{refusal_for, Buffering, FileEnd, FileSource, UploadSink};
 pub use local::{read_failure, read_full, write_failure, Local, LocalFailure, Report};
 pub use log::{describe_options, log_transfer};
+pub use name::local_name;
 pub use outbox::{send_datagram, Outbox};
 pub use pump::Outcome;
-pub use socket::{bind_request_socket, recv_error_is_transient, transfer_socket, tune};
+pub use remap::{Direction, RemapError, RemapRefusal, RemapRules};
+pub use socket::{bind_request_socket, recv_error_is_transient, tune, TransferPorts};
 
 /// Largest datagram a TFTP peer may send us: a DATA of the largest block
 /// size (RFC 2348: 65464) plus its 4-byte header, rounded up.
 pub const RECV_BUFFER: usize = 65536;
 
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use tftp_proto::transfer::ServerPolicy;
 
@@ -51,6 +57,12 @@ pub struct ServerConfig {
     /// address, instead of on a socket of its own: for servers behind NAT
     /// or in containers, where only the one port is reachable.
     pub single_port: bool,
+    /// Ports for the transfers' own sockets (none: any free port).
+    /// Unused with `single_port`.
+    pub transfer_ports: Option<RangeInclusive<u16>>,
+    /// Filename rewrite rules, applied to each requested name before it
+    /// is looked up under the root.
+    pub remap: Option<Arc<RemapRules>>,
 }
 
 impl ServerConfig {
@@ -62,6 +74,8 @@ impl ServerConfig {
             policy: ServerPolicy::default(),
             max_transfers: DEFAULT_MAX_TRANSFERS,
             single_port: false,
+            transfer_ports: None,
+            remap: None,
         }
     }
 }
