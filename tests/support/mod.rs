@@ -348,12 +348,12 @@ impl Service {
         }
     }
 
-    /// The arguments that serve this protocol on 127.0.0.1 (port 0) and
-    /// switch the other one off.
-    fn only_args(self) -> [&'static str; 3] {
+    /// The arguments that serve this protocol on `addr` and switch the
+    /// other one off.
+    fn only_args(self, addr: &str) -> [&str; 3] {
         match self {
-            Service::Tftp => ["--tftp", "127.0.0.1:0", "--no-ftp"],
-            Service::Ftp => ["--ftp", "127.0.0.1:0", "--no-tftp"],
+            Service::Tftp => ["--tftp", addr, "--no-ftp"],
+            Service::Ftp => ["--ftp", addr, "--no-tftp"],
         }
     }
 }
@@ -371,12 +371,23 @@ impl Launched {
     /// --no-OTHER EXTRA...` and waits for its `ferry: PROTO listening on
     /// ADDR` line.
     pub fn start(service: Service, driver: Driver, root: &Path, extra: &[&str]) -> Self {
+        Self::start_at(service, "127.0.0.1:0", driver, root, extra)
+    }
+
+    /// Like [`Launched::start`], listening on `addr` (a fixed port).
+    pub fn start_at(
+        service: Service,
+        addr: &str,
+        driver: Driver,
+        root: &Path,
+        extra: &[&str],
+    ) -> Self {
         let mut child = ferry()
             .arg("serve")
             .args(["--driver", driver.name()])
             .arg("--root")
             .arg(root)
-            .args(service.only_args())
+            .args(service.only_args(addr))
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
