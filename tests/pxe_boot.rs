@@ -1,0 +1,317 @@
+//! PXE boot in a real firmware: a QEMU guest (TCG, no KVM) whose NIC runs
+//! iPXE from its option ROM gets an address from QEMU's user-mode network
+//! (slirp), loads PXELINUX from `ferry serve --tftp 127.0.0.1:69`, and
+//! PXELINUX fetches its modules, looks for its config under every name it
+//! knows, reads `pxelinux.cfg/default` and loads a 32 MiB kernel file.
+//! Once ferry's log shows the whole kernel sent, the guest is killed.
+//!
+//! Why the boot file is a URL: slirp answers every TFTP packet sent to its
+//! own address, 10.0.2.2:69, with its built-in server, and without its
+//! `tftp=` option that server refuses everything (ERROR 2, which iPXE
+//! shows as "Permission denied"); nothing reaches the host. So DHCP names
+//! the boot file `tftp://127.0.0.1/pxelinux.0`: the guest sends to
+//! 127.0.0.1:69 through its gateway, slirp relays that to the host's
+//! loopback from a socket of its own, and PXELINUX takes its path prefix
+//! (server included) from the boot file's name, so every later request
+//! goes the same way. No packet leaves the machine.
+//!
+//! Each boot runs under each driver, with a transfer port per transfer
+//! (the default) and with `--tftp-single-port`: slirp relays replies from
+//! any port, so both must work. The boots share port 69 and so run one at
+//! a time.
+
+use std::io::{ErrorKind, Read};
+use std::net::UdpSocket;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use ferry_interop::{make_file, require_peer, skip_or_fail, temp_dir, Driver, Launched, Service};
+
+ferry_interop::driver_tests!(bios_boot_separate_ports, bios_boot_single_port);
+
+/// Where PXE firmware sends its read requests; `ferry serve` listens here.
+const TFTP_ADDR: &str = "127.0.0.1:69";
+
+const PXELINUX: &str = "/usr/lib/PXELINUX/pxelinux.0";
+const LDLINUX: &str = "/usr/lib/syslinux/modules/bios/ldlinux.c32";
+/// iPXE for QEMU's virtio NIC (Debian's `ipxe-qemu`): the option ROM
+/// QEMU gives `virtio-net-pci` when none is named.
+const IPXE_ROM: &str = "/usr/lib/ipxe/qemu/efi-virtio.rom";
+
+/// The kernel file: kernel-sized, known bytes.
+const KERNEL: &str = "vmlinuz";
+const KERNEL_LEN: usize = 32 * 1024 * 1024;
+
+/// Printed by PXELINUX from `pxelinux.cfg/default`: the console's proof
+/// that the config was read.
+const MARKER: &str = "ferry-pxe: pxelinux.cfg/default read";
+
+/// The guest's SMBIOS UUID, its NIC's MAC and the address slirp's DHCP
+/// gives it, and the config names PXELINUX derives from them. The UUID
+/// name has the first three fields byte-swapped: SMBIOS stores them
+/// little-endian and PXELINUX prints the bytes in order.
+const GUEST_UUID: &str = "6a1f0c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b";
+const UUID_CONFIG: &str = "2e0c1f6a-4d3b-5f4e-8a9b-0c1d2e3f4a5b";
+const GUEST_MAC: &str = "52:54:00:12:34:56";
+const MAC_CONFIG: &str = "01-52-54-00-12-34-56";
+/// 10.0.2.15 in hex; PXELINUX then drops one digit at a time.
+const IP_CONFIG: &str = "0A00020F";
+
+/// Longest one boot may take from power-on to the kernel fetched (12 to
+/// 19 s here, most of it the kernel's 23,832 lock-step blocks through an
+/// emulated NIC); four boots stay within 3 minutes.
+const BOOT_DEADLINE: Duration = Duration::from_secs(45);
+
+/// Port 69 is shared: one boot at a time.
+static PORT_69: Mutex<()> = Mutex::new(());
+
+fn bios_boot_separate_ports(driver: Driver) {
+    bios_boot(driver, &[]);
+}
+
+fn bios_boot_single_port(driver: Driver) {
+    bios_boot(driver, &["--tftp-single-port"]);
+}
+
+fn bios_boot(driver: Driver, extra: &[&str]) {
+    let qemu = require_peer!("qemu-system-x86_64");
+    for file in [PXELINUX, LDLINUX, IPXE_ROM] {
+        if !Path::new(file).is_file() {
+            let _: Option<()> = skip_or_fail(&format!(
+                "{file} is missing (Debian's pxelinux, syslinux-common and ipxe-qemu provide it)"
+            ));
+            return;
+        }
+    }
+    let _port = PORT_69
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if port_69_unavailable() {
+        return;
+    }
+
+    let root = temp_dir("pxe-root");
+    let sizes = served_files(root.path());
+    let server = Launched::start_on(Service::Tftp, driver, root.path(), TFTP_ADDR, extra);
+
+    let scratch = temp_dir("pxe-guest");
+    let serial = scratch.path().join("serial.log");
+    let started = Instant::now();
+    let mut guest = Guest::power_on(&qemu, &serial);
+    let log = guest.wait_for_kernel(&server, &serial);
+    let elapsed = started.elapsed();
+    drop(guest);
+    let kernel_line = log.lines().find(|l| l.contains("file=\"vmlinuz\""));
+    eprintln!(
+        "{driver} {extra:?}: power-on to kernel fetched in {elapsed:.1?}\n  {}",
+        kernel_line.unwrap_or_default()
+    );
+
+    let console = console_text(&serial);
+    assert!(
+        console.contains("PXELINUX") && console.contains(MARKER),
+        "the serial console does not show PXELINUX reading its config:\n{console}"
+    );
+    assert_boot_sequence(&log, &sizes);
+}
+
+/// False when port 69 can be bound; otherwise says why (skip, or fail).
+fn port_69_unavailable() -> bool {
+    match UdpSocket::bind(TFTP_ADDR) {
+        Ok(_) => false,
+        Err(e) if e.kind() == ErrorKind::AddrInUse => panic!(
+            "{TFTP_ADDR} is taken by another program (`ss -ulpn 'sport = :69'` names it); \
+             the PXE boot test serves the firmware there and needs it free"
+        ),
+        Err(e) => skip_or_fail::<()>(&format!(
+            "cannot bind {TFTP_ADDR} ({e}): the PXE boot test needs root"
+        ))
+        .is_none(),
+    }
+}
+
+/// Lays out what a PXELINUX server holds and returns each file's size.
+fn served_files(root: &Path) -> Vec<(&'static str, u64)> {
+    std::fs::create_dir(root.join("pxelinux.cfg")).unwrap();
+    let config = format!("SAY {MARKER}\nDEFAULT k\nLABEL k\n  LINUX {KERNEL}\n");
+    std::fs::write(root.join("pxelinux.cfg/default"), &config).unwrap();
+    std::fs::copy(PXELINUX, root.join("pxelinux.0")).unwrap();
+    std::fs::copy(LDLINUX, root.join("ldlinux.c32")).unwrap();
+    make_file(root, KERNEL, KERNEL_LEN, 12);
+    ["pxelinux.0", "ldlinux.c32", "pxelinux.cfg/default", KERNEL]
+        .into_iter()
+        .map(|name| (name, std::fs::metadata(root.join(name)).unwrap().len()))
+        .collect()
+}
+
+/// A QEMU guest booting from the network, killed when dropped.
+struct Guest(Child);
+
+impl Guest {
+    fn power_on(qemu: &Path, serial: &Path) -> Guest {
+        let child = Command::new(qemu)
+            .args(["-machine", "accel=tcg,graphics=off", "-m", "256"])
+            .args(["-nodefaults", "-display", "none", "-monitor", "none"])
+            .args(["-uuid", GUEST_UUID])
+            .args([
+                "-netdev",
+                "user,id=n0,bootfile=tftp://127.0.0.1/pxelinux.0",
+                "-device",
+            ])
+            .arg(format!("virtio-net-pci,netdev=n0,mac={GUEST_MAC}"))
+            .args(["-boot", "n", "-serial"])
+            .arg(format!("file:{}", serial.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start qemu-system-x86_64");
+        Guest(child)
+    }
+
+    /// Waits until ferry logs the kernel transfer's end and returns the
+    /// server's log by then; fails if QEMU stops or the deadline passes.
+    fn wait_for_kernel(&mut self, server: &Launched, serial: &Path) -> String {
+        let deadline = Instant::now() + BOOT_DEADLINE;
+        loop {
+            let log = server.log();
+            if transfers(&log).iter().any(|t| t.file == KERNEL) {
+                return log;
+            }
+            if let Some(status) = self.0.try_wait().expect("wait for QEMU") {
+                let stderr = self.0.stderr.take().map(read_all).unwrap_or_default();
+                panic!(
+                    "QEMU exited ({status}) before the kernel was sent: {stderr}\nconsole:\n{}\nferry:\n{log}",
+                    console_text(serial)
+                );
+            }
+            let console = console_text(serial);
+            if Instant::now() >= deadline || console.contains("No bootable device") {
+                panic!(
+                    "no kernel transfer (deadline {BOOT_DEADLINE:?})\nconsole:\n{console}\nferry:\n{log}"
+                );
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn read_all(mut from: impl Read) -> String {
+    let mut text = String::new();
+    let _ = from.read_to_string(&mut text);
+    text
+}
+
+impl Drop for Guest {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The serial console as text, without the terminal escapes SeaBIOS and
+/// iPXE send.
+fn console_text(serial: &Path) -> String {
+    let raw = std::fs::read(serial).unwrap_or_default();
+    let mut text = Vec::with_capacity(raw.len());
+    let mut bytes = raw.into_iter();
+    while let Some(byte) = bytes.next() {
+        match byte {
+            // ESC [ parameters letter (or ESC and one more byte).
+            0x1b => {
+                if bytes.next() == Some(b'[') {
+                    for b in bytes.by_ref() {
+                        if b.is_ascii_alphabetic() {
+                            break;
+                        }
+                    }
+                }
+            }
+            b'\r' | 0x08 => {}
+            b => text.push(b),
+        }
+    }
+    String::from_utf8_lossy(&text).into_owned()
+}
+
+/// One `tftp transfer` line of ferry's log.
+#[derive(Debug)]
+struct Transfer {
+    file: String,
+    bytes: Option<u64>,
+    outcome: String,
+    level: String,
+}
+
+/// Every `tftp transfer` line in `log`, in order.
+fn transfers(log: &str) -> Vec<Transfer> {
+    log.lines()
+        .filter(|line| line.contains(" tftp transfer "))
+        .map(|line| {
+            let after = |key: &str| line.split_once(key).map(|(_, rest)| rest);
+            let file = after(" file=\"")
+                .and_then(|rest| rest.split_once('"'))
+                .map_or("", |(file, _)| file)
+                .to_owned();
+            let bytes = after(" bytes=").and_then(|rest| {
+                rest.split(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .and_then(|n| n.parse().ok())
+            });
+            let outcome = after(" outcome=")
+                .unwrap_or("")
+                .trim_matches('"')
+                .to_owned();
+            let level = line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or_default()
+                .to_owned();
+            Transfer {
+                file,
+                bytes,
+                outcome,
+                level,
+            }
+        })
+        .collect()
+}
+
+/// What ferry must have logged, in order: PXELINUX and its module sent
+/// whole, every per-machine config name a miss (ERROR 1), then the default
+/// config and the kernel, byte counts equal to the files' sizes.
+fn assert_boot_sequence(log: &str, sizes: &[(&str, u64)]) {
+    let size = |name: &str| sizes.iter().find(|(n, _)| *n == name).unwrap().1;
+    let sent = |name: &'static str| (name.to_owned(), Some(size(name)));
+    let mut misses = vec![
+        format!("pxelinux.cfg/{UUID_CONFIG}"),
+        format!("pxelinux.cfg/{MAC_CONFIG}"),
+    ];
+    misses.extend(
+        (0..IP_CONFIG.len()).map(|n| format!("pxelinux.cfg/{}", &IP_CONFIG[..IP_CONFIG.len() - n])),
+    );
+
+    let mut expected = vec![sent("pxelinux.0"), sent("ldlinux.c32")];
+    expected.extend(misses.iter().map(|name| (name.clone(), None)));
+    expected.extend([sent("pxelinux.cfg/default"), sent(KERNEL)]);
+
+    let logged = transfers(log);
+    let seen: Vec<(String, Option<u64>)> =
+        logged.iter().map(|t| (t.file.clone(), t.bytes)).collect();
+    assert_eq!(seen, expected, "transfers in ferry's log:\n{log}");
+    for t in &logged {
+        assert_eq!(t.level, "INFO", "{t:?}\n{log}");
+        if misses.contains(&t.file) {
+            assert!(
+                t.outcome.starts_with("refused with error 1"),
+                "{} should be ERROR 1 File not found: {t:?}",
+                t.file
+            );
+        } else {
+            assert_eq!(t.outcome, "ok", "{t:?}");
+        }
+    }
+}
