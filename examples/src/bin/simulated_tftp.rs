@@ -182,12 +182,15 @@ fn main() -> ExitCode {
     }
 
     let same = received == file;
+    let end = |e: &Option<Result<u64, TransferError>>| match e {
+        Some(Ok(retransmits)) => format!("finished, {retransmits} retransmitted"),
+        Some(Err(error)) => format!("failed: {error}"),
+        None => "never ended".into(),
+    };
+    println!("client: {}", end(&client_end));
+    println!("server: {}", end(&server_end));
     println!(
-        "client: {:?}, server: {:?}, received {} of {} bytes, {}",
-        client_end.as_ref().map(|r| r.as_ref().map(|_| "finished")),
-        server_end.as_ref().map(|r| r
-            .as_ref()
-            .map(|retransmits| format!("finished, {retransmits} retransmitted"))),
+        "received {} of {} bytes, {}",
         received.len(),
         file.len(),
         if same { "identical" } else { "DIFFERENT" }

@@ -123,15 +123,19 @@ impl Driver {
     }
 }
 
+/// Where a download is written until the server confirms it.
+fn part_of(path: &std::path::Path) -> PathBuf {
+    path.with_extension("part")
+}
+
 /// Moves the file over the data connection; returns the bytes moved.
 async fn move_data(mut stream: TcpStream, local: &Local) -> io::Result<u64> {
     match local {
         Local::Get(path) => {
-            let part = path.with_extension("part");
-            let mut file = File::create(&part).await?;
+            // Under a temporary name until the server confirms (226).
+            let mut file = File::create(part_of(path)).await?;
             let bytes = tokio::io::copy(&mut stream, &mut file).await?;
             file.sync_all().await?;
-            tokio::fs::rename(&part, path).await?;
             Ok(bytes)
         }
         Local::Put(path) => {
@@ -174,7 +178,17 @@ async fn session(
         return Ok(Err(e));
     }
     let transfer = Op::Transfer(Transfer::new(kind, Some(&remote)));
-    let bytes = match driver.run(transfer, Some(&local)).await? {
+    let done = driver.run(transfer, Some(&local)).await?;
+    // A download gets its name only once the server confirmed it.
+    if let Local::Get(path) = &local {
+        match done {
+            Ok(Outcome::Transferred { .. }) => tokio::fs::rename(part_of(path), path).await?,
+            _ => {
+                let _ = tokio::fs::remove_file(part_of(path)).await;
+            }
+        }
+    }
+    let bytes = match done {
         Ok(Outcome::Transferred { bytes }) => bytes,
         Ok(other) => return Err(io::Error::other(format!("unexpected outcome {other:?}"))),
         Err(e) => return Ok(Err(e)),

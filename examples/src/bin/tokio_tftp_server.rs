@@ -68,10 +68,8 @@ async fn serve(root: PathBuf, addr: SocketAddr) -> io::Result<()> {
         let (len, peer) = requests.recv_from(&mut buf).await?;
         let now = clock.now();
         let transfer = match accept_request(&policy, peer, &buf[..len], now) {
-            Ok(accepted) if running.lock().unwrap().contains(&peer) => {
-                let _ = accepted; // the running task already answers it
-                continue;
-            }
+            // The running task answers a repeat itself.
+            Ok(_) if running.lock().unwrap().contains(&peer) => continue,
             Ok(accepted) => {
                 let request = accepted.request;
                 match open(&root, accepted.kind, request.filename).await {
