@@ -133,11 +133,15 @@
 //! [`server_write`](transfer::Transfer::server_write) or, when storage
 //! says no, [`server_refuse`](transfer::Transfer::server_refuse), each
 //! on a new socket (a refusal from `accept_request` is a transfer too,
-//! driven the same way until it has sent its ERROR); a request repeated by a peer whose transfer already
-//! runs is a retransmission and is ignored, not served twice; how many
-//! transfers run at once. A client's driver binds one socket and sends
-//! every transmit to its `to`: the machine learns the server's transfer
-//! ID from its first answer and answers strangers itself.
+//! driven the same way until it has sent its ERROR); how many transfers
+//! run at once; and repeated requests. A request from a peer whose
+//! transfer runs and has not said `Finished` is that client resending it
+//! before our first answer arrived: ignore it, do not serve it twice.
+//! Once the transfer has said `Finished` (a receiver only dallies), a
+//! request from the same peer is a new one: end the old transfer and
+//! admit it. A client's driver binds one socket and sends every transmit
+//! to its `to`: the machine learns the server's transfer ID from its
+//! first answer and answers strangers itself.
 //!
 //! # Layers
 //!
