@@ -296,7 +296,7 @@ impl Model {
                     Ok(outcome) => {
                         assert_eq!(outcome, &Outcome::Ok);
                         assert!(running.start_tls && self.handshake);
-                        assert!(client.is_secured(), "AUTH ended Ok in clear");
+                        assert!(client.is_control_secured(), "AUTH ended Ok in clear");
                         self.secured = true;
                     }
                     Err(ClientError::TlsFailed) => {
@@ -418,7 +418,7 @@ fn drain(client: &mut Client, model: &mut Model) -> Vec<Event> {
         assert!(!client.is_busy());
         assert_eq!(client.poll_timeout(), None);
     }
-    assert_eq!(client.is_secured(), model.secured);
+    assert_eq!(client.is_control_secured(), model.secured);
     assert_eq!(client.data_protected(), model.protected);
     events
 }
@@ -469,7 +469,7 @@ fuzz_target!(|data: &[u8]| {
             0 => {
                 let (op, kind) = op(input.byte(), input.byte(), input.byte());
                 let busy = client.is_busy();
-                let secured = client.is_secured();
+                let secured = client.is_control_secured();
                 let closed = client.is_closed();
                 match client.start(now, op) {
                     Ok(()) => {
@@ -541,7 +541,7 @@ fuzz_target!(|data: &[u8]| {
                 inert = false;
                 client.control_secured(now);
                 if handshake {
-                    assert!(client.is_secured() && !client.is_busy());
+                    assert!(client.is_control_secured() && !client.is_busy());
                 }
             }
             _ => {
@@ -573,15 +573,15 @@ fuzz_target!(|data: &[u8]| {
             if step == 12 || step == 13 {
                 assert!(events.is_empty(), "a report out of turn: {events:?}");
             }
-            let secured = client.is_secured();
+            let secured = client.is_control_secured();
             // A report out of turn changes nothing at all.
             client.control_secured(now);
             client.control_tls_failed(now);
             assert_eq!(client.is_closed(), closed);
             assert!(drain(&mut client, &mut model).is_empty());
-            assert_eq!(client.is_secured(), secured);
+            assert_eq!(client.is_control_secured(), secured);
         }
-        if handshake && client.is_secured() && !client.is_closed() {
+        if handshake && client.is_control_secured() && !client.is_closed() {
             // Nothing that came in clear behind the 234 is left to read:
             // the next command's reply is the server's next one, as it is.
             assert!(client.start(now, Op::Raw(String::from("NOOP"))).is_ok());

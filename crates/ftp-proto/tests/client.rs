@@ -1613,7 +1613,7 @@ impl Script {
         assert_eq!(self.event(), Some(Event::StartTls));
         self.no_event();
         assert!(self.client.is_busy());
-        assert!(!self.client.is_secured());
+        assert!(!self.client.is_control_secured());
     }
 
     /// AUTH TLS, the handshake, USER/PASS, PBSZ 0 and PROT P.
@@ -1622,7 +1622,7 @@ impl Script {
         s.auth_accepted();
         s.client.control_secured(s.now);
         assert_eq!(s.done(), Ok(Outcome::Ok));
-        assert!(s.client.is_secured());
+        assert!(s.client.is_control_secured());
         s.start(login("bob", "secret", None));
         s.run(
             "> USER bob
@@ -1727,7 +1727,7 @@ fn auth_refused_leaves_the_session_in_clear() {
         s.start(Op::AuthTls);
         s.run(&format!("> AUTH TLS\n< {reply}"));
         assert_eq!(s.done(), Err(want));
-        assert!(!s.client.is_secured() && !s.client.is_closed());
+        assert!(!s.client.is_control_secured() && !s.client.is_closed());
         s.start(Op::Noop);
         s.run("> NOOP\n< 200 ok");
         assert_eq!(s.done(), Ok(Outcome::Ok));
@@ -1741,7 +1741,7 @@ fn auth_refused_leaves_the_session_in_clear() {
             matches!(s.done(), Err(ClientError::Unexpected { .. })),
             "{reply}"
         );
-        assert!(!s.client.is_secured());
+        assert!(!s.client.is_control_secured());
     }
 }
 
@@ -1807,7 +1807,7 @@ fn a_failed_or_slow_handshake_closes_the_session() {
     s.client.control_secured(s.now);
     s.client.control_tls_failed(s.now);
     s.no_event();
-    assert!(!s.client.is_secured() && !s.client.is_closed());
+    assert!(!s.client.is_control_secured() && !s.client.is_closed());
 }
 
 #[test]
@@ -1824,7 +1824,7 @@ fn an_implicit_session_protects_without_auth() {
     // AUTH may be started before the greeting: it is refused at once.
     s.run("< 220 implicit TLS ready");
     assert!(matches!(s.event(), Some(Event::Connected { .. })));
-    assert!(s.client.is_secured());
+    assert!(s.client.is_control_secured());
     s.start(Op::AuthTls);
     assert!(matches!(s.done(), Err(ClientError::InvalidArgument(_))));
     s.start(Op::ProtectData { private: true });

@@ -355,7 +355,7 @@ fn drain(client: &mut Client, tally: &mut Tally, last: &mut Option<String>) -> V
                 assert_eq!(i + 1, events.len(), "events after StartTls: {events:?}");
                 let running = tally.running.as_ref().expect("StartTls, nothing running");
                 assert_eq!(running.kind, Kind::Auth);
-                assert!(!tally.handshake && !client.is_secured());
+                assert!(!tally.handshake && !client.is_control_secured());
                 tally.handshake = true;
                 tally.handshakes += 1;
             }
@@ -373,7 +373,7 @@ fn drain(client: &mut Client, tally: &mut Tally, last: &mut Option<String>) -> V
                     (_, Ok(Outcome::Transferred { .. })) => tally.transferred += 1,
                     (Kind::Auth, Ok(outcome)) => {
                         assert_eq!(outcome, &Outcome::Ok);
-                        assert!(tally.handshake && client.is_secured());
+                        assert!(tally.handshake && client.is_control_secured());
                         tally.secured += 1;
                     }
                     (Kind::Protect(private), Ok(_)) => tally.protected = private,
@@ -444,7 +444,7 @@ fn run_handshake(
     let secured = want.is_ok();
     let events = drain(client, tally, last);
     prop_assert_eq!(events, vec![Event::Done(want)]);
-    prop_assert_eq!(client.is_secured(), secured);
+    prop_assert_eq!(client.is_control_secured(), secured);
     prop_assert_eq!(client.is_closed(), !secured);
     if secured {
         // Nothing that came in clear behind the 234 is left to read: the
@@ -592,7 +592,7 @@ fn run_session(s: &Session) -> Result<Tally, TestCaseError> {
                 let running = Running {
                     kind: kind(&op),
                     began: tally.greeted && !client.is_closed(),
-                    secured_at_start: client.is_secured(),
+                    secured_at_start: client.is_control_secured(),
                 };
                 match client.start(now, op) {
                     Ok(()) => {
@@ -645,7 +645,7 @@ fn run_session(s: &Session) -> Result<Tally, TestCaseError> {
             }
         }
         let closed = client.is_closed();
-        let secured = client.is_secured();
+        let secured = client.is_control_secured();
         let events = drain(&mut client, &mut tally, &mut last);
         if in_handshake && !ends {
             prop_assert!(
@@ -660,7 +660,7 @@ fn run_session(s: &Session) -> Result<Tally, TestCaseError> {
             // A report out of turn changes nothing.
             prop_assert!(events.is_empty());
             prop_assert_eq!(client.is_closed(), closed);
-            prop_assert_eq!(client.is_secured(), secured);
+            prop_assert_eq!(client.is_control_secured(), secured);
         }
         if tally.handshake && !in_handshake {
             let hs = handshakes.next().unwrap();

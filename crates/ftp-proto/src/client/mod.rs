@@ -182,7 +182,7 @@ impl Client {
 
     /// True once the control connection is TLS ([`Op::AuthTls`] went
     /// through, or [`Client::new_secured`]).
-    pub fn is_secured(&self) -> bool {
+    pub fn is_control_secured(&self) -> bool {
         self.ext.secured
     }
 

@@ -13,7 +13,8 @@
 //! let options = Options { blksize: Some(1468), tsize: Some(0), ..Options::default() };
 //! let mut get = Transfer::client_get(&TransferConfig::default(), server, "boot.img",
 //!                                    Mode::Octet, options, Instant::ZERO);
-//! // The drive loop, as every driver runs it:
+//! // Part of the drive loop (the crate docs give it whole): drain events
+//! // and transmits until both are empty.
 //! while let Some(event) = get.poll_event() {
 //!     match event {
 //!         Event::Data(bytes) => { /* append to the file */ let _ = bytes; }

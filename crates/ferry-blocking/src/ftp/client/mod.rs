@@ -271,7 +271,7 @@ impl Connection {
 
     /// True when the control connection is TLS.
     pub fn is_secured(&self) -> bool {
-        self.client.is_secured()
+        self.client.is_control_secured()
     }
 
     /// PBSZ 0 and PROT P (`private`) or PROT C: whether the data
@@ -300,7 +300,7 @@ impl Connection {
             password: password.to_owned(),
             account: None,
         })?;
-        if self.client.is_secured() {
+        if self.client.is_control_secured() {
             self.protect_data(true)?;
         }
         Ok(())
