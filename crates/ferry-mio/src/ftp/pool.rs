@@ -1,6 +1,7 @@
 //! The few threads that do what may take long, so the loop never waits
 //! for it: password checks (argon2: tens of milliseconds and 19 MiB each)
-//! and the copy that starts an APPE or REST+STOR upload.
+//! the copy that starts an APPE or REST+STOR upload, and HASH, which
+//! reads a whole file.
 //!
 //! A fixed number of threads (one per core: more would only queue for the
 //! CPU while each holds its memory) take tasks from one queue, send what
@@ -13,7 +14,7 @@ use std::thread::{self, JoinHandle};
 
 use ferry_service::ftp::{self as service, View};
 use ferry_storage::{NewUpload, StorageError, Upload};
-use ftp_proto::server::{Completion, RequestId};
+use ftp_proto::server::{Completion, Operation, RequestId};
 use mio::Waker;
 
 use super::Shared;
@@ -40,6 +41,12 @@ pub(super) enum Task {
     },
     /// Fill an upload's temporary file with what it keeps of the old file.
     Prepare { ticket: Ticket, upload: NewUpload },
+    /// A request that reads much (HASH), done in the session's view.
+    Perform {
+        ticket: Ticket,
+        view: View,
+        op: Operation,
+    },
 }
 
 /// What the pool did.
@@ -54,6 +61,11 @@ pub(super) enum Done {
     Prepared {
         ticket: Ticket,
         upload: Result<Upload, StorageError>,
+    },
+    /// The request's completion.
+    Performed {
+        ticket: Ticket,
+        completion: Completion,
     },
 }
 
@@ -153,6 +165,10 @@ fn work(queue: &Mutex<Receiver<Task>>, shared: &Shared, done: &Sender<Done>, wak
             Task::Prepare { ticket, upload } => Done::Prepared {
                 ticket,
                 upload: upload.prepare(),
+            },
+            Task::Perform { ticket, view, op } => Done::Performed {
+                ticket,
+                completion: service::perform(&view, op),
             },
         };
         if done.send(finished).is_err() {
