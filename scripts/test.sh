@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Run every test: unit, property, in-process, benchmark smoke runs, doc
 # tests, and the interop tests against real peers (curl, tftp-hpa, atftp,
-# tftpd-hpa, Python's ftplib, lftp, vsftpd), which are installed from
-# Debian's packages when missing.
+# tftpd-hpa, Python's ftplib, lftp, vsftpd, tnftp, rclone, wget), which
+# are installed from Debian's packages when missing.
 #
 # Every server-side test runs once per server driver: its name ends in
 # `::blocking` or `::mio` (`scripts/test.sh ::mio` runs one driver's).
@@ -22,6 +22,9 @@ command -v python3 >/dev/null || need+=(python3)
 command -v lftp >/dev/null || need+=(lftp)
 command -v vsftpd >/dev/null || [ -x /usr/sbin/vsftpd ] || need+=(vsftpd)
 command -v openssl >/dev/null || need+=(openssl)
+command -v tnftp >/dev/null || need+=(tnftp)
+command -v rclone >/dev/null || need+=(rclone)
+command -v wget >/dev/null || need+=(wget)
 # The FTPS client tests run pyftpdlib's TLS_FTPHandler, which needs
 # pyOpenSSL; both come from PyPI through pip (installed below).
 py_ftps() { python3 -c 'import pyftpdlib, OpenSSL' 2>/dev/null; }
