@@ -175,6 +175,40 @@ fn python_ftplib_patterns_and_hash(driver: Driver) {
     assert_eq!(String::from_utf8_lossy(&done.stdout), "ok\n");
 }
 
+/// HASH of a large file keeps no other session waiting: on the mio driver
+/// it runs on the pool, not the loop, so another session's NOOP is
+/// answered while the digest is still being computed.
+fn hash_holds_up_no_other_session(driver: Driver) {
+    let root = temp_dir("root");
+    let data = make_file(root.path(), "big.bin", 64 << 20, 4050);
+    let server = FtpServer::read_only(driver, root.path());
+    let mut hashing = server.login();
+    let mut other = server.login();
+    hashing.send("HASH big.bin");
+    other.expect("NOOP", 200);
+    // The digest of 64 MiB takes tens of milliseconds at least; a NOOP's
+    // round trip on loopback a fraction of one.
+    let peek = hashing.writer();
+    peek.set_nonblocking(true).unwrap();
+    let waiting = matches!(
+        peek.peek(&mut [0; 1]),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
+    );
+    peek.set_nonblocking(false).unwrap();
+    assert!(
+        waiting,
+        "the HASH reply came before the other session's NOOP"
+    );
+    let reply = hashing.expect_code(213);
+    let want = ferry_interop::sha256_hex(&data);
+    assert_eq!(
+        reply.text(),
+        format!("SHA-256 0-{} {want} big.bin", data.len())
+    );
+    hashing.expect("QUIT", 221);
+    other.expect("QUIT", 221);
+}
+
 // ---------------------------------------------------------------------------
 // Trees with links
 
@@ -350,6 +384,7 @@ fn lftp_mirror_up_keeps_modtimes(driver: Driver) {
 ferry_interop::driver_tests!(
     tnftp_mget_pattern,
     python_ftplib_patterns_and_hash,
+    hash_holds_up_no_other_session,
     rclone_copy_down_follows_links,
     rclone_copy_up_keeps_modtimes,
     wget_mirror_gets_linked_files,

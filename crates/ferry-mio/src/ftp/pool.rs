@@ -286,6 +286,37 @@ mod tests {
     }
 
     #[test]
+    fn a_hash_is_computed_on_the_pool_in_the_sessions_view() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut poll, mut pool) = pool(dir.path());
+        std::fs::write(dir.path().join("alice/abc"), b"abc").unwrap();
+        let root = Root::new(dir.path()).unwrap();
+        let view = View::whole(&root);
+        let op = Operation::Hash {
+            path: ftp_proto::RootPath::ROOT.resolve("alice/abc").unwrap(),
+            algorithm: ftp_proto::server::HashAlgorithm::Md5,
+        };
+        pool.submit(Task::Perform {
+            ticket: ticket(5),
+            view,
+            op,
+        });
+        let Done::Performed {
+            ticket: got,
+            completion,
+        } = wait(&mut poll, &mut pool)
+        else {
+            panic!("not a request")
+        };
+        assert_eq!(got, ticket(5));
+        let Completion::Hashed { len, digest } = completion else {
+            panic!("{completion:?}")
+        };
+        assert_eq!(len, 3);
+        assert_eq!(digest[..4], [0x90, 0x01, 0x50, 0x98]);
+    }
+
+    #[test]
     fn an_append_starts_from_a_copy_made_on_the_pool() {
         let dir = tempfile::tempdir().unwrap();
         let (mut poll, mut pool) = pool(dir.path());
