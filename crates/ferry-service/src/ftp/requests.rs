@@ -365,3 +365,94 @@ fn unix_now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ftp_proto::listing::Facts;
+    use std::os::unix::fs::symlink;
+
+    const TYPE_ONLY: Facts = Facts {
+        kind: true,
+        ..Facts::NONE
+    };
+
+    fn listing(view: &View, path: &str, format: ListFormat, pattern: Option<&str>) -> String {
+        let kind = TransferKind::List {
+            path: RootPath::ROOT.resolve(&format!("/{path}")).unwrap(),
+            format,
+            named: String::new(),
+            pattern: pattern.map(|text| Pattern {
+                text: text.into(),
+                limit: 3,
+            }),
+        };
+        match open_job(view, &kind) {
+            Ok((Job::Listing(lines), _)) => String::from_utf8(lines).unwrap(),
+            Ok(_) => panic!("not a listing"),
+            Err(failure) => format!("{failure:?}"),
+        }
+    }
+
+    /// d/f (5 bytes); d/sub/back -> ../f, d/sub/up -> .., d/sub/self -> .,
+    /// top -> d, out -> /etc, gone -> nowhere.
+    fn tree() -> (tempfile::TempDir, View) {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        std::fs::create_dir_all(base.join("d/sub")).unwrap();
+        std::fs::write(base.join("d/f"), b"12345").unwrap();
+        symlink("../f", base.join("d/sub/back")).unwrap();
+        symlink("..", base.join("d/sub/up")).unwrap();
+        symlink(".", base.join("d/sub/self")).unwrap();
+        symlink("d", base.join("top")).unwrap();
+        symlink("/etc", base.join("out")).unwrap();
+        symlink("nowhere", base.join("gone")).unwrap();
+        let view = View::whole(&Root::new(base).unwrap());
+        (dir, view)
+    }
+
+    #[test]
+    fn links_inside_are_their_targets_loops_and_links_out_stay_links() {
+        let (_dir, view) = tree();
+        let mlsd = listing(&view, "d/sub", ListFormat::Machine(TYPE_ONLY), None);
+        assert_eq!(
+            mlsd,
+            "type=file; back\r\ntype=OS.unix=slink; self\r\ntype=OS.unix=slink; up\r\n"
+        );
+        let mlsd = listing(&view, "", ListFormat::Machine(TYPE_ONLY), None);
+        assert_eq!(
+            mlsd,
+            "type=dir; d\r\ntype=OS.unix=slink; gone\r\ntype=OS.unix=slink; out\r\ntype=dir; top\r\n"
+        );
+        let list = listing(&view, "d/sub", ListFormat::Long, None);
+        let ends: Vec<&str> = list
+            .lines()
+            .map(|l| &l[l.find(':').unwrap() + 4..])
+            .collect();
+        assert_eq!(ends, ["back -> ../f", "self -> .", "up -> .."]);
+        let list = listing(&view, "", ListFormat::Long, None);
+        assert!(
+            list.contains(" top -> d\r\n") && list.contains(" out\r\n"),
+            "{list}"
+        );
+        assert!(!list.contains("etc") && !list.contains("nowhere"), "{list}");
+    }
+
+    #[test]
+    fn patterns_filter_a_directory_up_to_their_limit() {
+        let (_dir, view) = tree();
+        assert_eq!(
+            listing(&view, "d/sub", ListFormat::Names, Some("[bs]*")),
+            "back\r\nself\r\n"
+        );
+        assert_eq!(listing(&view, "d/sub", ListFormat::Names, Some("x*")), "");
+        assert_eq!(
+            listing(&view, "", ListFormat::Names, Some("*")),
+            "TooManyMatches"
+        );
+        assert_eq!(
+            listing(&view, "d/f", ListFormat::Names, Some("*")),
+            "NotADirectory"
+        );
+    }
+}
