@@ -36,8 +36,13 @@ failed=()
 for target in "${targets[@]}"; do
     echo "fuzz: $target for ${seconds}s" >&2
     log=$(mktemp)
+    # A dictionary of the protocol's words, where the target has one.
+    dict=()
+    case "$target" in
+        ftp_command | ftp_server_session) dict=(-dict=dicts/ftp.dict) ;;
+    esac
     # -timeout: one input running this long is a hang, and a failure.
-    if fuzz run "$target" -- -max_total_time="$seconds" -timeout=10 >"$log" 2>&1; then
+    if fuzz run "$target" -- -max_total_time="$seconds" -timeout=10 "${dict[@]}" >"$log" 2>&1; then
         echo "fuzz: $target clean: $(grep -E '^Done [0-9]+ runs' "$log" || echo 'done')" >&2
     else
         tail -n 60 "$log" >&2

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Run every test: unit, property, in-process, benchmark smoke runs, doc
 # tests, and the interop tests against real peers (curl, tftp-hpa, atftp,
-# tftpd-hpa, Python's ftplib, lftp, vsftpd, and a QEMU guest that boots
-# PXELINUX through iPXE), which are installed from Debian's packages when
-# missing.
+# tftpd-hpa, Python's ftplib, lftp, vsftpd, tnftp, rclone, wget, and a QEMU
+# guest that boots PXELINUX through iPXE), which are installed from
+# Debian's packages when missing.
 #
 # Every server-side test runs once per server driver: its name ends in
 # `::blocking` or `::mio` (`scripts/test.sh ::mio` runs one driver's).
@@ -23,6 +23,9 @@ command -v python3 >/dev/null || need+=(python3)
 command -v lftp >/dev/null || need+=(lftp)
 command -v vsftpd >/dev/null || [ -x /usr/sbin/vsftpd ] || need+=(vsftpd)
 command -v openssl >/dev/null || need+=(openssl)
+command -v tnftp >/dev/null || need+=(tnftp)
+command -v rclone >/dev/null || need+=(rclone)
+command -v wget >/dev/null || need+=(wget)
 # The PXE boot test: a QEMU guest whose NIC's iPXE ROM loads PXELINUX.
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 [ -f /usr/lib/ipxe/qemu/efi-virtio.rom ] || need+=(ipxe-qemu)

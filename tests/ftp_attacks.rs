@@ -106,7 +106,7 @@ fn traversal_retr_size_mdtm_mlst(driver: Driver) {
             "RETR {name}: {} bytes on the data connection",
             leaked.len()
         );
-        for verb in ["SIZE", "MDTM", "MLST"] {
+        for verb in ["SIZE", "MDTM", "MLST", "HASH"] {
             let reply = control.cmd(&format!("{verb} {name}"));
             assert_eq!(reply.code, 550, "{verb} {name}: {reply:?}");
         }
@@ -172,6 +172,41 @@ fn traversal_cwd_and_list(driver: Driver) {
             assert!(leaked.is_empty(), "{verb} {name}: {leaked:?}");
         }
     }
+    // Patterns in directories reached through links out: refused too.
+    for name in [
+        "dir-link/*",
+        "sub/deep-link/*",
+        "../outside/*",
+        "/etc/pass*",
+    ] {
+        for verb in ["LIST", "NLST"] {
+            let data = control.epsv();
+            let mut stream = connect_data(data);
+            let reply = control.cmd(&format!("{verb} {name}"));
+            assert_eq!(reply.code, 550, "{verb} {name}: {reply:?}");
+            let leaked = read_all(&mut stream);
+            assert!(leaked.is_empty(), "{verb} {name}: {leaked:?}");
+        }
+    }
+    // The links out show as links, with no target, in LIST and MLSD.
+    for verb in ["LIST", "MLSD", "LIST *"] {
+        let data = control.epsv();
+        let mut stream = connect_data(data);
+        control.expect(verb, 150);
+        let listing = String::from_utf8(read_all(&mut stream)).unwrap();
+        assert_eq!(control.reply().code, 226);
+        assert!(
+            !listing.contains("->") && !listing.contains("outside") && !listing.contains("secret"),
+            "{verb} shows where links out lead: {listing:?}"
+        );
+        if verb == "MLSD" {
+            assert_eq!(
+                listing.matches("type=OS.unix=slink").count(),
+                2,
+                "{listing}"
+            );
+        }
+    }
     // LIST of `..` is the root's listing: the links show as links, and
     // nothing of what they point to.
     let data = control.epsv();
@@ -223,6 +258,10 @@ fn traversal_writes(driver: Driver) {
         ("RNFR", "../secret"),
         ("RNFR", "dir-link/inner-secret"),
         ("RNFR", "/etc/passwd"),
+        ("MFMT 20000101000000", "file-link"),
+        ("MFMT 20000101000000", "dir-link/inner-secret"),
+        ("MDTM 20000101000000", "file-link"),
+        ("SITE UTIME 20000101000000", "sub/deep-link/inner-secret"),
     ] {
         let reply = control.cmd(&format!("{verb} {name}"));
         assert_eq!(reply.code, 550, "{verb} {name}: {reply:?}");

@@ -1,6 +1,6 @@
 #![no_main]
 //! The FTP server session fed an arbitrary mix of control-connection
-//! chunks, completions for its outstanding requests (chosen by the fuzz
+//! chunks (raw, or whole lines from a table of commands), completions for its outstanding requests (chosen by the fuzz
 //! bytes, fitting or not) and clock advances. Invariants: no panic; the
 //! reply buffer stays bounded; every path handed out is a well-formed
 //! root path; an active data address is always the control peer's; while
@@ -19,7 +19,7 @@ use ftp_proto::server::{
 use ftp_proto::{Instant, RootPath};
 use libfuzzer_sys::fuzz_target;
 
-const FAILURES: [Failure; 14] = [
+const FAILURES: [Failure; 15] = [
     Failure::NotFound,
     Failure::PermissionDenied,
     Failure::NotADirectory,
@@ -34,6 +34,45 @@ const FAILURES: [Failure; 14] = [
     Failure::Io,
     Failure::DataTlsFailed,
     Failure::DataTlsNotResumed,
+    Failure::TooManyMatches,
+];
+
+/// Whole command lines a client sends, picked by the fuzz bytes so that
+/// commands with structured arguments (patterns, times, digests) are
+/// reached in a short run, not only when the bytes happen to spell them.
+const LINES: [&str; 32] = [
+    "USER anonymous",
+    "PASS x",
+    "USER alice",
+    "EPSV",
+    "PASV",
+    "PORT 10,0,0,2,4,0",
+    "NLST f*.bin",
+    "NLST dir/[a-c]?.txt",
+    "LIST -la /pub/*",
+    "LIST a*/b",
+    "NLST [",
+    "MLSD *",
+    "MFMT 20210304050607 a b",
+    "MFMT 20210304050607.123 x",
+    "MFMT 20211304050607 x",
+    "MDTM 20210304050607 f.bin",
+    "MDTM f.bin",
+    "SITE UTIME 202103040506 f",
+    "SITE UTIME f 20200101000000 20210304050607 20200101000000 UTC",
+    "SITE UTIME x",
+    "SITE HELP",
+    "HASH f.bin",
+    "HASH ../../x",
+    "OPTS HASH MD5",
+    "OPTS HASH SHA-1",
+    "OPTS HASH crc",
+    "OPTS HASH",
+    "FEAT",
+    "REIN",
+    "RETR f",
+    "ABOR",
+    "STAT",
 ];
 
 fn check_path(p: &RootPath) {
@@ -49,6 +88,8 @@ fn check_path(p: &RootPath) {
 fn check(op: &Operation, peer: SocketAddr) {
     match op {
         Operation::Stat { path }
+        | Operation::SetModified { path, .. }
+        | Operation::Hash { path, .. }
         | Operation::MakeDir { path }
         | Operation::RemoveDir { path }
         | Operation::Delete { path } => check_path(path),
@@ -62,6 +103,14 @@ fn check(op: &Operation, peer: SocketAddr) {
                 | TransferKind::Store { path, .. }
                 | TransferKind::List { path, .. } => check_path(path),
                 _ => {}
+            }
+            if let TransferKind::List {
+                pattern: Some(pattern),
+                ..
+            } = &t.kind
+            {
+                // Only the last component is a pattern.
+                assert!(!pattern.text.is_empty() && !pattern.text.contains('/'));
             }
             if let DataChannel::Active(addr) = t.data {
                 assert_eq!(addr.ip(), peer.ip());
@@ -88,7 +137,7 @@ fn meta(kind: FileKind, b: u8) -> Metadata {
 }
 
 fn completion(b: u8, c: u8) -> Completion {
-    match b % 11 {
+    match b % 12 {
         0 => Completion::LoggedIn {
             home: RootPath::ROOT
                 .resolve(["u", "home/x", "/"][usize::from(c) % 3])
@@ -115,6 +164,10 @@ fn completion(b: u8, c: u8) -> Completion {
         8 => Completion::Listing(
             [&b""[..], b"a\r\n213 end\r\n", b"\xff\r\n\r\n", b"x\r"][usize::from(c) % 4].to_vec(),
         ),
+        9 => Completion::Hashed {
+            len: u64::from(c),
+            digest: vec![c; usize::from(c % 40)],
+        },
         _ => Completion::Failed(FAILURES[usize::from(c) % FAILURES.len()]),
     }
 }
@@ -159,6 +212,11 @@ fuzz_target!(|data: &[u8]| {
     while let Some((&op, rest)) = data.split_first() {
         data = rest;
         match op % 5 {
+            1 if op & 4 == 0 => {
+                // A whole command line from the table.
+                input.extend_from_slice(LINES[usize::from(op >> 3) % LINES.len()].as_bytes());
+                input.extend_from_slice(b"\r\n");
+            }
             0 | 1 => {
                 // Control bytes arrive.
                 let len = usize::from(op >> 2).min(data.len());

@@ -105,6 +105,9 @@ fuzz_target!(|data: &[u8]| {
     if failed {
         session.control_tls_failed(now);
         assert!(session.is_closed());
-        assert!(session.transmit().is_empty(), "a clear reply after a failed handshake");
+        assert!(
+            session.transmit().is_empty(),
+            "a clear reply after a failed handshake"
+        );
     }
 });

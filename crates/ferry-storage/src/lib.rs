@@ -201,6 +201,25 @@ impl Root {
         ops::stat(self, name)
     }
 
+    /// Where the symlink (or any name) `name` leads: the path of its final
+    /// target relative to this root (`""` for the root itself, components
+    /// joined by `/`, no link left in it), and what the target is. A link
+    /// leading outside the root gives [`StorageError::PermissionDenied`],
+    /// as opening it would, and a dangling one [`StorageError::NotFound`];
+    /// neither says anything of the world outside.
+    pub fn resolve_link(&self, name: &str) -> Result<(String, FileInfo), StorageError> {
+        ops::resolve_link(self, name)
+    }
+
+    /// Set the modification time of the file or directory `name` to
+    /// `secs` (Unix seconds, UTC), leaving its access time. A symlink
+    /// inside the root is followed; anything but a file or directory
+    /// gives [`StorageError::PermissionDenied`], as does a file the
+    /// server's own user may not change.
+    pub fn set_modified(&self, name: &str, secs: i64) -> Result<(), StorageError> {
+        ops::set_modified(self, name, secs)
+    }
+
     /// The entries of directory `name` (`""` or `"/"` for the root), sorted
     /// by name, without `.`, `..` and temporary upload files.
     ///

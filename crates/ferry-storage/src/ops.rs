@@ -11,11 +11,11 @@ use std::ffi::CString;
 use std::os::fd::OwnedFd;
 use std::path::Path;
 
-use rustix::fs::{AtFlags, Dir, Mode, OFlags};
+use rustix::fs::{AtFlags, Dir, Mode, OFlags, Timespec, Timestamps, UTIME_OMIT};
 use rustix::io::Errno;
 
 use crate::error::StorageError;
-use crate::meta::{DirEntry, FileInfo};
+use crate::meta::{DirEntry, FileInfo, FileKind};
 use crate::path::{PathError, RelativePath};
 use crate::resolve::{DIR_HANDLE, STAT_HANDLE};
 use crate::upload::TEMP_PREFIX;
@@ -80,6 +80,59 @@ pub(crate) fn stat(root: &Root, name: &str) -> Result<FileInfo, StorageError> {
     }
     let fd = root.open_beneath(name.as_path(), STAT_HANDLE)?;
     Ok(FileInfo::from_stat(&rustix::fs::fstat(&fd)?))
+}
+
+pub(crate) fn resolve_link(root: &Root, name: &str) -> Result<(String, FileInfo), StorageError> {
+    let name = Name::parse(name)?;
+    if let Name::Beneath(path) = &name {
+        existing(path)?;
+    }
+    // Followed with the confinement of every open: a link leading out of
+    // the root, or nowhere, fails here.
+    let fd = root.open_beneath(name.as_path(), STAT_HANDLE)?;
+    let info = FileInfo::from_stat(&rustix::fs::fstat(&fd)?);
+    let target = where_open(&fd)?;
+    let inside = target
+        .strip_prefix(root.path())
+        .map_err(|_| StorageError::PermissionDenied)?;
+    let inside = inside.to_string_lossy().into_owned();
+    if inside.split('/').any(|c| is_temp_name(c.as_bytes())) {
+        return Err(StorageError::NotFound);
+    }
+    Ok((inside, info))
+}
+
+/// The path of what `fd` has open, as the kernel knows it.
+fn where_open(fd: &OwnedFd) -> Result<std::path::PathBuf, StorageError> {
+    use std::os::fd::AsRawFd;
+    std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+        .map_err(|_| StorageError::PermissionDenied)
+}
+
+pub(crate) fn set_modified(root: &Root, name: &str, secs: i64) -> Result<(), StorageError> {
+    let name = Name::parse(name)?;
+    if let Name::Beneath(path) = &name {
+        existing(path)?;
+    }
+    // A real handle (futimens needs one, O_PATH will not do); NONBLOCK so
+    // that a FIFO does not hold the open, which is then refused.
+    let fd = root.open_beneath(name.as_path(), OFlags::RDONLY | OFlags::NONBLOCK)?;
+    let info = FileInfo::from_stat(&rustix::fs::fstat(&fd)?);
+    if !matches!(info.kind, FileKind::File | FileKind::Directory) {
+        return Err(StorageError::PermissionDenied);
+    }
+    let times = Timestamps {
+        last_access: Timespec {
+            tv_sec: 0,
+            tv_nsec: UTIME_OMIT,
+        },
+        last_modification: Timespec {
+            tv_sec: secs,
+            tv_nsec: 0,
+        },
+    };
+    rustix::fs::futimens(&fd, &times)?;
+    Ok(())
 }
 
 pub(crate) fn read_dir(root: &Root, name: &str) -> Result<Vec<DirEntry>, StorageError> {

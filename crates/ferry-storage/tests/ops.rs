@@ -796,3 +796,71 @@ fn a_subdirectory_root_keeps_lookups_beneath_it() {
     ));
     assert_eq!(root.subdirectory("/").unwrap().path(), root.path());
 }
+
+// ---- links and times ----
+
+#[test]
+fn resolve_link_gives_the_target_inside_and_refuses_every_way_out() {
+    let jail = jail_with_links_out();
+    fs::create_dir(jail.root.join("d")).unwrap();
+    fs::write(jail.root.join("d/f"), b"12345").unwrap();
+    symlink("d/f", jail.root.join("rel")).unwrap();
+    symlink(jail.root.join("d"), jail.root.join("abs")).unwrap();
+    symlink("../d/f", jail.root.join("d/back")).unwrap();
+    symlink("nowhere", jail.root.join("dangling")).unwrap();
+    let root = jail.storage.clone();
+
+    let (target, info) = root.resolve_link("rel").unwrap();
+    assert_eq!(
+        (target.as_str(), info.kind, info.len),
+        ("d/f", FileKind::File, 5)
+    );
+    let (target, info) = root.resolve_link("abs").unwrap();
+    assert_eq!((target.as_str(), info.kind), ("d", FileKind::Directory));
+    assert_eq!(root.resolve_link("d/back").unwrap().0, "d/f");
+    assert_eq!(root.resolve_link("").unwrap().0, "");
+    for out in ["out", "up", "secret", "etc"] {
+        assert!(
+            matches!(root.resolve_link(out), Err(StorageError::PermissionDenied)),
+            "{out}"
+        );
+    }
+    assert!(matches!(
+        root.resolve_link("dangling"),
+        Err(StorageError::NotFound)
+    ));
+}
+
+#[test]
+fn set_modified_changes_the_time_through_links_inside_only() {
+    let jail = jail_with_links_out();
+    fs::write(jail.root.join("f"), b"x").unwrap();
+    fs::create_dir(jail.root.join("d")).unwrap();
+    symlink("f", jail.root.join("lf")).unwrap();
+    let root = jail.storage.clone();
+    let mtime = |p: &str| fs::metadata(jail.root.join(p)).unwrap().mtime();
+
+    root.set_modified("f", 1_614_834_367).unwrap();
+    assert_eq!(mtime("f"), 1_614_834_367);
+    root.set_modified("lf", 1_000_000_000).unwrap();
+    assert_eq!(mtime("f"), 1_000_000_000);
+    root.set_modified("d", 1_234_567_890).unwrap();
+    assert_eq!(mtime("d"), 1_234_567_890);
+    let before = fs::metadata(jail.outside.join("secret")).unwrap().mtime();
+    assert!(matches!(
+        root.set_modified("secret", 1),
+        Err(StorageError::PermissionDenied)
+    ));
+    assert_eq!(
+        fs::metadata(jail.outside.join("secret")).unwrap().mtime(),
+        before
+    );
+    assert!(matches!(
+        root.set_modified("gone", 1),
+        Err(StorageError::NotFound)
+    ));
+    assert!(matches!(
+        root.set_modified("../x", 1),
+        Err(StorageError::InvalidPath)
+    ));
+}

@@ -157,8 +157,20 @@ pub enum Command<'a> {
     Epsv(EpsvArg),
     /// SIZE path (RFC 3659)
     Size(&'a str),
-    /// MDTM path (RFC 3659)
+    /// MDTM path (RFC 3659); also the older two-argument `MDTM time path`
+    /// that sets the time, which the server machine tells apart.
     Mdtm(&'a str),
+    /// `MFMT YYYYMMDDHHMMSS[.sss] path` (draft-somers-ftp-mfxx §3): set a
+    /// file's modification time. The fraction is accepted and dropped.
+    Mfmt {
+        /// The new time, Unix seconds, UTC.
+        modified: i64,
+        /// The file.
+        path: &'a str,
+    },
+    /// `HASH path` (draft-bryan-ftpext-hash §3): the file's digest in the
+    /// algorithm selected with `OPTS HASH`.
+    Hash(&'a str),
     /// `MLST [path]` (RFC 3659)
     Mlst(Option<&'a str>),
     /// `MLSD [path]` (RFC 3659)
@@ -275,6 +287,8 @@ const EPRT: u32 = key(b"EPRT");
 const EPSV: u32 = key(b"EPSV");
 const SIZE: u32 = key(b"SIZE");
 const MDTM: u32 = key(b"MDTM");
+const MFMT: u32 = key(b"MFMT");
+const HASH: u32 = key(b"HASH");
 const MLST: u32 = key(b"MLST");
 const MLSD: u32 = key(b"MLSD");
 const AUTH: u32 = key(b"AUTH");
@@ -417,6 +431,26 @@ fn epsv(arg: Option<&str>) -> Result<EpsvArg, ParseError> {
     }
 }
 
+/// MFMT's `time-val SP pathname` (draft-somers-ftp-mfxx §3): the time
+/// strictly as RFC 3659 §2.3 writes it, then one space and a path that may
+/// hold spaces of its own.
+fn mfmt(arg: Option<&str>) -> Result<Command<'_>, ParseError> {
+    const VERB: &str = "MFMT";
+    let arg = required(VERB, arg)?;
+    let (time, path) = arg
+        .split_once(' ')
+        .ok_or(ParseError::MissingArgument { verb: VERB })?;
+    if path.is_empty() {
+        return Err(ParseError::MissingArgument { verb: VERB });
+    }
+    // Years before 1000 are no time-val (§2.3), and could not be written
+    // back as they came.
+    let modified = crate::listing::parse_timeval(time)
+        .filter(|t| (crate::listing::TIMEVAL_MIN..=crate::listing::TIMEVAL_MAX).contains(t))
+        .ok_or(ParseError::InvalidArgument { verb: VERB })?;
+    Ok(Command::Mfmt { modified, path })
+}
+
 /// A single-letter parameter (STRU, MODE), case-insensitive.
 fn letter<T>(
     verb: &'static str,
@@ -535,6 +569,8 @@ impl<'a> Command<'a> {
             EPSV => Command::Epsv(epsv(arg)?),
             SIZE => Command::Size(required("SIZE", arg)?),
             MDTM => Command::Mdtm(required("MDTM", arg)?),
+            MFMT => mfmt(arg)?,
+            HASH => Command::Hash(required("HASH", arg)?),
             MLST => Command::Mlst(arg),
             MLSD => Command::Mlsd(arg),
             AUTH => Command::Auth(required("AUTH", arg)?),
@@ -595,6 +631,8 @@ impl<'a> Command<'a> {
             Command::Epsv(_) => "EPSV",
             Command::Size(_) => "SIZE",
             Command::Mdtm(_) => "MDTM",
+            Command::Mfmt { .. } => "MFMT",
+            Command::Hash(_) => "HASH",
             Command::Mlst(_) => "MLST",
             Command::Mlsd(_) => "MLSD",
             Command::Auth(_) => "AUTH",
@@ -633,6 +671,7 @@ impl<'a> Command<'a> {
             | Command::Opts(s)
             | Command::Size(s)
             | Command::Mdtm(s)
+            | Command::Hash(s)
             | Command::Auth(s)
             | Command::Pbsz(s)
             | Command::Prot(s)
@@ -698,6 +737,12 @@ impl<'a> Command<'a> {
             Command::Rest(offset) => {
                 out.push(b' ');
                 push_decimal(out, offset);
+            }
+            Command::Mfmt { modified, path } => {
+                out.push(b' ');
+                crate::listing::write_timeval(out, modified);
+                out.push(b' ');
+                out.extend_from_slice(path.as_bytes());
             }
             Command::Eprt(addr) => {
                 let proto = if addr.is_ipv4() { "1" } else { "2" };

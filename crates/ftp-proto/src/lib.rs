@@ -162,6 +162,7 @@ extern crate alloc;
 pub mod ascii;
 pub mod client;
 pub mod command;
+pub mod glob;
 pub mod line;
 pub mod listing;
 pub mod path;

@@ -99,6 +99,17 @@ impl Facts {
 /// An unknown modification time is shown as the Unix epoch so that the
 /// line keeps its shape.
 pub fn write_list_line(out: &mut Vec<u8>, name: &str, meta: &Metadata, now: i64) {
+    list_line(out, name, None, meta, now);
+}
+
+/// As [`write_list_line`], for a symlink whose target the client may see:
+/// `lrwxrwxrwx ... name -> target`, as `ls -l` shows it (wget and other
+/// LIST parsers take the target from there).
+pub fn write_link_line(out: &mut Vec<u8>, name: &str, target: &str, meta: &Metadata, now: i64) {
+    list_line(out, name, Some(target), meta, now);
+}
+
+fn list_line(out: &mut Vec<u8>, name: &str, target: Option<&str>, meta: &Metadata, now: i64) {
     out.push(match meta.kind {
         FileKind::File => b'-',
         FileKind::Directory => b'd',
@@ -133,6 +144,10 @@ pub fn write_list_line(out: &mut Vec<u8>, name: &str, meta: &Metadata, now: i64)
     }
     out.push(b' ');
     write_name(out, name);
+    if let Some(target) = target {
+        out.extend_from_slice(b" -> ");
+        write_name(out, target);
+    }
     out.extend_from_slice(b"\r\n");
 }
 
@@ -349,9 +364,9 @@ pub fn parse_timeval(text: &str) -> Option<i64> {
 }
 
 /// 1000-01-01 00:00:00 UTC, the earliest time-val (RFC 3659 §2.3).
-const TIMEVAL_MIN: i64 = -30_610_224_000;
+pub(crate) const TIMEVAL_MIN: i64 = -30_610_224_000;
 /// 9999-12-31 23:59:59 UTC, the latest time-val.
-const TIMEVAL_MAX: i64 = 253_402_300_799;
+pub(crate) const TIMEVAL_MAX: i64 = 253_402_300_799;
 
 /// Keeps a LIST date within four-digit years, like a time-val.
 fn clamp_secs(secs: i64) -> i64 {

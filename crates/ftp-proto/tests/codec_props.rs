@@ -29,7 +29,7 @@ struct Material {
     unknown: String,
 }
 
-const KINDS: u8 = 45;
+const KINDS: u8 = 47;
 
 fn build(m: &Material) -> Command<'_> {
     let s = m.text.as_str();
@@ -79,6 +79,12 @@ fn build(m: &Material) -> Command<'_> {
         41 => Command::Auth(s),
         42 => Command::Pbsz(&m.token),
         43 => Command::Prot(&m.token),
+        // Any time-val from 1000-01-01 to 9999-12-31 (RFC 3659 §2.3).
+        44 => Command::Mfmt {
+            modified: (m.number % 284_012_524_800) as i64 - 30_610_224_000,
+            path: s,
+        },
+        45 => Command::Hash(s),
         _ => Command::Unknown {
             verb: &m.unknown,
             arg: o,
@@ -375,7 +381,7 @@ proptest! {
             "PASV", "TYPE", "STRU", "MODE", "RETR", "STOR", "STOU", "APPE", "ALLO", "REST",
             "RNFR", "RNTO", "ABOR", "DELE", "RMD", "MKD", "PWD", "LIST", "NLST", "SITE",
             "SYST", "STAT", "HELP", "NOOP", "FEAT", "OPTS", "EPRT", "EPSV", "SIZE", "MDTM",
-            "MLST", "MLSD", "AUTH", "PBSZ", "PROT",
+            "MLST", "MLSD", "AUTH", "PBSZ", "PROT", "MFMT", "HASH",
         ][..]),
         arg in proptest::option::of(prop_oneof![
             "[ -~]{0,24}",

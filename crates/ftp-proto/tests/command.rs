@@ -137,6 +137,29 @@ fn string_arguments() {
     );
     assert_eq!(parse("SIZE x"), Ok(Command::Size("x")));
     assert_eq!(parse("MDTM x"), Ok(Command::Mdtm("x")));
+    assert_eq!(
+        parse("MFMT 20210304050607 a b"),
+        Ok(Command::Mfmt {
+            modified: 1_614_834_367,
+            path: "a b"
+        })
+    );
+    assert_eq!(
+        parse("MFMT 20210304050607.5 x"),
+        Ok(Command::Mfmt {
+            modified: 1_614_834_367,
+            path: "x"
+        })
+    );
+    for bad in [
+        "MFMT 20210304050607",
+        "MFMT 20210304050607 ",
+        "MFMT x y",
+        "MFMT 09990101000000 y",
+    ] {
+        assert!(parse(bad).is_err(), "{bad}");
+    }
+    assert_eq!(parse("HASH f.bin"), Ok(Command::Hash("f.bin")));
     assert_eq!(parse("AUTH SSL"), Ok(Command::Auth("SSL")));
     assert_eq!(parse("PBSZ 0"), Ok(Command::Pbsz("0")));
     assert_eq!(parse("PROT C"), Ok(Command::Prot("C")));

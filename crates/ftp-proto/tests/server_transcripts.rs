@@ -455,7 +455,7 @@ fn syntax_errors_unknown_verbs_and_unimplemented_commands() {
         > SITE CHMOD 644 f
         < 502 SITE command not implemented.
         > SITE HELP
-        < 214 No SITE commands are offered.
+        < 214 SITE UTIME is offered.
         > HELP RETR
         < 214 Command RETR is recognized.
         > HELP FROB
@@ -512,7 +512,9 @@ fn feat_lists_exactly_what_is_implemented() {
         < 211-Features:
         <  EPRT
         <  EPSV
+        <  HASH SHA-256*;SHA-1;MD5
         <  MDTM
+        <  MFMT
         <  MLST type*;size*;modify*;perm*;unique*;
         <  PASV
         <  REST STREAM
@@ -522,11 +524,15 @@ fn feat_lists_exactly_what_is_implemented() {
         < 211 End
         > OPTS MLST type;size;
         < 200 MLST OPTS type;size;
+        > OPTS HASH md5
+        < 200 MD5
         > FEAT
         < 211-Features:
         <  EPRT
         <  EPSV
+        <  HASH SHA-256;SHA-1;MD5*
         <  MDTM
+        <  MFMT
         <  MLST type*;size*;modify;perm;unique;
         <  PASV
         <  REST STREAM
@@ -567,10 +573,10 @@ fn syst_help_and_security_commands() {
         > HELP
         < 214-The following commands are recognized.
         <  ABOR ACCT ALLO APPE AUTH CCC CDUP CWD DELE EPRT EPSV FEAT
-        <  HELP LIST MDTM MKD MLSD MLST MODE NLST NOOP OPTS PASS PASV
-        <  PBSZ PORT PROT PWD QUIT REIN REST RETR RMD RNFR RNTO SITE
-        <  SIZE SMNT STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD
-        <  XPWD XRMD
+        <  HASH HELP LIST MDTM MFMT MKD MLSD MLST MODE NLST NOOP OPTS
+        <  PASS PASV PBSZ PORT PROT PWD QUIT REIN REST RETR RMD RNFR
+        <  RNTO SITE SIZE SMNT STAT STOR STOU STRU SYST TYPE USER XCUP
+        <  XCWD XMKD XPWD XRMD
         < 214 Help OK.
         > AUTH TLS
         < 504 Security mechanism not implemented.
@@ -1720,6 +1726,165 @@ fn nothing_after_a_held_quit_is_read() {
         < 226 Transfer complete.
         < 221 Goodbye.
         closed
+        ",
+    );
+}
+
+#[test]
+fn nlst_and_list_expand_wildcards_in_the_last_component() {
+    anonymous(
+        "
+        > PASV
+        ! Listen 10.0.0.1 -> listening 10.0.0.1:30000
+        < 227...
+        > NLST f*.bin
+        ! Transfer List / names named=\"\" pattern=\"f*.bin\" limit=10000 passive -> Started, Finished 20
+        < 150...
+        < 226...
+        > PASV
+        ! Listen 10.0.0.1 -> listening 10.0.0.1:30000
+        < 227...
+        > NLST pub/[ab]?.txt
+        ! Transfer List /pub names named=\"pub/\" pattern=\"[ab]?.txt\" limit=10000 passive -> Started, Finished 20
+        < 150...
+        < 226...
+        > PASV
+        ! Listen 10.0.0.1 -> listening 10.0.0.1:30000
+        < 227...
+        > LIST -la /pub/*
+        ! Transfer List /pub long named=\"/pub/\" pattern=\"*\" limit=10000 passive -> Started, Finished 20
+        < 150...
+        < 226...
+        > PASV
+        ! Listen 10.0.0.1 -> listening 10.0.0.1:30000
+        < 227...
+        > LIST pub/*/x
+        ! Transfer List /pub/*/x long passive -> Failed NotFound
+        < 550 No such file or directory.
+        > PASV
+        ! Listen 10.0.0.1 -> listening 10.0.0.1:30000
+        < 227...
+        > MLSD pub*
+        ! Transfer List /pub* machine passive -> Failed NotFound
+        < 550 No such file or directory.
+        > PASV
+        ! Listen 10.0.0.1 -> listening 10.0.0.1:30000
+        < 227...
+        > NLST *
+        ! Transfer List / names named=\"\" pattern=\"*\" limit=10000 passive -> Failed TooManyMatches
+        < 550 Too many matches for the pattern; narrow it.
+        ",
+    );
+}
+
+#[test]
+fn the_match_cap_comes_from_the_config() {
+    let config = Config {
+        max_matches: 3,
+        ..config()
+    };
+    transcript(
+        &config,
+        "
+        < 220
+        > USER ftp
+        < 331...
+        > PASS x
+        < 230...
+        > EPSV
+        ! Listen 10.0.0.1 -> listening 10.0.0.1:30000
+        < 229...
+        > NLST ?
+        ! Transfer List / names named=\"\" pattern=\"?\" limit=3 passive -> Started, Finished 2
+        < 150...
+        < 226...
+        ",
+    );
+}
+
+#[test]
+fn mfmt_mdtm_and_site_utime_set_modification_times() {
+    alice(
+        "
+        > MFMT 20210304050607 a b.txt
+        ! SetModified /home/alice/a b.txt 1614834367 -> done
+        < 213 Modify=20210304050607; a b.txt
+        > MFMT 20210304050607.123 sub/c
+        ! SetModified /home/alice/sub/c 1614834367 -> done
+        < 213 Modify=20210304050607; sub/c
+        > MFMT 20211304050607 x
+        < 501...
+        > MFMT 20210304050607
+        < 501...
+        > MFMT 20210304050607 gone
+        ! SetModified /home/alice/gone 1614834367 -> Failed NotFound
+        < 550 No such file or directory.
+        > MDTM 20210304050607 f.bin
+        ! SetModified /home/alice/f.bin 1614834367 -> done
+        < 213 File modification time set.
+        > MDTM 2021 f.bin
+        ! Stat /home/alice/2021 f.bin -> file 3
+        < 213 20010909014640
+        > SITE UTIME 20210304050607 f.bin
+        ! SetModified /home/alice/f.bin 1614834367 -> done
+        < 200 Modification time set.
+        > SITE UTIME 202103040506 f.bin
+        ! SetModified /home/alice/f.bin 1614834360 -> done
+        < 200 Modification time set.
+        > SITE UTIME my file 20200101000000 20210304050607 20200101000000 UTC
+        ! SetModified /home/alice/my file 1614834367 -> done
+        < 200 Modification time set.
+        > SITE UTIME nonsense
+        < 501...
+        ",
+    );
+}
+
+#[test]
+fn read_only_users_may_not_set_times() {
+    // 550, as every other change to the tree by a user without write
+    // access: the file exists, this user may not change it (532 would ask
+    // for an account, which would not help).
+    anonymous(
+        "
+        > MFMT 20210304050607 a.txt
+        < 550 Permission denied.
+        > MDTM 20210304050607 a.txt
+        < 550 Permission denied.
+        > SITE UTIME 20210304050607 a.txt
+        < 550 Permission denied.
+        > MDTM a.txt
+        ! Stat /a.txt -> file 3
+        < 213 20010909014640
+        ",
+    );
+}
+
+#[test]
+fn hash_in_the_selected_algorithm() {
+    anonymous(
+        "
+        > HASH pub/a b.bin
+        ! Hash /pub/a b.bin SHA-256 -> hashed 3 ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
+        < 213 SHA-256 0-3 ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad pub/a b.bin
+        > OPTS HASH
+        < 200 SHA-256
+        > OPTS HASH SHA-1
+        < 200 SHA-1
+        > HASH x
+        ! Hash /x SHA-1 -> hashed 0 da39a3ee5e6b4b0d3255bfef95601890afd80709
+        < 213 SHA-1 0-0 da39a3ee5e6b4b0d3255bfef95601890afd80709 x
+        > OPTS HASH CRC32
+        < 504 Unknown algorithm; FEAT lists them.
+        > HASH pub
+        ! Hash /pub SHA-1 -> Failed IsADirectory
+        < 550 Is a directory.
+        > HASH
+        < 501...
+        > REIN
+        < 220...
+        > HASH x
+        < 530...
         ",
     );
 }

@@ -153,7 +153,7 @@ pub(super) struct Conn {
     told_stop: bool,
     /// On the loop's run queue.
     queued: bool,
-    /// A password check for this session runs on the pool.
+    /// A password check or a HASH for this session runs on the pool.
     checking: bool,
     /// Replies have waited since then for the socket to take them.
     stalled_since: Option<Instant>,
@@ -356,6 +356,18 @@ impl Conn {
         if let Some(view) = view {
             self.view = view;
         }
+        self.session.complete(env.now(), id, completion);
+        self.drive(env);
+    }
+
+    /// The pool did a request (HASH).
+    pub(super) fn performed(
+        &mut self,
+        env: &mut Env<'_, '_>,
+        id: RequestId,
+        completion: Completion,
+    ) {
+        self.checking = false;
         self.session.complete(env.now(), id, completion);
         self.drive(env);
     }
@@ -811,6 +823,20 @@ impl Conn {
                     Operation::Listen { ip } => {
                         let completion = self.listen(env, ip);
                         self.session.complete(env.now(), id, completion);
+                    }
+                    // Reads the whole file: never on the loop.
+                    op @ Operation::Hash { .. } => {
+                        let ticket = Ticket {
+                            key: env.key,
+                            serial: self.serial,
+                            id,
+                        };
+                        self.checking = true;
+                        env.pool.submit(Task::Perform {
+                            ticket,
+                            view: self.view.clone(),
+                            op,
+                        });
                     }
                     op => {
                         let completion = service::perform(&self.view, op);

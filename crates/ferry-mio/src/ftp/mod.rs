@@ -9,7 +9,7 @@
 //! role, so no second table is needed. Timers use the control role's index.
 //!
 //! What may take long (argon2 password checks, the copy that starts an
-//! APPE or REST+STOR upload) runs on a small [`pool`]; the rest (stat,
+//! APPE or REST+STOR upload, HASH) runs on a small [`pool`]; the rest (stat,
 //! listings, open, rename) is quick and runs in the loop. Transfers move a
 //! bounded amount per turn ([`transfer::BUDGET`]), then wait for readiness
 //! or, with more to move, take the run queue: the loop's [`Waker`] brings
@@ -341,6 +341,12 @@ impl Service for Ftp {
                     upload,
                 } => self.with_conn(cx, key, Some(serial), |conn, env| {
                     conn.prepared(env, id, upload)
+                }),
+                Done::Performed {
+                    ticket: Ticket { key, serial, id },
+                    completion,
+                } => self.with_conn(cx, key, Some(serial), |conn, env| {
+                    conn.performed(env, id, completion)
                 }),
             }
         }

@@ -1,6 +1,7 @@
 //! The few threads that do what may take long, so the loop never waits
 //! for it: password checks (argon2: tens of milliseconds and 19 MiB each)
-//! and the copy that starts an APPE or REST+STOR upload.
+//! the copy that starts an APPE or REST+STOR upload, and HASH, which
+//! reads a whole file.
 //!
 //! A fixed number of threads (one per core: more would only queue for the
 //! CPU while each holds its memory) take tasks from one queue, send what
@@ -13,7 +14,7 @@ use std::thread::{self, JoinHandle};
 
 use ferry_service::ftp::{self as service, View};
 use ferry_storage::{NewUpload, StorageError, Upload};
-use ftp_proto::server::{Completion, RequestId};
+use ftp_proto::server::{Completion, Operation, RequestId};
 use mio::Waker;
 
 use super::Shared;
@@ -40,6 +41,12 @@ pub(super) enum Task {
     },
     /// Fill an upload's temporary file with what it keeps of the old file.
     Prepare { ticket: Ticket, upload: NewUpload },
+    /// A request that reads much (HASH), done in the session's view.
+    Perform {
+        ticket: Ticket,
+        view: View,
+        op: Operation,
+    },
 }
 
 /// What the pool did.
@@ -54,6 +61,11 @@ pub(super) enum Done {
     Prepared {
         ticket: Ticket,
         upload: Result<Upload, StorageError>,
+    },
+    /// The request's completion.
+    Performed {
+        ticket: Ticket,
+        completion: Completion,
     },
 }
 
@@ -153,6 +165,10 @@ fn work(queue: &Mutex<Receiver<Task>>, shared: &Shared, done: &Sender<Done>, wak
             Task::Prepare { ticket, upload } => Done::Prepared {
                 ticket,
                 upload: upload.prepare(),
+            },
+            Task::Perform { ticket, view, op } => Done::Performed {
+                ticket,
+                completion: service::perform(&view, op),
             },
         };
         if done.send(finished).is_err() {
@@ -267,6 +283,37 @@ mod tests {
                 assert!(view.is_none());
             }
         }
+    }
+
+    #[test]
+    fn a_hash_is_computed_on_the_pool_in_the_sessions_view() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut poll, mut pool) = pool(dir.path());
+        std::fs::write(dir.path().join("alice/abc"), b"abc").unwrap();
+        let root = Root::new(dir.path()).unwrap();
+        let view = View::whole(&root);
+        let op = Operation::Hash {
+            path: ftp_proto::RootPath::ROOT.resolve("alice/abc").unwrap(),
+            algorithm: ftp_proto::server::HashAlgorithm::Md5,
+        };
+        pool.submit(Task::Perform {
+            ticket: ticket(5),
+            view,
+            op,
+        });
+        let Done::Performed {
+            ticket: got,
+            completion,
+        } = wait(&mut poll, &mut pool)
+        else {
+            panic!("not a request")
+        };
+        assert_eq!(got, ticket(5));
+        let Completion::Hashed { len, digest } = completion else {
+            panic!("{completion:?}")
+        };
+        assert_eq!(len, 3);
+        assert_eq!(digest[..4], [0x90, 0x01, 0x50, 0x98]);
     }
 
     #[test]

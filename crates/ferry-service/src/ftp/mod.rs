@@ -6,6 +6,7 @@
 //! transfer's file ends and replies ([`Source`], [`Sink`],
 //! [`begin_transfer`], [`end_transfer`], [`completion`]).
 
+mod hash;
 mod log;
 mod net;
 mod requests;
@@ -21,6 +22,7 @@ use ferry_tls::ServerTls;
 use ferry_users::Users;
 use ftp_proto::server::{Access, Config, Tls};
 
+pub use hash::hash;
 pub use log::{SessionEnd, SessionLog};
 pub use net::{
     connect_from, connect_from_nonblocking, listen, PassivePorts, CONNECT_TIMEOUT, LISTEN_BACKLOG,

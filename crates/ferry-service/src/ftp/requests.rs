@@ -11,10 +11,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use ferry_storage::{DirEntry, FileInfo, NewUpload, Root, StorageError, UploadMode};
 use ftp_proto::listing::{self, FileKind, ListFormat, Metadata};
-use ftp_proto::server::{Access, Completion, Failure, Operation, StoreMode, TransferKind};
+use ftp_proto::server::{Access, Completion, Failure, Operation, Pattern, StoreMode, TransferKind};
 use ftp_proto::RootPath;
 
-use super::ServerConfig;
+use super::{hash, ServerConfig};
 
 /// What a transfer moves, opened before its 150.
 #[derive(Debug)]
@@ -31,9 +31,9 @@ pub enum Job {
 
 /// What a session sees of the served tree: the root, or a user's home
 /// opened as a root of its own.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct View {
-    root: Root,
+    pub(super) root: Root,
     /// The home as the session writes it in front of every path (`""`
     /// for the served root).
     home: String,
@@ -49,7 +49,7 @@ impl View {
     }
 
     /// `path` relative to the home: the session put the home in front.
-    fn name<'a>(&self, path: &'a RootPath) -> &'a str {
+    pub(super) fn name<'a>(&self, path: &'a RootPath) -> &'a str {
         let path = path.as_str();
         if self.home.is_empty() {
             return path;
@@ -81,14 +81,23 @@ pub fn perform(view: &View, op: Operation) -> Completion {
         Operation::Rename { from, to } => root
             .rename(view.name(&from), view.name(&to))
             .map(|()| Completion::Done),
-        Operation::List { path } => entries(view, &path).map(|(entries, _)| {
-            let now = unix_now();
-            let mut out = Vec::new();
-            for entry in &entries {
-                listing::write_list_line(&mut out, &entry.name, &metadata(&entry.info), now);
+        Operation::List { path } => {
+            return match entries(view, &path, None) {
+                Ok((entries, _)) => {
+                    let now = unix_now();
+                    let mut out = Vec::new();
+                    for entry in &entries {
+                        entry.write_long(&mut out, now);
+                    }
+                    Completion::Listing(out)
+                }
+                Err(failure) => Completion::Failed(failure),
             }
-            Completion::Listing(out)
-        }),
+        }
+        Operation::SetModified { path, modified } => root
+            .set_modified(view.name(&path), modified)
+            .map(|()| Completion::Done),
+        Operation::Hash { path, algorithm } => return hash::hash(view, &path, algorithm),
         // Authenticate, Listen and Transfer are the control loop's.
         _ => return Completion::Failed(Failure::Io),
     };
@@ -139,19 +148,19 @@ pub fn open_job(view: &View, kind: &TransferKind) -> Result<(Job, Completion), F
             path,
             format,
             named,
+            pattern,
         } => {
-            let (entries, in_directory) = entries(view, path).map_err(failure)?;
+            let (entries, in_directory) = entries(view, path, pattern.as_ref())?;
             let now = unix_now();
             let mut out = Vec::with_capacity(entries.len() * 64);
             for entry in &entries {
-                let meta = metadata(&entry.info);
                 match format {
-                    ListFormat::Long => listing::write_list_line(&mut out, &entry.name, &meta, now),
+                    ListFormat::Long => entry.write_long(&mut out, now),
                     ListFormat::Names => {
                         listing::write_nlst_entry(&mut out, named, &entry.name, in_directory)
                     }
                     ListFormat::Machine(facts) => {
-                        listing::write_facts_line(&mut out, &entry.name, &meta, facts)
+                        listing::write_facts_line(&mut out, &entry.name, &entry.described(), facts)
                     }
                     _ => return Err(Failure::Io),
                 }
@@ -168,16 +177,113 @@ pub fn open_job(view: &View, kind: &TransferKind) -> Result<(Job, Completion), F
     }
 }
 
-/// A directory's entries, or a file's one entry; and which it was.
-fn entries(view: &View, path: &RootPath) -> Result<(Vec<DirEntry>, bool), StorageError> {
+/// One entry of a listing.
+struct Listed {
+    name: String,
+    /// The entry itself (for a symlink, the link).
+    own: Metadata,
+    /// A symlink whose target lies inside the view: the target as `ls -l`
+    /// shows it (relative to the link's directory), and what the target
+    /// is, unless it is a directory the link lives in (a client walking
+    /// the tree would go round that loop without end).
+    link: Option<(String, Option<Metadata>)>,
+}
+
+impl Listed {
+    fn new(view: &View, dir: &str, entry: DirEntry) -> Listed {
+        let own = metadata(&entry.info);
+        let link = (entry.info.kind == ferry_storage::FileKind::Symlink)
+            .then(|| link_target(view, dir, &entry.name))
+            .flatten();
+        Listed {
+            name: entry.name,
+            own,
+            link,
+        }
+    }
+
+    /// The LIST line: a link inside the view as `name -> target`.
+    fn write_long(&self, out: &mut Vec<u8>, now: i64) {
+        match &self.link {
+            Some((target, _)) => listing::write_link_line(out, &self.name, target, &self.own, now),
+            None => listing::write_list_line(out, &self.name, &self.own, now),
+        }
+    }
+
+    /// What MLSD says the entry is: a link inside the view as its target
+    /// (RFC 3659 §7.5.1 has no type for links; a client that sees one
+    /// skips the file that RETR and SIZE give it).
+    fn described(&self) -> Metadata {
+        match &self.link {
+            Some((_, Some(target))) => *target,
+            _ => self.own,
+        }
+    }
+}
+
+/// Where the link `dir/name` leads, if inside the view.
+fn link_target(view: &View, dir: &str, name: &str) -> Option<(String, Option<Metadata>)> {
+    let dir: Vec<&str> = dir.split('/').filter(|c| !c.is_empty()).collect();
+    let mut full = dir.join("/");
+    if !full.is_empty() {
+        full.push('/');
+    }
+    full.push_str(name);
+    let (target, info) = view.root.resolve_link(&full).ok()?;
+    let target: Vec<&str> = target.split('/').filter(|c| !c.is_empty()).collect();
+    // The target relative to the link's directory, as a relative link
+    // would be written.
+    let common = dir.iter().zip(&target).take_while(|(a, b)| a == b).count();
+    let mut shown: Vec<&str> = vec![".."; dir.len() - common];
+    shown.extend_from_slice(&target[common..]);
+    let shown = if shown.is_empty() {
+        String::from(".")
+    } else {
+        shown.join("/")
+    };
+    let encloses_link = target.len() <= dir.len() && dir[..target.len()] == target[..];
+    let described = (!encloses_link).then(|| metadata(&info));
+    Some((shown, described))
+}
+
+/// A directory's entries, or a file's one entry; and which it was. With
+/// a pattern, `path` must be a directory and only the entries that match
+/// are listed, no more than its limit.
+fn entries(
+    view: &View,
+    path: &RootPath,
+    pattern: Option<&Pattern>,
+) -> Result<(Vec<Listed>, bool), Failure> {
     let root = &view.root;
     let name = view.name(path);
-    let info = root.stat(name)?;
+    let info = root.stat(name).map_err(failure)?;
     if info.kind == ferry_storage::FileKind::Directory {
-        Ok((root.read_dir(name)?, true))
+        let mut entries = root.read_dir(name).map_err(failure)?;
+        if let Some(pattern) = pattern {
+            entries.retain(|entry| pattern.matches(&entry.name));
+            if entries.len() > pattern.limit {
+                // Before any link among them is looked up.
+                return Err(Failure::TooManyMatches);
+            }
+        }
+        let listed = entries
+            .into_iter()
+            .map(|entry| Listed::new(view, name, entry))
+            .collect();
+        Ok((listed, true))
+    } else if pattern.is_some() {
+        Err(Failure::NotADirectory)
     } else {
         let name = path.file_name().to_owned();
-        Ok((vec![DirEntry { name, info }], false))
+        let own = metadata(&info);
+        Ok((
+            vec![Listed {
+                name,
+                own,
+                link: None,
+            }],
+            false,
+        ))
     }
 }
 
@@ -258,4 +364,95 @@ fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ftp_proto::listing::Facts;
+    use std::os::unix::fs::symlink;
+
+    const TYPE_ONLY: Facts = Facts {
+        kind: true,
+        ..Facts::NONE
+    };
+
+    fn listing(view: &View, path: &str, format: ListFormat, pattern: Option<&str>) -> String {
+        let kind = TransferKind::List {
+            path: RootPath::ROOT.resolve(&format!("/{path}")).unwrap(),
+            format,
+            named: String::new(),
+            pattern: pattern.map(|text| Pattern {
+                text: text.into(),
+                limit: 3,
+            }),
+        };
+        match open_job(view, &kind) {
+            Ok((Job::Listing(lines), _)) => String::from_utf8(lines).unwrap(),
+            Ok(_) => panic!("not a listing"),
+            Err(failure) => format!("{failure:?}"),
+        }
+    }
+
+    /// d/f (5 bytes); d/sub/back -> ../f, d/sub/up -> .., d/sub/self -> .,
+    /// top -> d, out -> /etc, gone -> nowhere.
+    fn tree() -> (tempfile::TempDir, View) {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        std::fs::create_dir_all(base.join("d/sub")).unwrap();
+        std::fs::write(base.join("d/f"), b"12345").unwrap();
+        symlink("../f", base.join("d/sub/back")).unwrap();
+        symlink("..", base.join("d/sub/up")).unwrap();
+        symlink(".", base.join("d/sub/self")).unwrap();
+        symlink("d", base.join("top")).unwrap();
+        symlink("/etc", base.join("out")).unwrap();
+        symlink("nowhere", base.join("gone")).unwrap();
+        let view = View::whole(&Root::new(base).unwrap());
+        (dir, view)
+    }
+
+    #[test]
+    fn links_inside_are_their_targets_loops_and_links_out_stay_links() {
+        let (_dir, view) = tree();
+        let mlsd = listing(&view, "d/sub", ListFormat::Machine(TYPE_ONLY), None);
+        assert_eq!(
+            mlsd,
+            "type=file; back\r\ntype=OS.unix=slink; self\r\ntype=OS.unix=slink; up\r\n"
+        );
+        let mlsd = listing(&view, "", ListFormat::Machine(TYPE_ONLY), None);
+        assert_eq!(
+            mlsd,
+            "type=dir; d\r\ntype=OS.unix=slink; gone\r\ntype=OS.unix=slink; out\r\ntype=dir; top\r\n"
+        );
+        let list = listing(&view, "d/sub", ListFormat::Long, None);
+        let ends: Vec<&str> = list
+            .lines()
+            .map(|l| &l[l.find(':').unwrap() + 4..])
+            .collect();
+        assert_eq!(ends, ["back -> ../f", "self -> .", "up -> .."]);
+        let list = listing(&view, "", ListFormat::Long, None);
+        assert!(
+            list.contains(" top -> d\r\n") && list.contains(" out\r\n"),
+            "{list}"
+        );
+        assert!(!list.contains("etc") && !list.contains("nowhere"), "{list}");
+    }
+
+    #[test]
+    fn patterns_filter_a_directory_up_to_their_limit() {
+        let (_dir, view) = tree();
+        assert_eq!(
+            listing(&view, "d/sub", ListFormat::Names, Some("[bs]*")),
+            "back\r\nself\r\n"
+        );
+        assert_eq!(listing(&view, "d/sub", ListFormat::Names, Some("x*")), "");
+        assert_eq!(
+            listing(&view, "", ListFormat::Names, Some("*")),
+            "TooManyMatches"
+        );
+        assert_eq!(
+            listing(&view, "d/f", ListFormat::Names, Some("*")),
+            "NotADirectory"
+        );
+    }
 }

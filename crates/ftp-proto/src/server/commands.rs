@@ -7,13 +7,15 @@ use alloc::string::String;
 use core::net::{IpAddr, SocketAddr};
 
 use super::event::{CloseReason, Event, LogEvent};
-use super::ops::{DataChannel, Operation, StoreMode, Transfer, TransferKind};
-use super::session::{Data, Login, Running, State, Stop, Then, User, Wait};
+use super::ops::{
+    DataChannel, HashAlgorithm, Operation, Pattern, StoreMode, Transfer, TransferKind,
+};
+use super::session::{Data, Login, Running, SetTime, State, Stop, Then, User, Wait};
 use super::text;
 use crate::command::{
     Command, EpsvArg, FormatControl, ParseError, RepresentationType, Structure, TransferMode,
 };
-use crate::listing::{Facts, ListFormat};
+use crate::listing::{parse_timeval, Facts, ListFormat, TIMEVAL_MAX, TIMEVAL_MIN};
 use crate::path::{write_quoted, RootPath};
 use crate::reply::ReplyCode;
 use crate::Instant;
@@ -122,7 +124,7 @@ impl State {
             Command::Noop => self.answer(verb, None, ReplyCode::OK, "NOOP ok."),
             Command::Syst => self.answer(verb, None, ReplyCode::SYSTEM_TYPE, "UNIX Type: L8"),
             Command::Feat => {
-                let text = text::features(&self.facts, self.policy.tls.offered);
+                let text = text::features(&self.facts, self.policy.tls.offered, self.hash);
                 self.answer(verb, None, ReplyCode::SYSTEM_STATUS, &text)
             }
             Command::Help(None) => {
@@ -154,9 +156,22 @@ impl State {
                 "SMNT not implemented.",
             ),
             Command::Site(arg) => {
-                let sub = arg.split_ascii_whitespace().next().unwrap_or("");
+                let arg = arg.trim_start_matches(' ');
+                let (sub, rest) = arg.split_once(' ').unwrap_or((arg, ""));
                 if sub.eq_ignore_ascii_case("HELP") {
-                    self.answer(verb, None, ReplyCode::HELP, "No SITE commands are offered.")
+                    self.answer(verb, None, ReplyCode::HELP, "SITE UTIME is offered.")
+                } else if sub.eq_ignore_ascii_case("UTIME") {
+                    match site_utime(rest) {
+                        Some((modified, path)) => {
+                            self.set_modified(verb, modified, path, SetTime::SiteUtime)
+                        }
+                        None => self.answer(
+                            verb,
+                            None,
+                            ReplyCode::PARAMETER_SYNTAX,
+                            "Use SITE UTIME YYYYMMDDHHMM[SS] path, or SITE UTIME path atime mtime ctime UTC.",
+                        ),
+                    }
                 } else {
                     self.answer(
                         verb,
@@ -263,7 +278,30 @@ impl State {
                 self.request(verb, Some(to), op, Then::Done);
             }
             Command::Size(arg) => self.stat_request(verb, Some(arg), Then::Size),
-            Command::Mdtm(arg) => self.stat_request(verb, Some(arg), Then::Mdtm),
+            Command::Mdtm(arg) => match mdtm_set(arg) {
+                // The older form that sets the time (rclone's
+                // --ftp-writing-mdtm, some ftp(1) clients).
+                Some((modified, path)) => self.set_modified(verb, modified, path, SetTime::Mdtm),
+                None => self.stat_request(verb, Some(arg), Then::Mdtm),
+            },
+            Command::Mfmt { modified, path } => {
+                let shown = String::from(path);
+                self.set_modified(verb, modified, path, SetTime::Mfmt { modified, shown })
+            }
+            Command::Hash(arg) => {
+                let Some((_, full)) = self.resolve(verb, arg) else {
+                    return;
+                };
+                let op = Operation::Hash {
+                    path: full.clone(),
+                    algorithm: self.hash,
+                };
+                let then = Then::Hashed {
+                    algorithm: self.hash,
+                    shown: String::from(arg),
+                };
+                self.request(verb, Some(full), op, then);
+            }
             Command::Mlst(arg) => {
                 let Some((shown, full)) = self.resolve_or_cwd(verb, arg) else {
                     return;
@@ -419,6 +457,60 @@ fn needs_login(cmd: &Command<'_>) -> bool {
     )
 }
 
+/// A LIST or NLST argument whose last component has wildcards: the
+/// directory part as written (`dir/`, `/`, or empty for the current
+/// directory) and the pattern. Wildcards elsewhere are literal.
+fn split_pattern(arg: &str) -> Option<(&str, &str)> {
+    let (dir, last) = match arg.rfind('/') {
+        Some(i) => arg.split_at(i + 1),
+        None => ("", arg),
+    };
+    crate::glob::is_pattern(last).then_some((dir, last))
+}
+
+/// A time-val that could be written back: years 1000 to 9999 (RFC 3659 §2.3).
+fn timeval(text: &str) -> Option<i64> {
+    parse_timeval(text).filter(|t| (TIMEVAL_MIN..=TIMEVAL_MAX).contains(t))
+}
+
+/// `MDTM YYYYMMDDHHMMSS[.sss] path`: the two-argument form that sets the
+/// time. An argument whose first word is no time-val is a path to query.
+fn mdtm_set(arg: &str) -> Option<(i64, &str)> {
+    let (time, path) = arg.split_once(' ')?;
+    if path.is_empty() {
+        return None;
+    }
+    Some((timeval(time)?, path))
+}
+
+/// SITE UTIME in the two forms clients send: `YYYYMMDDHHMM[SS] path`
+/// (ProFTPD's mod_site_misc) and `path atime mtime ctime UTC` (lftp and
+/// others, times as time-vals; the modification time is the second).
+fn site_utime(args: &str) -> Option<(i64, &str)> {
+    if let Some(front) = args
+        .strip_suffix(" UTC")
+        .or_else(|| args.strip_suffix(" utc"))
+    {
+        let mut parts = front.rsplitn(4, ' ');
+        let (_ctime, mtime, _atime) = (parts.next()?, parts.next()?, parts.next()?);
+        if let Some(path) = parts.next().filter(|p| !p.is_empty()) {
+            if let Some(modified) = timeval(mtime) {
+                return Some((modified, path));
+            }
+        }
+    }
+    let (time, path) = args.split_once(' ')?;
+    if path.is_empty() || !time.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let modified = match time.len() {
+        14 => timeval(time)?,
+        12 => timeval(&format!("{time}00"))?,
+        _ => return None,
+    };
+    Some((modified, path))
+}
+
 /// LIST and NLST arguments that start with `-` are `ls` options many
 /// clients send (`LIST -la`, `LIST -l dir`); they are dropped, leaving
 /// the path (possibly empty: the current directory).
@@ -530,6 +622,7 @@ impl State {
         self.ascii = true;
         self.epsv_all = false;
         self.facts = Facts::ALL;
+        self.hash = HashAlgorithm::default();
         self.answer(
             "REIN",
             None,
@@ -557,6 +650,24 @@ impl State {
                 ReplyCode::PARAMETER_NOT_IMPLEMENTED,
                 "UTF8 cannot be turned off.",
             );
+        }
+        if name.eq_ignore_ascii_case("HASH") {
+            // draft-bryan-ftpext-hash §3.2: no value asks which is
+            // selected; either way the reply names it.
+            if !value.is_empty() {
+                match HashAlgorithm::from_name(value) {
+                    Some(algorithm) => self.hash = algorithm,
+                    None => {
+                        return self.answer(
+                            "OPTS",
+                            None,
+                            ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+                            "Unknown algorithm; FEAT lists them.",
+                        )
+                    }
+                }
+            }
+            return self.answer("OPTS", None, ReplyCode::OK, self.hash.name());
         }
         if name.eq_ignore_ascii_case("MLST") {
             let mut facts = Facts::NONE;
@@ -749,15 +860,42 @@ impl State {
             (_, Some(arg)) => Some(strip_list_options(arg)),
             (_, None) => None,
         };
-        let Some((_, full)) = self.resolve_or_cwd(verb, arg) else {
+        // RFC 3659 §7.2.1: MLSD takes a directory, never a pattern.
+        let split = match (verb, arg) {
+            ("MLSD", _) | (_, None) => None,
+            (_, Some(arg)) => split_pattern(arg),
+        };
+        let (dir, pattern) = match split {
+            Some((dir, last)) => (Some(dir), Some(last)),
+            None => (arg, None),
+        };
+        let Some((_, full)) = self.resolve_or_cwd(verb, dir) else {
             return;
         };
         let kind = TransferKind::List {
             path: full.clone(),
             format,
-            named: String::from(arg.unwrap_or("")),
+            named: String::from(dir.unwrap_or("")),
+            pattern: pattern.map(|text| Pattern {
+                text: String::from(text),
+                limit: self.policy.max_matches,
+            }),
         };
         self.transfer(verb, full, kind, false, true);
+    }
+
+    /// MFMT, `MDTM time path` and SITE UTIME: refused with 550 by the
+    /// session itself for a user who may not write, as every other change
+    /// to the tree is (the file is there; the user may not change it).
+    fn set_modified(&mut self, verb: &'static str, modified: i64, arg: &str, set: SetTime) {
+        let Some((_, full)) = self.resolve_for_write(verb, arg) else {
+            return;
+        };
+        let op = Operation::SetModified {
+            path: full.clone(),
+            modified,
+        };
+        self.request(verb, Some(full), op, Then::Modified(set));
     }
 
     /// Starts a transfer on the data connection PORT/EPRT or PASV/EPSV set

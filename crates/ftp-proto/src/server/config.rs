@@ -55,6 +55,10 @@ pub struct Config {
     /// Longest command line, without its CR LF. RFC 959 sets no limit;
     /// a longer line is answered 500 and skipped.
     pub max_line: usize,
+    /// Most entries a LIST or NLST pattern (`NLST *.bin`) may list; past
+    /// this the command fails with 550 before any data connection, so a
+    /// pattern over a huge directory cannot make one reply without end.
+    pub max_matches: usize,
     /// Text of the 220 greeting.
     pub greeting: String,
     /// FTPS (RFC 4217).
@@ -73,6 +77,7 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(300),
             data_timeout: Duration::from_secs(300),
             max_line: 4096,
+            max_matches: 10_000,
             greeting: String::from("ferry FTP server ready"),
             tls: Tls::default(),
             tls_handshake_timeout: Duration::from_secs(30),

@@ -79,7 +79,8 @@ mod text;
 pub use config::{Access, Config, Tls};
 pub use event::{CloseReason, Event, LogEvent};
 pub use ops::{
-    Completion, DataChannel, Failure, Operation, RequestId, StoreMode, Transfer, TransferKind,
+    Completion, DataChannel, Failure, HashAlgorithm, Operation, Pattern, RequestId, StoreMode,
+    Transfer, TransferKind,
 };
 pub use session::Session;
 

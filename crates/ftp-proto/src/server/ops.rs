@@ -82,8 +82,95 @@ pub enum Operation {
         /// The file or directory to list.
         path: RootPath,
     },
+    /// Set a file's (or directory's) modification time: MFMT, `MDTM time
+    /// path`, SITE UTIME. A symlink inside the view is followed. Complete
+    /// with [`Completion::Done`] or `Failed`.
+    SetModified {
+        /// The file.
+        path: RootPath,
+        /// The new time, Unix seconds, UTC.
+        modified: i64,
+    },
+    /// HASH: the digest of a whole regular file. Reading it all may take
+    /// long: a driver with many sessions on one thread runs this off it.
+    /// Complete with [`Completion::Hashed`] or `Failed`.
+    Hash {
+        /// The file.
+        path: RootPath,
+        /// Which digest.
+        algorithm: HashAlgorithm,
+    },
     /// Run one transfer; see [`Transfer`].
     Transfer(Transfer),
+}
+
+/// The digests HASH offers (draft-bryan-ftpext-hash §3.1), named as the
+/// draft's registry writes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum HashAlgorithm {
+    /// `SHA-256`, the default.
+    #[default]
+    Sha256,
+    /// `SHA-1`
+    Sha1,
+    /// `MD5`
+    Md5,
+}
+
+impl HashAlgorithm {
+    /// Every algorithm, in the order FEAT lists them.
+    pub const ALL: [HashAlgorithm; 3] = [
+        HashAlgorithm::Sha256,
+        HashAlgorithm::Sha1,
+        HashAlgorithm::Md5,
+    ];
+
+    /// The name on the wire: `SHA-256`, `SHA-1`, `MD5`.
+    pub fn name(self) -> &'static str {
+        match self {
+            HashAlgorithm::Sha256 => "SHA-256",
+            HashAlgorithm::Sha1 => "SHA-1",
+            HashAlgorithm::Md5 => "MD5",
+        }
+    }
+
+    /// The algorithm a client names, in any case.
+    pub fn from_name(name: &str) -> Option<HashAlgorithm> {
+        HashAlgorithm::ALL
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(name))
+    }
+
+    /// Bytes in a digest.
+    pub fn digest_len(self) -> usize {
+        match self {
+            HashAlgorithm::Sha256 => 32,
+            HashAlgorithm::Sha1 => 20,
+            HashAlgorithm::Md5 => 16,
+        }
+    }
+}
+
+/// A wildcard pattern from the last component of a LIST or NLST argument
+/// (see [`glob`](crate::glob)): list only the directory's entries whose
+/// names match, and no more than `limit` of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    /// The last component as the client wrote it.
+    pub text: String,
+    /// More matches than this fail the listing with
+    /// [`Failure::TooManyMatches`] before its 150.
+    pub limit: usize,
+}
+
+impl Pattern {
+    /// Whether an entry named `name` is listed.
+    /// A name equal to the pattern is listed too, so that a file called
+    /// `a[1]` can still be named by itself.
+    pub fn matches(&self, name: &str) -> bool {
+        name == self.text || crate::glob::matches(&self.text, name)
+    }
 }
 
 /// One transfer on a data connection.
@@ -160,7 +247,12 @@ pub enum TransferKind {
         /// The path as the client wrote it, options removed; empty when
         /// it named none. NLST lines show names built from it with
         /// [`listing::write_nlst_entry`](crate::listing::write_nlst_entry).
+        /// With a pattern, the directory part only (`dir/` of `dir/*.bin`).
         named: String,
+        /// LIST and NLST whose last component has wildcards: `path` is
+        /// then the directory, and only its entries that match are listed
+        /// (never the directory itself, nor what matched directories hold).
+        pattern: Option<Pattern>,
     },
 }
 
@@ -214,6 +306,13 @@ pub enum Completion {
         /// Bytes moved on the data connection.
         bytes: u64,
     },
+    /// Hash: the digest of the file's `len` bytes.
+    Hashed {
+        /// Bytes hashed: the whole file.
+        len: u64,
+        /// The digest, [`HashAlgorithm::digest_len`] bytes.
+        digest: Vec<u8>,
+    },
     /// Any request: it could not be done.
     Failed(Failure),
 }
@@ -254,4 +353,7 @@ pub enum Failure {
     /// The data connection's TLS session did not resume the control
     /// connection's, and the server requires it (522).
     DataTlsNotResumed,
+    /// A LIST or NLST pattern matched more than its
+    /// [`limit`](Pattern::limit) (550).
+    TooManyMatches,
 }

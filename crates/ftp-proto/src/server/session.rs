@@ -10,7 +10,7 @@ use core::time::Duration;
 
 use super::config::{Access, Config, Tls};
 use super::event::{CloseReason, Event, LogEvent};
-use super::ops::{Completion, Failure, Operation, RequestId};
+use super::ops::{Completion, Failure, HashAlgorithm, Operation, RequestId};
 use super::text;
 use crate::command::Command;
 use crate::line::{Fed, LineReader};
@@ -70,6 +70,8 @@ pub(super) struct State {
     pub(super) quit_held: bool,
     /// Facts selected with `OPTS MLST` (RFC 3659 §7.9).
     pub(super) facts: Facts,
+    /// The digest HASH gives, chosen with `OPTS HASH`.
+    pub(super) hash: HashAlgorithm,
     pub(super) data: Data,
     /// REST offset for the very next command (RFC 3659 §5.3).
     pub(super) rest: Option<u64>,
@@ -94,6 +96,7 @@ pub(super) struct Policy {
     pub(super) data_timeout: Duration,
     pub(super) tls: Tls,
     pub(super) tls_handshake_timeout: Duration,
+    pub(super) max_matches: usize,
 }
 
 /// The protection of the control and data connections (RFC 4217).
@@ -183,6 +186,14 @@ pub(super) enum Then {
     Size,
     /// MDTM: 213 time.
     Mdtm,
+    /// MFMT, `MDTM time path`, SITE UTIME: the time is set.
+    Modified(SetTime),
+    /// HASH: 213 with the digest.
+    Hashed {
+        algorithm: HashAlgorithm,
+        /// The path as the client wrote it.
+        shown: String,
+    },
     /// MLST: 250 with one facts line (RFC 3659 §7.2).
     Mlst { shown: RootPath },
     /// STAT path: 213 with one listing line.
@@ -191,6 +202,17 @@ pub(super) enum Then {
     Listen { extended: bool },
     /// A transfer command: 150, then the final reply.
     Transfer(Running),
+}
+
+/// Which command set a modification time, for its reply.
+#[derive(Debug)]
+pub(super) enum SetTime {
+    /// MFMT: `213 Modify=<time>; <path>` (draft-somers-ftp-mfxx §3).
+    Mfmt { modified: i64, shown: String },
+    /// `MDTM time path`: 213.
+    Mdtm,
+    /// SITE UTIME: 200.
+    SiteUtime,
 }
 
 /// A transfer in progress.
@@ -273,6 +295,7 @@ impl Session {
                 data_timeout: config.data_timeout,
                 tls: config.tls,
                 tls_handshake_timeout: config.tls_handshake_timeout,
+                max_matches: config.max_matches,
             },
             // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d;
             // comparisons and 227 replies want the IPv4 form.
@@ -285,6 +308,7 @@ impl Session {
             abor_held: false,
             quit_held: false,
             facts: Facts::ALL,
+            hash: HashAlgorithm::default(),
             data: Data::None,
             rest: None,
             rnfr: None,
@@ -937,6 +961,37 @@ impl State {
                 let mut value = Vec::new();
                 crate::listing::write_timeval(&mut value, secs);
                 let text = String::from_utf8(value).unwrap_or_default();
+                return self.answer(verb, path, ReplyCode::FILE_STATUS, &text);
+            }
+            (Then::Modified(set), Completion::Done) => {
+                return match set {
+                    SetTime::Mfmt { modified, shown } => {
+                        let mut text = Vec::from(&b"Modify="[..]);
+                        crate::listing::write_timeval(&mut text, modified);
+                        let text = format!("{}; {shown}", String::from_utf8_lossy(&text));
+                        self.answer(verb, path, ReplyCode::FILE_STATUS, &text)
+                    }
+                    SetTime::Mdtm => self.answer(
+                        verb,
+                        path,
+                        ReplyCode::FILE_STATUS,
+                        "File modification time set.",
+                    ),
+                    SetTime::SiteUtime => {
+                        self.answer(verb, path, ReplyCode::OK, "Modification time set.")
+                    }
+                };
+            }
+            (Then::Hashed { algorithm, shown }, Completion::Hashed { len, digest }) => {
+                // draft-bryan-ftpext-hash §3.3: 213 <algorithm> <start>-<end>
+                // <hash> <pathname>, the whole file here (no RANG).
+                let mut text = format!("{} 0-{len} ", algorithm.name());
+                for byte in digest {
+                    text.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+                    text.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
+                }
+                text.push(' ');
+                text.push_str(&shown);
                 return self.answer(verb, path, ReplyCode::FILE_STATUS, &text);
             }
             (Then::Mlst { shown }, Completion::Metadata(meta)) => {

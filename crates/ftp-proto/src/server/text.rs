@@ -6,14 +6,14 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::{Ipv4Addr, SocketAddr};
 
-use super::ops::Failure;
+use super::ops::{Failure, HashAlgorithm};
 use crate::listing::{mlst_feature, Facts};
 use crate::reply::ReplyCode;
 
 /// The FEAT reply text (RFC 2389 §3.2): every extension this session
 /// implements, one per line with a leading space, in alphabetical order,
 /// and nothing it does not.
-pub(super) fn features(facts: &Facts, tls: bool) -> String {
+pub(super) fn features(facts: &Facts, tls: bool, hash: HashAlgorithm) -> String {
     let mut mlst = Vec::new();
     mlst_feature(facts, &mut mlst);
     while matches!(mlst.last(), Some(b'\r' | b'\n')) {
@@ -26,8 +26,19 @@ pub(super) fn features(facts: &Facts, tls: bool) -> String {
     } else {
         ("", "")
     };
+    // draft-bryan-ftpext-hash §3.2: the algorithms, the selected one starred.
+    let mut hashes = String::from("HASH ");
+    for (i, algorithm) in HashAlgorithm::ALL.into_iter().enumerate() {
+        if i > 0 {
+            hashes.push(';');
+        }
+        hashes.push_str(algorithm.name());
+        if algorithm == hash {
+            hashes.push('*');
+        }
+    }
     format!(
-        "Features:{auth}\n EPRT\n EPSV\n MDTM\n {}\n PASV{pbsz_prot}\n REST STREAM\n SIZE\n TVFS\n UTF8\nEnd",
+        "Features:{auth}\n EPRT\n EPSV\n {hashes}\n MDTM\n MFMT\n {}\n PASV{pbsz_prot}\n REST STREAM\n SIZE\n TVFS\n UTF8\nEnd",
         mlst.trim_start()
     )
 }
@@ -35,10 +46,10 @@ pub(super) fn features(facts: &Facts, tls: bool) -> String {
 /// Verbs this server recognises, for HELP (RFC 959 §4.1.3).
 pub(super) const VERBS: &[&str] = &[
     "ABOR", "ACCT", "ALLO", "APPE", "AUTH", "CCC", "CDUP", "CWD", "DELE", "EPRT", "EPSV", "FEAT",
-    "HELP", "LIST", "MDTM", "MKD", "MLSD", "MLST", "MODE", "NLST", "NOOP", "OPTS", "PASS", "PASV",
-    "PBSZ", "PORT", "PROT", "PWD", "QUIT", "REIN", "REST", "RETR", "RMD", "RNFR", "RNTO", "SITE",
-    "SIZE", "SMNT", "STAT", "STOR", "STOU", "STRU", "SYST", "TYPE", "USER", "XCUP", "XCWD", "XMKD",
-    "XPWD", "XRMD",
+    "HASH", "HELP", "LIST", "MDTM", "MFMT", "MKD", "MLSD", "MLST", "MODE", "NLST", "NOOP", "OPTS",
+    "PASS", "PASV", "PBSZ", "PORT", "PROT", "PWD", "QUIT", "REIN", "REST", "RETR", "RMD", "RNFR",
+    "RNTO", "SITE", "SIZE", "SMNT", "STAT", "STOR", "STOU", "STRU", "SYST", "TYPE", "USER", "XCUP",
+    "XCWD", "XMKD", "XPWD", "XRMD",
 ];
 
 /// The HELP reply text: the verbs, twelve to a line.
@@ -98,6 +109,10 @@ pub(super) fn failure(f: Failure) -> (ReplyCode, &'static str) {
         Failure::DataTlsNotResumed => (
             ReplyCode::DATA_TLS_FAILED,
             "TLS session reuse required on the data connection.",
+        ),
+        Failure::TooManyMatches => (
+            ReplyCode::FILE_UNAVAILABLE,
+            "Too many matches for the pattern; narrow it.",
         ),
     }
 }

@@ -28,6 +28,7 @@ pub enum FsError {
     DirectoryNotEmpty,
     StorageFull,
     InvalidName,
+    TooManyMatches,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -493,6 +494,7 @@ impl From<FsError> for Failure {
             FsError::DirectoryNotEmpty => Failure::DirectoryNotEmpty,
             FsError::StorageFull => Failure::StorageFull,
             FsError::InvalidName => Failure::InvalidName,
+            FsError::TooManyMatches => Failure::TooManyMatches,
         }
     }
 }
@@ -563,8 +565,27 @@ impl MemFs {
                 path,
                 format,
                 named,
+                pattern,
             } => {
-                let listing = self.list(&path, format, &named)?;
+                let mut listing = self.list(&path, format, &named)?;
+                if let Some(pattern) = pattern {
+                    // Only NLST and LIST carry one; keep the lines whose
+                    // last word (the name) matches.
+                    let mut kept = Vec::new();
+                    let mut count = 0;
+                    for line in listing.split_inclusive(|&b| b == b'\n') {
+                        let text = String::from_utf8_lossy(line);
+                        let name = text.trim_end().rsplit(['/', ' ']).next().unwrap_or("");
+                        if pattern.matches(name) {
+                            count += 1;
+                            kept.extend_from_slice(line);
+                        }
+                    }
+                    if count > pattern.limit {
+                        return Err(FsError::TooManyMatches);
+                    }
+                    listing = kept;
+                }
                 let started = Completion::Started {
                     size: None,
                     name: None,

@@ -357,6 +357,12 @@ pub fn describe(op: &Operation) -> String {
         Operation::Rename { from, to } => format!("Rename {} {}", path(from), path(to)),
         Operation::Listen { ip } => format!("Listen {ip}"),
         Operation::List { path: p } => format!("List {}", path(p)),
+        Operation::SetModified { path: p, modified } => {
+            format!("SetModified {} {modified}", path(p))
+        }
+        Operation::Hash { path: p, algorithm } => {
+            format!("Hash {} {}", path(p), algorithm.name())
+        }
         Operation::Transfer(t) => {
             let what = match &t.kind {
                 TransferKind::Retrieve { path: p, offset } => {
@@ -372,14 +378,25 @@ pub fn describe(op: &Operation) -> String {
                     format!("Store {} {mode}", path(p))
                 }
                 TransferKind::List {
-                    path: p, format, ..
+                    path: p,
+                    format,
+                    named,
+                    pattern,
                 } => {
                     let format = match format {
                         ftp_proto::listing::ListFormat::Long => "long",
                         ftp_proto::listing::ListFormat::Names => "names",
                         _ => "machine",
                     };
-                    format!("List {} {format}", path(p))
+                    match pattern {
+                        Some(pattern) => format!(
+                            "List {} {format} named={named:?} pattern={:?} limit={}",
+                            path(p),
+                            pattern.text,
+                            pattern.limit
+                        ),
+                        None => format!("List {} {format}", path(p)),
+                    }
                 }
                 other => format!("{other:?}"),
             };
@@ -460,6 +477,14 @@ pub fn parse_completion(s: &str) -> Completion {
             }
             Completion::Started { size, name }
         }
+        // `hashed 3 0a0b`: length and hex digest.
+        "hashed" => Completion::Hashed {
+            len: rest[0].parse().unwrap(),
+            digest: (0..rest[1].len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&rest[1][i..i + 2], 16).unwrap())
+                .collect(),
+        },
         "Finished" => Completion::Finished {
             bytes: rest[0].parse().unwrap(),
         },
@@ -479,6 +504,7 @@ pub fn parse_completion(s: &str) -> Completion {
             "InvalidOffset" => Failure::InvalidOffset,
             "DataTlsFailed" => Failure::DataTlsFailed,
             "DataTlsNotResumed" => Failure::DataTlsNotResumed,
+            "TooManyMatches" => Failure::TooManyMatches,
             other => panic!("unknown failure {other:?}"),
         }),
         other => panic!("unknown completion {other:?}"),
