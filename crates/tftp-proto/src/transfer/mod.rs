@@ -46,7 +46,9 @@ use crate::options::{Options, DEFAULT_BLKSIZE};
 use crate::packet::{opcode, BlockNumber, Mode, Packet, Request};
 use crate::time::Instant;
 
-pub use accept::{accept_request, Accepted, RequestKind, ServerPolicy};
+pub use accept::{
+    accept_request, datagram_cost, Accepted, RequestKind, ServerPolicy, DEFAULT_WINDOW_BUDGET,
+};
 pub use error::{LocalError, TransferError};
 
 use receiver::Receiver;
