@@ -953,6 +953,82 @@ fn client_get_locks_the_tid_of_the_oack() {
     t.expect_closed();
 }
 
+fn no_dally() -> TransferConfig {
+    TransferConfig {
+        dally: Duration::ZERO,
+        ..TransferConfig::default()
+    }
+}
+
+#[test]
+fn client_get_without_dally_is_closed_right_after_the_final_ack() {
+    let mut t = Trace::client_get(&no_dally(), "f", get_options());
+    t.take_sent();
+    t.recv(SERVER_TID, oack(&[("blksize", "1468")]));
+    t.expect_event(Ev::Negotiated(negotiated(1468, 1, None)));
+    t.expect_sent(SERVER_TID, ack(0));
+    t.recv(SERVER_TID, data(1, &[7; 1468]));
+    t.expect_data(&[7; 1468]);
+    t.expect_sent(SERVER_TID, ack(1));
+    t.recv(SERVER_TID, data(2, b"end"));
+    t.expect_data(b"end");
+    let summary = t.expect_finished();
+    assert_eq!((summary.bytes, summary.blocks), (1471, 2));
+    // The final ACK goes out, then nothing is left: no timer to wait for.
+    t.expect_sent(SERVER_TID, ack(2));
+    t.expect_closed();
+    // A repeated final DATA (our ACK was lost) is the server's to time out on.
+    t.recv(SERVER_TID, data(2, b"end"));
+    t.expect_closed();
+}
+
+#[test]
+fn client_get_without_dally_still_closes_promptly_when_windowed() {
+    let options = Options {
+        windowsize: Some(4),
+        ..get_options()
+    };
+    let mut t = Trace::client_get(&no_dally(), "f", options);
+    t.take_sent();
+    t.recv(SERVER_TID, oack(&[("blksize", "8"), ("windowsize", "4")]));
+    t.expect_event(Ev::Negotiated(negotiated(8, 4, None)));
+    t.expect_sent(SERVER_TID, ack(0));
+    t.recv(SERVER_TID, data(1, b"12345678"));
+    t.expect_data(b"12345678");
+    t.expect_silent();
+    t.recv(SERVER_TID, data(2, b"9"));
+    t.expect_data(b"9");
+    t.expect_finished();
+    t.expect_sent(SERVER_TID, ack(2));
+    t.expect_closed();
+}
+
+#[test]
+fn client_get_with_dally_acks_a_repeated_final_data_again() {
+    let config = TransferConfig {
+        dally: Duration::from_secs(1),
+        ..TransferConfig::default()
+    };
+    let mut t = Trace::client_get(&config, "f", get_options());
+    t.take_sent();
+    t.recv(SERVER_TID, oack(&[("blksize", "1468")]));
+    t.expect_event(Ev::Negotiated(negotiated(1468, 1, None)));
+    t.expect_sent(SERVER_TID, ack(0));
+    t.recv(SERVER_TID, data(1, b"end"));
+    t.expect_data(b"end");
+    t.expect_finished();
+    t.expect_sent(SERVER_TID, ack(1));
+    assert!(!t.machine.is_closed(), "dallying");
+    // The server did not get ACK 1 and sends DATA 1 again: ACK it again.
+    t.advance(300);
+    t.recv(SERVER_TID, data(1, b"end"));
+    t.expect_sent(SERVER_TID, ack(1));
+    t.expect_silent();
+    assert_eq!(t.received, b"end", "the repeat is not written twice");
+    t.advance(700);
+    t.expect_closed();
+}
+
 #[test]
 fn client_get_answers_a_repeated_oack_with_ack_0() {
     let mut t = Trace::client_get(&TransferConfig::default(), "f", get_options());

@@ -71,7 +71,10 @@ pub struct TransferConfig {
     pub max_retries: u32,
     /// How long a receiver stays after its final ACK to answer a
     /// retransmitted final DATA (RFC 1350 §6). A negotiated `timeout`
-    /// replaces it.
+    /// replaces it. Zero ends the transfer as soon as the final ACK is
+    /// sent: [`Transfer::is_closed`] once it is drained, no timeout left.
+    /// The default dallies one second, as servers receiving uploads do;
+    /// a client that should exit when its file is complete sets zero.
     pub dally: Duration,
 }
 
@@ -148,7 +151,8 @@ pub enum Event<'a> {
     /// Receiver: the next bytes of the file, in order, in local form.
     Data(&'a [u8]),
     /// The transfer is complete; a receiver commits its file now. Keep
-    /// driving until [`Transfer::is_closed`]: a receiver dallies.
+    /// driving until [`Transfer::is_closed`]: the final ACK is still to
+    /// send, and a receiver may dally ([`TransferConfig::dally`]).
     Finished(Summary),
     /// The transfer failed; discard partial data. Keep driving until
     /// [`Transfer::is_closed`]: an ERROR may still be queued.
@@ -827,9 +831,9 @@ impl Transfer {
                 payload: &self.c.scratch[..len],
             });
         }
-        if self.c.phase == Phase::Done {
-            return None;
-        }
+        // A receiver that does not dally is done with its final ACK still
+        // to send: a pending control packet goes out even then (a failure
+        // clears it, so nothing else is left pending at the end).
         if core::mem::take(&mut self.c.ctrl_pending) {
             let payload = match self.c.ctrl {
                 Some(Ctrl::Ack(block)) => {
@@ -876,6 +880,7 @@ impl Transfer {
     /// True when nothing is left to send, report or wait for.
     pub fn is_closed(&self) -> bool {
         self.c.phase == Phase::Done
+            && !self.c.ctrl_pending
             && self.c.error_out.is_none()
             && self.c.stray.is_none()
             && self.c.ev_finished.is_none()
