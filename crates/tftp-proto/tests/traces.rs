@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tftp_proto::transfer::{
     accept_request, datagram_cost, LocalError, ServerPolicy, TransferConfig, TransferError,
-    DEFAULT_WINDOW_BUDGET,
+    DEFAULT_WINDOW_BUDGET, MAX_WINDOW_BYTES,
 };
 use tftp_proto::{ErrorCode, Instant, Mode, Options};
 use trace::{
@@ -241,6 +241,30 @@ fn narrowed_window_sends_only_the_granted_blocks_per_round() {
     let summary = t.expect_finished();
     assert_eq!((summary.blocks, summary.retransmits), (5, 0));
     t.expect_closed();
+}
+
+#[test]
+fn a_window_never_needs_more_than_max_window_bytes_to_resend() {
+    // Client put: the request itself asks no more than the sender can hold.
+    let options = Options {
+        blksize: Some(65464),
+        windowsize: Some(65535),
+        ..Options::default()
+    };
+    let mut t = Trace::client_put(&TransferConfig::default(), "up", options, Vec::new());
+    let max = (MAX_WINDOW_BYTES / (65464 + 4)).to_string();
+    assert_eq!(max, "128");
+    t.expect_sent(
+        SERVER,
+        wrq("up", Mode::Octet, &[("blksize", "65464"), ("windowsize", &max)]),
+    );
+    // Server read: an embedder's larger caps still stop there.
+    let generous = ServerPolicy {
+        max_windowsize: u16::MAX,
+        window_budget: usize::MAX,
+        ..ServerPolicy::default()
+    };
+    assert_eq!(granted_read_window(&generous, 65464, 65535), 128);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use alloc::boxed::Box;
 use core::net::SocketAddr;
 
-use super::{Transfer, TransferConfig};
+use super::{windows_within, Transfer, TransferConfig, MAX_WINDOW_BYTES};
 use crate::error_code::ErrorCode;
 use crate::options::{Options, DEFAULT_BLKSIZE, MAX_BLKSIZE, MIN_BLKSIZE};
 use crate::packet::{opcode, Mode, Packet, ParseError, Request};
@@ -158,7 +158,9 @@ impl ServerPolicy {
             windowsize: asked.windowsize.map(|w| {
                 let w = w.min(self.max_windowsize.max(1));
                 match kind {
-                    RequestKind::Read => w.min(self.windows_within_budget(blksize)),
+                    RequestKind::Read => w
+                        .min(self.windows_within_budget(blksize))
+                        .min(windows_within(MAX_WINDOW_BYTES, blksize)),
                     // This side receives: its own socket buffer is its
                     // driver's business, not the peer's limit.
                     RequestKind::Write => w,

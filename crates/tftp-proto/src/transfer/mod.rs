@@ -55,6 +55,17 @@ use receiver::Receiver;
 use rto::Rto;
 use sender::Sender;
 
+/// Most memory a sender spends on the window it may have to resend: a
+/// larger windowsize is never asked for (client put) nor granted (server
+/// read). At the largest block size that is 128 blocks.
+pub const MAX_WINDOW_BYTES: usize = 8 << 20;
+
+/// How many DATA packets of `blksize` fit `bytes`; at least one.
+fn windows_within(bytes: usize, blksize: u16) -> u16 {
+    let blocks = bytes / (usize::from(blksize) + 4);
+    u16::try_from(blocks).unwrap_or(u16::MAX).max(1)
+}
+
 /// Longest ERROR text this side sends.
 const MAX_ERROR_TEXT: usize = 255;
 
@@ -480,6 +491,14 @@ impl Transfer {
         now: Instant,
     ) -> Transfer {
         options.unknown = 0;
+        if kind == RequestKind::Write {
+            // This side will hold a whole window to resend it: never ask
+            // for more than that memory allows.
+            let blksize = options.blksize.unwrap_or(DEFAULT_BLKSIZE);
+            options.windowsize = options
+                .windowsize
+                .map(|w| w.min(windows_within(MAX_WINDOW_BYTES, blksize)));
+        }
         let mut c = Common::new(server, config, now);
         c.peer_locked = false;
         c.phase = Phase::Requesting;
