@@ -256,7 +256,11 @@ fn a_window_never_needs_more_than_max_window_bytes_to_resend() {
     assert_eq!(max, "128");
     t.expect_sent(
         SERVER,
-        wrq("up", Mode::Octet, &[("blksize", "65464"), ("windowsize", &max)]),
+        wrq(
+            "up",
+            Mode::Octet,
+            &[("blksize", "65464"), ("windowsize", &max)],
+        ),
     );
     // Server read: an embedder's larger caps still stop there.
     let generous = ServerPolicy {
