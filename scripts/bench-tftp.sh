@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# Loopback TFTP download benchmark: ferry's server (release build, blocking
-# driver) against tftpd-hpa and atftpd, with the same clients, in one run.
+# Loopback TFTP download benchmark: ferry's server (release build, both
+# drivers) against tftpd-hpa and atftpd, and ferry's client against atftp
+# and curl, with the same clients and servers, in one run.
 #
-#   scripts/bench-tftp.sh            full table, then ferry's stall sweep
+#   scripts/bench-tftp.sh            lock-step table, window sweep, client timings
 #
 # Knobs (environment):
-#   SIZE_MIB=64     file size
-#   RUNS=3          runs per cell; the table shows the median
-#   TIMEOUT=60      seconds one download may take before it counts as STALL
-#   SWEEP=1         0 skips the (blksize x windowsize) stall sweep
-#   SWEEP_ATFTPD=0  1 also sweeps atftpd (its stalls cost TIMEOUT each)
+#   SIZE_MIB=64      file size
+#   RUNS=3           runs per cell; the tables show the median
+#   TIMEOUT=60       seconds one download may take before it counts as STALL
+#   DRIVERS="mio blocking"  ferry's server drivers to measure
+#   TABLE=1          0 skips the curl lock-step table
+#   SWEEP=1          0 skips the (blksize x windowsize) sweep, atftp client:
+#                    ferry (each driver) against atftpd, tftpd-hpa as the
+#                    lock-step reference, and whether ferry meets the goal
+#   SWEEP_RUNS=RUNS  runs per sweep cell
+#   CLIENT=1         0 skips the client timings (ferry get vs atftp vs curl,
+#                    against ferry serve, hyperfine when installed)
+#   CLIENT_RUNS=10   runs per client timing
 #
 # Prints markdown tables (MB/s, 1 MB = 10^6 bytes) on stdout, progress on
 # stderr. Every download is checked byte for byte against the source file.
@@ -25,8 +33,12 @@ repo=$PWD
 SIZE_MIB=${SIZE_MIB:-64}
 RUNS=${RUNS:-3}
 TIMEOUT=${TIMEOUT:-60}
+DRIVERS=${DRIVERS:-mio blocking}
+TABLE=${TABLE:-1}
 SWEEP=${SWEEP:-1}
-SWEEP_ATFTPD=${SWEEP_ATFTPD:-0}
+SWEEP_RUNS=${SWEEP_RUNS:-$RUNS}
+CLIENT=${CLIENT:-1}
+CLIENT_RUNS=${CLIENT_RUNS:-10}
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -95,14 +107,22 @@ wait_up() {
 }
 
 # --- servers -----------------------------------------------------------------
-"$FERRY" serve -q --root "$root" --tftp 127.0.0.1:0 --no-ftp --driver blocking 2>"$work/ferry.log" &
-pids+=($!)
-for _ in $(seq 100); do
-  ferry_port=$(sed -n 's/^ferry: tftp listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/ferry.log")
-  [ -n "$ferry_port" ] && break
-  sleep 0.1
+declare -A ferry_port
+for driver in $DRIVERS; do
+  "$FERRY" serve -q --root "$root" --tftp 127.0.0.1:0 --no-ftp --driver "$driver" \
+    2>"$work/ferry-$driver.log" &
+  pids+=($!)
+  for _ in $(seq 100); do
+    p=$(sed -n 's/^ferry: tftp listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/ferry-$driver.log")
+    [ -n "$p" ] && break
+    sleep 0.1
+  done
+  [ -n "${p:-}" ] || die "ferry ($driver) did not start: $(cat "$work/ferry-$driver.log")"
+  ferry_port[$driver]=$p
+  p=
 done
-[ -n "${ferry_port:-}" ] || die "ferry did not start: $(cat "$work/ferry.log")"
+# The first driver is the one the lock-step table and the client timings use.
+first_driver=${DRIVERS%% *}
 
 hpa_port=$(free_port)
 # -B 65464: tftpd-hpa caps blksize lower by default. It drops to nobody.
@@ -114,10 +134,10 @@ atftpd_port=$(free_port)
   --user nobody --group nogroup --logfile /dev/null "$root" &
 pids+=($!)
 
-wait_up "$ferry_port"
+for driver in $DRIVERS; do wait_up "${ferry_port[$driver]}"; done
 wait_up "$hpa_port"
 wait_up "$atftpd_port"
-log "ferry :$ferry_port  tftpd-hpa :$hpa_port  atftpd :$atftpd_port  file ${SIZE_MIB} MiB in $root"
+log "ferry ($DRIVERS) :${ferry_port[*]}  tftpd-hpa :$hpa_port  atftpd :$atftpd_port  file ${SIZE_MIB} MiB in $root"
 
 # --- measuring ---------------------------------------------------------------
 # One download; prints MB/s, STALL (timed out) or FAIL (error or wrong bytes).
@@ -145,10 +165,10 @@ once() {
   fi
 }
 
-# Median of RUNS downloads; a STALL or FAIL ends the cell at once.
+# Median of $runs downloads (RUNS unless set); a STALL or FAIL ends the cell at once.
 median() {
   local results=() r
-  for _ in $(seq "$RUNS"); do
+  for _ in $(seq "${runs:-$RUNS}"); do
     r=$(once "$@")
     case $r in STALL | FAIL) echo "$r"; return ;; esac
     results+=("$r")
@@ -164,41 +184,112 @@ cell() {
   printf '%s' "$r"
 }
 
-printf '## TFTP download, %s MiB on loopback (MB/s, median of %s)\n\n' "$SIZE_MIB" "$RUNS"
-printf '| client | blksize | windowsize | ferry | tftpd-hpa | atftpd |\n'
-printf '|---|---:|---:|---:|---:|---:|\n'
-for blksize in 512 1468 8192 65464; do
-  f=$(cell ferry "$ferry_port" curl "$blksize" 1)
-  h=$(cell tftpd-hpa "$hpa_port" curl "$blksize" 1)
-  a=$(cell atftpd "$atftpd_port" curl "$blksize" 1)
-  printf '| curl | %s | 1 | %s | %s | %s |\n' "$blksize" "$f" "$h" "$a"
-done
-for windowsize in 8 16 32; do
-  f=$(cell ferry "$ferry_port" atftp 1468 "$windowsize")
-  a=$(cell atftpd "$atftpd_port" atftp 1468 "$windowsize")
-  # tftpd-hpa ignores windowsize: it would measure lock-step again.
-  printf '| atftp | 1468 | %s | %s | n/a | %s |\n' "$windowsize" "$f" "$a"
-done
-
-sweep() {
-  local name=$1 port=$2 w
-  printf '\n## Stall sweep: %s, atftp client, one %s MiB download per pair (MB/s; STALL = over %ss)\n\n' \
-    "$name" "$SIZE_MIB" "$TIMEOUT"
-  printf '| blksize | w=1 | w=4 | w=8 | w=16 | w=32 | w=64 |\n'
-  printf '|---:|---:|---:|---:|---:|---:|---:|\n'
+if [ "$TABLE" = 1 ]; then
+  printf '## TFTP download, %s MiB on loopback (MB/s, median of %s; ferry: %s driver)\n\n' \
+    "$SIZE_MIB" "$RUNS" "$first_driver"
+  printf '| client | blksize | windowsize | ferry | tftpd-hpa | atftpd |\n'
+  printf '|---|---:|---:|---:|---:|---:|\n'
   for blksize in 512 1468 8192 65464; do
-    printf '| %s |' "$blksize"
-    for w in 1 4 8 16 32 64; do
-      r=$(once "$port" atftp "$blksize" "$w")
-      log "sweep $name $blksize/$w: $r"
-      printf ' %s |' "$r"
-    done
-    printf '\n'
+    f=$(cell ferry "${ferry_port[$first_driver]}" curl "$blksize" 1)
+    h=$(cell tftpd-hpa "$hpa_port" curl "$blksize" 1)
+    a=$(cell atftpd "$atftpd_port" curl "$blksize" 1)
+    printf '| curl | %s | 1 | %s | %s | %s |\n' "$blksize" "$f" "$h" "$a"
   done
+fi
+
+# ferry's figure meets the goal at a pair when it finished byte-exact and
+# is at least its own lock-step figure at that blksize and atftpd's figure
+# for the pair (an atftpd STALL or FAIL counts as below any figure).
+meets() {
+  local f=$1 lock=$2 a=$3
+  case $f in STALL | FAIL) echo no; return ;; esac
+  case $lock in STALL | FAIL) lock=0 ;; esac
+  case $a in STALL | FAIL) a=0 ;; esac
+  if [ "$f" -ge "$lock" ] && [ "$f" -ge "$a" ]; then echo yes; else echo no; fi
 }
 
 if [ "$SWEEP" = 1 ]; then
-  sweep ferry "$ferry_port"
-  if [ "$SWEEP_ATFTPD" = 1 ]; then sweep atftpd "$atftpd_port"; fi
+  printf '\n## Window sweep, atftp client, %s MiB (MB/s, median of %s; STALL = over %ss)\n\n' \
+    "$SIZE_MIB" "$SWEEP_RUNS" "$TIMEOUT"
+  printf 'tftpd-hpa has no windowsize: its figure is lock-step at that blksize, the reference.\n'
+  printf 'Goal: ferry >= its own w=1 figure at that blksize and >= atftpd at the pair.\n\n'
+  header='| blksize | windowsize |'
+  rule='|---:|---:|'
+  for driver in $DRIVERS; do header+=" ferry $driver |"; rule+='---:|'; done
+  header+=' atftpd | tftpd-hpa (lock-step) |'
+  rule+='---:|---:|'
+  for driver in $DRIVERS; do header+=" goal $driver |"; rule+=':---:|'; done
+  printf '%s\n%s\n' "$header" "$rule"
+  for blksize in 512 1468 8192 65464; do
+    declare -A lock=()
+    h=$(runs=$SWEEP_RUNS cell tftpd-hpa "$hpa_port" atftp "$blksize" 1)
+    for w in 1 4 8 16 32 64; do
+      declare -A fig=()
+      for driver in $DRIVERS; do
+        fig[$driver]=$(runs=$SWEEP_RUNS cell "ferry-$driver" "${ferry_port[$driver]}" atftp "$blksize" "$w")
+        [ "$w" = 1 ] && lock[$driver]=${fig[$driver]}
+      done
+      a=$(runs=$SWEEP_RUNS cell atftpd "$atftpd_port" atftp "$blksize" "$w")
+      row="| $blksize | $w |"
+      for driver in $DRIVERS; do row+=" ${fig[$driver]} |"; done
+      row+=" $a | $h |"
+      for driver in $DRIVERS; do row+=" $(meets "${fig[$driver]}" "${lock[$driver]}" "$a") |"; done
+      printf '%s\n' "$row"
+    done
+  done
 fi
+
+# --- client timings ------------------------------------------------------------
+# Wall time of whole downloads from ferry serve: ferry get, atftp and curl.
+client_cmd() {
+  local client=$1 blksize=$2 port=${ferry_port[$first_driver]}
+  case $client in
+    ferry) echo "$FERRY get tftp://127.0.0.1:$port/bench.bin -o $out --blksize $blksize" ;;
+    atftp) echo "atftp --option 'blksize $blksize' -g -r bench.bin -l $out 127.0.0.1 $port" ;;
+    curl) echo "curl -s -o $out --tftp-blksize $blksize tftp://127.0.0.1:$port/bench.bin" ;;
+  esac
+}
+
+# Mean wall time in ms of CLIENT_RUNS runs of one command, and its spread.
+time_client() {
+  local cmd=$1 json=$work/hyperfine.json
+  if command -v hyperfine >/dev/null; then
+    hyperfine -N --warmup 1 --runs "$CLIENT_RUNS" --export-json "$json" "$cmd" >/dev/null 2>&1 ||
+      { echo "FAIL"; return; }
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("%.0f ± %.0f" % (r["mean"]*1e3, r["stddev"]*1e3))' "$json"
+  else
+    local ts=() t0 t1
+    for _ in $(seq "$CLIENT_RUNS"); do
+      t0=$(date +%s%N); eval "$cmd" >/dev/null 2>&1 || { echo FAIL; return; }; t1=$(date +%s%N)
+      ts+=($(((t1 - t0) / 1000000)))
+    done
+    printf '%s\n' "${ts[@]}" | awk '{ s += $1; q += $1 * $1 } END { m = s / NR; printf "%.0f ± %.0f\n", m, sqrt(q / NR - m * m) }'
+  fi
+}
+
+if [ "$CLIENT" = 1 ]; then
+  tool=loop
+  command -v hyperfine >/dev/null && tool=hyperfine
+  printf '\n## Client wall time, %s MiB from ferry serve (%s driver), ms (mean ± sd of %s, %s)\n\n' \
+    "$SIZE_MIB" "$first_driver" "$CLIENT_RUNS" "$tool"
+  printf 'Goal: ferry get <= 1.2x atftp.\n\n'
+  printf '| blksize | ferry get | atftp | curl | ferry / atftp |\n|---:|---:|---:|---:|---:|\n'
+  for blksize in 1468 65464; do
+    declare -A ms=()
+    for client in ferry atftp curl; do
+      cmd=$(client_cmd "$client" "$blksize")
+      # Byte-exact first, then timed.
+      rm -f "$out"
+      if ! eval "$cmd" >/dev/null 2>&1 || ! cmp -s "$out" "$root/bench.bin"; then
+        ms[$client]=FAIL
+      else
+        ms[$client]=$(time_client "$cmd")
+      fi
+      log "client $client $blksize: ${ms[$client]} ms"
+    done
+    ratio=$(awk -v f="${ms[ferry]%% *}" -v a="${ms[atftp]%% *}" 'BEGIN { if (a > 0 && f > 0) printf "%.2f", f / a; else print "n/a" }')
+    printf '| %s | %s | %s | %s | %s |\n' "$blksize" "${ms[ferry]}" "${ms[atftp]}" "${ms[curl]}" "$ratio"
+  done
+fi
+
 printf '\n%s, %s, %s cores\n' "$(uname -sr)" "$("$FERRY" --version)" "$(nproc)"
