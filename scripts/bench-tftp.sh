@@ -12,12 +12,14 @@
 #   DRIVERS="mio blocking"  ferry's server drivers to measure
 #   TABLE=1          0 skips the curl lock-step table
 #   SWEEP=1          0 skips the (blksize x windowsize) sweep, atftp client:
-#                    ferry (each driver) against atftpd, tftpd-hpa as the
-#                    lock-step reference, and whether ferry meets the goal
-#   SWEEP_RUNS=RUNS  runs per sweep cell
+#                    ferry (each driver, and the same in lock-step) against
+#                    atftpd, tftpd-hpa as the lock-step reference, run in
+#                    turn round after round, and whether ferry meets the goal
+#   SWEEP_RUNS=RUNS  rounds per sweep pair
 #   CLIENT=1         0 skips the client timings (ferry get vs atftp vs curl,
-#                    against ferry serve, hyperfine when installed)
-#   CLIENT_RUNS=10   runs per client timing
+#                    against ferry serve)
+#   CLIENT_RUNS=10   rounds of client timings (the three clients in turn)
+#   CLIENT_TOOL=rounds  or hyperfine: each client's runs back to back
 #
 # Prints markdown tables (MB/s, 1 MB = 10^6 bytes) on stdout, progress on
 # stderr. Every download is checked byte for byte against the source file.
@@ -208,30 +210,67 @@ meets() {
   if [ "$f" -ge "$lock" ] && [ "$f" -ge "$a" ]; then echo yes; else echo no; fi
 }
 
+# Round-robin: SWEEP_RUNS rounds, each running every spec ("name port
+# client blksize windowsize") once in turn, so all of them see the same
+# load on the machine; prints one median per spec, in order, one a line.
+# A STALL or FAIL is kept and that spec is not run again.
+round_robin() {
+  local specs=("$@") n=$# i r round
+  local -a results final
+  for ((i = 0; i < n; i++)); do results[i]=; final[i]=; done
+  for ((round = 0; round < SWEEP_RUNS; round++)); do
+    for ((i = 0; i < n; i++)); do
+      [ -n "${final[i]}" ] && continue
+      # shellcheck disable=SC2086 # a spec is words on purpose
+      set -- ${specs[i]}
+      r=$(once "$2" "$3" "$4" "$5")
+      log "$1 $4/$5 round $((round + 1)): $r"
+      case $r in STALL | FAIL) final[i]=$r ;; *) results[i]+="$r " ;; esac
+    done
+  done
+  for ((i = 0; i < n; i++)); do
+    if [ -n "${final[i]}" ]; then
+      echo "${final[i]}"
+    else
+      printf '%s\n' ${results[i]} | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+    fi
+  done
+}
+
 if [ "$SWEEP" = 1 ]; then
   printf '\n## Window sweep, atftp client, %s MiB (MB/s, median of %s; STALL = over %ss)\n\n' \
     "$SIZE_MIB" "$SWEEP_RUNS" "$TIMEOUT"
-  printf 'tftpd-hpa has no windowsize: its figure is lock-step at that blksize, the reference.\n'
-  printf 'Goal: ferry >= its own w=1 figure at that blksize and >= atftpd at the pair.\n\n'
+  printf 'At each pair, ferry on each driver at that windowsize, the same ferry in lock-step\n'
+  printf '(w=1, measured alternately with it), atftpd, and tftpd-hpa (no windowsize, so\n'
+  printf 'lock-step: the reference) run in turn, round after round.\n'
+  printf 'Goal: ferry >= its own lock-step figure at that blksize and >= atftpd at the pair.\n\n'
   header='| blksize | windowsize |'
   rule='|---:|---:|'
-  for driver in $DRIVERS; do header+=" ferry $driver |"; rule+='---:|'; done
-  header+=' atftpd | tftpd-hpa (lock-step) |'
+  for driver in $DRIVERS; do header+=" ferry $driver | its w=1 |"; rule+='---:|---:|'; done
+  header+=' atftpd | tftpd-hpa |'
   rule+='---:|---:|'
   for driver in $DRIVERS; do header+=" goal $driver |"; rule+=':---:|'; done
   printf '%s\n%s\n' "$header" "$rule"
   for blksize in 512 1468 8192 65464; do
-    declare -A lock=()
-    h=$(runs=$SWEEP_RUNS cell tftpd-hpa "$hpa_port" atftp "$blksize" 1)
     for w in 1 4 8 16 32 64; do
-      declare -A fig=()
+      specs=()
       for driver in $DRIVERS; do
-        fig[$driver]=$(runs=$SWEEP_RUNS cell "ferry-$driver" "${ferry_port[$driver]}" atftp "$blksize" "$w")
-        [ "$w" = 1 ] && lock[$driver]=${fig[$driver]}
+        specs+=("ferry-$driver ${ferry_port[$driver]} atftp $blksize $w")
+        [ "$w" != 1 ] && specs+=("ferry-$driver-lockstep ${ferry_port[$driver]} atftp $blksize 1")
       done
-      a=$(runs=$SWEEP_RUNS cell atftpd "$atftpd_port" atftp "$blksize" "$w")
+      specs+=("atftpd $atftpd_port atftp $blksize $w")
+      [ "$w" = 1 ] && specs+=("tftpd-hpa $hpa_port atftp $blksize 1")
+      mapfile -t got < <(round_robin "${specs[@]}")
+      i=0
+      declare -A fig=() lock=()
+      for driver in $DRIVERS; do
+        fig[$driver]=${got[i]}; i=$((i + 1))
+        if [ "$w" != 1 ]; then lock[$driver]=${got[i]}; i=$((i + 1)); else lock[$driver]=${fig[$driver]}; fi
+      done
+      a=${got[i]}; i=$((i + 1))
+      [ "$w" = 1 ] && h=${got[i]}
       row="| $blksize | $w |"
-      for driver in $DRIVERS; do row+=" ${fig[$driver]} |"; done
+      for driver in $DRIVERS; do row+=" ${fig[$driver]} | ${lock[$driver]} |"; done
       row+=" $a | $h |"
       for driver in $DRIVERS; do row+=" $(meets "${fig[$driver]}" "${lock[$driver]}" "$a") |"; done
       printf '%s\n' "$row"
@@ -250,43 +289,67 @@ client_cmd() {
   esac
 }
 
-# Mean wall time in ms of CLIENT_RUNS runs of one command, and its spread.
-time_client() {
-  local cmd=$1 json=$work/hyperfine.json
-  if command -v hyperfine >/dev/null; then
-    hyperfine -N --warmup 1 --runs "$CLIENT_RUNS" --export-json "$json" "$cmd" >/dev/null 2>&1 ||
-      { echo "FAIL"; return; }
-    python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("%.0f ± %.0f" % (r["mean"]*1e3, r["stddev"]*1e3))' "$json"
-  else
-    local ts=() t0 t1
-    for _ in $(seq "$CLIENT_RUNS"); do
-      t0=$(date +%s%N); eval "$cmd" >/dev/null 2>&1 || { echo FAIL; return; }; t1=$(date +%s%N)
-      ts+=($(((t1 - t0) / 1000000)))
+# Wall times of CLIENT_RUNS rounds, each running the three clients in
+# turn (so they share the load of the moment): median and spread in ms per
+# client. CLIENT_TOOL=hyperfine times each client's runs back to back
+# instead (its mean ± sd).
+CLIENT_TOOL=${CLIENT_TOOL:-rounds}
+time_clients() {
+  local blksize=$1 client cmd t0 t1 round
+  declare -A times=()
+  for ((round = 0; round < CLIENT_RUNS; round++)); do
+    for client in ferry atftp curl; do
+      cmd=$(client_cmd "$client" "$blksize")
+      t0=$(date +%s%N)
+      eval "$cmd" >/dev/null 2>&1 || { times[$client]+="FAIL "; continue; }
+      t1=$(date +%s%N)
+      times[$client]+="$(((t1 - t0) / 100000)) "
     done
-    printf '%s\n' "${ts[@]}" | awk '{ s += $1; q += $1 * $1 } END { m = s / NR; printf "%.0f ± %.0f\n", m, sqrt(q / NR - m * m) }'
-  fi
+  done
+  for client in ferry atftp curl; do
+    case ${times[$client]} in *FAIL*) echo FAIL; continue ;; esac
+    # Tenths of a millisecond in; median and interquartile range out.
+    printf '%s\n' ${times[$client]} | sort -n |
+      awk '{ v[NR] = $1 / 10 } END { printf "%.0f (%.0f-%.0f)\n", v[int((NR + 1) / 2)], v[int((NR + 3) / 4)], v[int((3 * NR + 1) / 4)] }'
+  done
+}
+
+time_hyperfine() {
+  local cmd=$1 json=$work/hyperfine.json
+  hyperfine -N --warmup 1 --runs "$CLIENT_RUNS" --export-json "$json" "$cmd" >/dev/null 2>&1 ||
+    { echo "FAIL"; return; }
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("%.0f ± %.0f" % (r["mean"]*1e3, r["stddev"]*1e3))' "$json"
 }
 
 if [ "$CLIENT" = 1 ]; then
-  tool=loop
-  command -v hyperfine >/dev/null && tool=hyperfine
-  printf '\n## Client wall time, %s MiB from ferry serve (%s driver), ms (mean ± sd of %s, %s)\n\n' \
-    "$SIZE_MIB" "$first_driver" "$CLIENT_RUNS" "$tool"
+  if [ "$CLIENT_TOOL" = hyperfine ] && command -v hyperfine >/dev/null; then
+    what="mean ± sd of $CLIENT_RUNS, hyperfine, each client's runs back to back"
+  else
+    CLIENT_TOOL=rounds
+    what="median (interquartile range) of $CLIENT_RUNS rounds of the three in turn"
+  fi
+  printf '\n## Client wall time, %s MiB from ferry serve (%s driver), ms: %s\n\n' \
+    "$SIZE_MIB" "$first_driver" "$what"
   printf 'Goal: ferry get <= 1.2x atftp.\n\n'
   printf '| blksize | ferry get | atftp | curl | ferry / atftp |\n|---:|---:|---:|---:|---:|\n'
   for blksize in 1468 65464; do
     declare -A ms=()
+    ok=1
     for client in ferry atftp curl; do
-      cmd=$(client_cmd "$client" "$blksize")
       # Byte-exact first, then timed.
       rm -f "$out"
-      if ! eval "$cmd" >/dev/null 2>&1 || ! cmp -s "$out" "$root/bench.bin"; then
+      if ! eval "$(client_cmd "$client" "$blksize")" >/dev/null 2>&1 || ! cmp -s "$out" "$root/bench.bin"; then
         ms[$client]=FAIL
-      else
-        ms[$client]=$(time_client "$cmd")
+        ok=0
       fi
-      log "client $client $blksize: ${ms[$client]} ms"
     done
+    if [ "$ok" = 1 ] && [ "$CLIENT_TOOL" = rounds ]; then
+      mapfile -t got < <(time_clients "$blksize")
+      ms[ferry]=${got[0]} ms[atftp]=${got[1]} ms[curl]=${got[2]}
+    elif [ "$ok" = 1 ]; then
+      for client in ferry atftp curl; do ms[$client]=$(time_hyperfine "$(client_cmd "$client" "$blksize")"); done
+    fi
+    log "client $blksize: ferry ${ms[ferry]}  atftp ${ms[atftp]}  curl ${ms[curl]}"
     ratio=$(awk -v f="${ms[ferry]%% *}" -v a="${ms[atftp]%% *}" 'BEGIN { if (a > 0 && f > 0) printf "%.2f", f / a; else print "n/a" }')
     printf '| %s | %s | %s | %s | %s |\n' "$blksize" "${ms[ferry]}" "${ms[atftp]}" "${ms[curl]}" "$ratio"
   done
