@@ -144,3 +144,99 @@ fn tftpd_hpa_refused_upload() {
     );
     assert!(!root.path().join("up.bin").exists());
 }
+
+/// A one-shot server scripted by the test: answers the RRQ from a
+/// transfer port with a single short DATA 1 (the RFC 1350 fallback), and
+/// lets the test send it again as if the client's final ACK were lost.
+struct ScriptedServer {
+    request: std::net::UdpSocket,
+    transfer: std::net::UdpSocket,
+}
+
+impl ScriptedServer {
+    fn start() -> Self {
+        let request = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind request port");
+        let transfer = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind transfer port");
+        for s in [&request, &transfer] {
+            s.set_read_timeout(Some(PEER_TIMEOUT)).expect("timeout");
+        }
+        ScriptedServer { request, transfer }
+    }
+
+    fn url(&self) -> String {
+        format!("tftp://{}/f", self.request.local_addr().expect("addr"))
+    }
+
+    /// Wait for the RRQ, answer with DATA 1, and read ACK 1.
+    fn serve_one_block(&self, payload: &[u8]) -> std::net::SocketAddr {
+        let mut buf = [0u8; 1024];
+        let (_, client) = self.request.recv_from(&mut buf).expect("RRQ");
+        assert_eq!(&buf[..2], &[0, 1], "an RRQ first");
+        self.send_data(client, payload);
+        assert_eq!(self.recv_ack(), Some(1), "ACK 1 for the final DATA");
+        client
+    }
+
+    fn send_data(&self, client: std::net::SocketAddr, payload: &[u8]) {
+        let mut packet = vec![0, 3, 0, 1];
+        packet.extend_from_slice(payload);
+        self.transfer.send_to(&packet, client).expect("send DATA");
+    }
+
+    /// The next ACK's block number; `None` if nothing (or an ICMP error)
+    /// came back.
+    fn recv_ack(&self) -> Option<u16> {
+        let mut buf = [0u8; 1024];
+        let (n, _) = self.transfer.recv_from(&mut buf).ok()?;
+        assert!(n == 4 && buf[..2] == [0, 4], "an ACK: {:?}", &buf[..n]);
+        Some(u16::from_be_bytes([buf[2], buf[3]]))
+    }
+}
+
+/// By default `ferry get` exits once its file is complete and the final
+/// ACK is out: it does not wait for a repeated final DATA.
+#[test]
+fn get_exits_after_the_final_ack_without_dally() {
+    let work = temp_dir("work");
+    let out = work.path().join("got");
+    let server = ScriptedServer::start();
+    let mut child = ferry()
+        .args(["get", &server.url(), "-o"])
+        .arg(&out)
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn ferry get");
+    let client = server.serve_one_block(b"hello");
+    // Nothing more is sent to the client, and it exits on its own.
+    let status = child.wait().expect("wait for ferry get");
+    assert!(status.success(), "ferry get: {status}");
+    assert_bytes_eq(&std::fs::read(&out).expect("output"), b"hello", "download");
+    // It is gone: a repeated DATA 1 gets no ACK.
+    server
+        .transfer
+        .set_read_timeout(Some(std::time::Duration::from_millis(300)))
+        .expect("timeout");
+    server.send_data(client, b"hello");
+    assert_eq!(server.recv_ack(), None);
+}
+
+/// `--dally`: a final DATA repeated because the final ACK was lost is
+/// acknowledged again, and the file is written once.
+#[test]
+fn get_with_dally_acks_a_repeated_final_data() {
+    let work = temp_dir("work");
+    let out = work.path().join("got");
+    let server = ScriptedServer::start();
+    let mut child = ferry()
+        .args(["get", &server.url(), "--dally", "-o"])
+        .arg(&out)
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn ferry get");
+    let client = server.serve_one_block(b"hello");
+    server.send_data(client, b"hello");
+    assert_eq!(server.recv_ack(), Some(1), "the repeated DATA 1 is ACKed");
+    let status = child.wait().expect("wait for ferry get");
+    assert!(status.success(), "ferry get: {status}");
+    assert_bytes_eq(&std::fs::read(&out).expect("output"), b"hello", "download");
+}

@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 
 use libfuzzer_sys::fuzz_target;
 use tftp_proto::options::{MAX_BLKSIZE, MIN_BLKSIZE};
-use tftp_proto::transfer::{Event, ServerPolicy, Transfer, TransferConfig};
+use tftp_proto::transfer::{Event, ServerPolicy, Transfer, TransferConfig, DEFAULT_WINDOW_BUDGET};
 use tftp_proto::{BlockNumber, ErrorCode, Instant, Mode, Options, Packet, Request};
 
 const PEER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)), 40001);
@@ -97,6 +97,12 @@ fn setup(input: &mut Cursor<'_>) -> Setup {
         allow_write: true,
         max_blksize: if limits & 1 != 0 { 1468 } else { MAX_BLKSIZE },
         max_windowsize: 1 + u16::from((limits >> 1) & 15),
+        // Either the default budget (large blocks get narrower windows) or none.
+        window_budget: if flags & 32 != 0 {
+            usize::MAX
+        } else {
+            DEFAULT_WINDOW_BUDGET
+        },
         transfer: TransferConfig {
             max_retries: u32::from(limits >> 5),
             ..TransferConfig::default()

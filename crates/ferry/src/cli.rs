@@ -198,6 +198,12 @@ pub struct TftpArgs {
     /// Transfer mode.
     #[arg(long, value_enum, default_value_t = TftpMode::Octet)]
     pub mode: TftpMode,
+    /// get: after the final ACK, stay a while (1 s, or the negotiated
+    /// timeout) to ACK again a final DATA the server repeats because that
+    /// ACK was lost (RFC 1350). By default ferry exits as soon as the file
+    /// is complete.
+    #[arg(long)]
+    pub dally: bool,
 }
 
 /// FTP options of `get`, `put` and `ls`.

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferry_blocking::tftp::{self, ClientOptions, Input, Mode, Output, Progress};
+use ferry_blocking::tftp::{self, ClientOptions, Input, Mode, Output, Progress, TransferConfig};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{FtpArgs, GetArgs, PutArgs, TftpArgs, TftpMode};
@@ -144,7 +144,7 @@ pub fn cancel_flag() -> Arc<AtomicBool> {
 }
 
 fn tftp_options(args: &TftpArgs) -> ClientOptions {
-    ClientOptions {
+    let mut options = ClientOptions {
         cancel: Some(cancel_flag()),
         blksize: args.blksize,
         windowsize: args.windowsize,
@@ -154,7 +154,13 @@ fn tftp_options(args: &TftpArgs) -> ClientOptions {
             TftpMode::Netascii => Mode::Netascii,
         },
         ..ClientOptions::default()
+    };
+    // The client's default is to end with the final ACK; the machine
+    // dallies when its configuration says so (RFC 1350 §6).
+    if args.dally {
+        options.transfer.dally = TransferConfig::default().dally;
     }
+    options
 }
 
 /// Where a download goes.

@@ -7,7 +7,8 @@ mod trace;
 use std::time::Duration;
 
 use tftp_proto::transfer::{
-    accept_request, LocalError, ServerPolicy, TransferConfig, TransferError,
+    accept_request, datagram_cost, LocalError, ServerPolicy, TransferConfig, TransferError,
+    DEFAULT_WINDOW_BUDGET, MAX_WINDOW_BYTES,
 };
 use tftp_proto::{ErrorCode, Instant, Mode, Options};
 use trace::{
@@ -143,6 +144,145 @@ fn server_caps_blksize_and_windowsize_and_ignores_unknown_options() {
     t.recv(CLIENT, ack(5));
     assert_eq!(t.expect_finished().blocks, 5);
     t.expect_closed();
+}
+
+#[test]
+fn datagram_cost_is_what_a_linux_socket_buffer_is_charged() {
+    // Measured on loopback: a socket with the default 212,992-byte buffer
+    // filled without reading holds 166, 92, 12, 12, 6 and 3 of these.
+    let measured = [
+        (512, 1_280),
+        (1468, 2_304),
+        (8192, 16_640),
+        (16384, 17_220),
+        (32768, 33_604),
+        (65464, 66_300),
+    ];
+    for (blksize, cost) in measured {
+        assert_eq!(datagram_cost(blksize), cost, "blksize {blksize}");
+    }
+    let fits = |blksize| DEFAULT_WINDOW_BUDGET / datagram_cost(blksize);
+    assert_eq!(
+        [512, 1468, 8192, 16384, 32768, 65464].map(fits),
+        [166, 92, 12, 12, 6, 3]
+    );
+}
+
+/// The OACK a server answers a read request with, for `blksize` and `windowsize`.
+fn granted_read_window(policy: &ServerPolicy, blksize: u16, windowsize: u16) -> u16 {
+    let (b, w) = (blksize.to_string(), windowsize.to_string());
+    let mut t = Trace::server_read(
+        policy,
+        &rrq("f", Mode::Octet, &[("blksize", &b), ("windowsize", &w)]),
+        file_bytes(10),
+    );
+    let granted = t.machine.negotiated().windowsize;
+    t.expect_event(Ev::Negotiated(negotiated(blksize, granted, None)));
+    t.expect_sent(
+        CLIENT,
+        oack(&[("blksize", &b), ("windowsize", &granted.to_string())]),
+    );
+    granted
+}
+
+#[test]
+fn read_window_is_narrowed_to_what_the_clients_buffer_holds() {
+    let default = ServerPolicy::default();
+    // RFC 7440 §3: the OACK may carry a smaller windowsize than asked.
+    assert_eq!(granted_read_window(&default, 65464, 4), 3);
+    assert_eq!(granted_read_window(&default, 65464, 64), 3);
+    assert_eq!(granted_read_window(&default, 8192, 32), 12);
+    assert_eq!(granted_read_window(&default, 8192, 8), 8);
+    assert_eq!(granted_read_window(&default, 1468, 64), 64);
+    assert_eq!(granted_read_window(&default, 512, 64), 64);
+    // A budget below one block still grants one: lock-step always works.
+    let tiny = ServerPolicy {
+        window_budget: 1_000,
+        ..ServerPolicy::default()
+    };
+    assert_eq!(granted_read_window(&tiny, 65464, 16), 1);
+    // The budget is the embedder's: a client known to read from a large
+    // buffer may be granted the whole window.
+    let unbounded = ServerPolicy {
+        window_budget: usize::MAX,
+        ..ServerPolicy::default()
+    };
+    assert_eq!(granted_read_window(&unbounded, 65464, 16), 16);
+}
+
+#[test]
+fn narrowed_window_sends_only_the_granted_blocks_per_round() {
+    let file = file_bytes(4 * 65464 + 10);
+    let block = |n: u16| {
+        let at = usize::from(n - 1) * 65464;
+        data(n, &file[at..(at + 65464).min(file.len())])
+    };
+    let mut t = Trace::server_read(
+        &ServerPolicy::default(),
+        &rrq(
+            "f",
+            Mode::Octet,
+            &[("blksize", "65464"), ("windowsize", "8")],
+        ),
+        file.clone(),
+    );
+    t.expect_event(Ev::Negotiated(negotiated(65464, 3, None)));
+    t.expect_sent(CLIENT, oack(&[("blksize", "65464"), ("windowsize", "3")]));
+    t.recv(CLIENT, ack(0));
+    for n in 1..=3 {
+        t.expect_sent(CLIENT, block(n));
+    }
+    t.expect_silent();
+    t.recv(CLIENT, ack(3));
+    t.expect_sent(CLIENT, block(4));
+    t.expect_sent(CLIENT, block(5));
+    t.expect_silent();
+    t.recv(CLIENT, ack(5));
+    let summary = t.expect_finished();
+    assert_eq!((summary.blocks, summary.retransmits), (5, 0));
+    t.expect_closed();
+}
+
+#[test]
+fn a_window_never_needs_more_than_max_window_bytes_to_resend() {
+    // Client put: the request itself asks no more than the sender can hold.
+    let options = Options {
+        blksize: Some(65464),
+        windowsize: Some(65535),
+        ..Options::default()
+    };
+    let mut t = Trace::client_put(&TransferConfig::default(), "up", options, Vec::new());
+    let max = (MAX_WINDOW_BYTES / (65464 + 4)).to_string();
+    assert_eq!(max, "128");
+    t.expect_sent(
+        SERVER,
+        wrq(
+            "up",
+            Mode::Octet,
+            &[("blksize", "65464"), ("windowsize", &max)],
+        ),
+    );
+    // Server read: an embedder's larger caps still stop there.
+    let generous = ServerPolicy {
+        max_windowsize: u16::MAX,
+        window_budget: usize::MAX,
+        ..ServerPolicy::default()
+    };
+    assert_eq!(granted_read_window(&generous, 65464, 65535), 128);
+}
+
+#[test]
+fn write_window_is_not_narrowed_by_the_read_budget() {
+    let mut t = Trace::server_write(
+        &write_policy(),
+        &wrq(
+            "up",
+            Mode::Octet,
+            &[("blksize", "65464"), ("windowsize", "8")],
+        ),
+    );
+    t.expect_event(Ev::Negotiated(negotiated(65464, 8, None)));
+    t.expect_sent(CLIENT, oack(&[("blksize", "65464"), ("windowsize", "8")]));
 }
 
 #[test]
@@ -838,6 +978,82 @@ fn client_get_locks_the_tid_of_the_oack() {
     t.expect_sent(SERVER_TID, ack(3));
     assert_eq!(t.received, file);
     t.advance(1_000);
+    t.expect_closed();
+}
+
+fn no_dally() -> TransferConfig {
+    TransferConfig {
+        dally: Duration::ZERO,
+        ..TransferConfig::default()
+    }
+}
+
+#[test]
+fn client_get_without_dally_is_closed_right_after_the_final_ack() {
+    let mut t = Trace::client_get(&no_dally(), "f", get_options());
+    t.take_sent();
+    t.recv(SERVER_TID, oack(&[("blksize", "1468")]));
+    t.expect_event(Ev::Negotiated(negotiated(1468, 1, None)));
+    t.expect_sent(SERVER_TID, ack(0));
+    t.recv(SERVER_TID, data(1, &[7; 1468]));
+    t.expect_data(&[7; 1468]);
+    t.expect_sent(SERVER_TID, ack(1));
+    t.recv(SERVER_TID, data(2, b"end"));
+    t.expect_data(b"end");
+    let summary = t.expect_finished();
+    assert_eq!((summary.bytes, summary.blocks), (1471, 2));
+    // The final ACK goes out, then nothing is left: no timer to wait for.
+    t.expect_sent(SERVER_TID, ack(2));
+    t.expect_closed();
+    // A repeated final DATA (our ACK was lost) is the server's to time out on.
+    t.recv(SERVER_TID, data(2, b"end"));
+    t.expect_closed();
+}
+
+#[test]
+fn client_get_without_dally_still_closes_promptly_when_windowed() {
+    let options = Options {
+        windowsize: Some(4),
+        ..get_options()
+    };
+    let mut t = Trace::client_get(&no_dally(), "f", options);
+    t.take_sent();
+    t.recv(SERVER_TID, oack(&[("blksize", "8"), ("windowsize", "4")]));
+    t.expect_event(Ev::Negotiated(negotiated(8, 4, None)));
+    t.expect_sent(SERVER_TID, ack(0));
+    t.recv(SERVER_TID, data(1, b"12345678"));
+    t.expect_data(b"12345678");
+    t.expect_silent();
+    t.recv(SERVER_TID, data(2, b"9"));
+    t.expect_data(b"9");
+    t.expect_finished();
+    t.expect_sent(SERVER_TID, ack(2));
+    t.expect_closed();
+}
+
+#[test]
+fn client_get_with_dally_acks_a_repeated_final_data_again() {
+    let config = TransferConfig {
+        dally: Duration::from_secs(1),
+        ..TransferConfig::default()
+    };
+    let mut t = Trace::client_get(&config, "f", get_options());
+    t.take_sent();
+    t.recv(SERVER_TID, oack(&[("blksize", "1468")]));
+    t.expect_event(Ev::Negotiated(negotiated(1468, 1, None)));
+    t.expect_sent(SERVER_TID, ack(0));
+    t.recv(SERVER_TID, data(1, b"end"));
+    t.expect_data(b"end");
+    t.expect_finished();
+    t.expect_sent(SERVER_TID, ack(1));
+    assert!(!t.machine.is_closed(), "dallying");
+    // The server did not get ACK 1 and sends DATA 1 again: ACK it again.
+    t.advance(300);
+    t.recv(SERVER_TID, data(1, b"end"));
+    t.expect_sent(SERVER_TID, ack(1));
+    t.expect_silent();
+    assert_eq!(t.received, b"end", "the repeat is not written twice");
+    t.advance(700);
     t.expect_closed();
 }
 

@@ -184,3 +184,69 @@ fn block_numbers_wrap_under_loss() {
     );
     assert_eq!(out.client_received, file);
 }
+
+/// A client reading slower than loopback delivers, from Linux's default
+/// receive buffer (212,992 bytes as the kernel charges datagrams).
+const CLIENT_BUFFER: usize = 212_992;
+const CLIENT_READ: Duration = Duration::from_micros(50);
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// A read's window is granted only as far as it fits the client's
+    /// buffer, so a slow reader with the default buffer loses nothing: no
+    /// datagram overflows, every block is sent exactly once, byte-exact.
+    #[test]
+    fn granted_windows_fit_the_clients_buffer(
+        blksize in prop_oneof![Just(512u16), Just(1468u16), Just(8192u16), Just(16384u16), Just(65464u16)],
+        windowsize in prop_oneof![Just(1u16), Just(4u16), Just(8u16), Just(16u16), Just(32u16), Just(64u16)],
+        blocks in 1usize..=40,
+        seed in any::<u64>(),
+    ) {
+        let file = file_bytes(usize::from(blksize) * blocks + 7, seed);
+        let options = Options { blksize: Some(blksize), windowsize: Some(windowsize), ..Options::default() };
+        let sim = Sim::get(&config(), ServerPolicy::default(), "f", file.clone(), Mode::Octet, options, Faults::none(), seed)
+            .with_client_buffer(CLIENT_BUFFER, CLIENT_READ);
+        let out = sim.run(LIMIT);
+        prop_assert!(matches!(out.client, Some(Ok(_))), "{:?}", out.client);
+        prop_assert!(out.client_received == file);
+        prop_assert_eq!(out.data_sends, blocks as u64 + 1, "a block was sent twice");
+    }
+}
+
+/// Without the budget, the same slow reader drops the tail of every
+/// window too large for its buffer, and the sender has to resend: the
+/// property above really depends on the budget.
+#[test]
+fn an_unbudgeted_window_overflows_the_clients_buffer() {
+    let blksize = 65464u16;
+    let file = file_bytes(usize::from(blksize) * 20 + 7, 3);
+    let options = Options {
+        blksize: Some(blksize),
+        windowsize: Some(8),
+        ..Options::default()
+    };
+    let policy = ServerPolicy {
+        window_budget: usize::MAX,
+        ..ServerPolicy::default()
+    };
+    let out = Sim::get(
+        &config(),
+        policy,
+        "f",
+        file.clone(),
+        Mode::Octet,
+        options,
+        Faults::none(),
+        3,
+    )
+    .with_client_buffer(CLIENT_BUFFER, CLIENT_READ)
+    .run(LIMIT);
+    assert!(matches!(out.client, Some(Ok(_))), "{:?}", out.client);
+    assert_eq!(out.client_received, file);
+    assert!(
+        out.data_sends > 21,
+        "{} DATA sends for 21 blocks",
+        out.data_sends
+    );
+}

@@ -5,6 +5,7 @@ use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tftp_proto::transfer::{
     LocalError, Negotiated, Summary, Transfer, TransferConfig, TransferError,
@@ -37,7 +38,10 @@ pub struct ClientOptions {
     pub timeout: Option<u8>,
     /// Transfer mode.
     pub mode: Mode,
-    /// Local retransmission knobs.
+    /// Local retransmission knobs. The default does not dally: a download
+    /// ends as soon as its file is complete and its final ACK sent, as
+    /// curl's and tftp-hpa's do; set `transfer.dally` to stay and answer a
+    /// repeated final DATA (RFC 1350 §6).
     pub transfer: TransferConfig,
     /// Set from another thread (a Ctrl-C handler) to cancel the transfer:
     /// the server gets an ERROR, a partial download is removed, and the
@@ -52,7 +56,10 @@ impl Default for ClientOptions {
             windowsize: None,
             timeout: None,
             mode: Mode::Octet,
-            transfer: TransferConfig::default(),
+            transfer: TransferConfig {
+                dally: Duration::ZERO,
+                ..TransferConfig::default()
+            },
             cancel: None,
         }
     }

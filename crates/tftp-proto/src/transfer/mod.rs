@@ -47,12 +47,25 @@ use crate::options::{Options, DEFAULT_BLKSIZE};
 use crate::packet::{opcode, BlockNumber, Mode, Packet, Request};
 use crate::time::Instant;
 
-pub use accept::{accept_request, Accepted, RequestKind, ServerPolicy};
+pub use accept::{
+    accept_request, datagram_cost, Accepted, RequestKind, ServerPolicy, DEFAULT_WINDOW_BUDGET,
+};
 pub use error::{LocalError, TransferError};
 
 use receiver::Receiver;
 use rto::Rto;
 use sender::Sender;
+
+/// Most memory a sender spends on the window it may have to resend: a
+/// larger windowsize is never asked for (client put) nor granted (server
+/// read). At the largest block size that is 128 blocks.
+pub const MAX_WINDOW_BYTES: usize = 8 << 20;
+
+/// How many DATA packets of `blksize` fit `bytes`; at least one.
+fn windows_within(bytes: usize, blksize: u16) -> u16 {
+    let blocks = bytes / (usize::from(blksize) + 4);
+    u16::try_from(blocks).unwrap_or(u16::MAX).max(1)
+}
 
 /// Longest ERROR text this side sends.
 const MAX_ERROR_TEXT: usize = 255;
@@ -70,7 +83,10 @@ pub struct TransferConfig {
     pub max_retries: u32,
     /// How long a receiver stays after its final ACK to answer a
     /// retransmitted final DATA (RFC 1350 §6). A negotiated `timeout`
-    /// replaces it.
+    /// replaces it. Zero ends the transfer as soon as the final ACK is
+    /// sent: [`Transfer::is_closed`] once it is drained, no timeout left.
+    /// The default dallies one second, as servers receiving uploads do;
+    /// a client that should exit when its file is complete sets zero.
     pub dally: Duration,
 }
 
@@ -147,7 +163,8 @@ pub enum Event<'a> {
     /// Receiver: the next bytes of the file, in order, in local form.
     Data(&'a [u8]),
     /// The transfer is complete; a receiver commits its file now. Keep
-    /// driving until [`Transfer::is_closed`]: a receiver dallies.
+    /// driving until [`Transfer::is_closed`]: the final ACK is still to
+    /// send, and a receiver may dally ([`TransferConfig::dally`]).
     Finished(Summary),
     /// The transfer failed; discard partial data. Keep driving until
     /// [`Transfer::is_closed`]: an ERROR may still be queued.
@@ -475,6 +492,14 @@ impl Transfer {
         now: Instant,
     ) -> Transfer {
         options.unknown = 0;
+        if kind == RequestKind::Write {
+            // This side will hold a whole window to resend it: never ask
+            // for more than that memory allows.
+            let blksize = options.blksize.unwrap_or(DEFAULT_BLKSIZE);
+            options.windowsize = options
+                .windowsize
+                .map(|w| w.min(windows_within(MAX_WINDOW_BYTES, blksize)));
+        }
         let mut c = Common::new(server, config, now);
         c.peer_locked = false;
         c.phase = Phase::Requesting;
@@ -826,9 +851,9 @@ impl Transfer {
                 payload: &self.c.scratch[..len],
             });
         }
-        if self.c.phase == Phase::Done {
-            return None;
-        }
+        // A receiver that does not dally is done with its final ACK still
+        // to send: a pending control packet goes out even then (a failure
+        // clears it, so nothing else is left pending at the end).
         if core::mem::take(&mut self.c.ctrl_pending) {
             let payload = match self.c.ctrl {
                 Some(Ctrl::Ack(block)) => {
@@ -875,6 +900,7 @@ impl Transfer {
     /// True when nothing is left to send, report or wait for.
     pub fn is_closed(&self) -> bool {
         self.c.phase == Phase::Done
+            && !self.c.ctrl_pending
             && self.c.error_out.is_none()
             && self.c.stray.is_none()
             && self.c.ev_finished.is_none()

@@ -1,6 +1,7 @@
 //! The receiving side: accepts blocks in order, ACKs each window's last
 //! block (every block in lock-step), tells the sender once about a gap
-//! (RFC 7440 §4), and dallies after the final ACK (RFC 1350 §6).
+//! (RFC 7440 §4), and dallies after the final ACK (RFC 1350 §6) if its
+//! configuration asks for it.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -173,12 +174,19 @@ impl Receiver {
         if last {
             self.ack(c, block, now);
             c.finish(now);
-            let dally = match c.negotiated.timeout {
-                Some(seconds) => core::time::Duration::from_secs(u64::from(seconds)),
-                None => c.config.dally,
-            };
-            c.phase = Phase::Dallying(now + dally);
             c.deadline = None;
+            // RFC 1350 §6 suggests dallying in case this ACK is lost; with
+            // no dally configured the transfer ends once it is sent, and a
+            // repeated final DATA is the sender's to time out on.
+            c.phase = if c.config.dally.is_zero() {
+                Phase::Done
+            } else {
+                let dally = match c.negotiated.timeout {
+                    Some(seconds) => core::time::Duration::from_secs(u64::from(seconds)),
+                    None => c.config.dally,
+                };
+                Phase::Dallying(now + dally)
+            };
         } else if self.in_window >= self.windowsize {
             self.ack(c, block, now);
         } else {

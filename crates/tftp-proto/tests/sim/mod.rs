@@ -4,13 +4,13 @@
 //! injecting foreign traffic, all on a virtual clock.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use tftp_proto::transfer::{
-    accept_request, Event, RequestKind, ServerPolicy, Summary, Transfer, TransferConfig,
-    TransferError,
+    accept_request, datagram_cost, Event, RequestKind, ServerPolicy, Summary, Transfer,
+    TransferConfig, TransferError,
 };
 use tftp_proto::{Instant, Mode, Options, Packet};
 
@@ -169,6 +169,25 @@ pub struct Sim {
     seq: u64,
     pub stray_errors_received: u64,
     pub delivered: u64,
+    /// The client's socket, when it has a bounded receive buffer.
+    client_socket: Option<ClientSocket>,
+    /// Datagrams the client's full buffer dropped.
+    pub overflows: u64,
+}
+
+/// A receive buffer of `capacity` bytes, charged as a Linux kernel charges
+/// it ([`datagram_cost`]), that the client reads one datagram per `read`.
+#[derive(Debug)]
+struct ClientSocket {
+    capacity: usize,
+    read: Duration,
+    queue: VecDeque<(SocketAddr, Vec<u8>)>,
+    queued: usize,
+    busy_until: Instant,
+}
+
+fn charge(bytes: &[u8]) -> usize {
+    datagram_cost(u16::try_from(bytes.len().saturating_sub(4)).unwrap_or(u16::MAX))
 }
 
 /// How one machine ended, if it did.
@@ -252,7 +271,41 @@ impl Sim {
             seq: 0,
             stray_errors_received: 0,
             delivered: 0,
+            client_socket: None,
+            overflows: 0,
         }
+    }
+
+    /// Give the client a receive buffer of `capacity` bytes, from which it
+    /// reads one datagram every `read`: what arrives while it is full is
+    /// dropped, as a kernel drops it.
+    pub fn with_client_buffer(mut self, capacity: usize, read: Duration) -> Sim {
+        self.client_socket = Some(ClientSocket {
+            capacity,
+            read,
+            queue: VecDeque::new(),
+            queued: 0,
+            busy_until: Instant::ZERO,
+        });
+        self
+    }
+
+    /// A datagram reaches the client's buffer (or is dropped there).
+    fn enqueue_for_client(&mut self, from: SocketAddr, bytes: Vec<u8>) {
+        let socket = self.client_socket.as_mut().expect("a client buffer");
+        let cost = charge(&bytes);
+        if socket.queued + cost > socket.capacity {
+            self.overflows += 1;
+            return;
+        }
+        socket.queued += cost;
+        socket.queue.push_back((from, bytes));
+    }
+
+    /// When the client next reads a queued datagram, if one waits.
+    fn next_client_read(&self) -> Option<Instant> {
+        let socket = self.client_socket.as_ref()?;
+        (!socket.queue.is_empty()).then(|| socket.busy_until.max(self.now))
     }
 
     fn send(&mut self, from: SocketAddr, to: SocketAddr, bytes: Vec<u8>) {
@@ -400,22 +453,35 @@ impl Sim {
         loop {
             let all_closed = self.client.transfer.is_closed()
                 && self.servers.iter().all(|s| s.transfer.is_closed());
-            if all_closed && self.in_flight.is_empty() {
+            if all_closed && self.in_flight.is_empty() && self.next_client_read().is_none() {
                 break;
             }
             let mut next = self.in_flight.keys().next().map(|k| k.0);
             let timers = std::iter::once(&self.client)
                 .chain(self.servers.iter())
                 .filter_map(|e| e.transfer.poll_timeout());
-            for t in timers {
+            for t in timers.chain(self.next_client_read()) {
                 next = Some(next.map_or(t, |n: Instant| n.min(t)));
             }
             let Some(next) = next else { break };
             assert!(next <= deadline, "scenario did not end within {limit:?}");
             self.now = self.now.max(next);
+            if self.next_client_read().is_some_and(|t| t <= self.now) {
+                let socket = self.client_socket.as_mut().unwrap();
+                let (from, bytes) = socket.queue.pop_front().unwrap();
+                socket.queued -= charge(&bytes);
+                socket.busy_until = self.now + socket.read;
+                let to = self.client.addr;
+                self.deliver(from, to, &bytes);
+                continue;
+            }
             if let Some((&key, _)) = self.in_flight.iter().next() {
                 if key.0 <= self.now {
                     let (from, to, bytes) = self.in_flight.remove(&key).unwrap();
+                    if to == self.client.addr && self.client_socket.is_some() {
+                        self.enqueue_for_client(from, bytes);
+                        continue;
+                    }
                     self.deliver(from, to, &bytes);
                     if self.faults.stray_percent > 0 && self.rng.chance(self.faults.stray_percent) {
                         self.inject_stray();
