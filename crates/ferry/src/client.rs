@@ -62,6 +62,13 @@ fn tftp_get(url: TftpUrl, args: &GetArgs) -> Result<(), Failure> {
 
 fn tftp_put(url: TftpUrl, args: &PutArgs) -> Result<(), Failure> {
     no_tls(&args.protocol.ftp)?;
+    if args.protocol.tftp.dally {
+        // The uploader sends the last DATA and gets the last ACK: there is
+        // nothing to dally for (RFC 1350 §6 is the receiver's wait).
+        return Err(Failure::Usage(
+            "--dally is for downloads: an upload ends with the server's final ACK".to_owned(),
+        ));
+    }
     let options = tftp_options(&args.protocol.tftp);
     let remote = remote_name(&url.path, &args.file, &args.url)?;
     let result = with_bar(|progress| {

@@ -240,6 +240,10 @@ fn bad_urls_and_usage_exit_2() {
         (&["serve", "--driver", "threads"][..], "threads"),
         (&["serve", "--no-tftp", "--no-ftp"][..], "nothing to serve"),
         (&["frobnicate"][..], "frobnicate"),
+        (
+            &["put", "f", "tftp://127.0.0.1:6969/f", "--dally"][..],
+            "--dally is for downloads",
+        ),
     ] {
         let out = ferry(args, work.path());
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
