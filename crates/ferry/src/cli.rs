@@ -16,6 +16,10 @@ pub struct Cli {
     /// Only errors in the log; RUST_LOG overrides.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Log line format on stderr: text (key=value) or json (one object a
+    /// line, with the same fields).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -59,6 +63,15 @@ pub enum Command {
     /// (ferry --cacert DIR/cert.pem, curl --cacert), or skip the check
     /// (--insecure, curl -k) and compare the fingerprint by hand.
     Cert(CertArgs),
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines of `key=value` fields.
+    Text,
+    /// One JSON object per line (for log collectors).
+    Json,
 }
 
 /// Which driver runs the servers.
