@@ -13,4 +13,6 @@ mod error;
 pub use error::ServerError;
 
 pub mod ftp;
+mod inherited;
+pub use inherited::Inherited;
 pub mod tftp;

@@ -28,6 +28,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve a directory over FTP and TFTP.
+    ///
+    /// Started with socket activation (systemd's LISTEN_FDS), it serves on
+    /// the sockets passed instead of binding: those named ftp, ftps or tftp
+    /// (LISTEN_FDNAMES) to that listener, the others by kind and order
+    /// (first TCP listener FTP, second FTPS, UDP socket TFTP).
     Serve(ServeArgs),
     /// Download a file: ferry get ftp[s]://[user[:password]@]host[:port]/path | tftp://host[:port]/path [-o FILE|-]
     ///

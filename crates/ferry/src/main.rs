@@ -1,5 +1,6 @@
 //! `ferry`: FTP and TFTP client and server.
 
+mod activation;
 mod cert;
 mod cli;
 mod client;

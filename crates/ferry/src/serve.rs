@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use ferry_service::{ftp, tftp, ServerError};
+use ferry_service::{ftp, tftp, Inherited, ServerError};
 use ferry_tls::{ServerTls, TlsError};
 use ferry_users::Users;
 
+use crate::activation::Activated;
 use crate::cli::{Driver, ServeArgs};
 use crate::privilege::Account;
 use crate::Failure;
@@ -22,15 +23,28 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
             "nothing to serve: both --no-ftp and --no-tftp were given".to_owned(),
         ));
     }
+    let activated = Activated::from_env()?;
+    if (args.no_ftp && (activated.ftp.is_some() || activated.ftps.is_some()))
+        || (args.no_tftp && activated.tftp.is_some())
+    {
+        return Err(Failure::Usage(
+            "socket activation passed a socket for a server turned off (--no-ftp, --no-tftp)"
+                .to_owned(),
+        ));
+    }
     let ftp = if args.no_ftp {
         None
     } else {
-        Some(ftp_config(&args)?)
+        let mut config = ftp_config(&args)?;
+        inherit_ftp(&mut config, activated.ftp, activated.ftps)?;
+        Some(config)
     };
     let tftp = if args.no_tftp {
         None
     } else {
-        Some(tftp_config(&args)?)
+        let mut config = tftp_config(&args)?;
+        config.inherited = activated.tftp.map(Inherited::new);
+        Some(config)
     };
     let account = args.user.as_deref().map(Account::lookup).transpose()?;
     // After every listener is bound, before any client is served.
@@ -147,6 +161,31 @@ fn on_signal(stop: impl FnMut() + Send + 'static) {
     if let Err(err) = ctrlc::set_handler(stop) {
         tracing::warn!(error = %err, "cannot install the SIGINT/SIGTERM handler");
     }
+}
+
+/// Serves on the listeners socket activation passed, if any. An inherited
+/// implicit-FTPS listener needs a certificate, as `--ftps` does.
+fn inherit_ftp(
+    config: &mut ftp::ServerConfig,
+    plain: Option<std::net::TcpListener>,
+    implicit: Option<std::net::TcpListener>,
+) -> Result<(), Failure> {
+    config.inherited = plain.map(Inherited::new);
+    if let Some(listener) = implicit {
+        if config.tls.is_none() {
+            return Err(Failure::Usage(
+                "socket activation passed an FTPS listener, which needs --tls-cert".to_owned(),
+            ));
+        }
+        if config.ftps_bind.is_none() {
+            let addr = listener
+                .local_addr()
+                .map_err(|err| Failure::Failed(format!("inherited ftps listener: {err}")))?;
+            config.ftps_bind = Some(addr);
+        }
+        config.ftps_inherited = Some(Inherited::new(listener));
+    }
+    Ok(())
 }
 
 fn ftp_config(args: &ServeArgs) -> Result<ftp::ServerConfig, Failure> {

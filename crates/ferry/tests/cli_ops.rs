@@ -2,6 +2,8 @@
 //! activation, per-client limits, reloads.
 
 use std::io::{BufRead, BufReader, Read};
+use std::net::{TcpListener, UdpSocket};
+use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::thread;
@@ -23,6 +25,8 @@ impl Serve {
     fn start(driver: Driver, root: &Path, extra: &[&str]) -> Serve {
         let mut command = Command::new(FERRY);
         command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
             .args(["serve", "--tftp", "127.0.0.1:0", "--ftp", "127.0.0.1:0"])
             .args(["--driver", driver.name()])
             .arg("--root")
@@ -31,14 +35,9 @@ impl Serve {
         Serve::spawn(command)
     }
 
-    /// Spawns `command` and waits for its FTP and TFTP listening lines.
+    /// Spawns `command` (its stdin and stdout set) and waits for its FTP and TFTP listening lines.
     fn spawn(mut command: Command) -> Serve {
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = command.stderr(Stdio::piped()).spawn().unwrap();
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
         let mut port_after = |prefix: &str| {
             let mut line = String::new();
@@ -148,4 +147,84 @@ fn log_format_json_writes_one_object_per_line(driver: Driver) {
     );
 }
 
-ferry_interop::driver_tests!(log_format_json_writes_one_object_per_line);
+/// Starts `ferry serve` as systemd would with socket activation: two
+/// sockets as descriptors 3 and 4, `LISTEN_FDS=2` and `LISTEN_PID` the
+/// server's own pid. A shell places them (they arrive as its standard
+/// input and output) and sets the pid, known only in the child, then
+/// execs the server in its place.
+fn activated(driver: Driver, root: &Path, sockets: [OwnedFd; 2], names: Option<&str>) -> Serve {
+    let [first, second] = sockets;
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(r#"LISTEN_PID=$$ exec "$0" "$@" 3<&0 4>&1 0</dev/null 1>/dev/null"#)
+        .arg(FERRY)
+        .args(["serve", "--driver", driver.name(), "--root"])
+        .arg(root)
+        .env("LISTEN_FDS", "2")
+        .stdin(Stdio::from(first))
+        .stdout(Stdio::from(second));
+    match names {
+        Some(names) => command.env("LISTEN_FDNAMES", names),
+        None => command.env_remove("LISTEN_FDNAMES"),
+    };
+    Serve::spawn(command)
+}
+
+fn serves_on_sockets_passed_by_the_service_manager(driver: Driver) {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("f"), b"activated").unwrap();
+    let ftp = TcpListener::bind("127.0.0.1:0").unwrap();
+    let tftp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (ftp_port, tftp_port) = (
+        ftp.local_addr().unwrap().port(),
+        tftp.local_addr().unwrap().port(),
+    );
+
+    // By kind and order, then by name in the other order.
+    let by_order = [
+        OwnedFd::from(ftp.try_clone().unwrap()),
+        OwnedFd::from(tftp.try_clone().unwrap()),
+    ];
+    let by_name = [OwnedFd::from(tftp), OwnedFd::from(ftp)];
+    for (sockets, names) in [(by_order, None), (by_name, Some("tftp:ftp"))] {
+        let server = activated(driver, root.path(), sockets, names);
+        // The listening lines name the passed sockets, not the defaults.
+        assert_eq!((server.ftp_port, server.tftp_port), (ftp_port, tftp_port));
+        for url in [server.ftp_url("f"), server.tftp_url("f")] {
+            let out = ferry(&["get", &url, "-o", "-"]);
+            assert!(
+                out.status.success(),
+                "{url}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(out.stdout, b"activated", "{url}");
+        }
+        server.stop();
+    }
+}
+
+#[test]
+fn socket_activation_refuses_a_socket_for_a_server_turned_off() {
+    let root = tempfile::tempdir().unwrap();
+    let tftp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(r#"LISTEN_PID=$$ exec "$0" "$@" 3<&0"#)
+        .arg(FERRY)
+        .args(["serve", "--no-tftp", "--root"])
+        .arg(root.path())
+        .env("LISTEN_FDS", "1")
+        .env("LISTEN_FDNAMES", "tftp")
+        .stdin(Stdio::from(OwnedFd::from(tftp)))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--no-tftp"), "{err}");
+}
+
+ferry_interop::driver_tests!(
+    log_format_json_writes_one_object_per_line,
+    serves_on_sockets_passed_by_the_service_manager,
+);

@@ -25,9 +25,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use ferry_service::ftp::{
-    listen, PassivePorts, ServerConfig, SessionLog, ACCEPT_BACKOFF, LISTEN_BACKLOG,
+    control_listener, PassivePorts, ServerConfig, SessionLog, ACCEPT_BACKOFF,
 };
-use ferry_service::ServerError;
+use ferry_service::{Inherited, ServerError};
 use ferry_storage::Root;
 use ferry_time::Instant;
 use ftp_proto::server::TOO_MANY_SESSIONS;
@@ -122,7 +122,8 @@ impl Ftp {
         })?;
         let addr = config.bind;
         let bind_error = move |source| ServerError::Bind { addr, source };
-        let (listener, local_addr) = bind_listener(config.bind, registry, PLAIN)?;
+        let (listener, local_addr) =
+            bind_listener(config.bind, config.inherited.as_ref(), registry, PLAIN)?;
         let (implicit, implicit_addr) = match config.ftps_bind {
             Some(addr) if config.tls.is_none() => {
                 let source = io::Error::new(
@@ -132,7 +133,8 @@ impl Ftp {
                 return Err(ServerError::Bind { addr, source });
             }
             Some(addr) => {
-                let (listener, addr) = bind_listener(addr, registry, IMPLICIT)?;
+                let (listener, addr) =
+                    bind_listener(addr, config.ftps_inherited.as_ref(), registry, IMPLICIT)?;
                 (Some(listener), Some(addr))
             }
             None => (None, None),
@@ -271,14 +273,16 @@ impl Ftp {
     }
 }
 
-/// A non-blocking listener at `addr`, registered as listener `which`.
+/// A non-blocking listener at `addr` (or the inherited one), registered
+/// as listener `which`.
 fn bind_listener(
     addr: SocketAddr,
+    inherited: Option<&Inherited<std::net::TcpListener>>,
     registry: &Registry,
     which: usize,
 ) -> Result<(TcpListener, SocketAddr), ServerError> {
     let bind_error = move |source| ServerError::Bind { addr, source };
-    let listener = listen(addr, LISTEN_BACKLOG).map_err(bind_error)?;
+    let listener = control_listener(addr, inherited).map_err(bind_error)?;
     listener.set_nonblocking(true).map_err(bind_error)?;
     let local_addr = listener.local_addr().map_err(bind_error)?;
     let mut listener = TcpListener::from_std(listener);

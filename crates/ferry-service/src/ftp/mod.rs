@@ -19,13 +19,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_tls::ServerTls;
+
+use crate::Inherited;
 use ferry_users::Users;
 use ftp_proto::server::{Access, Config, Tls};
 
 pub use hash::hash;
 pub use log::{SessionEnd, SessionLog};
 pub use net::{
-    connect_from, connect_from_nonblocking, listen, PassivePorts, CONNECT_TIMEOUT, LISTEN_BACKLOG,
+    connect_from, connect_from_nonblocking, control_listener, listen, PassivePorts,
+    CONNECT_TIMEOUT, LISTEN_BACKLOG,
 };
 pub use requests::{authenticate, failure, metadata, open_job, perform, Job, View};
 pub use transfer::{begin_transfer, completion, end_transfer, send_file, SendFile, Sink, Source};
@@ -69,6 +72,12 @@ pub struct ServerConfig {
     /// FTPS (RFC 4217): the certificate, which turns on `AUTH TLS` on the
     /// control port and makes [`ftps_bind`](Self::ftps_bind) possible.
     pub tls: Option<ServerTls>,
+    /// A control listener already bound (socket activation), served
+    /// instead of binding [`bind`](Self::bind).
+    pub inherited: Option<Inherited<std::net::TcpListener>>,
+    /// An implicit-TLS listener already bound, served instead of binding
+    /// [`ftps_bind`](Self::ftps_bind).
+    pub ftps_inherited: Option<Inherited<std::net::TcpListener>>,
     /// Address of an implicit-TLS listener (TLS from the first byte,
     /// conventionally port 990); needs [`tls`](Self::tls).
     pub ftps_bind: Option<SocketAddr>,
@@ -92,6 +101,8 @@ impl ServerConfig {
             max_sessions: DEFAULT_MAX_SESSIONS,
             tls: None,
             ftps_bind: None,
+            inherited: None,
+            ftps_inherited: None,
             require_tls: false,
             session: Config::default(),
         }

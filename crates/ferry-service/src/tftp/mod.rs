@@ -63,6 +63,9 @@ pub struct ServerConfig {
     /// Filename rewrite rules, applied to each requested name before it
     /// is looked up under the root.
     pub remap: Option<Arc<RemapRules>>,
+    /// A request socket already bound (socket activation), served
+    /// instead of binding [`bind`](Self::bind).
+    pub inherited: Option<crate::Inherited<std::net::UdpSocket>>,
 }
 
 impl ServerConfig {
@@ -76,6 +79,7 @@ impl ServerConfig {
             single_port: false,
             transfer_ports: None,
             remap: None,
+            inherited: None,
         }
     }
 }

@@ -36,7 +36,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use ferry_service::ftp::{
-    listen, PassivePorts, SessionLog, ACCEPT_BACKOFF, CONNECT_TIMEOUT, LISTEN_BACKLOG,
+    control_listener, PassivePorts, SessionLog, ACCEPT_BACKOFF, CONNECT_TIMEOUT,
 };
 pub use ferry_service::ftp::{ServerConfig, DEFAULT_MAX_SESSIONS};
 pub use ferry_service::ServerError;
@@ -154,10 +154,13 @@ impl Server {
             path: config.root.clone(),
             source,
         })?;
-        let listener = listen(config.bind, LISTEN_BACKLOG).map_err(|source| ServerError::Bind {
-            addr: config.bind,
-            source,
-        })?;
+        let listener =
+            control_listener(config.bind, config.inherited.as_ref()).map_err(|source| {
+                ServerError::Bind {
+                    addr: config.bind,
+                    source,
+                }
+            })?;
         let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
             addr: config.bind,
             source,
@@ -172,7 +175,8 @@ impl Server {
             }
             Some(addr) => {
                 let bind_error = |source| ServerError::Bind { addr, source };
-                let listener = listen(addr, LISTEN_BACKLOG).map_err(bind_error)?;
+                let listener =
+                    control_listener(addr, config.ftps_inherited.as_ref()).map_err(bind_error)?;
                 let local = listener.local_addr().map_err(bind_error)?;
                 Some((listener, local))
             }
