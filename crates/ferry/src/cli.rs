@@ -124,6 +124,11 @@ pub struct ServeArgs {
     /// Most sessions (FTP) or transfers (TFTP) at once.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_sessions: Option<u32>,
+    /// Most FTP sessions or TFTP transfers at once from one client IP
+    /// address (as vsftpd's max_per_ip): beyond it an FTP connection gets
+    /// 421, a TFTP request ERROR 0.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_per_ip: Option<u32>,
     /// Close idle FTP control connections after SECS.
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_timeout: Option<u64>,

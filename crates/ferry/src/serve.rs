@@ -201,6 +201,7 @@ fn ftp_config(args: &ServeArgs) -> Result<ftp::ServerConfig, Failure> {
     if let Some(max) = args.max_sessions {
         config.max_sessions = max as usize;
     }
+    config.max_per_ip = args.max_per_ip.map(|max| max as usize);
     if let Some(secs) = args.idle_timeout {
         config.session.idle_timeout = Duration::from_secs(secs);
     }
@@ -241,6 +242,7 @@ fn tftp_config(args: &ServeArgs) -> Result<tftp::ServerConfig, Failure> {
     if let Some(max) = args.max_sessions {
         config.max_transfers = max as usize;
     }
+    config.max_per_ip = args.max_per_ip.map(|max| max as usize);
     config.single_port = args.tftp_single_port;
     config.transfer_ports = args.tftp_port_range.clone();
     if let Some(path) = &args.tftp_map {

@@ -2,11 +2,12 @@
 //! activation, per-client limits, reloads.
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::{TcpListener, UdpSocket};
+use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use ferry_interop::Driver;
 
@@ -224,7 +225,94 @@ fn socket_activation_refuses_a_socket_for_a_server_turned_off() {
     assert!(err.contains("--no-tftp"), "{err}");
 }
 
+/// The first line the server says on a new control connection.
+fn greeting(port: u16) -> (TcpStream, String) {
+    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(&stream).read_line(&mut line).unwrap();
+    (stream, line)
+}
+
+fn max_per_ip_refuses_ftp_connections_beyond_it(driver: Driver) {
+    let root = tempfile::tempdir().unwrap();
+    let server = Serve::start(driver, root.path(), &["--max-per-ip", "2"]);
+    let (first, line) = greeting(server.ftp_port);
+    assert!(line.starts_with("220"), "{line:?}");
+    let (_second, line) = greeting(server.ftp_port);
+    assert!(line.starts_with("220"), "{line:?}");
+    let (_third, line) = greeting(server.ftp_port);
+    assert_eq!(
+        line,
+        "421 Too many connections from your address; try again later.\r\n"
+    );
+    // A session that ends gives its place back.
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_again, line) = greeting(server.ftp_port);
+        if line.starts_with("220") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still refused: {line:?}");
+        thread::sleep(Duration::from_millis(50));
+    }
+    let log = server.stop();
+    assert!(log.contains("too many sessions from this address"), "{log}");
+}
+
+/// A TFTP read request for `file`, octet mode.
+fn rrq(file: &str) -> Vec<u8> {
+    let mut packet = vec![0, 1];
+    packet.extend_from_slice(file.as_bytes());
+    packet.push(0);
+    packet.extend_from_slice(b"octet\0");
+    packet
+}
+
+fn max_per_ip_refuses_tftp_requests_beyond_it(driver: Driver) {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("big"), vec![7u8; 100_000]).unwrap();
+    let server = Serve::start(driver, root.path(), &["--max-per-ip", "2"]);
+    let to = ("127.0.0.1", server.tftp_port);
+    let client = || {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        socket
+    };
+    let mut buf = [0u8; 1024];
+    // Two transfers left waiting for their first ACK hold both places.
+    let holding: Vec<UdpSocket> = (0..2)
+        .map(|_| {
+            let socket = client();
+            socket.send_to(&rrq("big"), to).unwrap();
+            let (len, _) = socket.recv_from(&mut buf).unwrap();
+            assert_eq!(&buf[..4], &[0, 3, 0, 1], "DATA 1, got {:?}", &buf[..len]);
+            socket
+        })
+        .collect();
+    let third = client();
+    third.send_to(&rrq("big"), to).unwrap();
+    let (len, _) = third.recv_from(&mut buf).unwrap();
+    assert_eq!(
+        &buf[..len],
+        b"\0\x05\0\0too many transfers from your address\0"
+    );
+    drop(holding);
+    let log = server.stop();
+    assert!(
+        log.contains("too many transfers from this address"),
+        "{log}"
+    );
+}
+
 ferry_interop::driver_tests!(
+    max_per_ip_refuses_ftp_connections_beyond_it,
+    max_per_ip_refuses_tftp_requests_beyond_it,
     log_format_json_writes_one_object_per_line,
     serves_on_sockets_passed_by_the_service_manager,
 );

@@ -25,12 +25,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use ferry_service::ftp::{
-    control_listener, PassivePorts, ServerConfig, SessionLog, ACCEPT_BACKOFF,
+    control_listener, PassivePorts, ServerConfig, SessionLimits, SessionLog, ACCEPT_BACKOFF,
 };
 use ferry_service::{Inherited, ServerError};
 use ferry_storage::Root;
 use ferry_time::Instant;
-use ftp_proto::server::TOO_MANY_SESSIONS;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Registry, Token, Waker};
 use slab::Slab;
@@ -80,6 +79,8 @@ pub(crate) struct Shared {
     root: Root,
     config: ServerConfig,
     passive: PassivePorts,
+    /// Sessions per client address, against the limits.
+    limits: Arc<SessionLimits>,
 }
 
 /// The listener keys (with [`Role::Listener`]).
@@ -143,6 +144,7 @@ impl Ftp {
         let shared = Arc::new(Shared {
             root,
             passive: PassivePorts::new(config.passive_ports.clone()),
+            limits: SessionLimits::new(config.max_sessions, config.max_per_ip),
             config,
         });
         // One password check per core: more would only queue for the CPU
@@ -248,20 +250,22 @@ impl Ftp {
     }
 
     fn admit(&mut self, cx: &mut Cx<'_>, stream: TcpStream, peer: SocketAddr, implicit: bool) {
-        if self.conns.len() >= self.shared.config.max_sessions {
-            SessionLog::refused(peer);
-            if !implicit {
-                // A fresh socket's send buffer takes one short line at
-                // once. (A TLS client would read it as garbage.)
-                let _ = (&stream).write(TOO_MANY_SESSIONS);
+        let slot = match self.shared.limits.admit(self.conns.len(), peer) {
+            Ok(slot) => slot,
+            Err(refusal) => {
+                if !implicit {
+                    // A fresh socket's send buffer takes one short line at
+                    // once. (A TLS client would read it as garbage.)
+                    let _ = (&stream).write(refusal);
+                }
+                return;
             }
-            return;
-        }
+        };
         let serial = self.next_serial;
         self.next_serial += 1;
         let entry = self.conns.vacant_entry();
         let key = entry.key();
-        let started = Conn::new(stream, peer, serial, &self.shared, cx.now, implicit)
+        let started = Conn::new(stream, peer, serial, &self.shared, cx.now, implicit, slot)
             .and_then(|mut conn| conn.register(cx.registry, key).map(|()| conn));
         match started {
             Ok(conn) => {

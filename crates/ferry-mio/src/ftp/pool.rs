@@ -201,6 +201,7 @@ mod tests {
         let shared = Arc::new(Shared {
             root: Root::new(dir).unwrap(),
             passive: PassivePorts::new(None),
+            limits: ferry_service::ftp::SessionLimits::new(1, None),
             config,
         });
         let poll = Poll::new().unwrap();

@@ -66,6 +66,12 @@ impl SessionLog {
         tracing::warn!(%peer, "ftp session refused: too many sessions");
     }
 
+    /// A connection refused because its address holds as many sessions
+    /// as one address may.
+    pub fn refused_per_ip(peer: SocketAddr) {
+        tracing::warn!(%peer, "ftp session refused: too many sessions from this address");
+    }
+
     /// The session could not be set up.
     pub fn failed_to_start(peer: SocketAddr, error: &dyn Display) {
         tracing::warn!(%peer, error = %error, "ftp session could not start");

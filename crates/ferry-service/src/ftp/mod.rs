@@ -7,6 +7,7 @@
 //! [`begin_transfer`], [`end_transfer`], [`completion`]).
 
 mod hash;
+mod limits;
 mod log;
 mod net;
 mod requests;
@@ -25,6 +26,7 @@ use ferry_users::Users;
 use ftp_proto::server::{Access, Config, Tls};
 
 pub use hash::hash;
+pub use limits::{SessionLimits, SessionSlot};
 pub use log::{SessionEnd, SessionLog};
 pub use net::{
     connect_from, connect_from_nonblocking, control_listener, listen, PassivePorts,
@@ -69,6 +71,9 @@ pub struct ServerConfig {
     pub passive_ports: Option<RangeInclusive<u16>>,
     /// Control connections served at once; one more is answered 421 and closed.
     pub max_sessions: usize,
+    /// Most sessions at once from one client IP address (`None`: no limit
+    /// but `max_sessions`); beyond it a connection gets 421.
+    pub max_per_ip: Option<usize>,
     /// FTPS (RFC 4217): the certificate, which turns on `AUTH TLS` on the
     /// control port and makes [`ftps_bind`](Self::ftps_bind) possible.
     pub tls: Option<ServerTls>,
@@ -99,6 +104,7 @@ impl ServerConfig {
             users: None,
             passive_ports: None,
             max_sessions: DEFAULT_MAX_SESSIONS,
+            max_per_ip: None,
             tls: None,
             ftps_bind: None,
             inherited: None,
