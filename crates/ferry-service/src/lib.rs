@@ -14,5 +14,7 @@ pub use error::ServerError;
 
 pub mod ftp;
 mod inherited;
+mod reloadable;
 pub use inherited::Inherited;
+pub use reloadable::Reloadable;
 pub mod tftp;

@@ -115,7 +115,7 @@ pub struct ServeArgs {
     /// Allow anonymous FTP logins even with --users.
     #[arg(long)]
     pub anonymous: bool,
-    /// FTP users file (lines from `ferry passwd`).
+    /// FTP users file (lines from `ferry passwd`); SIGHUP rereads it.
     #[arg(long, value_name = "FILE")]
     pub users: Option<PathBuf>,
     /// FTP passive data ports, e.g. 50000-50100.
@@ -151,7 +151,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
     /// FTPS: the server's PEM certificate chain; turns on explicit TLS
-    /// (AUTH TLS) on the FTP port.
+    /// (AUTH TLS) on the FTP port. SIGHUP rereads it and --tls-key.
     #[arg(
         long,
         value_name = "FILE",

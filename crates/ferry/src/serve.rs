@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use ferry_service::{ftp, tftp, Inherited, ServerError};
+use ferry_service::{ftp, tftp, Inherited, Reloadable, ServerError};
 use ferry_tls::{ServerTls, TlsError};
 use ferry_users::Users;
 
@@ -46,6 +46,7 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
         config.inherited = activated.tftp.map(Inherited::new);
         Some(config)
     };
+    let reload = Reload::new(&args, ftp.as_ref());
     let account = args.user.as_deref().map(Account::lookup).transpose()?;
     // After every listener is bound, before any client is served.
     let switch_user = move || match account {
@@ -58,8 +59,8 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
         eprintln!("ferry: tls certificate sha256 {}", tls.fingerprint());
     }
     match args.driver {
-        Driver::Mio => run_mio(ftp, tftp, switch_user)?,
-        Driver::Blocking => run_blocking(ftp, tftp, switch_user)?,
+        Driver::Mio => run_mio(ftp, tftp, switch_user, reload)?,
+        Driver::Blocking => run_blocking(ftp, tftp, switch_user, reload)?,
     }
     tracing::info!("servers stopped");
     Ok(())
@@ -70,12 +71,13 @@ fn run_mio(
     ftp: Option<ftp::ServerConfig>,
     tftp: Option<tftp::ServerConfig>,
     switch_user: impl FnOnce() -> Result<(), Failure>,
+    reload: Reload,
 ) -> Result<(), Failure> {
     let mut server = ferry_mio::Server::bind(ftp, tftp).map_err(bind_failure(""))?;
     switch_user()?;
     announce(server.ftp_addr(), server.ftps_addr(), server.tftp_addr());
     let handle = server.shutdown_handle();
-    on_signal(move || handle.shutdown());
+    on_signals(move || handle.shutdown(), reload);
     server
         .run()
         .map_err(|err| Failure::Failed(format!("server: {err}")))
@@ -87,6 +89,7 @@ fn run_blocking(
     ftp: Option<ftp::ServerConfig>,
     tftp: Option<tftp::ServerConfig>,
     switch_user: impl FnOnce() -> Result<(), Failure>,
+    reload: Reload,
 ) -> Result<(), Failure> {
     use ferry_blocking::{ftp::server::Server as FtpServer, tftp::Server as TftpServer};
 
@@ -109,7 +112,7 @@ fn run_blocking(
 
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
-    on_signal(move || flag.store(true, Ordering::Relaxed));
+    on_signals(move || flag.store(true, Ordering::Relaxed), reload);
 
     // Whichever server ends first (a signal, or a failure) stops the other.
     let tftp_thread = tftp.map(|server| {
@@ -156,10 +159,104 @@ fn announce(ftp: Option<SocketAddr>, ftps: Option<SocketAddr>, tftp: Option<Sock
     }
 }
 
-/// SIGINT and SIGTERM call `stop` (a graceful shutdown).
-fn on_signal(stop: impl FnMut() + Send + 'static) {
-    if let Err(err) = ctrlc::set_handler(stop) {
-        tracing::warn!(error = %err, "cannot install the SIGINT/SIGTERM handler");
+/// SIGINT and SIGTERM call `stop` (a graceful shutdown); SIGHUP rereads
+/// the users file and the certificate, on a thread of its own.
+fn on_signals(mut stop: impl FnMut() + Send + 'static, reload: Reload) {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+
+    let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+        Ok(signals) => signals,
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot install the SIGINT/SIGTERM/SIGHUP handler");
+            return;
+        }
+    };
+    let spawned = thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for signal in signals.forever() {
+                if signal == SIGHUP {
+                    reload.run();
+                } else {
+                    stop();
+                }
+            }
+        });
+    if let Err(err) = spawned {
+        tracing::warn!(error = %err, "cannot start the signal thread");
+    }
+}
+
+/// What SIGHUP rereads: the users file and the FTPS certificate and key,
+/// each replaced only when the new one loads, so a bad edit keeps the
+/// server as it was (and says why). Sessions stay: a login after the
+/// reload checks the new users, a TLS handshake after it gets the new
+/// certificate.
+struct Reload {
+    users: Option<(std::path::PathBuf, Reloadable<Users>)>,
+    tls: Option<TlsFiles>,
+}
+
+struct TlsFiles {
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+    require_reuse: bool,
+    serving: ServerTls,
+}
+
+impl Reload {
+    fn new(args: &ServeArgs, ftp: Option<&ftp::ServerConfig>) -> Reload {
+        let users = ftp
+            .and_then(|config| config.users.clone())
+            .zip(args.users.clone())
+            .map(|(users, path)| (path, users));
+        let tls = ftp
+            .and_then(|config| config.tls.clone())
+            .zip(args.tls_cert.clone().zip(args.tls_key.clone()))
+            .map(|(serving, (cert, key))| TlsFiles {
+                cert,
+                key,
+                require_reuse: args.tls_require_reuse,
+                serving,
+            });
+        Reload { users, tls }
+    }
+
+    fn run(&self) {
+        if self.users.is_none() && self.tls.is_none() {
+            tracing::info!("SIGHUP: nothing to reload (no --users, no --tls-cert)");
+        }
+        if let Some((path, users)) = &self.users {
+            match Users::load(path) {
+                Ok(new) => {
+                    let count = new.len();
+                    users.replace(new);
+                    tracing::info!(file = %path.display(), users = count, "users file reloaded");
+                }
+                Err(err) => tracing::warn!(
+                    file = %path.display(),
+                    error = %err,
+                    "users file not reloaded, the old one stays"
+                ),
+            }
+        }
+        if let Some(files) = &self.tls {
+            match load_tls(&files.cert, &files.key, files.require_reuse) {
+                Ok(new) => {
+                    files.serving.replace_certificate(&new);
+                    tracing::info!(
+                        file = %files.cert.display(),
+                        sha256 = %new.fingerprint(),
+                        "tls certificate reloaded"
+                    );
+                }
+                Err(Failure::Usage(err) | Failure::Failed(err)) => tracing::warn!(
+                    file = %files.cert.display(),
+                    error = %err,
+                    "tls certificate not reloaded, the old one stays"
+                ),
+            }
+        }
     }
 }
 
@@ -193,7 +290,7 @@ fn ftp_config(args: &ServeArgs) -> Result<ftp::ServerConfig, Failure> {
     config.write = args.write;
     if let Some(path) = &args.users {
         let users = Users::load(path).map_err(|err| Failure::Usage(err.to_string()))?;
-        config.users = Some(Arc::new(users));
+        config.users = Some(Reloadable::new(users));
         // A users file means named accounts; anonymous only when asked for.
         config.anonymous = args.anonymous;
     }

@@ -1,11 +1,12 @@
 //! `ferry serve` as an administrator runs it: JSON logs, socket
 //! activation, per-client limits, reloads.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -18,7 +19,9 @@ struct Serve {
     child: Child,
     ftp_port: u16,
     tftp_port: u16,
-    drain: Option<thread::JoinHandle<String>>,
+    drain: Option<thread::JoinHandle<()>>,
+    /// What it logged after the listening lines, so far.
+    log: Arc<Mutex<String>>,
 }
 
 impl Serve {
@@ -43,6 +46,11 @@ impl Serve {
         let mut port_after = |prefix: &str| {
             let mut line = String::new();
             stderr.read_line(&mut line).unwrap();
+            // With a certificate, its fingerprint comes first.
+            if line.starts_with("ferry: tls certificate sha256 ") {
+                line.clear();
+                stderr.read_line(&mut line).unwrap();
+            }
             let addr = line
                 .trim_end()
                 .strip_prefix(prefix)
@@ -52,16 +60,21 @@ impl Serve {
         };
         let ftp_port = port_after("ferry: ftp listening on ");
         let tftp_port = port_after("ferry: tftp listening on ");
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&log);
         let drain = thread::spawn(move || {
-            let mut rest = String::new();
-            let _ = stderr.read_to_string(&mut rest);
-            rest
+            let mut line = String::new();
+            while stderr.read_line(&mut line).is_ok_and(|n| n > 0) {
+                sink.lock().unwrap().push_str(&line);
+                line.clear();
+            }
         });
         Serve {
             child,
             ftp_port,
             tftp_port,
             drain: Some(drain),
+            log,
         }
     }
 
@@ -69,7 +82,27 @@ impl Serve {
     fn stop(mut self) -> String {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.drain.take().unwrap().join().unwrap()
+        self.drain.take().unwrap().join().unwrap();
+        std::mem::take(&mut *self.log.lock().unwrap())
+    }
+
+    /// Sends SIGHUP and waits for the log line that says what came of it.
+    fn reload(&self, expect: &str) {
+        let status = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log.lock().unwrap();
+            if log.contains(expect) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no {expect:?} in {log}");
+            drop(log);
+            thread::sleep(Duration::from_millis(20));
+        }
     }
 
     fn tftp_url(&self, path: &str) -> String {
@@ -310,7 +343,164 @@ fn max_per_ip_refuses_tftp_requests_beyond_it(driver: Driver) {
     );
 }
 
+/// A users-file line for `name` with `password`, from `ferry passwd`.
+fn users_line(name: &str, password: &str) -> String {
+    let out = Command::new(FERRY)
+        .args(["passwd", name])
+        .env("FERRY_PASSWORD", password)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A control connection past its greeting, and its reply reader.
+struct Control {
+    stream: TcpStream,
+    replies: BufReader<TcpStream>,
+}
+
+impl Control {
+    fn connect(port: u16) -> Control {
+        let (stream, line) = greeting(port);
+        assert!(line.starts_with("220"), "{line:?}");
+        let replies = BufReader::new(stream.try_clone().unwrap());
+        Control { stream, replies }
+    }
+
+    /// Sends `line`; the reply's code.
+    fn command(&mut self, line: &str) -> String {
+        write!(self.stream, "{line}\r\n").unwrap();
+        let mut reply = String::new();
+        self.replies.read_line(&mut reply).unwrap();
+        reply[..3].to_owned()
+    }
+
+    fn login(port: u16, user: &str, password: &str) -> String {
+        let mut control = Control::connect(port);
+        assert_eq!(control.command(&format!("USER {user}")), "331");
+        control.command(&format!("PASS {password}"))
+    }
+}
+
+fn sighup_rereads_the_users_file_and_keeps_sessions(driver: Driver) {
+    let root = tempfile::tempdir().unwrap();
+    let etc = tempfile::tempdir().unwrap();
+    let users = etc.path().join("users");
+    std::fs::write(&users, users_line("alice", "first")).unwrap();
+    let server = Serve::start(driver, root.path(), &["--users", users.to_str().unwrap()]);
+    let port = server.ftp_port;
+    let mut session = Control::connect(port);
+    assert_eq!(session.command("USER alice"), "331");
+    assert_eq!(session.command("PASS first"), "230");
+
+    std::fs::write(
+        &users,
+        users_line("alice", "second") + &users_line("bob", "b"),
+    )
+    .unwrap();
+    server.reload("users file reloaded");
+    assert_eq!(Control::login(port, "alice", "first"), "530");
+    assert_eq!(Control::login(port, "alice", "second"), "230");
+    assert_eq!(Control::login(port, "bob", "b"), "230");
+    // The session that logged in before the reload goes on.
+    assert_eq!(session.command("PWD"), "257");
+
+    // A bad file keeps the users of the last good one, and says why.
+    std::fs::write(&users, "alice:not-a-hash:/:rw\n").unwrap();
+    server.reload("users file not reloaded, the old one stays");
+    assert_eq!(Control::login(port, "alice", "second"), "230");
+    assert_eq!(session.command("NOOP"), "200");
+    let log = server.stop();
+    assert!(log.contains("users=2"), "{log}");
+}
+
+fn sighup_rereads_the_tls_certificate(driver: Driver) {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("f"), b"secret").unwrap();
+    let tls = tempfile::tempdir().unwrap();
+    let dir = tls.path().to_str().unwrap();
+    let cert = |host: &str| {
+        let out = ferry(&[
+            "cert",
+            "--out",
+            dir,
+            "--force",
+            "--host",
+            host,
+            "--host",
+            "127.0.0.1",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read(tls.path().join("cert.pem")).unwrap()
+    };
+    let old = cert("old.example");
+    let (cert_path, key_path) = (tls.path().join("cert.pem"), tls.path().join("key.pem"));
+    let server = Serve::start(
+        driver,
+        root.path(),
+        &[
+            "--tls-cert",
+            cert_path.to_str().unwrap(),
+            "--tls-key",
+            key_path.to_str().unwrap(),
+        ],
+    );
+    let trusted = tls.path().join("trusted.pem");
+    let get = |ca: &[u8]| {
+        std::fs::write(&trusted, ca).unwrap();
+        ferry(&[
+            "get",
+            "--tls",
+            "--cacert",
+            trusted.to_str().unwrap(),
+            &server.ftp_url("f"),
+            "-o",
+            "-",
+        ])
+    };
+    assert!(get(&old).status.success());
+    let mut session = Control::connect(server.ftp_port);
+    assert_eq!(session.command("USER anonymous"), "331");
+    assert_eq!(session.command("PASS x"), "230");
+
+    let new = cert("new.example");
+    server.reload("tls certificate reloaded");
+    let out = get(&new);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"secret");
+    assert!(
+        !get(&old).status.success(),
+        "the old certificate is still served"
+    );
+    assert_eq!(session.command("NOOP"), "200");
+
+    // A key that is not the certificate's: the new pair stays in use.
+    std::fs::write(
+        &key_path,
+        b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    server.reload("tls certificate not reloaded, the old one stays");
+    assert!(get(&new).status.success());
+}
+
 ferry_interop::driver_tests!(
+    sighup_rereads_the_users_file_and_keeps_sessions,
+    sighup_rereads_the_tls_certificate,
     max_per_ip_refuses_ftp_connections_beyond_it,
     max_per_ip_refuses_tftp_requests_beyond_it,
     log_format_json_writes_one_object_per_line,

@@ -16,12 +16,11 @@ mod transfer;
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_tls::ServerTls;
 
-use crate::Inherited;
+use crate::{Inherited, Reloadable};
 use ferry_users::Users;
 use ftp_proto::server::{Access, Config, Tls};
 
@@ -66,7 +65,8 @@ pub struct ServerConfig {
     /// Anonymous logins (`anonymous` or `ftp`, any password) allowed.
     pub anonymous: bool,
     /// Named users and their passwords; their `rw` needs [`write`](Self::write) too.
-    pub users: Option<Arc<Users>>,
+    /// Replacing them (a reload) holds for the logins that follow.
+    pub users: Option<Reloadable<Users>>,
     /// Ports for passive data listeners; `None` takes ephemeral ports.
     pub passive_ports: Option<RangeInclusive<u16>>,
     /// Control connections served at once; one more is answered 421 and closed.
