@@ -14,6 +14,7 @@ pub use error::ServerError;
 
 pub mod ftp;
 mod inherited;
+pub mod metrics;
 mod reloadable;
 pub use inherited::Inherited;
 pub use reloadable::Reloadable;

@@ -33,7 +33,7 @@ pub enum Command {
     /// the sockets passed instead of binding: those named ftp, ftps or tftp
     /// (LISTEN_FDNAMES) to that listener, the others by kind and order
     /// (first TCP listener FTP, second FTPS, UDP socket TFTP).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Download a file: ferry get ftp[s]://[user[:password]@]host[:port]/path | tftp://host[:port]/path [-o FILE|-]
     ///
     /// FTP logs in as the URL's user, or anonymously without one. The
@@ -129,6 +129,10 @@ pub struct ServeArgs {
     /// 421, a TFTP request ERROR 0.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_per_ip: Option<u32>,
+    /// Serve counters (sessions, logins, transfers, bytes) for Prometheus
+    /// over HTTP at http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<SocketAddr>,
     /// Close idle FTP control connections after SECS.
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_timeout: Option<u64>,

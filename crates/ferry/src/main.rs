@@ -5,6 +5,7 @@ mod cert;
 mod cli;
 mod client;
 mod ftp;
+mod metrics;
 mod passwd;
 mod privilege;
 mod serve;
@@ -35,7 +36,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet, cli.log_format);
     let result = match cli.command {
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Get(args) => client::get(args),
         Command::Put(args) => client::put(args),
         Command::Ls(args) => ftp::ls(args),

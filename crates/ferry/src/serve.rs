@@ -47,6 +47,7 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
         Some(config)
     };
     let reload = Reload::new(&args, ftp.as_ref());
+    let metrics = args.metrics.map(crate::metrics::serve).transpose()?;
     let account = args.user.as_deref().map(Account::lookup).transpose()?;
     // After every listener is bound, before any client is served.
     let switch_user = move || match account {
@@ -59,8 +60,8 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
         eprintln!("ferry: tls certificate sha256 {}", tls.fingerprint());
     }
     match args.driver {
-        Driver::Mio => run_mio(ftp, tftp, switch_user, reload)?,
-        Driver::Blocking => run_blocking(ftp, tftp, switch_user, reload)?,
+        Driver::Mio => run_mio(ftp, tftp, switch_user, reload, metrics)?,
+        Driver::Blocking => run_blocking(ftp, tftp, switch_user, reload, metrics)?,
     }
     tracing::info!("servers stopped");
     Ok(())
@@ -72,10 +73,16 @@ fn run_mio(
     tftp: Option<tftp::ServerConfig>,
     switch_user: impl FnOnce() -> Result<(), Failure>,
     reload: Reload,
+    metrics: Option<SocketAddr>,
 ) -> Result<(), Failure> {
     let mut server = ferry_mio::Server::bind(ftp, tftp).map_err(bind_failure(""))?;
     switch_user()?;
-    announce(server.ftp_addr(), server.ftps_addr(), server.tftp_addr());
+    announce(
+        server.ftp_addr(),
+        server.ftps_addr(),
+        server.tftp_addr(),
+        metrics,
+    );
     let handle = server.shutdown_handle();
     on_signals(move || handle.shutdown(), reload);
     server
@@ -90,6 +97,7 @@ fn run_blocking(
     tftp: Option<tftp::ServerConfig>,
     switch_user: impl FnOnce() -> Result<(), Failure>,
     reload: Reload,
+    metrics: Option<SocketAddr>,
 ) -> Result<(), Failure> {
     use ferry_blocking::{ftp::server::Server as FtpServer, tftp::Server as TftpServer};
 
@@ -108,6 +116,7 @@ fn run_blocking(
         ftp.as_ref().map(FtpServer::local_addr),
         ftp.as_ref().and_then(FtpServer::ftps_addr),
         tftp.as_ref().map(TftpServer::local_addr),
+        metrics,
     );
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -147,7 +156,12 @@ fn bind_failure(what: &'static str) -> impl Fn(ServerError) -> Failure {
 }
 
 /// One line per listener, once it is bound (scripts and tests wait for it).
-fn announce(ftp: Option<SocketAddr>, ftps: Option<SocketAddr>, tftp: Option<SocketAddr>) {
+fn announce(
+    ftp: Option<SocketAddr>,
+    ftps: Option<SocketAddr>,
+    tftp: Option<SocketAddr>,
+    metrics: Option<SocketAddr>,
+) {
     if let Some(addr) = ftp {
         eprintln!("ferry: ftp listening on {addr}");
     }
@@ -156,6 +170,9 @@ fn announce(ftp: Option<SocketAddr>, ftps: Option<SocketAddr>, tftp: Option<Sock
     }
     if let Some(addr) = tftp {
         eprintln!("ferry: tftp listening on {addr}");
+    }
+    if let Some(addr) = metrics {
+        eprintln!("ferry: metrics listening on http://{addr}/metrics");
     }
 }
 

@@ -93,11 +93,21 @@ impl Serve {
             .status()
             .unwrap();
         assert!(status.success());
+        self.wait_for(expect);
+    }
+
+    /// Waits until the log holds `expect`; the log so far.
+    fn wait_for(&self, expect: &str) -> String {
+        self.wait_for_n(expect, 1)
+    }
+
+    /// Waits until the log holds `expect` `n` times; the log so far.
+    fn wait_for_n(&self, expect: &str, n: usize) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let log = self.log.lock().unwrap();
-            if log.contains(expect) {
-                return;
+            if log.matches(expect).count() >= n {
+                return log.clone();
             }
             assert!(Instant::now() < deadline, "no {expect:?} in {log}");
             drop(log);
@@ -498,7 +508,118 @@ fn sighup_rereads_the_tls_certificate(driver: Driver) {
     assert!(get(&new).status.success());
 }
 
+/// Scrapes `url` with curl: each sample's value by its name and labels.
+fn scrape(url: &str) -> std::collections::HashMap<String, f64> {
+    let out = Command::new("curl")
+        .args(["-sS", "--fail", url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .map(|line| {
+            let (name, value) = line.rsplit_once(' ').unwrap();
+            (name.to_owned(), value.parse().unwrap())
+        })
+        .collect()
+}
+
+fn metrics_count_sessions_logins_transfers_and_bytes(driver: Driver) {
+    ferry_interop::require_peer!("curl");
+    let root = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("f"), vec![1u8; 5000]).unwrap();
+    std::fs::write(work.path().join("up"), vec![2u8; 700]).unwrap();
+    let server = Serve::start(
+        driver,
+        root.path(),
+        &["--write", "--metrics", "127.0.0.1:0"],
+    );
+    let log = server.wait_for("ferry: metrics listening on ");
+    let url = log
+        .lines()
+        .find_map(|line| line.strip_prefix("ferry: metrics listening on "))
+        .unwrap()
+        .to_owned();
+    let before = scrape(&url);
+    let delta = |after: &std::collections::HashMap<String, f64>, key: &str| {
+        after.get(key).copied().unwrap_or(0.0) - before.get(key).copied().unwrap_or(0.0)
+    };
+
+    for url in [server.tftp_url("f"), server.ftp_url("f")] {
+        let out = ferry(&["get", &url, "-o", "-"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let up = work.path().join("up");
+    let out = ferry(&["put", up.to_str().unwrap(), &server.ftp_url("up")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A named user without a users file: a failed login.
+    let mut control = Control::connect(server.ftp_port);
+    assert_eq!(control.command("USER bob"), "331");
+    assert_eq!(control.command("PASS nope"), "530");
+    // The clients are done before the server has counted their ends:
+    // wait for its log to say so, then scrape while this session is open.
+    server.wait_for("INFO tftp transfer");
+    server.wait_for_n("ftp session closed", 2);
+    server.wait_for("ftp login failed");
+    let after = scrape(&url);
+    for (key, moved) in [
+        ("ferry_ftp_sessions_total", 3.0),
+        ("ferry_ftp_sessions_open", 1.0),
+        ("ferry_ftp_logins_total{outcome=\"ok\"}", 2.0),
+        ("ferry_ftp_logins_total{outcome=\"failed\"}", 1.0),
+        (
+            "ferry_transfers_total{protocol=\"tftp\",direction=\"download\",outcome=\"ok\"}",
+            1.0,
+        ),
+        (
+            "ferry_transfers_total{protocol=\"ftp\",direction=\"download\",outcome=\"ok\"}",
+            1.0,
+        ),
+        (
+            "ferry_transfers_total{protocol=\"ftp\",direction=\"upload\",outcome=\"ok\"}",
+            1.0,
+        ),
+        (
+            "ferry_transfer_bytes_total{protocol=\"tftp\",direction=\"download\"}",
+            5000.0,
+        ),
+        (
+            "ferry_transfer_bytes_total{protocol=\"ftp\",direction=\"download\"}",
+            5000.0,
+        ),
+        (
+            "ferry_transfer_bytes_total{protocol=\"ftp\",direction=\"upload\"}",
+            700.0,
+        ),
+    ] {
+        assert_eq!(delta(&after, key), moved, "{key} in {after:?}");
+    }
+    drop(control);
+    let out = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+        .arg(url.replace("/metrics", "/other"))
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, b"404");
+}
+
 ferry_interop::driver_tests!(
+    metrics_count_sessions_logins_transfers_and_bytes,
     sighup_rereads_the_users_file_and_keeps_sessions,
     sighup_rereads_the_tls_certificate,
     max_per_ip_refuses_ftp_connections_beyond_it,
