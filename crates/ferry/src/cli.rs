@@ -80,7 +80,8 @@ pub enum LogFormat {
 }
 
 /// Which driver runs the servers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Driver {
     /// One event loop for every session (mio).
     Mio,
@@ -91,6 +92,14 @@ pub enum Driver {
 /// `ferry serve`
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// Read the serve settings from this TOML file (keys in
+    /// docs/configuration.md); flags given here override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the settings in force (flags and --config) as a --config
+    /// file, and exit.
+    #[arg(long)]
+    pub print_config: bool,
     /// Directory to serve.
     #[arg(long, default_value = ".")]
     pub root: PathBuf,
@@ -341,7 +350,7 @@ pub struct CertArgs {
     pub force: bool,
 }
 
-fn parse_port_range(text: &str) -> Result<RangeInclusive<u16>, String> {
+pub(crate) fn parse_port_range(text: &str) -> Result<RangeInclusive<u16>, String> {
     let (lo, hi) = text
         .split_once('-')
         .ok_or_else(|| format!("expected LO-HI, got {text:?}"))?;

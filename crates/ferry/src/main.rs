@@ -4,6 +4,7 @@ mod activation;
 mod cert;
 mod cli;
 mod client;
+mod config;
 mod ftp;
 mod metrics;
 mod passwd;
@@ -13,7 +14,7 @@ mod url;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use tracing_subscriber::EnvFilter;
 
 use cli::{Cli, Command, LogFormat};
@@ -33,10 +34,20 @@ pub enum Failure {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
     init_logging(cli.verbose, cli.quiet, cli.log_format);
     let result = match cli.command {
-        Command::Serve(args) => serve::run(*args),
+        Command::Serve(mut args) => {
+            let serve = matches
+                .subcommand_matches("serve")
+                .expect("the serve subcommand");
+            match config::apply(&mut args, serve) {
+                Ok(config::Next::Serve) => serve::run(*args),
+                Ok(config::Next::Printed) => Ok(()),
+                Err(failure) => Err(failure),
+            }
+        }
         Command::Get(args) => client::get(args),
         Command::Put(args) => client::put(args),
         Command::Ls(args) => ftp::ls(args),

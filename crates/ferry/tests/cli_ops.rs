@@ -618,7 +618,195 @@ fn metrics_count_sessions_logins_transfers_and_bytes(driver: Driver) {
     assert_eq!(out.stdout, b"404");
 }
 
+/// A configuration file that sets every key.
+const FULL_CONFIG: &str = r#"driver = "blocking"
+user = "nobody"
+max_sessions = 7
+max_per_ip = 2
+metrics = "127.0.0.1:9469"
+
+[storage]
+root = "/srv/ferry"
+write = true
+
+[ftp]
+enabled = true
+listen = "127.0.0.1:2100"
+anonymous = true
+users = "/etc/ferry/users"
+passive_ports = "50000-50100"
+idle_timeout = 60
+
+[tftp]
+enabled = false
+listen = "127.0.0.1:6900"
+single_port = true
+map = "/etc/ferry/tftp.map"
+
+[tls]
+cert = "/etc/ferry/cert.pem"
+key = "/etc/ferry/key.pem"
+ftps_listen = "127.0.0.1:9900"
+require = true
+require_reuse = true
+"#;
+
+fn print_config(dir: &Path, text: &str, flags: &[&str]) -> Output {
+    let path = dir.join("ferry.toml");
+    std::fs::write(&path, text).unwrap();
+    Command::new(FERRY)
+        .args(["serve", "--config"])
+        .arg(&path)
+        .args(flags)
+        .arg("--print-config")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Every `section.key` (or top-level `key`) of a TOML table.
+fn keys(table: &toml::Table) -> Vec<String> {
+    let mut keys = Vec::new();
+    for (key, value) in table {
+        match value.as_table() {
+            Some(section) => keys.extend(section.keys().map(|k| format!("{key}.{k}"))),
+            None => keys.push(key.clone()),
+        }
+    }
+    keys
+}
+
+#[test]
+fn config_file_holds_every_serve_setting_and_flags_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = print_config(dir.path(), FULL_CONFIG, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: toml::Table = toml::from_str(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    let full: toml::Table = toml::from_str(FULL_CONFIG).unwrap();
+    assert_eq!(printed, full);
+
+    // Every key is documented, and the documentation names no other.
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/configuration.md"
+    ))
+    .unwrap();
+    let documented: Vec<&str> = doc
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `")?.split('`').next())
+        .collect();
+    // port_range excludes single_port: it is set in a file of its own.
+    let range = "[tftp]\nport_range = \"50200-50299\"\n";
+    let out = print_config(dir.path(), range, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: toml::Table = toml::from_str(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    assert_eq!(printed["tftp"]["port_range"].as_str(), Some("50200-50299"));
+    let mut in_code = keys(&full);
+    in_code.extend(keys(&printed));
+    in_code.sort();
+    in_code.dedup();
+    let mut in_doc: Vec<String> = documented.iter().map(|k| k.to_string()).collect();
+    in_doc.sort();
+    assert_eq!(in_code, in_doc);
+    // And the documentation's example is a good file.
+    let example = doc
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap();
+    let out = print_config(dir.path(), example, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A flag on the command line wins over the file.
+    let out = print_config(
+        dir.path(),
+        FULL_CONFIG,
+        &["--driver", "mio", "--max-per-ip", "5"],
+    );
+    let printed: toml::Table = toml::from_str(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    assert_eq!(printed["driver"].as_str(), Some("mio"));
+    assert_eq!(printed["max_per_ip"].as_integer(), Some(5));
+    assert_eq!(printed["max_sessions"].as_integer(), Some(7));
+}
+
+#[test]
+fn a_bad_config_file_stops_start_up_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ferry.toml");
+    for (text, line, reason) in [
+        (
+            "[ftp]\nlisten = \"127.0.0.1:0\"\nbogus = 1\n",
+            3,
+            "unknown field `bogus`",
+        ),
+        ("driver = \"threads\"\n", 1, "unknown variant `threads`"),
+        ("\n\nmax_sessions = 0\n", 3, "nonzero"),
+        ("[tftp]\nport_range = \"9-3\"\n", 2, "empty range 9-3"),
+        (
+            "[ftp]\nlisten = \"localhost\"\n",
+            2,
+            "invalid socket address",
+        ),
+    ] {
+        let out = print_config(dir.path(), text, &[]);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let at = format!("ferry: {}:{line}: ", file.display());
+        assert!(
+            err.starts_with(&at) && err.contains(reason),
+            "{text}: {err}"
+        );
+    }
+    // A combination clap would refuse on the command line.
+    let out = print_config(dir.path(), "[tls]\ncert = \"/c.pem\"\n", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cert and key go together"));
+}
+
+fn serves_as_its_config_file_says(driver: Driver) {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("f"), b"configured").unwrap();
+    let etc = tempfile::tempdir().unwrap();
+    let path = etc.path().join("ferry.toml");
+    let text = format!(
+        "driver = \"{}\"\n[storage]\nroot = {:?}\n[ftp]\nlisten = \"127.0.0.1:0\"\n[tftp]\nlisten = \"127.0.0.1:0\"\n",
+        driver.name(),
+        root.path().to_str().unwrap(),
+    );
+    std::fs::write(&path, text).unwrap();
+    let mut command = Command::new(FERRY);
+    command
+        .arg("serve")
+        .arg("--config")
+        .arg(&path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    let server = Serve::spawn(command);
+    for url in [server.ftp_url("f"), server.tftp_url("f")] {
+        let out = ferry(&["get", &url, "-o", "-"]);
+        assert!(
+            out.status.success(),
+            "{url}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.stdout, b"configured");
+    }
+}
+
 ferry_interop::driver_tests!(
+    serves_as_its_config_file_says,
     metrics_count_sessions_logins_transfers_and_bytes,
     sighup_rereads_the_users_file_and_keeps_sessions,
     sighup_rereads_the_tls_certificate,
