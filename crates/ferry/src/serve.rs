@@ -77,14 +77,15 @@ fn run_mio(
 ) -> Result<(), Failure> {
     let mut server = ferry_mio::Server::bind(ftp, tftp).map_err(bind_failure(""))?;
     switch_user()?;
+    // Before the listening lines: a signal right after them is handled.
+    let handle = server.shutdown_handle();
+    on_signals(move || handle.shutdown(), reload);
     announce(
         server.ftp_addr(),
         server.ftps_addr(),
         server.tftp_addr(),
         metrics,
     );
-    let handle = server.shutdown_handle();
-    on_signals(move || handle.shutdown(), reload);
     server
         .run()
         .map_err(|err| Failure::Failed(format!("server: {err}")))
@@ -112,16 +113,16 @@ fn run_blocking(
         .transpose()
         .map_err(bind_failure("tftp: "))?;
     switch_user()?;
+    // Before the listening lines: a signal right after them is handled.
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    on_signals(move || flag.store(true, Ordering::Relaxed), reload);
     announce(
         ftp.as_ref().map(FtpServer::local_addr),
         ftp.as_ref().and_then(FtpServer::ftps_addr),
         tftp.as_ref().map(TftpServer::local_addr),
         metrics,
     );
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    on_signals(move || flag.store(true, Ordering::Relaxed), reload);
 
     // Whichever server ends first (a signal, or a failure) stops the other.
     let tftp_thread = tftp.map(|server| {
