@@ -43,7 +43,7 @@ impl FtpTest {
         let line = user_line("alice", "s3cret", "/alice", true).unwrap();
         let users = Arc::new(Users::parse(&line).unwrap());
         let test = FtpTest::start(driver, |c| {
-            c.users = Some(users);
+            c.users = Some(users.into());
             c.anonymous = false;
             c.write = true;
         });

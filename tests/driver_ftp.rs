@@ -244,7 +244,7 @@ fn users_log_in_to_their_home_with_their_access(driver: Driver) {
     let line = user_line("alice", "s3cret", "/home/alice", true).unwrap();
     let users = Arc::new(Users::parse(&line).unwrap());
     let server = TestServer::start(driver, |c| {
-        c.users = Some(users);
+        c.users = Some(users.into());
         c.anonymous = false;
         c.write = true;
     });
@@ -349,7 +349,7 @@ fn a_symlink_inside_a_home_cannot_lead_to_another_home(driver: Driver) {
     let line = user_line("alice", "pw", "/alice", true).unwrap();
     let users = Arc::new(Users::parse(&line).unwrap());
     let server = TestServer::start(driver, |c| {
-        c.users = Some(users);
+        c.users = Some(users.into());
         c.write = true;
     });
     std::fs::create_dir_all(server.path("alice/docs")).unwrap();

@@ -13,4 +13,9 @@ mod error;
 pub use error::ServerError;
 
 pub mod ftp;
+mod inherited;
+pub mod metrics;
+mod reloadable;
+pub use inherited::Inherited;
+pub use reloadable::Reloadable;
 pub mod tftp;

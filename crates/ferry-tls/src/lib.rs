@@ -11,7 +11,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use ring::rand::{SecureRandom, SystemRandom};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -75,14 +75,21 @@ pub struct ServerTls {
 }
 
 struct ServerInner {
-    /// The configuration every control connection's own is cloned from.
-    base: ServerConfig,
-    fingerprint: String,
+    /// The certificate new connections are given; replaced by
+    /// [`ServerTls::replace_certificate`].
+    current: RwLock<Certified>,
     require_reuse: bool,
     /// Each live control connection's data-connection configurations,
     /// under its key.
     controls: Mutex<HashMap<[u8; 16], Weak<DataConfigs>>>,
     random: SystemRandom,
+}
+
+/// A certificate and key, as the configuration connections start from.
+struct Certified {
+    /// The configuration every control connection's own is cloned from.
+    base: Arc<ServerConfig>,
+    fingerprint: String,
 }
 
 /// One control connection's session store. Its first entries are the
@@ -172,7 +179,7 @@ impl StoresServerSessions for ControlStore {
 impl std::fmt::Debug for ServerTls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerTls")
-            .field("fingerprint", &self.inner.fingerprint)
+            .field("fingerprint", &self.fingerprint())
             .field("require_reuse", &self.inner.require_reuse)
             .finish_non_exhaustive()
     }
@@ -233,8 +240,10 @@ impl ServerTls {
         base.send_tls13_tickets = PINNED;
         Ok(ServerTls {
             inner: Arc::new(ServerInner {
-                base,
-                fingerprint,
+                current: RwLock::new(Certified {
+                    base: Arc::new(base),
+                    fingerprint,
+                }),
                 require_reuse,
                 controls: Mutex::new(HashMap::new()),
                 random: SystemRandom::new(),
@@ -244,8 +253,33 @@ impl ServerTls {
 
     /// SHA-256 of the leaf certificate's DER, as `AB:CD:...` (upper-case
     /// hex pairs), the form `openssl x509 -fingerprint -sha256` prints.
-    pub fn fingerprint(&self) -> &str {
-        &self.inner.fingerprint
+    pub fn fingerprint(&self) -> String {
+        self.current().fingerprint.clone()
+    }
+
+    /// Serves `other`'s certificate and key from now on, to every holder
+    /// of this `ServerTls` (its clones share it). Connections already made
+    /// keep theirs, and their data connections go on resuming their
+    /// sessions.
+    pub fn replace_certificate(&self, other: &ServerTls) {
+        let (base, fingerprint) = {
+            let new = other.current();
+            (Arc::clone(&new.base), new.fingerprint.clone())
+        };
+        let mut current = self
+            .inner
+            .current
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        *current = Certified { base, fingerprint };
+    }
+
+    fn current(&self) -> std::sync::RwLockReadGuard<'_, Certified> {
+        self.inner.current.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn base(&self) -> Arc<ServerConfig> {
+        Arc::clone(&self.current().base)
     }
 
     /// Whether data connections must resume the control connection's session.
@@ -260,9 +294,10 @@ impl ServerTls {
         // connection has a session store of its own, so only its data
         // connections can resume what its handshake created.
         let store: Arc<dyn StoresServerSessions> = Arc::new(ControlStore::default());
-        let mut config = self.inner.base.clone();
+        let base = self.base();
+        let mut config = (*base).clone();
         config.session_storage = store.clone();
-        let data = Arc::new(DataConfigs::new(&self.inner.base, store));
+        let data = Arc::new(DataConfigs::new(&base, store));
         let mut key = [0u8; 16];
         let key = match self.inner.random.fill(&mut key) {
             Ok(()) => {
@@ -301,7 +336,7 @@ impl ServerTls {
             Some(configs) => TlsConn::server(configs.pick(upload), None, require, None),
             None => {
                 // A store of its own: nothing to resume from.
-                let configs = DataConfigs::new(&self.inner.base, ServerSessionMemoryCache::new(1));
+                let configs = DataConfigs::new(&self.base(), ServerSessionMemoryCache::new(1));
                 TlsConn::server(configs.pick(upload), None, require, None)
             }
         }

@@ -16,6 +16,10 @@ pub struct Cli {
     /// Only errors in the log; RUST_LOG overrides.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Log line format on stderr: text (key=value) or json (one object a
+    /// line, with the same fields).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -24,7 +28,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve a directory over FTP and TFTP.
-    Serve(ServeArgs),
+    ///
+    /// Started with socket activation (systemd's LISTEN_FDS), it serves on
+    /// the sockets passed instead of binding: those named ftp, ftps or tftp
+    /// (LISTEN_FDNAMES) to that listener, the others by kind and order
+    /// (first TCP listener FTP, second FTPS, UDP socket TFTP).
+    Serve(Box<ServeArgs>),
     /// Download a file: ferry get ftp[s]://[user[:password]@]host[:port]/path | tftp://host[:port]/path [-o FILE|-]
     ///
     /// FTP logs in as the URL's user, or anonymously without one. The
@@ -61,8 +70,18 @@ pub enum Command {
     Cert(CertArgs),
 }
 
-/// Which driver runs the servers.
+/// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines of `key=value` fields.
+    Text,
+    /// One JSON object per line (for log collectors).
+    Json,
+}
+
+/// Which driver runs the servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Driver {
     /// One event loop for every session (mio).
     Mio,
@@ -73,6 +92,14 @@ pub enum Driver {
 /// `ferry serve`
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// Read the serve settings from this TOML file (keys in
+    /// docs/configuration.md); flags given here override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the settings in force (flags and --config) as a --config
+    /// file, and exit.
+    #[arg(long)]
+    pub print_config: bool,
     /// Directory to serve.
     #[arg(long, default_value = ".")]
     pub root: PathBuf,
@@ -97,7 +124,7 @@ pub struct ServeArgs {
     /// Allow anonymous FTP logins even with --users.
     #[arg(long)]
     pub anonymous: bool,
-    /// FTP users file (lines from `ferry passwd`).
+    /// FTP users file (lines from `ferry passwd`); SIGHUP rereads it.
     #[arg(long, value_name = "FILE")]
     pub users: Option<PathBuf>,
     /// FTP passive data ports, e.g. 50000-50100.
@@ -106,6 +133,15 @@ pub struct ServeArgs {
     /// Most sessions (FTP) or transfers (TFTP) at once.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_sessions: Option<u32>,
+    /// Most FTP sessions or TFTP transfers at once from one client IP
+    /// address (as vsftpd's max_per_ip): beyond it an FTP connection gets
+    /// 421, a TFTP request ERROR 0.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_per_ip: Option<u32>,
+    /// Serve counters (sessions, logins, transfers, bytes) for Prometheus
+    /// over HTTP at http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<SocketAddr>,
     /// Close idle FTP control connections after SECS.
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_timeout: Option<u64>,
@@ -128,7 +164,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
     /// FTPS: the server's PEM certificate chain; turns on explicit TLS
-    /// (AUTH TLS) on the FTP port.
+    /// (AUTH TLS) on the FTP port. SIGHUP rereads it and --tls-key.
     #[arg(
         long,
         value_name = "FILE",
@@ -320,7 +356,7 @@ pub struct CertArgs {
     pub force: bool,
 }
 
-fn parse_port_range(text: &str) -> Result<RangeInclusive<u16>, String> {
+pub(crate) fn parse_port_range(text: &str) -> Result<RangeInclusive<u16>, String> {
     let (lo, hi) = text
         .split_once('-')
         .ok_or_else(|| format!("expected LO-HI, got {text:?}"))?;

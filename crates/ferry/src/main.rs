@@ -1,9 +1,12 @@
 //! `ferry`: FTP and TFTP client and server.
 
+mod activation;
 mod cert;
 mod cli;
 mod client;
+mod config;
 mod ftp;
+mod metrics;
 mod passwd;
 mod privilege;
 mod serve;
@@ -11,10 +14,10 @@ mod url;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use tracing_subscriber::EnvFilter;
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, LogFormat};
 
 /// Exit status for a failed transfer or a protocol error.
 const EXIT_FAILURE: u8 = 1;
@@ -31,10 +34,20 @@ pub enum Failure {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_logging(cli.verbose, cli.quiet);
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+    init_logging(cli.verbose, cli.quiet, cli.log_format);
     let result = match cli.command {
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(mut args) => {
+            let serve = matches
+                .subcommand_matches("serve")
+                .expect("the serve subcommand");
+            match config::apply(&mut args, serve) {
+                Ok(config::Next::Serve) => serve::run(*args),
+                Ok(config::Next::Printed) => Ok(()),
+                Err(failure) => Err(failure),
+            }
+        }
         Command::Get(args) => client::get(args),
         Command::Put(args) => client::put(args),
         Command::Ls(args) => ftp::ls(args),
@@ -55,7 +68,7 @@ fn main() -> ExitCode {
 }
 
 /// Logs go to stderr, one line per event; RUST_LOG wins over -v/-q.
-fn init_logging(verbose: u8, quiet: bool) {
+fn init_logging(verbose: u8, quiet: bool, format: LogFormat) {
     let default = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "info",
@@ -63,10 +76,21 @@ fn init_logging(verbose: u8, quiet: bool) {
         (false, _) => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_target(false);
+    match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        // Fields at the top level beside `message`, as in the text lines,
+        // so a collector reads `peer` or `bytes` without unwrapping.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .init(),
+    }
 }

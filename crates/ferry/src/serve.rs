@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use ferry_service::{ftp, tftp, ServerError};
+use ferry_service::{ftp, tftp, Inherited, Reloadable, ServerError};
 use ferry_tls::{ServerTls, TlsError};
 use ferry_users::Users;
 
+use crate::activation::Activated;
 use crate::cli::{Driver, ServeArgs};
 use crate::privilege::Account;
 use crate::Failure;
@@ -22,16 +23,31 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
             "nothing to serve: both --no-ftp and --no-tftp were given".to_owned(),
         ));
     }
+    let activated = Activated::from_env()?;
+    if (args.no_ftp && (activated.ftp.is_some() || activated.ftps.is_some()))
+        || (args.no_tftp && activated.tftp.is_some())
+    {
+        return Err(Failure::Usage(
+            "socket activation passed a socket for a server turned off (--no-ftp, --no-tftp)"
+                .to_owned(),
+        ));
+    }
     let ftp = if args.no_ftp {
         None
     } else {
-        Some(ftp_config(&args)?)
+        let mut config = ftp_config(&args)?;
+        inherit_ftp(&mut config, activated.ftp, activated.ftps)?;
+        Some(config)
     };
     let tftp = if args.no_tftp {
         None
     } else {
-        Some(tftp_config(&args)?)
+        let mut config = tftp_config(&args)?;
+        config.inherited = activated.tftp.map(Inherited::new);
+        Some(config)
     };
+    let reload = Reload::new(&args, ftp.as_ref());
+    let metrics = args.metrics.map(crate::metrics::serve).transpose()?;
     let account = args.user.as_deref().map(Account::lookup).transpose()?;
     // After every listener is bound, before any client is served.
     let switch_user = move || match account {
@@ -44,8 +60,8 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
         eprintln!("ferry: tls certificate sha256 {}", tls.fingerprint());
     }
     match args.driver {
-        Driver::Mio => run_mio(ftp, tftp, switch_user)?,
-        Driver::Blocking => run_blocking(ftp, tftp, switch_user)?,
+        Driver::Mio => run_mio(ftp, tftp, switch_user, reload, metrics)?,
+        Driver::Blocking => run_blocking(ftp, tftp, switch_user, reload, metrics)?,
     }
     tracing::info!("servers stopped");
     Ok(())
@@ -56,12 +72,20 @@ fn run_mio(
     ftp: Option<ftp::ServerConfig>,
     tftp: Option<tftp::ServerConfig>,
     switch_user: impl FnOnce() -> Result<(), Failure>,
+    reload: Reload,
+    metrics: Option<SocketAddr>,
 ) -> Result<(), Failure> {
     let mut server = ferry_mio::Server::bind(ftp, tftp).map_err(bind_failure(""))?;
     switch_user()?;
-    announce(server.ftp_addr(), server.ftps_addr(), server.tftp_addr());
+    // Before the listening lines: a signal right after them is handled.
     let handle = server.shutdown_handle();
-    on_signal(move || handle.shutdown());
+    on_signals(move || handle.shutdown(), reload);
+    announce(
+        server.ftp_addr(),
+        server.ftps_addr(),
+        server.tftp_addr(),
+        metrics,
+    );
     server
         .run()
         .map_err(|err| Failure::Failed(format!("server: {err}")))
@@ -73,6 +97,8 @@ fn run_blocking(
     ftp: Option<ftp::ServerConfig>,
     tftp: Option<tftp::ServerConfig>,
     switch_user: impl FnOnce() -> Result<(), Failure>,
+    reload: Reload,
+    metrics: Option<SocketAddr>,
 ) -> Result<(), Failure> {
     use ferry_blocking::{ftp::server::Server as FtpServer, tftp::Server as TftpServer};
 
@@ -87,15 +113,16 @@ fn run_blocking(
         .transpose()
         .map_err(bind_failure("tftp: "))?;
     switch_user()?;
+    // Before the listening lines: a signal right after them is handled.
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    on_signals(move || flag.store(true, Ordering::Relaxed), reload);
     announce(
         ftp.as_ref().map(FtpServer::local_addr),
         ftp.as_ref().and_then(FtpServer::ftps_addr),
         tftp.as_ref().map(TftpServer::local_addr),
+        metrics,
     );
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    on_signal(move || flag.store(true, Ordering::Relaxed));
 
     // Whichever server ends first (a signal, or a failure) stops the other.
     let tftp_thread = tftp.map(|server| {
@@ -130,7 +157,12 @@ fn bind_failure(what: &'static str) -> impl Fn(ServerError) -> Failure {
 }
 
 /// One line per listener, once it is bound (scripts and tests wait for it).
-fn announce(ftp: Option<SocketAddr>, ftps: Option<SocketAddr>, tftp: Option<SocketAddr>) {
+fn announce(
+    ftp: Option<SocketAddr>,
+    ftps: Option<SocketAddr>,
+    tftp: Option<SocketAddr>,
+    metrics: Option<SocketAddr>,
+) {
     if let Some(addr) = ftp {
         eprintln!("ferry: ftp listening on {addr}");
     }
@@ -140,13 +172,135 @@ fn announce(ftp: Option<SocketAddr>, ftps: Option<SocketAddr>, tftp: Option<Sock
     if let Some(addr) = tftp {
         eprintln!("ferry: tftp listening on {addr}");
     }
+    if let Some(addr) = metrics {
+        eprintln!("ferry: metrics listening on http://{addr}/metrics");
+    }
 }
 
-/// SIGINT and SIGTERM call `stop` (a graceful shutdown).
-fn on_signal(stop: impl FnMut() + Send + 'static) {
-    if let Err(err) = ctrlc::set_handler(stop) {
-        tracing::warn!(error = %err, "cannot install the SIGINT/SIGTERM handler");
+/// SIGINT and SIGTERM call `stop` (a graceful shutdown); SIGHUP rereads
+/// the users file and the certificate, on a thread of its own.
+fn on_signals(mut stop: impl FnMut() + Send + 'static, reload: Reload) {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+
+    let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+        Ok(signals) => signals,
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot install the SIGINT/SIGTERM/SIGHUP handler");
+            return;
+        }
+    };
+    let spawned = thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for signal in signals.forever() {
+                if signal == SIGHUP {
+                    reload.run();
+                } else {
+                    stop();
+                }
+            }
+        });
+    if let Err(err) = spawned {
+        tracing::warn!(error = %err, "cannot start the signal thread");
     }
+}
+
+/// What SIGHUP rereads: the users file and the FTPS certificate and key,
+/// each replaced only when the new one loads, so a bad edit keeps the
+/// server as it was (and says why). Sessions stay: a login after the
+/// reload checks the new users, a TLS handshake after it gets the new
+/// certificate.
+struct Reload {
+    users: Option<(std::path::PathBuf, Reloadable<Users>)>,
+    tls: Option<TlsFiles>,
+}
+
+struct TlsFiles {
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+    require_reuse: bool,
+    serving: ServerTls,
+}
+
+impl Reload {
+    fn new(args: &ServeArgs, ftp: Option<&ftp::ServerConfig>) -> Reload {
+        let users = ftp
+            .and_then(|config| config.users.clone())
+            .zip(args.users.clone())
+            .map(|(users, path)| (path, users));
+        let tls = ftp
+            .and_then(|config| config.tls.clone())
+            .zip(args.tls_cert.clone().zip(args.tls_key.clone()))
+            .map(|(serving, (cert, key))| TlsFiles {
+                cert,
+                key,
+                require_reuse: args.tls_require_reuse,
+                serving,
+            });
+        Reload { users, tls }
+    }
+
+    fn run(&self) {
+        if self.users.is_none() && self.tls.is_none() {
+            tracing::info!("SIGHUP: nothing to reload (no --users, no --tls-cert)");
+        }
+        if let Some((path, users)) = &self.users {
+            match Users::load(path) {
+                Ok(new) => {
+                    let count = new.len();
+                    users.replace(new);
+                    tracing::info!(file = %path.display(), users = count, "users file reloaded");
+                }
+                Err(err) => tracing::warn!(
+                    file = %path.display(),
+                    error = %err,
+                    "users file not reloaded, the old one stays"
+                ),
+            }
+        }
+        if let Some(files) = &self.tls {
+            match load_tls(&files.cert, &files.key, files.require_reuse) {
+                Ok(new) => {
+                    files.serving.replace_certificate(&new);
+                    tracing::info!(
+                        file = %files.cert.display(),
+                        sha256 = %new.fingerprint(),
+                        "tls certificate reloaded"
+                    );
+                }
+                Err(Failure::Usage(err) | Failure::Failed(err)) => tracing::warn!(
+                    file = %files.cert.display(),
+                    error = %err,
+                    "tls certificate not reloaded, the old one stays"
+                ),
+            }
+        }
+    }
+}
+
+/// Serves on the listeners socket activation passed, if any. An inherited
+/// implicit-FTPS listener needs a certificate, as `--ftps` does.
+fn inherit_ftp(
+    config: &mut ftp::ServerConfig,
+    plain: Option<std::net::TcpListener>,
+    implicit: Option<std::net::TcpListener>,
+) -> Result<(), Failure> {
+    config.inherited = plain.map(Inherited::new);
+    if let Some(listener) = implicit {
+        if config.tls.is_none() {
+            return Err(Failure::Usage(
+                "socket activation passed an FTPS listener, which needs --tls-cert".to_owned(),
+            ));
+        }
+        if config.ftps_bind.is_none() {
+            let addr = listener
+                .local_addr()
+                .map_err(|err| Failure::Failed(format!("inherited ftps listener: {err}")))?;
+            config.ftps_bind = Some(addr);
+        }
+        config.ftps_inherited = Some(Inherited::new(listener));
+    }
+    Ok(())
 }
 
 fn ftp_config(args: &ServeArgs) -> Result<ftp::ServerConfig, Failure> {
@@ -154,7 +308,7 @@ fn ftp_config(args: &ServeArgs) -> Result<ftp::ServerConfig, Failure> {
     config.write = args.write;
     if let Some(path) = &args.users {
         let users = Users::load(path).map_err(|err| Failure::Usage(err.to_string()))?;
-        config.users = Some(Arc::new(users));
+        config.users = Some(Reloadable::new(users));
         // A users file means named accounts; anonymous only when asked for.
         config.anonymous = args.anonymous;
     }
@@ -162,6 +316,7 @@ fn ftp_config(args: &ServeArgs) -> Result<ftp::ServerConfig, Failure> {
     if let Some(max) = args.max_sessions {
         config.max_sessions = max as usize;
     }
+    config.max_per_ip = args.max_per_ip.map(|max| max as usize);
     if let Some(secs) = args.idle_timeout {
         config.session.idle_timeout = Duration::from_secs(secs);
     }
@@ -202,6 +357,7 @@ fn tftp_config(args: &ServeArgs) -> Result<tftp::ServerConfig, Failure> {
     if let Some(max) = args.max_sessions {
         config.max_transfers = max as usize;
     }
+    config.max_per_ip = args.max_per_ip.map(|max| max as usize);
     config.single_port = args.tftp_single_port;
     config.transfer_ports = args.tftp_port_range.clone();
     if let Some(path) = &args.tftp_map {

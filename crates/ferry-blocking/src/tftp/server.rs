@@ -387,6 +387,10 @@ impl Running for Shared {
     fn count(&self) -> usize {
         self.peers().len()
     }
+
+    fn count_from(&self, ip: std::net::IpAddr) -> usize {
+        self.peers().keys().filter(|peer| peer.ip() == ip).count()
+    }
 }
 
 /// Keeps the map of running transfers right however a thread ends.

@@ -10,7 +10,8 @@ use std::net::{IpAddr, Shutdown, SocketAddr};
 use std::sync::Arc;
 
 use ferry_service::ftp::{
-    self as service, Job, SessionEnd, SessionLog, View, CONNECT_TIMEOUT, INPUT_LIMIT, WRITE_TIMEOUT,
+    self as service, Job, SessionEnd, SessionLog, SessionSlot, View, CONNECT_TIMEOUT, INPUT_LIMIT,
+    WRITE_TIMEOUT,
 };
 use ferry_storage::{StorageError, Upload};
 use ferry_time::Instant;
@@ -157,6 +158,8 @@ pub(super) struct Conn {
     checking: bool,
     /// Replies have waited since then for the socket to take them.
     stalled_since: Option<Instant>,
+    /// This session's place in its address's count, given back with it.
+    _slot: SessionSlot,
     /// The earliest deadline armed in the loop's timers.
     armed: Option<Instant>,
     /// What the session sees of the tree: the whole root, or a user's home.
@@ -179,6 +182,7 @@ impl Conn {
         shared: &Shared,
         now: Instant,
         implicit: bool,
+        slot: SessionSlot,
     ) -> io::Result<Conn> {
         let local = ctrl.local_addr()?;
         let sock = socket2::SockRef::from(&ctrl);
@@ -212,6 +216,7 @@ impl Conn {
             queued: false,
             checking: false,
             stalled_since: None,
+            _slot: slot,
             armed: None,
             view: View::whole(&shared.root),
             log: SessionLog::new(peer),

@@ -25,12 +25,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use ferry_service::ftp::{
-    listen, PassivePorts, ServerConfig, SessionLog, ACCEPT_BACKOFF, LISTEN_BACKLOG,
+    control_listener, PassivePorts, ServerConfig, SessionLimits, SessionLog, ACCEPT_BACKOFF,
 };
-use ferry_service::ServerError;
+use ferry_service::{Inherited, ServerError};
 use ferry_storage::Root;
 use ferry_time::Instant;
-use ftp_proto::server::TOO_MANY_SESSIONS;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Registry, Token, Waker};
 use slab::Slab;
@@ -80,6 +79,8 @@ pub(crate) struct Shared {
     root: Root,
     config: ServerConfig,
     passive: PassivePorts,
+    /// Sessions per client address, against the limits.
+    limits: Arc<SessionLimits>,
 }
 
 /// The listener keys (with [`Role::Listener`]).
@@ -122,7 +123,8 @@ impl Ftp {
         })?;
         let addr = config.bind;
         let bind_error = move |source| ServerError::Bind { addr, source };
-        let (listener, local_addr) = bind_listener(config.bind, registry, PLAIN)?;
+        let (listener, local_addr) =
+            bind_listener(config.bind, config.inherited.as_ref(), registry, PLAIN)?;
         let (implicit, implicit_addr) = match config.ftps_bind {
             Some(addr) if config.tls.is_none() => {
                 let source = io::Error::new(
@@ -132,7 +134,8 @@ impl Ftp {
                 return Err(ServerError::Bind { addr, source });
             }
             Some(addr) => {
-                let (listener, addr) = bind_listener(addr, registry, IMPLICIT)?;
+                let (listener, addr) =
+                    bind_listener(addr, config.ftps_inherited.as_ref(), registry, IMPLICIT)?;
                 (Some(listener), Some(addr))
             }
             None => (None, None),
@@ -141,6 +144,7 @@ impl Ftp {
         let shared = Arc::new(Shared {
             root,
             passive: PassivePorts::new(config.passive_ports.clone()),
+            limits: SessionLimits::new(config.max_sessions, config.max_per_ip),
             config,
         });
         // One password check per core: more would only queue for the CPU
@@ -246,20 +250,22 @@ impl Ftp {
     }
 
     fn admit(&mut self, cx: &mut Cx<'_>, stream: TcpStream, peer: SocketAddr, implicit: bool) {
-        if self.conns.len() >= self.shared.config.max_sessions {
-            SessionLog::refused(peer);
-            if !implicit {
-                // A fresh socket's send buffer takes one short line at
-                // once. (A TLS client would read it as garbage.)
-                let _ = (&stream).write(TOO_MANY_SESSIONS);
+        let slot = match self.shared.limits.admit(self.conns.len(), peer) {
+            Ok(slot) => slot,
+            Err(refusal) => {
+                if !implicit {
+                    // A fresh socket's send buffer takes one short line at
+                    // once. (A TLS client would read it as garbage.)
+                    let _ = (&stream).write(refusal);
+                }
+                return;
             }
-            return;
-        }
+        };
         let serial = self.next_serial;
         self.next_serial += 1;
         let entry = self.conns.vacant_entry();
         let key = entry.key();
-        let started = Conn::new(stream, peer, serial, &self.shared, cx.now, implicit)
+        let started = Conn::new(stream, peer, serial, &self.shared, cx.now, implicit, slot)
             .and_then(|mut conn| conn.register(cx.registry, key).map(|()| conn));
         match started {
             Ok(conn) => {
@@ -271,14 +277,16 @@ impl Ftp {
     }
 }
 
-/// A non-blocking listener at `addr`, registered as listener `which`.
+/// A non-blocking listener at `addr` (or the inherited one), registered
+/// as listener `which`.
 fn bind_listener(
     addr: SocketAddr,
+    inherited: Option<&Inherited<std::net::TcpListener>>,
     registry: &Registry,
     which: usize,
 ) -> Result<(TcpListener, SocketAddr), ServerError> {
     let bind_error = move |source| ServerError::Bind { addr, source };
-    let listener = listen(addr, LISTEN_BACKLOG).map_err(bind_error)?;
+    let listener = control_listener(addr, inherited).map_err(bind_error)?;
     listener.set_nonblocking(true).map_err(bind_error)?;
     let local_addr = listener.local_addr().map_err(bind_error)?;
     let mut listener = TcpListener::from_std(listener);

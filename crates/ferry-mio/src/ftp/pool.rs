@@ -196,11 +196,12 @@ mod tests {
         std::fs::create_dir(dir.join("alice")).unwrap();
         let line = user_line("alice", "s3cret", "/alice", true).unwrap();
         let mut config = ServerConfig::new(dir, "127.0.0.1:0".parse().unwrap());
-        config.users = Some(Arc::new(Users::parse(&line).unwrap()));
+        config.users = Some(ferry_service::Reloadable::new(Users::parse(&line).unwrap()));
         config.write = true;
         let shared = Arc::new(Shared {
             root: Root::new(dir).unwrap(),
             passive: PassivePorts::new(None),
+            limits: ferry_service::ftp::SessionLimits::new(1, None),
             config,
         });
         let poll = Poll::new().unwrap();

@@ -108,6 +108,10 @@ impl Running for Peers<'_> {
     fn count(&self) -> usize {
         self.peers.len()
     }
+
+    fn count_from(&self, ip: std::net::IpAddr) -> usize {
+        self.peers.keys().filter(|peer| peer.ip() == ip).count()
+    }
 }
 
 impl Tftp {

@@ -1,5 +1,6 @@
 //! A session's log lines, the same whichever driver runs it.
 
+use crate::metrics::{Direction, Metrics, Outcome, Protocol};
 use std::fmt::Display;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -63,7 +64,15 @@ impl SessionLog {
 
     /// A connection refused because the server runs as many sessions as it may.
     pub fn refused(peer: SocketAddr) {
+        Metrics::global().session_refused();
         tracing::warn!(%peer, "ftp session refused: too many sessions");
+    }
+
+    /// A connection refused because its address holds as many sessions
+    /// as one address may.
+    pub fn refused_per_ip(peer: SocketAddr) {
+        Metrics::global().session_refused();
+        tracing::warn!(%peer, "ftp session refused: too many sessions from this address");
     }
 
     /// The session could not be set up.
@@ -73,12 +82,14 @@ impl SessionLog {
 
     /// The session began.
     pub fn opened(&self) {
+        Metrics::global().session_opened();
         tracing::info!(peer = %self.peer, "ftp session opened");
     }
 
     /// The session ended, and how.
     pub fn closed(&self, end: SessionEnd) {
         let reason = end.as_str();
+        Metrics::global().session_closed();
         tracing::info!(peer = %self.peer, user = %self.user, reason, "ftp session closed");
     }
 
@@ -153,11 +164,13 @@ impl SessionLog {
             .map_or(0, |began| began.elapsed().as_millis() as u64);
         match event {
             LogEvent::LoggedIn { user, anonymous } => {
+                Metrics::global().login(Outcome::Ok);
                 tracing::info!(%peer, %user, anonymous, "ftp login");
                 self.user = user;
                 return anonymous;
             }
             LogEvent::LoginFailed { user } => {
+                Metrics::global().login(Outcome::Failed);
                 tracing::warn!(%peer, %user, "ftp login failed");
             }
             LogEvent::Command { verb, path, code } => {
@@ -179,6 +192,16 @@ impl SessionLog {
             } => {
                 // What moved, even when the transfer did not finish.
                 let bytes = bytes.max(self.transfer_moved);
+                let direction = match verb {
+                    "RETR" => Direction::Download,
+                    "STOR" | "APPE" | "STOU" => Direction::Upload,
+                    _ => Direction::Listing,
+                };
+                let outcome = match code.as_u16() {
+                    200..=299 => Outcome::Ok,
+                    _ => Outcome::Failed,
+                };
+                Metrics::global().transfer(Protocol::Ftp, direction, outcome, bytes);
                 let elapsed_ms = self
                     .transfer_began
                     .take()

@@ -7,6 +7,7 @@
 //! [`begin_transfer`], [`end_transfer`], [`completion`]).
 
 mod hash;
+mod limits;
 mod log;
 mod net;
 mod requests;
@@ -15,17 +16,20 @@ mod transfer;
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_tls::ServerTls;
+
+use crate::{Inherited, Reloadable};
 use ferry_users::Users;
 use ftp_proto::server::{Access, Config, Tls};
 
 pub use hash::hash;
+pub use limits::{SessionLimits, SessionSlot};
 pub use log::{SessionEnd, SessionLog};
 pub use net::{
-    connect_from, connect_from_nonblocking, listen, PassivePorts, CONNECT_TIMEOUT, LISTEN_BACKLOG,
+    connect_from, connect_from_nonblocking, control_listener, listen, PassivePorts,
+    CONNECT_TIMEOUT, LISTEN_BACKLOG,
 };
 pub use requests::{authenticate, failure, metadata, open_job, perform, Job, View};
 pub use transfer::{begin_transfer, completion, end_transfer, send_file, SendFile, Sink, Source};
@@ -61,14 +65,24 @@ pub struct ServerConfig {
     /// Anonymous logins (`anonymous` or `ftp`, any password) allowed.
     pub anonymous: bool,
     /// Named users and their passwords; their `rw` needs [`write`](Self::write) too.
-    pub users: Option<Arc<Users>>,
+    /// Replacing them (a reload) holds for the logins that follow.
+    pub users: Option<Reloadable<Users>>,
     /// Ports for passive data listeners; `None` takes ephemeral ports.
     pub passive_ports: Option<RangeInclusive<u16>>,
     /// Control connections served at once; one more is answered 421 and closed.
     pub max_sessions: usize,
+    /// Most sessions at once from one client IP address (`None`: no limit
+    /// but `max_sessions`); beyond it a connection gets 421.
+    pub max_per_ip: Option<usize>,
     /// FTPS (RFC 4217): the certificate, which turns on `AUTH TLS` on the
     /// control port and makes [`ftps_bind`](Self::ftps_bind) possible.
     pub tls: Option<ServerTls>,
+    /// A control listener already bound (socket activation), served
+    /// instead of binding [`bind`](Self::bind).
+    pub inherited: Option<Inherited<std::net::TcpListener>>,
+    /// An implicit-TLS listener already bound, served instead of binding
+    /// [`ftps_bind`](Self::ftps_bind).
+    pub ftps_inherited: Option<Inherited<std::net::TcpListener>>,
     /// Address of an implicit-TLS listener (TLS from the first byte,
     /// conventionally port 990); needs [`tls`](Self::tls).
     pub ftps_bind: Option<SocketAddr>,
@@ -90,8 +104,11 @@ impl ServerConfig {
             users: None,
             passive_ports: None,
             max_sessions: DEFAULT_MAX_SESSIONS,
+            max_per_ip: None,
             tls: None,
             ftps_bind: None,
+            inherited: None,
+            ftps_inherited: None,
             require_tls: false,
             session: Config::default(),
         }

@@ -32,6 +32,15 @@ pub fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
     Ok(socket.into())
 }
 
+/// A control (or implicit-TLS) listener: the one inherited from a service
+/// manager when there is one, else a new one bound at `addr`.
+pub fn control_listener(
+    addr: SocketAddr,
+    inherited: Option<&crate::Inherited<TcpListener>>,
+) -> io::Result<TcpListener> {
+    crate::inherited::tcp_or(inherited, || listen(addr, LISTEN_BACKLOG))
+}
+
 /// Where passive listeners are bound: ephemeral ports, or the configured
 /// range, each listener trying first the port after the last one handed
 /// out, so that consecutive transfers do not all race for the same port.

@@ -298,7 +298,7 @@ pub fn authenticate(
     user: &str,
     password: &str,
 ) -> (Completion, Option<View>) {
-    let Some(users) = &config.users else {
+    let Some(users) = config.users.as_ref().map(crate::Reloadable::current) else {
         return (Completion::LoginRefused, None);
     };
     let found = users.verify(user, password);

@@ -30,6 +30,8 @@ pub trait Running {
     fn has_peer(&self, peer: SocketAddr) -> bool;
     /// How many transfers are running.
     fn count(&self) -> usize;
+    /// How many of them are with a client at `ip` (any port).
+    fn count_from(&self, ip: IpAddr) -> usize;
 }
 
 /// Turns datagrams on the request socket into transfers: the served root,
@@ -39,6 +41,7 @@ pub struct Acceptor {
     root: Root,
     policy: ServerPolicy,
     max_transfers: usize,
+    max_per_ip: Option<usize>,
     buffering: Buffering,
     remap: Option<Arc<RemapRules>>,
     /// Where transfers get their own sockets; `None` on a single-port
@@ -193,6 +196,7 @@ impl Acceptor {
             root,
             policy: config.policy.clone(),
             max_transfers: config.max_transfers.max(1),
+            max_per_ip: config.max_per_ip.map(|max| max.max(1)),
             buffering,
             remap: config.remap.clone(),
             ports: (!config.single_port).then(|| TransferPorts::new(config.transfer_ports.clone())),
@@ -235,6 +239,14 @@ impl Acceptor {
         };
         if running.count() >= self.max_transfers {
             return refuse(LocalError::Other, "server busy");
+        }
+        // vsftpd's max_per_ip, for TFTP: one client cannot take every slot.
+        if self
+            .max_per_ip
+            .is_some_and(|max| running.count_from(peer.ip()) >= max)
+        {
+            tracing::warn!(%peer, file, op, "tftp request refused: too many transfers from this address");
+            return refuse(LocalError::Other, "too many transfers from your address");
         }
         let name = match self.file_name(peer, file, kind) {
             Ok(name) => name,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tftp_proto::transfer::Negotiated;
 
 use super::local::Report;
+use crate::metrics::{Direction, Metrics, Outcome, Protocol};
 
 /// Log how a transfer ended: `info` when it completed, `warn` otherwise.
 /// `op` is `read` or `write`; `bytes` the file bytes moved.
@@ -19,9 +20,12 @@ pub fn log_transfer(
     elapsed: Duration,
 ) {
     let duration_ms = elapsed.as_secs_f64() * 1000.0;
+    let counted =
+        |outcome| Metrics::global().transfer(Protocol::Tftp, direction(op), outcome, bytes);
     let report = match report {
         Ok(report) => report,
         Err(err) => {
+            counted(Outcome::Failed);
             tracing::warn!(%peer, file, op, bytes, duration_ms, outcome = %format_args!("socket error: {err}"), "tftp transfer");
             return;
         }
@@ -32,6 +36,8 @@ pub fn log_transfer(
         .map_or_else(|| "-".to_owned(), describe_options);
     if let (true, Ok(summary)) = (report.local.is_none(), &report.result) {
         let retransmits = summary.retransmits;
+        counted(Outcome::Ok);
+        Metrics::global().retransmitted(retransmits);
         tracing::info!(%peer, file, op, options, bytes, retransmits, duration_ms, outcome = "ok", "tftp transfer");
     } else {
         let outcome = match (&report.local, &report.result) {
@@ -42,7 +48,17 @@ pub fn log_transfer(
             (None, Err(err)) => err.to_string(),
             (None, Ok(_)) => "failed".to_owned(),
         };
+        counted(Outcome::Failed);
         tracing::warn!(%peer, file, op, options, bytes, duration_ms, outcome, "tftp transfer");
+    }
+}
+
+/// `read` is a download, `write` an upload (a request too malformed to
+/// tell, `request`, counts as a download).
+fn direction(op: &str) -> Direction {
+    match op {
+        "write" => Direction::Upload,
+        _ => Direction::Download,
     }
 }
 
@@ -60,5 +76,6 @@ pub fn describe_options(n: &Negotiated) -> String {
 
 /// Log a request answered with an ERROR and nothing else.
 pub(crate) fn log_refusal(peer: SocketAddr, file: &str, op: &str, outcome: &str) {
+    Metrics::global().transfer(Protocol::Tftp, direction(op), Outcome::Failed, 0);
     tracing::info!(%peer, file, op, outcome = %outcome, "tftp transfer");
 }

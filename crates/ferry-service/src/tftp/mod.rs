@@ -53,6 +53,9 @@ pub struct ServerConfig {
     pub policy: ServerPolicy,
     /// Transfers running at once; more requests are refused with an ERROR.
     pub max_transfers: usize,
+    /// Most transfers at once with clients at one IP address (`None`: no
+    /// limit but `max_transfers`); beyond it a request gets ERROR 0.
+    pub max_per_ip: Option<usize>,
     /// Every transfer runs on the request socket, told apart by the peer's
     /// address, instead of on a socket of its own: for servers behind NAT
     /// or in containers, where only the one port is reachable.
@@ -63,6 +66,9 @@ pub struct ServerConfig {
     /// Filename rewrite rules, applied to each requested name before it
     /// is looked up under the root.
     pub remap: Option<Arc<RemapRules>>,
+    /// A request socket already bound (socket activation), served
+    /// instead of binding [`bind`](Self::bind).
+    pub inherited: Option<crate::Inherited<std::net::UdpSocket>>,
 }
 
 impl ServerConfig {
@@ -73,9 +79,11 @@ impl ServerConfig {
             bind,
             policy: ServerPolicy::default(),
             max_transfers: DEFAULT_MAX_TRANSFERS,
+            max_per_ip: None,
             single_port: false,
             transfer_ports: None,
             remap: None,
+            inherited: None,
         }
     }
 }

@@ -31,7 +31,8 @@ pub fn bind_request_socket(config: &ServerConfig) -> Result<(UdpSocket, SocketAd
         addr: config.bind,
         source,
     };
-    let socket = UdpSocket::bind(config.bind).map_err(bind_error)?;
+    let socket =
+        crate::inherited::udp_or(config.inherited.as_ref(), config.bind).map_err(bind_error)?;
     let local_addr = socket.local_addr().map_err(bind_error)?;
     tune(&socket);
     Ok((socket, local_addr))

@@ -92,3 +92,8 @@ pub const SESSION_SIZE: usize = core::mem::size_of::<Session>();
 /// already runs as many sessions as it may, before closing it (RFC 959
 /// §5.4: 421 may answer the connection itself). No session is made for it.
 pub const TOO_MANY_SESSIONS: &[u8] = b"421 Too many connections; try again later.\r\n";
+
+/// What a server writes, before closing it, to a connection from an
+/// address that already holds as many sessions as one address may.
+pub const TOO_MANY_FROM_ADDRESS: &[u8] =
+    b"421 Too many connections from your address; try again later.\r\n";

@@ -36,12 +36,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use ferry_service::ftp::{
-    listen, PassivePorts, SessionLog, ACCEPT_BACKOFF, CONNECT_TIMEOUT, LISTEN_BACKLOG,
+    control_listener, PassivePorts, SessionLimits, SessionLog, SessionSlot, ACCEPT_BACKOFF,
+    CONNECT_TIMEOUT,
 };
 pub use ferry_service::ftp::{ServerConfig, DEFAULT_MAX_SESSIONS};
 pub use ferry_service::ServerError;
 use ferry_storage::Root;
-use ftp_proto::server::TOO_MANY_SESSIONS;
 use rustix::event::{PollFd, PollFlags};
 
 /// How often the accept loop looks at its stop flag.
@@ -73,6 +73,8 @@ pub(crate) struct Shared {
     pub(crate) config: ServerConfig,
     /// Control connections being served.
     sessions: AtomicUsize,
+    /// Their count per client address, against the limits.
+    limits: Arc<SessionLimits>,
     /// Readable (at end of file) once the server is stopping: every session
     /// polls it beside its control connection, so one close wakes them all.
     pub(crate) stopping: UnixStream,
@@ -154,10 +156,13 @@ impl Server {
             path: config.root.clone(),
             source,
         })?;
-        let listener = listen(config.bind, LISTEN_BACKLOG).map_err(|source| ServerError::Bind {
-            addr: config.bind,
-            source,
-        })?;
+        let listener =
+            control_listener(config.bind, config.inherited.as_ref()).map_err(|source| {
+                ServerError::Bind {
+                    addr: config.bind,
+                    source,
+                }
+            })?;
         let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
             addr: config.bind,
             source,
@@ -172,7 +177,8 @@ impl Server {
             }
             Some(addr) => {
                 let bind_error = |source| ServerError::Bind { addr, source };
-                let listener = listen(addr, LISTEN_BACKLOG).map_err(bind_error)?;
+                let listener =
+                    control_listener(addr, config.ftps_inherited.as_ref()).map_err(bind_error)?;
                 let local = listener.local_addr().map_err(bind_error)?;
                 Some((listener, local))
             }
@@ -180,6 +186,7 @@ impl Server {
         };
         config.settle();
         let passive = PassivePorts::new(config.passive_ports.clone());
+        let limits = SessionLimits::new(config.max_sessions, config.max_per_ip);
         let (stopping, signal) = UnixStream::pair().map_err(|source| ServerError::Bind {
             addr: config.bind,
             source,
@@ -192,6 +199,7 @@ impl Server {
                 root,
                 config,
                 sessions: AtomicUsize::new(0),
+                limits,
                 stopping,
                 stop_signal: Mutex::new(Some(signal)),
                 stop: AtomicBool::new(false),
@@ -295,26 +303,33 @@ impl Server {
 
     fn admit(&self, stream: TcpStream, peer: SocketAddr, implicit: bool) {
         let shared = &self.shared;
-        if shared.sessions.load(Ordering::Acquire) >= shared.config.max_sessions {
-            SessionLog::refused(peer);
-            if !implicit {
-                // A fresh socket's send buffer takes one short line without
-                // blocking; never let a refusal stall the accept loop.
-                let _ = stream.set_nonblocking(true);
-                let _ = (&stream).write_all(TOO_MANY_SESSIONS);
+        let running = shared.sessions.load(Ordering::Acquire);
+        let slot = match shared.limits.admit(running, peer) {
+            Ok(slot) => slot,
+            Err(refusal) => {
+                if !implicit {
+                    // A fresh socket's send buffer takes one short line
+                    // without blocking; never let a refusal stall the
+                    // accept loop.
+                    let _ = stream.set_nonblocking(true);
+                    let _ = (&stream).write_all(refusal);
+                }
+                // On the implicit port a clear 421 would read as garbage
+                // to a client expecting a TLS handshake: it is just closed.
+                return;
             }
-            // On the implicit port a clear 421 would read as garbage to
-            // a client expecting a TLS handshake: it is just closed.
-            return;
-        }
+        };
         shared.sessions.fetch_add(1, Ordering::AcqRel);
-        let guard = SessionCount(Arc::clone(shared));
+        let guard = SessionCount {
+            shared: Arc::clone(shared),
+            _slot: slot,
+        };
         let spawned = thread::Builder::new()
             .name("ftp-session".into())
             .stack_size(THREAD_STACK)
             .spawn(move || {
                 let guard = guard;
-                control::serve(stream, peer, &guard.0, implicit);
+                control::serve(stream, peer, &guard.shared, implicit);
             });
         if let Err(err) = spawned {
             tracing::warn!(%peer, error = %err, "cannot start an ftp session thread");
@@ -323,10 +338,14 @@ impl Server {
 }
 
 /// Counts a session for as long as its thread runs.
-struct SessionCount(Arc<Shared>);
+struct SessionCount {
+    shared: Arc<Shared>,
+    /// Its address's count, given back with it.
+    _slot: SessionSlot,
+}
 
 impl Drop for SessionCount {
     fn drop(&mut self) {
-        self.0.sessions.fetch_sub(1, Ordering::AcqRel);
+        self.shared.sessions.fetch_sub(1, Ordering::AcqRel);
     }
 }
