@@ -22,6 +22,9 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
             "nothing to serve: both --no-ftp and --no-tftp were given".to_owned(),
         ));
     }
+    if let Some(root) = args.root.to_str().filter(|root| root.starts_with("s3://")) {
+        return s3_root(root, args.s3_endpoint.as_deref());
+    }
     let ftp = if args.no_ftp {
         None
     } else {
@@ -49,6 +52,22 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
     }
     tracing::info!("servers stopped");
     Ok(())
+}
+
+/// An `s3://` root: the bucket is checked (endpoint, bucket, keys), but
+/// the servers do not serve object storage yet, and say so rather than
+/// serve something else.
+fn s3_root(root: &str, endpoint: Option<&str>) -> Result<(), Failure> {
+    let usage = |err: ferry_s3::S3Error| Failure::Usage(format!("--root {root}: {err}"));
+    let location = ferry_s3::Location::parse(root)
+        .expect("an s3:// root")
+        .map_err(usage)?;
+    let config = ferry_s3::S3Config::from_env(endpoint).map_err(usage)?;
+    ferry_s3::Bucket::connect(&config, &location).map_err(usage)?;
+    Err(Failure::Usage(format!(
+        "--root {root}: the bucket answers, but serving an S3 bucket over FTP and TFTP \
+         is not implemented yet (only a local directory can be served)"
+    )))
 }
 
 /// Both servers on one event loop, on this thread.
