@@ -1,11 +1,19 @@
 //! `ferry serve --root s3://BUCKET[/PREFIX]` at start-up, against a real
 //! S3 server (SeaweedFS): every reason the bucket cannot be served stops
-//! the server with exit 2 and says which, before anything is bound.
+//! the server with exit 2 and says which, before anything is bound; TFTP
+//! under the blocking driver then serves the bucket byte-exact.
 
+use std::path::Path;
 use std::process::Output;
+use std::time::Duration;
 
-use ferry_interop::ferry;
-use ferry_interop::seaweedfs::{free_port, make_bucket, weed, KEY, SECRET};
+use ferry_interop::seaweedfs::{
+    free_port, get_object, make_bucket, open_uploads, put_object, weed, Weed, KEY, SECRET,
+};
+use ferry_interop::tftp::tftp_hpa;
+use ferry_interop::{
+    assert_bytes_eq, content, ferry, require_peer, run, Driver, Launched, Service,
+};
 
 /// `ferry serve` on `root` with these AWS_* settings (others cleared) and
 /// extra arguments.
@@ -84,11 +92,89 @@ fn start_up_stops_with_exit_2_and_the_reason() {
         "no bucket name",
     );
 
-    // The endpoint from the environment works as well as the flag. A bucket
-    // that answers is not served yet: the server says so instead of
-    // serving something else.
-    let mut env = with(&[]);
-    env.push(("AWS_ENDPOINT_URL", endpoint));
-    let answered = serve("s3://served/pre", &env, &[]);
-    assert_refused(&answered, "not implemented yet");
+    // (The endpoint from AWS_ENDPOINT_URL is what the TFTP test below
+    // serves with.)
+}
+
+/// The AWS_* settings of this process, for servers started with
+/// `Launched` (which inherit them).
+fn use_weed_env(weed: &Weed) {
+    std::env::set_var("AWS_ENDPOINT_URL", &weed.endpoint);
+    std::env::set_var("AWS_ACCESS_KEY_ID", KEY);
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", SECRET);
+}
+
+#[test]
+fn tftp_reads_and_writes_objects_byte_exact_under_the_blocking_driver() {
+    let Some(weed) = weed() else { return };
+    let _tftp = require_peer!("tftp");
+    make_bucket(weed, "boot");
+    use_weed_env(weed);
+    let image = content(7, 3 * 1024 * 1024 + 77);
+    put_object(weed, "boot/pxe/images/vmlinuz", &image);
+    put_object(weed, "boot/bait.txt", b"outside the prefix");
+    let server = Launched::start(
+        Service::Tftp,
+        Driver::Blocking,
+        Path::new("s3://boot/pxe"),
+        &["--write"],
+    );
+    let port = server.addr().port();
+    let dir = tempfile::tempdir().unwrap();
+
+    // RRQ: the object, byte-exact.
+    let local = dir.path().join("vmlinuz");
+    run(
+        &mut tftp_hpa(port, &["get", "images/vmlinuz", local.to_str().unwrap()]),
+        Duration::from_secs(120),
+    )
+    .assert_success("tftp get");
+    assert_bytes_eq(&std::fs::read(&local).unwrap(), &image, "RRQ of an object");
+
+    // WRQ: a new object, visible whole.
+    let upload = content(9, 200_000);
+    let sent = dir.path().join("upload.bin");
+    std::fs::write(&sent, &upload).unwrap();
+    run(
+        &mut tftp_hpa(port, &["put", sent.to_str().unwrap(), "images/new.bin"]),
+        Duration::from_secs(60),
+    )
+    .assert_success("tftp put");
+    assert_bytes_eq(
+        &get_object(weed, "boot/pxe/images/new.bin").expect("uploaded object"),
+        &upload,
+        "WRQ into an object",
+    );
+
+    // No name leads out of the prefix.
+    for name in ["../bait.txt", "/../bait.txt", "images/../../bait.txt"] {
+        let got = dir.path().join("bait");
+        let _ = std::fs::remove_file(&got);
+        run(
+            &mut tftp_hpa(port, &["get", name, got.to_str().unwrap()]),
+            Duration::from_secs(30),
+        );
+        let bytes = std::fs::read(&got).unwrap_or_default();
+        assert!(!bytes.starts_with(b"outside"), "{name} reached the bait");
+    }
+    assert_eq!(open_uploads(weed, "boot"), 0);
+}
+
+#[test]
+fn what_cannot_serve_a_bucket_yet_says_so() {
+    let Some(weed) = weed() else { return };
+    make_bucket(weed, "limits");
+    let env = [
+        ("AWS_ENDPOINT_URL", weed.endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", KEY),
+        ("AWS_SECRET_ACCESS_KEY", SECRET),
+    ];
+    assert_refused(
+        &serve("s3://limits", &env, &["--driver", "blocking"]),
+        "FTP cannot serve an S3 bucket yet",
+    );
+    assert_refused(
+        &serve("s3://limits", &env, &["--no-ftp", "--driver", "mio"]),
+        "only --driver blocking serves an S3 bucket yet",
+    );
 }

@@ -13,4 +13,6 @@ mod error;
 pub use error::ServerError;
 
 pub mod ftp;
+mod store;
 pub mod tftp;
+pub use store::{Body, Store, StoreUpload};

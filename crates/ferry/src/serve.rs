@@ -22,9 +22,10 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
             "nothing to serve: both --no-ftp and --no-tftp were given".to_owned(),
         ));
     }
-    if let Some(root) = args.root.to_str().filter(|root| root.starts_with("s3://")) {
-        return s3_root(root, args.s3_endpoint.as_deref());
-    }
+    let bucket = match args.root.to_str().filter(|root| root.starts_with("s3://")) {
+        Some(root) => Some(s3_root(root, &args)?),
+        None => None,
+    };
     let ftp = if args.no_ftp {
         None
     } else {
@@ -33,7 +34,9 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
     let tftp = if args.no_tftp {
         None
     } else {
-        Some(tftp_config(&args)?)
+        let mut config = tftp_config(&args)?;
+        config.bucket = bucket;
+        Some(config)
     };
     let account = args.user.as_deref().map(Account::lookup).transpose()?;
     // After every listener is bound, before any client is served.
@@ -54,20 +57,28 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// An `s3://` root: the bucket is checked (endpoint, bucket, keys), but
-/// the servers do not serve object storage yet, and say so rather than
-/// serve something else.
-fn s3_root(root: &str, endpoint: Option<&str>) -> Result<(), Failure> {
+/// An `s3://` root: the bucket, checked (endpoint, bucket, keys) before
+/// anything is bound. Only TFTP under the blocking driver serves one yet;
+/// anything else is refused with the reason rather than served from
+/// somewhere else.
+fn s3_root(root: &str, args: &ServeArgs) -> Result<ferry_s3::Bucket, Failure> {
     let usage = |err: ferry_s3::S3Error| Failure::Usage(format!("--root {root}: {err}"));
     let location = ferry_s3::Location::parse(root)
         .expect("an s3:// root")
         .map_err(usage)?;
-    let config = ferry_s3::S3Config::from_env(endpoint).map_err(usage)?;
-    ferry_s3::Bucket::connect(&config, &location).map_err(usage)?;
-    Err(Failure::Usage(format!(
-        "--root {root}: the bucket answers, but serving an S3 bucket over FTP and TFTP \
-         is not implemented yet (only a local directory can be served)"
-    )))
+    let config = ferry_s3::S3Config::from_env(args.s3_endpoint.as_deref()).map_err(usage)?;
+    let bucket = ferry_s3::Bucket::connect(&config, &location).map_err(usage)?;
+    let limitation = if !args.no_ftp {
+        Some("FTP cannot serve an S3 bucket yet (use --no-ftp)")
+    } else if args.driver != Driver::Blocking {
+        Some("only --driver blocking serves an S3 bucket yet")
+    } else {
+        None
+    };
+    match limitation {
+        Some(limitation) => Err(Failure::Usage(format!("--root {root}: {limitation}"))),
+        None => Ok(bucket),
+    }
 }
 
 /// Both servers on one event loop, on this thread.
