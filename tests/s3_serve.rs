@@ -178,3 +178,62 @@ fn what_cannot_serve_a_bucket_yet_says_so() {
         "only --driver blocking serves an S3 bucket yet",
     );
 }
+
+#[test]
+fn an_abandoned_tftp_upload_leaves_the_old_object_and_no_open_upload() {
+    let Some(weed) = weed() else { return };
+    make_bucket(weed, "cutwrq");
+    use_weed_env(weed);
+    put_object(weed, "cutwrq/fw.bin", b"old firmware");
+    let server = Launched::start(
+        Service::Tftp,
+        Driver::Blocking,
+        Path::new("s3://cutwrq"),
+        &["--write"],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.bin");
+    std::fs::write(&big, content(3, 64 * 1024 * 1024)).unwrap();
+    let url = format!("tftp://{}/fw.bin", server.addr());
+    let mut client = ferry()
+        .args([
+            "put",
+            big.to_str().unwrap(),
+            &url,
+            "--blksize",
+            "8192",
+            "--windowsize",
+            "8",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Cut the client once parts went to S3 (more than one part's worth
+    // was received), well before the end.
+    let started = std::time::Instant::now();
+    while open_uploads(weed, "cutwrq") == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no multipart upload began"
+        );
+        assert!(
+            client.try_wait().unwrap().is_none(),
+            "the upload ended before the cut"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    client.kill().unwrap();
+    client.wait().unwrap();
+    // The server gives up on the silent client and aborts the upload.
+    let cut = std::time::Instant::now();
+    while open_uploads(weed, "cutwrq") != 0 {
+        assert!(
+            cut.elapsed() < Duration::from_secs(90),
+            "multipart upload still open\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(get_object(weed, "cutwrq/fw.bin").unwrap(), b"old firmware");
+}
