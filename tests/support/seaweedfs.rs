@@ -80,8 +80,15 @@ fn start_weed() -> Option<Weed> {
         data = dir.join("data").display(),
         config = config.display(),
     );
+    // weed also leaves Unix sockets in /tmp, one per gRPC port and one
+    // for S3.
+    let mut sockets: String = [p[1], p[3], p[5], p[7]]
+        .iter()
+        .map(|port| format!(" /tmp/seaweedfs-*-grpc-{port}.sock"))
+        .collect();
+    sockets.push_str(&format!(" /tmp/seaweedfs-s3-{s3_port}.sock"));
     let script = format!(
-        "setsid {weed} >{log} 2>&1 & w=$!; read _; kill -- -$w; wait $w; rm -rf {dir}",
+        "setsid {weed} >{log} 2>&1 & w=$!; read _; kill -- -$w; wait $w; rm -rf {dir}{sockets}",
         log = dir.join("weed.log").display(),
         dir = dir.display()
     );
