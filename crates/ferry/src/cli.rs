@@ -100,9 +100,15 @@ pub struct ServeArgs {
     /// file, and exit.
     #[arg(long)]
     pub print_config: bool,
-    /// Directory to serve.
+    /// Directory to serve, or an S3 bucket as `s3://BUCKET[/PREFIX]`
+    /// (endpoint, region and keys from AWS_ENDPOINT_URL, AWS_REGION,
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
     #[arg(long, default_value = ".")]
     pub root: PathBuf,
+    /// The S3 endpoint for an `s3://` root (overrides AWS_ENDPOINT_URL);
+    /// addressed path-style.
+    #[arg(long, value_name = "URL")]
+    pub s3_endpoint: Option<String>,
     /// FTP control address.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:2121")]
     pub ftp: SocketAddr,

@@ -45,6 +45,8 @@ struct Storage {
     #[serde(skip_serializing_if = "Option::is_none")]
     root: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    s3_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     write: Option<bool>,
 }
 
@@ -139,6 +141,7 @@ impl ConfigFile {
             metrics: args.metrics,
             storage: Storage {
                 root: Some(args.root.clone()),
+                s3_endpoint: args.s3_endpoint.clone(),
                 write: Some(args.write),
             },
             ftp: Ftp {
@@ -219,6 +222,7 @@ fn merge(args: &mut ServeArgs, file: ConfigFile, matches: &ArgMatches) {
     fill!(max_per_ip, optional file.max_per_ip.map(NonZeroU32::get));
     fill!(metrics, optional file.metrics);
     fill!(root, file.storage.root);
+    fill!(s3_endpoint, optional file.storage.s3_endpoint);
     fill!(write, file.storage.write);
     fill!(no_ftp, file.ftp.enabled.map(|on| !on));
     fill!(ftp, file.ftp.listen);

@@ -64,19 +64,24 @@ impl Account {
                 self.name
             )));
         }
-        unistd::access(root, AccessFlags::R_OK | AccessFlags::X_OK).map_err(|err| {
-            Failure::Failed(format!(
-                "--user {}: cannot read --root {}: {err}",
-                self.name,
-                root.display()
-            ))
-        })?;
-        // Uploads may be meant for writable folders under a read-only
-        // root (as with vsftpd's anonymous uploads): a warning, not an end.
-        if write {
-            if let Err(err) = unistd::access(root, AccessFlags::W_OK) {
-                tracing::warn!(user = %self.name, root = %root.display(), error = %err,
-                    "uploads to the top of the root will be refused: the user cannot write there");
+        // A bucket (`s3://...`) is reached over the network, not the
+        // file system: nothing on disk to check.
+        let on_disk = !root.to_str().is_some_and(|r| r.starts_with("s3://"));
+        if on_disk {
+            unistd::access(root, AccessFlags::R_OK | AccessFlags::X_OK).map_err(|err| {
+                Failure::Failed(format!(
+                    "--user {}: cannot read --root {}: {err}",
+                    self.name,
+                    root.display()
+                ))
+            })?;
+            // Uploads may be meant for writable folders under a read-only
+            // root (as with vsftpd's anonymous uploads): a warning, not an end.
+            if write {
+                if let Err(err) = unistd::access(root, AccessFlags::W_OK) {
+                    tracing::warn!(user = %self.name, root = %root.display(), error = %err,
+                        "uploads to the top of the root will be refused: the user cannot write there");
+                }
             }
         }
         tracing::info!(

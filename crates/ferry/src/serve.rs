@@ -32,6 +32,10 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
                 .to_owned(),
         ));
     }
+    let bucket = match args.root.to_str().filter(|root| root.starts_with("s3://")) {
+        Some(root) => Some(s3_root(root, &args)?),
+        None => None,
+    };
     let ftp = if args.no_ftp {
         None
     } else {
@@ -44,6 +48,7 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
     } else {
         let mut config = tftp_config(&args)?;
         config.inherited = activated.tftp.map(Inherited::new);
+        config.bucket = bucket;
         Some(config)
     };
     let reload = Reload::new(&args, ftp.as_ref());
@@ -65,6 +70,30 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
     }
     tracing::info!("servers stopped");
     Ok(())
+}
+
+/// An `s3://` root: the bucket, checked (endpoint, bucket, keys) before
+/// anything is bound. Only TFTP under the blocking driver serves one yet;
+/// anything else is refused with the reason rather than served from
+/// somewhere else.
+fn s3_root(root: &str, args: &ServeArgs) -> Result<ferry_s3::Bucket, Failure> {
+    let usage = |err: ferry_s3::S3Error| Failure::Usage(format!("--root {root}: {err}"));
+    let location = ferry_s3::Location::parse(root)
+        .expect("an s3:// root")
+        .map_err(usage)?;
+    let config = ferry_s3::S3Config::from_env(args.s3_endpoint.as_deref()).map_err(usage)?;
+    let bucket = ferry_s3::Bucket::connect(&config, &location).map_err(usage)?;
+    let limitation = if !args.no_ftp {
+        Some("FTP cannot serve an S3 bucket yet (use --no-ftp)")
+    } else if args.driver != Driver::Blocking {
+        Some("only --driver blocking serves an S3 bucket yet")
+    } else {
+        None
+    };
+    match limitation {
+        Some(limitation) => Err(Failure::Usage(format!("--root {root}: {limitation}"))),
+        None => Ok(bucket),
+    }
 }
 
 /// Both servers on one event loop, on this thread.

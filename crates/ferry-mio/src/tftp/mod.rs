@@ -116,6 +116,16 @@ impl Running for Peers<'_> {
 
 impl Tftp {
     pub(crate) fn bind(config: ServerConfig, registry: &Registry) -> Result<Tftp, ServerError> {
+        if config.bucket.is_some() {
+            // Every S3 request blocks for a network round trip, which the
+            // loop must never do; moving them to the pool is not done yet.
+            return Err(ServerError::Root {
+                path: config.root.clone(),
+                source: std::io::Error::other(
+                    "the event-loop driver cannot serve an S3 bucket yet (use --driver blocking)",
+                ),
+            });
+        }
         let acceptor = Acceptor::open(&config, BUFFERING)?;
         let (socket, local_addr) = bind_request_socket(&config)?;
         let bind_error = |source| ServerError::Bind {

@@ -7,7 +7,7 @@ use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::time::Instant as StdInstant;
 
-use ferry_storage::{ReadFile, Root};
+use ferry_storage::Root;
 use ferry_time::Instant;
 use tftp_proto::transfer::{
     accept_request, Accepted, Event, LocalError, RequestKind, ServerPolicy, Transfer,
@@ -22,7 +22,7 @@ use super::pump::Outcome;
 use super::remap::{Direction, RemapRules};
 use super::socket::TransferPorts;
 use super::ServerConfig;
-use crate::ServerError;
+use crate::{ServerError, Store};
 
 /// The transfers a server is running, as admission needs to see them.
 pub trait Running {
@@ -38,7 +38,7 @@ pub trait Running {
 /// the protocol policy and the limits of one server.
 #[derive(Debug)]
 pub struct Acceptor {
-    root: Root,
+    store: Store,
     policy: ServerPolicy,
     max_transfers: usize,
     max_per_ip: Option<usize>,
@@ -188,12 +188,15 @@ impl Refusal {
 impl Acceptor {
     /// Open the served root of `config`; file ends get `buffering`.
     pub fn open(config: &ServerConfig, buffering: Buffering) -> Result<Acceptor, ServerError> {
-        let root = Root::new(&config.root).map_err(|source| ServerError::Root {
-            path: config.root.clone(),
-            source,
-        })?;
+        let store = match &config.bucket {
+            Some(bucket) => Store::S3(bucket.clone()),
+            None => Store::Local(Root::new(&config.root).map_err(|source| ServerError::Root {
+                path: config.root.clone(),
+                source,
+            })?),
+        };
         Ok(Acceptor {
-            root,
+            store,
             policy: config.policy.clone(),
             max_transfers: config.max_transfers.max(1),
             max_per_ip: config.max_per_ip.map(|max| max.max(1)),
@@ -253,13 +256,13 @@ impl Acceptor {
             Err(()) => return refuse(LocalError::PermissionDenied, "Access violation"),
         };
         let opened = match kind {
-            RequestKind::Read => self.root.open_read(&name).map(|ReadFile { file, len }| {
+            RequestKind::Read => self.store.open_read(&name).map(|(body, len)| {
                 (
                     Transfer::server_read(&self.policy, peer, &request, Some(len), now),
-                    FileEnd::Read(FileSource::new(file, self.buffering.read_ahead)),
+                    FileEnd::Read(FileSource::new(body, self.buffering.read_ahead)),
                 )
             }),
-            RequestKind::Write => self.root.create_upload(&name).map(|upload| {
+            RequestKind::Write => self.store.create_upload(&name).map(|upload| {
                 (
                     Transfer::server_write(&self.policy, peer, &request, now),
                     FileEnd::Write(UploadSink::new(upload, self.buffering.write_behind)),

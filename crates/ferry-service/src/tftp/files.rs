@@ -1,11 +1,12 @@
 //! The server's file ends: a served file read block by block, an upload
 //! written to a temporary file and renamed into place only when complete.
 
-use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
 
-use ferry_storage::{StorageError, Upload};
+use ferry_storage::StorageError;
 use tftp_proto::transfer::LocalError;
+
+use crate::{Body, StoreUpload};
 
 use super::local::{read_failure, read_full, write_failure, Local, LocalFailure};
 
@@ -90,13 +91,13 @@ impl Local for FileEnd {
 /// A served file, read ahead in large chunks.
 #[derive(Debug)]
 pub struct FileSource {
-    reader: BufReader<File>,
+    reader: BufReader<Body>,
     bytes: u64,
 }
 
 impl FileSource {
     /// Serve `file` with `read_ahead` bytes of read-ahead.
-    pub fn new(file: File, read_ahead: usize) -> Self {
+    pub fn new(file: Body, read_ahead: usize) -> Self {
         FileSource {
             reader: BufReader::with_capacity(read_ahead, file),
             bytes: 0,
@@ -127,13 +128,13 @@ impl Local for FileSource {
 /// An upload: written to a temporary file, renamed into place on commit.
 #[derive(Debug)]
 pub struct UploadSink {
-    writer: Option<BufWriter<Upload>>,
+    writer: Option<BufWriter<StoreUpload>>,
     bytes: u64,
 }
 
 impl UploadSink {
     /// Receive into `upload` with `write_behind` bytes of buffering.
-    pub fn new(upload: Upload, write_behind: usize) -> Self {
+    pub fn new(upload: StoreUpload, write_behind: usize) -> Self {
         UploadSink {
             writer: Some(BufWriter::with_capacity(write_behind, upload)),
             bytes: 0,

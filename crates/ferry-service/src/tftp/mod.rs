@@ -47,6 +47,9 @@ pub const DEFAULT_MAX_TRANSFERS: usize = 64;
 pub struct ServerConfig {
     /// The directory served; nothing outside it is ever read or written.
     pub root: PathBuf,
+    /// An S3 bucket served instead of [`root`](Self::root). Only the
+    /// blocking driver serves one (the event loop refuses it at bind).
+    pub bucket: Option<ferry_s3::Bucket>,
     /// Address of the request socket (port 0 picks a free one).
     pub bind: SocketAddr,
     /// Protocol policy: writes allowed, option limits, retransmission.
@@ -76,6 +79,7 @@ impl ServerConfig {
     pub fn new(root: impl Into<PathBuf>, bind: SocketAddr) -> Self {
         ServerConfig {
             root: root.into(),
+            bucket: None,
             bind,
             policy: ServerPolicy::default(),
             max_transfers: DEFAULT_MAX_TRANSFERS,

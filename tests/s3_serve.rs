@@ -1,0 +1,239 @@
+//! `ferry serve --root s3://BUCKET[/PREFIX]` at start-up, against a real
+//! S3 server (SeaweedFS): every reason the bucket cannot be served stops
+//! the server with exit 2 and says which, before anything is bound; TFTP
+//! under the blocking driver then serves the bucket byte-exact.
+
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use ferry_interop::seaweedfs::{
+    free_port, get_object, make_bucket, open_uploads, put_object, weed, Weed, KEY, SECRET,
+};
+use ferry_interop::tftp::tftp_hpa;
+use ferry_interop::{
+    assert_bytes_eq, content, ferry, require_peer, run, Driver, Launched, Service,
+};
+
+/// `ferry serve` on `root` with these AWS_* settings (others cleared) and
+/// extra arguments.
+fn serve(root: &str, env: &[(&str, &str)], extra: &[&str]) -> Output {
+    let mut command = ferry();
+    command
+        .args([
+            "serve",
+            "--root",
+            root,
+            "--ftp",
+            "127.0.0.1:0",
+            "--tftp",
+            "127.0.0.1:0",
+        ])
+        .args(extra);
+    for var in [
+        "AWS_ENDPOINT_URL",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    ] {
+        command.env_remove(var);
+    }
+    command.envs(env.iter().copied());
+    command.output().expect("run ferry serve")
+}
+
+fn assert_refused(output: &Output, reason: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(reason), "wanted {reason:?} in: {stderr}");
+    assert!(!stderr.contains("listening"), "{stderr}");
+}
+
+#[test]
+fn start_up_stops_with_exit_2_and_the_reason() {
+    let Some(weed) = weed() else { return };
+    make_bucket(weed, "served");
+    let endpoint = weed.endpoint.as_str();
+    let keys = [
+        ("AWS_ACCESS_KEY_ID", KEY),
+        ("AWS_SECRET_ACCESS_KEY", SECRET),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut env: Vec<(&str, &str)> = keys.to_vec();
+        env.extend_from_slice(extra);
+        env
+    };
+
+    let missing = serve(
+        "s3://no-such-bucket/x",
+        &with(&[]),
+        &["--s3-endpoint", endpoint],
+    );
+    assert_refused(&missing, "S3 bucket \"no-such-bucket\" does not exist");
+
+    let wrong_secret = [
+        ("AWS_ACCESS_KEY_ID", KEY),
+        ("AWS_SECRET_ACCESS_KEY", "wrong"),
+    ];
+    let refused = serve("s3://served", &wrong_secret, &["--s3-endpoint", endpoint]);
+    assert_refused(&refused, "S3 credentials refused");
+
+    let nowhere = format!("http://127.0.0.1:{}", free_port());
+    let unreachable = serve("s3://served", &with(&[]), &["--s3-endpoint", &nowhere]);
+    assert_refused(&unreachable, "unreachable");
+
+    let no_keys = serve("s3://served", &[], &["--s3-endpoint", endpoint]);
+    assert_refused(&no_keys, "no S3 credentials");
+    let no_endpoint = serve("s3://served", &with(&[]), &[]);
+    assert_refused(&no_endpoint, "no S3 endpoint");
+    assert_refused(
+        &serve("s3://", &with(&[]), &["--s3-endpoint", endpoint]),
+        "no bucket name",
+    );
+
+    // (The endpoint from AWS_ENDPOINT_URL is what the TFTP test below
+    // serves with.)
+}
+
+/// The AWS_* settings of this process, for servers started with
+/// `Launched` (which inherit them).
+fn use_weed_env(weed: &Weed) {
+    std::env::set_var("AWS_ENDPOINT_URL", &weed.endpoint);
+    std::env::set_var("AWS_ACCESS_KEY_ID", KEY);
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", SECRET);
+}
+
+#[test]
+fn tftp_reads_and_writes_objects_byte_exact_under_the_blocking_driver() {
+    let Some(weed) = weed() else { return };
+    let _tftp = require_peer!("tftp");
+    make_bucket(weed, "boot");
+    use_weed_env(weed);
+    let image = content(7, 3 * 1024 * 1024 + 77);
+    put_object(weed, "boot/pxe/images/vmlinuz", &image);
+    put_object(weed, "boot/bait.txt", b"outside the prefix");
+    let server = Launched::start(
+        Service::Tftp,
+        Driver::Blocking,
+        Path::new("s3://boot/pxe"),
+        &["--write"],
+    );
+    let port = server.addr().port();
+    let dir = tempfile::tempdir().unwrap();
+
+    // RRQ: the object, byte-exact.
+    let local = dir.path().join("vmlinuz");
+    run(
+        &mut tftp_hpa(port, &["get", "images/vmlinuz", local.to_str().unwrap()]),
+        Duration::from_secs(120),
+    )
+    .assert_success("tftp get");
+    assert_bytes_eq(&std::fs::read(&local).unwrap(), &image, "RRQ of an object");
+
+    // WRQ: a new object, visible whole.
+    let upload = content(9, 200_000);
+    let sent = dir.path().join("upload.bin");
+    std::fs::write(&sent, &upload).unwrap();
+    run(
+        &mut tftp_hpa(port, &["put", sent.to_str().unwrap(), "images/new.bin"]),
+        Duration::from_secs(60),
+    )
+    .assert_success("tftp put");
+    assert_bytes_eq(
+        &get_object(weed, "boot/pxe/images/new.bin").expect("uploaded object"),
+        &upload,
+        "WRQ into an object",
+    );
+
+    // No name leads out of the prefix.
+    for name in ["../bait.txt", "/../bait.txt", "images/../../bait.txt"] {
+        let got = dir.path().join("bait");
+        let _ = std::fs::remove_file(&got);
+        run(
+            &mut tftp_hpa(port, &["get", name, got.to_str().unwrap()]),
+            Duration::from_secs(30),
+        );
+        let bytes = std::fs::read(&got).unwrap_or_default();
+        assert!(!bytes.starts_with(b"outside"), "{name} reached the bait");
+    }
+    assert_eq!(open_uploads(weed, "boot"), 0);
+}
+
+#[test]
+fn what_cannot_serve_a_bucket_yet_says_so() {
+    let Some(weed) = weed() else { return };
+    make_bucket(weed, "limits");
+    let env = [
+        ("AWS_ENDPOINT_URL", weed.endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", KEY),
+        ("AWS_SECRET_ACCESS_KEY", SECRET),
+    ];
+    assert_refused(
+        &serve("s3://limits", &env, &["--driver", "blocking"]),
+        "FTP cannot serve an S3 bucket yet",
+    );
+    assert_refused(
+        &serve("s3://limits", &env, &["--no-ftp", "--driver", "mio"]),
+        "only --driver blocking serves an S3 bucket yet",
+    );
+}
+
+#[test]
+fn an_abandoned_tftp_upload_leaves_the_old_object_and_no_open_upload() {
+    let Some(weed) = weed() else { return };
+    make_bucket(weed, "cutwrq");
+    use_weed_env(weed);
+    put_object(weed, "cutwrq/fw.bin", b"old firmware");
+    let server = Launched::start(
+        Service::Tftp,
+        Driver::Blocking,
+        Path::new("s3://cutwrq"),
+        &["--write"],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.bin");
+    std::fs::write(&big, content(3, 64 * 1024 * 1024)).unwrap();
+    let url = format!("tftp://{}/fw.bin", server.addr());
+    let mut client = ferry()
+        .args([
+            "put",
+            big.to_str().unwrap(),
+            &url,
+            "--blksize",
+            "8192",
+            "--windowsize",
+            "8",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Cut the client once parts went to S3 (more than one part's worth
+    // was received), well before the end.
+    let started = std::time::Instant::now();
+    while open_uploads(weed, "cutwrq") == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no multipart upload began"
+        );
+        assert!(
+            client.try_wait().unwrap().is_none(),
+            "the upload ended before the cut"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    client.kill().unwrap();
+    client.wait().unwrap();
+    // The server gives up on the silent client and aborts the upload.
+    let cut = std::time::Instant::now();
+    while open_uploads(weed, "cutwrq") != 0 {
+        assert!(
+            cut.elapsed() < Duration::from_secs(90),
+            "multipart upload still open\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(get_object(weed, "cutwrq/fw.bin").unwrap(), b"old firmware");
+}
