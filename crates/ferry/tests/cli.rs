@@ -1,10 +1,11 @@
 //! The `ferry` program as users and scripts see it: the listening line,
 //! exit codes, error text, files on disk.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -18,7 +19,9 @@ struct Serve {
     child: Child,
     port: u16,
     ftp_port: u16,
-    drain: Option<thread::JoinHandle<String>>,
+    /// What the server logged after the listening lines, so far.
+    log: Arc<Mutex<String>>,
+    drain: Option<thread::JoinHandle<()>>,
 }
 
 impl Serve {
@@ -52,16 +55,33 @@ impl Serve {
         let ftp_port = port_after("ferry: ftp listening on ");
         let port = port_after("ferry: tftp listening on ");
         // Keep draining the log so the server never blocks on a full pipe.
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&log);
         let drain = thread::spawn(move || {
-            let mut rest = String::new();
-            let _ = stderr.read_to_string(&mut rest);
-            rest
+            let mut line = String::new();
+            while matches!(stderr.read_line(&mut line), Ok(n) if n > 0) {
+                sink.lock().unwrap().push_str(&line);
+                line.clear();
+            }
         });
         Serve {
             child,
             port,
             ftp_port,
+            log,
             drain: Some(drain),
+        }
+    }
+
+    /// Waits (at most 10 s) until the log has a line containing `needle`:
+    /// a client may be done before the server has logged its side (a TFTP
+    /// get ends with its final ACK, before the server has read it).
+    fn wait_for_log(&self, needle: &str) {
+        for _ in 0..1000 {
+            if self.log.lock().unwrap().contains(needle) {
+                return;
+            }
+            thread::sleep(Duration::from_millis(10));
         }
     }
 
@@ -69,7 +89,9 @@ impl Serve {
     fn stop(mut self) -> String {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.drain.take().unwrap().join().unwrap()
+        self.drain.take().unwrap().join().unwrap();
+        let log = self.log.lock().unwrap().clone();
+        log
     }
 
     fn url(&self, path: &str) -> String {
@@ -259,6 +281,7 @@ fn serve_prints_the_listening_line_and_a_log_line_per_transfer(driver: Driver) {
     let out = ferry(&["get", &server.url("f"), "-o", "-"], work.path());
     assert!(out.status.success());
     assert_eq!(out.stdout, b"hello");
+    server.wait_for_log("tftp transfer");
     let log = server.stop();
     let line = log
         .lines()
