@@ -627,6 +627,7 @@ metrics = "127.0.0.1:9469"
 
 [storage]
 root = "/srv/ferry"
+s3_endpoint = "http://127.0.0.1:8333"
 write = true
 
 [ftp]
