@@ -762,6 +762,51 @@ impl<S: Read + Write> Write for TlsStream<S> {
     }
 }
 
+/// A blocking stream in clear or through TLS, read and written alike: an
+/// FTP connection before and after `AUTH TLS`, or a data connection under
+/// `PROT C` or `PROT P`.
+pub enum MaybeTls<S> {
+    /// In clear.
+    Plain(S),
+    /// Through TLS.
+    Tls(Box<TlsStream<S>>),
+}
+
+impl<S> MaybeTls<S> {
+    /// The socket underneath.
+    pub fn sock(&self) -> &S {
+        match self {
+            MaybeTls::Plain(sock) => sock,
+            MaybeTls::Tls(stream) => &stream.sock,
+        }
+    }
+}
+
+impl<S: Read + Write> Read for MaybeTls<S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            MaybeTls::Plain(sock) => sock.read(buf),
+            MaybeTls::Tls(stream) => stream.read(buf),
+        }
+    }
+}
+
+impl<S: Read + Write> Write for MaybeTls<S> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            MaybeTls::Plain(sock) => sock.write(buf),
+            MaybeTls::Tls(stream) => stream.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            MaybeTls::Plain(sock) => sock.flush(),
+            MaybeTls::Tls(stream) => stream.flush(),
+        }
+    }
+}
+
 /// SHA-256 of a certificate's DER, `AB:CD:...`.
 fn fingerprint(cert: &CertificateDer<'_>) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, cert.as_ref());

@@ -8,7 +8,7 @@ use std::time::Duration;
 use ftp_proto::ascii::{Decoder, Encoder};
 use socket2::Socket;
 
-use super::tls::DataStream;
+use super::tls::{self, DataStream};
 use super::{Connection, Progress};
 use crate::clock;
 
@@ -149,7 +149,7 @@ impl Connection {
         let mut decoder = ascii.then(Decoder::new);
         let mut decoded = Vec::new();
         let mut wire = 0u64;
-        self.data_timeouts(stream.tcp())?;
+        self.data_timeouts(stream.sock())?;
         loop {
             self.check_cancel()?;
             let n = match stream.read(&mut buf) {
@@ -157,7 +157,7 @@ impl Connection {
                 Ok(n) => n,
                 Err(err) if is_timeout(&err) || err.kind() == io::ErrorKind::Interrupted => {
                     self.check_deadline()?;
-                    self.data_timeouts(stream.tcp())?;
+                    self.data_timeouts(stream.sock())?;
                     continue;
                 }
                 Err(err) => return Err(Stop::Data(err)),
@@ -182,7 +182,7 @@ impl Connection {
             meter.advance(decoded.len());
         }
         sink.flush().map_err(Stop::Local)?;
-        if !stream.clean_end() {
+        if !tls::clean_end(&stream) {
             // The server's 226 on the protected control connection is
             // what vouches for the end; many servers close without
             // close_notify.
@@ -205,7 +205,7 @@ impl Connection {
         let mut encoder = ascii.then(Encoder::new);
         let mut encoded = Vec::new();
         let mut wire = 0u64;
-        self.data_timeouts(stream.tcp())?;
+        self.data_timeouts(stream.sock())?;
         loop {
             self.check_cancel()?;
             let n = match source.read(&mut buf) {
@@ -234,7 +234,7 @@ impl Connection {
                     Err(err) if is_timeout(&err) || err.kind() == io::ErrorKind::Interrupted => {
                         self.check_cancel()?;
                         self.check_deadline()?;
-                        self.data_timeouts(stream.tcp())?;
+                        self.data_timeouts(stream.sock())?;
                     }
                     Err(err) => return Err(Stop::Data(err)),
                 }
@@ -242,7 +242,7 @@ impl Connection {
         }
         // The server takes the end of the connection for the end of the
         // file (RFC 959 §3.4, stream mode).
-        stream.finish_upload().map_err(Stop::Data)?;
+        tls::finish_upload(&mut stream).map_err(Stop::Data)?;
         Ok(wire)
     }
 

@@ -40,6 +40,7 @@ use crate::local::{open_upload, PartialFile};
 pub use crate::local::{Input, Progress};
 use data::Meter;
 use drive::Job;
+use ferry_tls::MaybeTls;
 pub use ferry_tls::{ClientTls, ClientTlsOptions};
 use tls::Control;
 pub use tls::Security;
@@ -244,10 +245,10 @@ impl Connection {
                             source,
                         })?;
                 let client = Client::new_secured(&options.protocol, peer, now);
-                (Control::Tls(Box::new(stream)), client)
+                (Control::new(MaybeTls::Tls(Box::new(stream))), client)
             }
             _ => (
-                Control::Plain(control),
+                Control::new(MaybeTls::Plain(control)),
                 Client::new(&options.protocol, peer, now),
             ),
         };

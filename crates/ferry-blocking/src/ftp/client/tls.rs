@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use ferry_tls::{ClientTls, TlsStream};
+use ferry_tls::{ClientTls, MaybeTls, TlsStream};
 
 /// FTPS for a [`Connection`](super::Connection): none, explicit
 /// (`AUTH TLS` on an ordinary FTP port) or implicit (TLS from the first
@@ -37,20 +37,25 @@ impl Security {
     }
 }
 
-/// The control connection, in clear or through TLS.
-pub(super) enum Control {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-    /// Between the two, while the handshake runs.
-    Switching,
-}
+/// The control connection, in clear or through TLS; empty only after a
+/// failed switch to TLS (the machine has closed the session then).
+pub(super) struct Control(Option<MaybeTls<TcpStream>>);
 
 impl Control {
+    pub fn new(stream: MaybeTls<TcpStream>) -> Control {
+        Control(Some(stream))
+    }
+
+    fn stream(&mut self) -> io::Result<&mut MaybeTls<TcpStream>> {
+        self.0
+            .as_mut()
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))
+    }
+
     pub fn tcp(&self) -> io::Result<&TcpStream> {
-        match self {
-            Control::Plain(sock) => Ok(sock),
-            Control::Tls(stream) => Ok(&stream.sock),
-            Control::Switching => Err(io::Error::from(io::ErrorKind::NotConnected)),
+        match &self.0 {
+            Some(stream) => Ok(stream.sock()),
+            None => Err(io::Error::from(io::ErrorKind::NotConnected)),
         }
     }
 
@@ -63,39 +68,30 @@ impl Control {
         server_name: &str,
         timeout: Option<Duration>,
     ) -> io::Result<()> {
-        let Control::Plain(sock) = std::mem::replace(self, Control::Switching) else {
+        let Some(MaybeTls::Plain(sock)) = self.0.take() else {
             return Err(io::Error::other("the control connection is not in clear"));
         };
         let stream = handshake(sock, tls, server_name, timeout)?;
-        *self = Control::Tls(Box::new(stream));
+        self.0 = Some(MaybeTls::Tls(Box::new(stream)));
         Ok(())
     }
 }
 
 impl Read for Control {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Control::Plain(sock) => sock.read(buf),
-            Control::Tls(stream) => stream.read(buf),
-            Control::Switching => Err(io::Error::from(io::ErrorKind::NotConnected)),
-        }
+        self.stream()?.read(buf)
     }
 }
 
 impl Write for Control {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Control::Plain(sock) => sock.write(buf),
-            Control::Tls(stream) => stream.write(buf),
-            Control::Switching => Err(io::Error::from(io::ErrorKind::NotConnected)),
-        }
+        self.stream()?.write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Control::Plain(sock) => sock.flush(),
-            Control::Tls(stream) => stream.flush(),
-            Control::Switching => Ok(()),
+        match &mut self.0 {
+            Some(stream) => stream.flush(),
+            None => Ok(()),
         }
     }
 }
@@ -123,76 +119,39 @@ pub(super) fn handshake(
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A data connection, in clear or protected.
-pub(super) enum DataStream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-}
+pub(super) type DataStream = MaybeTls<TcpStream>;
 
-impl DataStream {
-    pub fn tcp(&self) -> &TcpStream {
-        match self {
-            DataStream::Plain(sock) => sock,
-            DataStream::Tls(stream) => &stream.sock,
-        }
-    }
-
-    /// An upload's end: the server takes the end of the connection for
-    /// the end of the file (RFC 959 §3.4). Under TLS, close_notify goes
-    /// first, then the TCP half-close; what the server still sends (its
-    /// close_notify, TLS 1.3 session tickets) is read to its end, so
-    /// closing never discards unread bytes, which would make the kernel
-    /// reset the connection and could cost the server the upload's tail.
-    pub fn finish_upload(&mut self) -> io::Result<()> {
-        match self {
-            DataStream::Plain(sock) => sock.shutdown(std::net::Shutdown::Write),
-            DataStream::Tls(stream) => {
-                stream.shutdown()?;
-                stream.sock.shutdown(std::net::Shutdown::Write)?;
-                stream.sock.set_read_timeout(Some(DRAIN_TIMEOUT))?;
-                let mut scrap = [0u8; 4096];
-                // The server's side ends soon after ours; an error or
-                // timeout here changes nothing: everything was sent.
-                while let Ok(n) = stream.read(&mut scrap) {
-                    if n == 0 {
-                        break;
-                    }
+/// An upload's end: the server takes the end of the connection for the
+/// end of the file (RFC 959 §3.4). Under TLS, close_notify goes first,
+/// then the TCP half-close; what the server still sends (its
+/// close_notify, TLS 1.3 session tickets) is read to its end, so closing
+/// never discards unread bytes, which would make the kernel reset the
+/// connection and could cost the server the upload's tail.
+pub(super) fn finish_upload(stream: &mut DataStream) -> io::Result<()> {
+    match stream {
+        MaybeTls::Plain(sock) => sock.shutdown(std::net::Shutdown::Write),
+        MaybeTls::Tls(stream) => {
+            stream.shutdown()?;
+            stream.sock.shutdown(std::net::Shutdown::Write)?;
+            stream.sock.set_read_timeout(Some(DRAIN_TIMEOUT))?;
+            let mut scrap = [0u8; 4096];
+            // The server's side ends soon after ours; an error or
+            // timeout here changes nothing: everything was sent.
+            while let Ok(n) = stream.read(&mut scrap) {
+                if n == 0 {
+                    break;
                 }
-                Ok(())
             }
-        }
-    }
-
-    /// After a download read 0: whether the server ended the TLS session
-    /// with close_notify (always true in clear).
-    pub fn clean_end(&self) -> bool {
-        match self {
-            DataStream::Plain(_) => true,
-            DataStream::Tls(stream) => stream.clean_eof(),
+            Ok(())
         }
     }
 }
 
-impl Read for DataStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            DataStream::Plain(sock) => sock.read(buf),
-            DataStream::Tls(stream) => stream.read(buf),
-        }
-    }
-}
-
-impl Write for DataStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            DataStream::Plain(sock) => sock.write(buf),
-            DataStream::Tls(stream) => stream.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            DataStream::Plain(sock) => sock.flush(),
-            DataStream::Tls(stream) => stream.flush(),
-        }
+/// After a download read 0: whether the server ended the TLS session
+/// with close_notify (always true in clear).
+pub(super) fn clean_end(stream: &DataStream) -> bool {
+    match stream {
+        MaybeTls::Plain(_) => true,
+        MaybeTls::Tls(stream) => stream.clean_eof(),
     }
 }

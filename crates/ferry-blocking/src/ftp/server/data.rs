@@ -17,7 +17,7 @@ use ferry_service::ftp::{
     completion, connect_from, send_file, Job, SendFile, SessionLog, Sink, Source,
 };
 use ferry_storage::NewUpload;
-use ferry_tls::{ReuseKey, ServerTls, TlsStream};
+use ferry_tls::{MaybeTls, ReuseKey, ServerTls, TlsStream};
 use ftp_proto::server::{Completion, Failure};
 
 /// Copy buffer for uploads, TYPE A and the fallback download path (each
@@ -126,7 +126,7 @@ pub(super) fn run(work: Work) -> Completion {
         Job::Receive(upload) => mover.receive(upload, ascii),
     };
     let total = mover.total;
-    mover.stream.close(result.is_ok());
+    close(&mut mover.stream, result.is_ok());
     drop(mover);
     *slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
     completion(result.map(|()| total), stopped(&stop))
@@ -173,53 +173,18 @@ fn secure(
 }
 
 /// The data connection: clear, or TLS over it.
-enum DataStream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-}
+type DataStream = MaybeTls<TcpStream>;
 
-impl DataStream {
-    /// Ends the connection. A TLS one that carried its whole transfer
-    /// says so with close_notify first; one that failed does not, so the
-    /// client can tell a truncated file from a complete one.
-    fn close(&mut self, complete: bool) {
-        match self {
-            DataStream::Plain(stream) => {
-                let _ = stream.shutdown(Shutdown::Both);
-            }
-            DataStream::Tls(stream) => {
-                if complete {
-                    let _ = stream.shutdown();
-                }
-                let _ = stream.sock.shutdown(Shutdown::Both);
-            }
+/// Ends the connection. A TLS one that carried its whole transfer says so
+/// with close_notify first; one that failed does not, so the client can
+/// tell a truncated file from a complete one.
+fn close(stream: &mut DataStream, complete: bool) {
+    if let DataStream::Tls(tls) = stream {
+        if complete {
+            let _ = tls.shutdown();
         }
     }
-}
-
-impl Read for DataStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            DataStream::Plain(stream) => stream.read(buf),
-            DataStream::Tls(stream) => stream.read(buf),
-        }
-    }
-}
-
-impl Write for DataStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            DataStream::Plain(stream) => stream.write(buf),
-            DataStream::Tls(stream) => stream.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            DataStream::Plain(stream) => stream.flush(),
-            DataStream::Tls(stream) => stream.flush(),
-        }
-    }
+    let _ = stream.sock().shutdown(Shutdown::Both);
 }
 
 /// The control thread asked the transfer to stop (and cut its connection).
