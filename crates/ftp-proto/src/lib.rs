@@ -1,6 +1,7 @@
 //! Sans-IO FTP: RFC 959 and the extensions clients expect (FEAT/OPTS,
 //! RFC 2389; EPRT/EPSV, RFC 2428; SIZE, MDTM, MLST/MLSD, REST STREAM,
-//! RFC 3659; UTF-8 paths, RFC 2640; AUTH/PBSZ/PROT recognised, RFC 4217).
+//! RFC 3659; UTF-8 paths, RFC 2640; AUTH/PBSZ/PROT/CCC, RFC 4217, with the TLS
+//! itself left to the driver).
 //!
 //! Nothing here touches a socket, a file or a clock. A
 //! [`server::Session`] or a [`client::Client`] is one control connection:
@@ -13,8 +14,8 @@
 //!
 //! A client and a server talking to each other in memory, the control
 //! connection a pair of byte buffers: the same loop runs each end over
-//! `std::net`, tokio or mio (the workspace's `examples/` has a tokio
-//! client).
+//! blocking sockets, tokio or mio (the workspace's `examples/` has a
+//! tokio client).
 //!
 //! ```
 //! use ftp_proto::client::{self, Client, ClientConfig, Op, Outcome};

@@ -9,12 +9,12 @@
 //! # The drive loop
 //!
 //! Both ends of a download, in one process, with the network a queue
-//! and time a number: the same loop runs a transfer over `std::net`,
-//! tokio, mio or smoltcp (the workspace's `examples/` has each).
+//! and time a number: the same loop runs a transfer over blocking
+//! sockets, tokio, mio or smoltcp (the workspace's `examples/` has each).
 //!
 //! ```
 //! use std::collections::VecDeque;
-//! use std::net::SocketAddr;
+//! use core::net::SocketAddr;
 //! use tftp_proto::transfer::{accept_request, Event, ServerPolicy, Transfer, TransferConfig};
 //! use tftp_proto::{Instant, Mode, Options};
 //!
