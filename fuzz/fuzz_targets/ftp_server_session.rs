@@ -19,7 +19,7 @@ use ftp_proto::server::{
 use ftp_proto::{Instant, RootPath};
 use libfuzzer_sys::fuzz_target;
 
-const FAILURES: [Failure; 15] = [
+const FAILURES: [Failure; 16] = [
     Failure::NotFound,
     Failure::PermissionDenied,
     Failure::NotADirectory,
@@ -35,6 +35,7 @@ const FAILURES: [Failure; 15] = [
     Failure::DataTlsFailed,
     Failure::DataTlsNotResumed,
     Failure::TooManyMatches,
+    Failure::Unsupported,
 ];
 
 /// Whole command lines a client sends, picked by the fuzz bytes so that

@@ -150,6 +150,27 @@ impl Bucket {
         }
     }
 
+    /// The directory `name` as a bucket of its own: the same bucket under
+    /// the longer prefix (a user's home), so that no name given to it
+    /// reaches a key outside that directory. It must exist.
+    pub fn subdirectory(&self, name: &str) -> Result<Bucket, StorageError> {
+        let Some(key) = self.key(name)? else {
+            return Ok(self.clone());
+        };
+        if self.stat(name)?.kind != FileKind::Directory {
+            return Err(StorageError::NotADirectory);
+        }
+        let inner = &self.inner;
+        Ok(Bucket {
+            inner: Arc::new(Inner {
+                bucket: inner.bucket.clone(),
+                credentials: inner.credentials.clone(),
+                agent: inner.agent.clone(),
+                prefix: key + "/",
+            }),
+        })
+    }
+
     /// The key of `name`, beneath the prefix; `None` for the served root.
     fn key(&self, name: &str) -> Result<Option<String>, StorageError> {
         match RelativePath::parse(name) {

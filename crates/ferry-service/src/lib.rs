@@ -20,4 +20,4 @@ pub use inherited::Inherited;
 pub use reloadable::Reloadable;
 mod store;
 pub mod tftp;
-pub use store::{Body, Store, StoreUpload};
+pub use store::{Body, NewStoreUpload, Store, StoreUpload};

@@ -39,6 +39,10 @@ pub enum StorageError {
     /// greater than its length).
     #[error("offset beyond the end of the file")]
     InvalidOffset,
+    /// The storage cannot do this at all: an object store cannot append
+    /// to an object, resume an upload, pick a unique name or set a date.
+    #[error("not supported on object storage")]
+    Unsupported,
     /// Any other I/O failure.
     #[error(transparent)]
     Io(io::Error),

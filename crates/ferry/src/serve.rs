@@ -41,6 +41,7 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
     } else {
         let mut config = ftp_config(&args)?;
         inherit_ftp(&mut config, activated.ftp, activated.ftps)?;
+        config.bucket = bucket.clone();
         Some(config)
     };
     let tftp = if args.no_tftp {
@@ -73,9 +74,9 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
 }
 
 /// An `s3://` root: the bucket, checked (endpoint, bucket, keys) before
-/// anything is bound. Only TFTP under the blocking driver serves one yet;
-/// anything else is refused with the reason rather than served from
-/// somewhere else.
+/// anything is bound. Only the blocking driver serves one yet; the event
+/// loop is refused with the reason rather than served from somewhere
+/// else.
 fn s3_root(root: &str, args: &ServeArgs) -> Result<ferry_s3::Bucket, Failure> {
     let usage = |err: ferry_s3::S3Error| Failure::Usage(format!("--root {root}: {err}"));
     let location = ferry_s3::Location::parse(root)
@@ -83,17 +84,12 @@ fn s3_root(root: &str, args: &ServeArgs) -> Result<ferry_s3::Bucket, Failure> {
         .map_err(usage)?;
     let config = ferry_s3::S3Config::from_env(args.s3_endpoint.as_deref()).map_err(usage)?;
     let bucket = ferry_s3::Bucket::connect(&config, &location).map_err(usage)?;
-    let limitation = if !args.no_ftp {
-        Some("FTP cannot serve an S3 bucket yet (use --no-ftp)")
-    } else if args.driver != Driver::Blocking {
-        Some("only --driver blocking serves an S3 bucket yet")
-    } else {
-        None
-    };
-    match limitation {
-        Some(limitation) => Err(Failure::Usage(format!("--root {root}: {limitation}"))),
-        None => Ok(bucket),
+    if args.driver != Driver::Blocking {
+        return Err(Failure::Usage(format!(
+            "--root {root}: only --driver blocking serves an S3 bucket yet"
+        )));
     }
+    Ok(bucket)
 }
 
 /// Both servers on one event loop, on this thread.

@@ -1888,3 +1888,19 @@ fn hash_in_the_selected_algorithm() {
         ",
     );
 }
+
+#[test]
+fn an_append_the_storage_cannot_do_gets_553_naming_the_limitation() {
+    alice(
+        "
+        > PASV
+        ! Listen 10.0.0.1 -> listening 10.0.0.1:30000
+        < 227...
+        > APPE log.txt
+        ! Transfer Store /home/alice/log.txt append passive ascii -> Failed Unsupported
+        < 553 Not supported on object storage (no append, resume, unique name or date change).
+        > NOOP
+        < 200
+        ",
+    );
+}

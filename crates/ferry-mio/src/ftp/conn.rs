@@ -13,7 +13,8 @@ use ferry_service::ftp::{
     self as service, Job, SessionEnd, SessionLog, SessionSlot, View, CONNECT_TIMEOUT, INPUT_LIMIT,
     WRITE_TIMEOUT,
 };
-use ferry_storage::{StorageError, Upload};
+use ferry_service::StoreUpload;
+use ferry_storage::StorageError;
 use ferry_time::Instant;
 use ferry_tls::TlsConn;
 use ftp_proto::server::{
@@ -382,7 +383,7 @@ impl Conn {
         &mut self,
         env: &mut Env<'_, '_>,
         id: RequestId,
-        upload: Result<Upload, StorageError>,
+        upload: Result<StoreUpload, StorageError>,
     ) {
         let preparing = self
             .data

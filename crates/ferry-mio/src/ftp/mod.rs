@@ -27,8 +27,7 @@ use std::sync::Arc;
 use ferry_service::ftp::{
     control_listener, PassivePorts, ServerConfig, SessionLimits, SessionLog, ACCEPT_BACKOFF,
 };
-use ferry_service::{Inherited, ServerError};
-use ferry_storage::Root;
+use ferry_service::{Inherited, ServerError, Store};
 use ferry_time::Instant;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Registry, Token, Waker};
@@ -76,7 +75,7 @@ fn split(index: usize) -> (usize, Role) {
 
 /// What the loop and the pool threads share.
 pub(crate) struct Shared {
-    root: Root,
+    root: Store,
     config: ServerConfig,
     passive: PassivePorts,
     /// Sessions per client address, against the limits.
@@ -117,10 +116,17 @@ impl Ftp {
         registry: &Registry,
         waker: &Arc<Waker>,
     ) -> Result<Ftp, ServerError> {
-        let root = Root::new(&config.root).map_err(|source| ServerError::Root {
-            path: config.root.clone(),
-            source,
-        })?;
+        if config.bucket.is_some() {
+            // Every S3 request blocks for a network round trip, which the
+            // loop must never do; moving them to the pool is not done yet.
+            return Err(ServerError::Root {
+                path: config.root.clone(),
+                source: std::io::Error::other(
+                    "the event-loop driver cannot serve an S3 bucket yet (use --driver blocking)",
+                ),
+            });
+        }
+        let root = config.open_store()?;
         let addr = config.bind;
         let bind_error = move |source| ServerError::Bind { addr, source };
         let (listener, local_addr) =

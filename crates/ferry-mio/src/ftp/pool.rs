@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
 use ferry_service::ftp::{self as service, View};
-use ferry_storage::{NewUpload, StorageError, Upload};
+use ferry_service::{NewStoreUpload, StoreUpload};
+use ferry_storage::StorageError;
 use ftp_proto::server::{Completion, Operation, RequestId};
 use mio::Waker;
 
@@ -40,7 +41,10 @@ pub(super) enum Task {
         password: String,
     },
     /// Fill an upload's temporary file with what it keeps of the old file.
-    Prepare { ticket: Ticket, upload: NewUpload },
+    Prepare {
+        ticket: Ticket,
+        upload: NewStoreUpload,
+    },
     /// A request that reads much (HASH), done in the session's view.
     Perform {
         ticket: Ticket,
@@ -60,7 +64,7 @@ pub(super) enum Done {
     /// The upload, ready for data (dropping it removes its temporary file).
     Prepared {
         ticket: Ticket,
-        upload: Result<Upload, StorageError>,
+        upload: Result<StoreUpload, StorageError>,
     },
     /// The request's completion.
     Performed {
@@ -199,7 +203,7 @@ mod tests {
         config.users = Some(ferry_service::Reloadable::new(Users::parse(&line).unwrap()));
         config.write = true;
         let shared = Arc::new(Shared {
-            root: Root::new(dir).unwrap(),
+            root: ferry_service::Store::Local(Root::new(dir).unwrap()),
             passive: PassivePorts::new(None),
             limits: ferry_service::ftp::SessionLimits::new(1, None),
             config,
@@ -291,7 +295,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut poll, mut pool) = pool(dir.path());
         std::fs::write(dir.path().join("alice/abc"), b"abc").unwrap();
-        let root = Root::new(dir.path()).unwrap();
+        let root = ferry_service::Store::Local(Root::new(dir.path()).unwrap());
         let view = View::whole(&root);
         let op = Operation::Hash {
             path: ftp_proto::RootPath::ROOT.resolve("alice/abc").unwrap(),
@@ -323,7 +327,8 @@ mod tests {
         let (mut poll, mut pool) = pool(dir.path());
         std::fs::write(dir.path().join("log.txt"), b"old ").unwrap();
         let root = Root::new(dir.path()).unwrap();
-        let upload = root.begin_upload("log.txt", UploadMode::Append).unwrap();
+        let upload =
+            NewStoreUpload::Local(root.begin_upload("log.txt", UploadMode::Append).unwrap());
         pool.submit(Task::Prepare {
             ticket: ticket(9),
             upload,
@@ -337,7 +342,7 @@ mod tests {
         };
         assert_eq!(got, ticket(9));
         let mut upload = upload.unwrap();
-        upload.file().write_all(b"new").unwrap();
+        upload.write_all(b"new").unwrap();
         upload.commit().unwrap();
         assert_eq!(
             std::fs::read(dir.path().join("log.txt")).unwrap(),

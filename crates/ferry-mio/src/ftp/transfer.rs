@@ -8,7 +8,8 @@ use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 
 use ferry_service::ftp::{self as service, send_file, SendFile, Sink, Source};
-use ferry_storage::{StorageError, Upload};
+use ferry_service::{Body, StoreUpload};
+use ferry_storage::StorageError;
 use ferry_tls::TlsConn;
 use ftp_proto::server::Failure;
 use rustix::pipe::{self, PipeFlags, SpliceFlags};
@@ -165,13 +166,12 @@ impl Protected {
 impl Mover {
     /// A download of `file`, from its current position; `protected`: on
     /// a TLS data connection.
-    pub(super) fn send(file: File, ascii: bool, protected: bool) -> Mover {
+    pub(super) fn send(body: Body, ascii: bool, protected: bool) -> Mover {
         // Under TLS the kernel cannot send the file's pages as they are:
         // they are read and encrypted.
-        if ascii || protected {
-            Mover::copy(Source::new(file, ascii))
-        } else {
-            Mover::SendFile(file)
+        match body {
+            Body::File(file) if !ascii && !protected => Mover::SendFile(file),
+            body => Mover::copy(Source::new(body, ascii)),
         }
     }
 
@@ -190,13 +190,13 @@ impl Mover {
 
     /// An upload into `upload` (prepared), received in TYPE A (`ascii`)
     /// or TYPE I, ready for data.
-    pub(super) fn receive(mut upload: Upload, ascii: bool, protected: bool) -> Mover {
+    pub(super) fn receive(mut upload: StoreUpload, ascii: bool, protected: bool) -> Mover {
         // Without a second descriptor, the upload is read as TYPE A's is;
         // under TLS it is read and decrypted.
         let splice_to = if ascii || protected {
             None
         } else {
-            upload.file().try_clone().ok()
+            upload.file().and_then(|file| file.try_clone().ok())
         };
         Mover::Receive(Box::new(Receive {
             sink: Some(Sink::new(upload, ascii)),
@@ -228,7 +228,7 @@ impl Mover {
                     SendFile::WouldBlock => return Step::Blocked,
                     SendFile::Unsupported if *moved == 0 => match file.try_clone() {
                         Ok(file) => {
-                            *self = Mover::copy(Source::new(file, false));
+                            *self = Mover::copy(Source::new(Body::File(file), false));
                             return self.step(stream, moved, buffers);
                         }
                         Err(_) => return Step::Failed(Failure::Io),
@@ -596,14 +596,14 @@ mod tests {
     use std::net::{TcpListener, TcpStream};
     use std::time::Duration;
 
-    use ferry_storage::{Root, Upload, UploadMode};
+    use ferry_storage::{Root, UploadMode};
     use ftp_proto::ascii::Encoder;
 
-    fn file_with(bytes: &[u8]) -> File {
+    fn file_with(bytes: &[u8]) -> Body {
         let mut file = tempfile::tempfile().unwrap();
         file.write_all(bytes).unwrap();
         file.rewind().unwrap();
-        file
+        Body::File(file)
     }
 
     fn content() -> Vec<u8> {
@@ -756,10 +756,10 @@ mod tests {
         }
     }
 
-    fn upload(dir: &std::path::Path, name: &str) -> Upload {
+    fn upload(dir: &std::path::Path, name: &str) -> StoreUpload {
         let root = Root::new(dir).unwrap();
         let upload = root.begin_upload(name, UploadMode::Replace).unwrap();
-        upload.prepare().unwrap()
+        StoreUpload::Local(upload.prepare().unwrap())
     }
 
     /// An upload's mover, stepped as the loop steps it.
@@ -780,7 +780,7 @@ mod tests {
         }
     }
 
-    fn receive(upload: Upload, ascii: bool) -> Receive {
+    fn receive(upload: StoreUpload, ascii: bool) -> Receive {
         Receive(Mover::receive(upload, ascii, false))
     }
 

@@ -27,12 +27,12 @@ pub fn hash(view: &View, path: &RootPath, algorithm: HashAlgorithm) -> Completio
 }
 
 fn digest_of<D: Digest>(view: &View, path: &RootPath) -> Result<(u64, Vec<u8>), Failure> {
-    let mut read = view.root.open_read(view.name(path)).map_err(failure)?;
+    let (mut body, _) = view.root.open_read(view.name(path)).map_err(failure)?;
     let mut hasher = D::new();
     let mut buf = vec![0; CHUNK];
     let mut len = 0u64;
     loop {
-        match read.file.read(&mut buf) {
+        match body.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
                 hasher.update(&buf[..n]);
@@ -59,7 +59,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("abc"), b"abc").unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();
-        let view = View::whole(&Root::new(dir.path()).unwrap());
+        let view = View::whole(&crate::Store::Local(Root::new(dir.path()).unwrap()));
         let path = RootPath::ROOT.resolve("abc").unwrap();
         for (algorithm, want) in [
             (

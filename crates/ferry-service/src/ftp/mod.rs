@@ -20,7 +20,8 @@ use std::time::Duration;
 
 use ferry_tls::ServerTls;
 
-use crate::{Inherited, Reloadable};
+use crate::{Inherited, Reloadable, ServerError, Store};
+use ferry_storage::Root;
 use ferry_users::Users;
 use ftp_proto::server::{Access, Config, Tls};
 
@@ -57,6 +58,9 @@ pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 pub struct ServerConfig {
     /// The directory served; nothing outside it is ever read or written.
     pub root: PathBuf,
+    /// An S3 bucket served instead of [`root`](Self::root) (checked by
+    /// [`ferry_s3::Bucket::connect`] before the server binds).
+    pub bucket: Option<ferry_s3::Bucket>,
     /// Address of the control listener (port 0 picks a free one).
     pub bind: SocketAddr,
     /// Writes allowed at all (STOR, APPE, STOU, DELE, MKD, RMD, RNFR/RNTO).
@@ -98,6 +102,7 @@ impl ServerConfig {
     pub fn new(root: impl Into<PathBuf>, bind: SocketAddr) -> Self {
         ServerConfig {
             root: root.into(),
+            bucket: None,
             bind,
             write: false,
             anonymous: true,
@@ -111,6 +116,20 @@ impl ServerConfig {
             ftps_inherited: None,
             require_tls: false,
             session: Config::default(),
+        }
+    }
+
+    /// Opens what is served: the bucket if there is one, else the root
+    /// directory.
+    pub fn open_store(&self) -> Result<Store, ServerError> {
+        match &self.bucket {
+            Some(bucket) => Ok(Store::S3(bucket.clone())),
+            None => Root::new(&self.root)
+                .map(Store::Local)
+                .map_err(|source| ServerError::Root {
+                    path: self.root.clone(),
+                    source,
+                }),
         }
     }
 

@@ -5,35 +5,37 @@
 //! A [`View`] opens them beneath a root opened on that home, so that not
 //! even a symlink inside the home can lead into the rest of the tree.
 
-use std::fs::File;
-use std::io::{Seek, SeekFrom};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use ferry_storage::{DirEntry, FileInfo, NewUpload, Root, StorageError, UploadMode};
+use ferry_storage::{DirEntry, FileInfo, StorageError, UploadMode};
 use ftp_proto::listing::{self, FileKind, ListFormat, Metadata};
 use ftp_proto::server::{Access, Completion, Failure, Operation, Pattern, StoreMode, TransferKind};
 use ftp_proto::RootPath;
 
 use super::{hash, ServerConfig};
+use crate::{Body, NewStoreUpload, Store};
 
 /// What a transfer moves, opened before its 150.
 #[derive(Debug)]
 pub enum Job {
-    /// RETR: the file, positioned at the REST offset.
-    Send(File),
+    /// RETR: the file, positioned at the REST offset (a local file, which
+    /// may be sent with `sendfile(2)`, or an object's ranged GET).
+    Send(Body),
     /// LIST, NLST, MLSD: the lines, ready.
     Listing(Vec<u8>),
-    /// STOR, APPE, STOU: the temporary file (still to be filled with the
-    /// old file's bytes for APPE and REST+STOR, by [`NewUpload::prepare`],
-    /// which may take long), published on a clean end.
-    Receive(NewUpload),
+    /// STOR, APPE, STOU: the upload (a local one still to be filled with
+    /// the old file's bytes for APPE and REST+STOR, by
+    /// [`NewStoreUpload::prepare`], which may take long), published on a
+    /// clean end.
+    Receive(NewStoreUpload),
 }
 
 /// What a session sees of the served tree: the root, or a user's home
-/// opened as a root of its own.
+/// opened as a root of its own (a local directory, or a bucket under the
+/// home's longer prefix).
 #[derive(Debug, Clone)]
 pub struct View {
-    pub(super) root: Root,
+    pub(super) root: Store,
     /// The home as the session writes it in front of every path (`""`
     /// for the served root).
     home: String,
@@ -41,11 +43,17 @@ pub struct View {
 
 impl View {
     /// The whole served tree (anonymous users, and before a login).
-    pub fn whole(root: &Root) -> View {
+    pub fn whole(root: &Store) -> View {
         View {
             root: root.clone(),
             home: String::new(),
         }
+    }
+
+    /// Whether the tree is an object store, where every operation is a
+    /// network round trip (a driver on one thread runs them elsewhere).
+    pub fn is_remote(&self) -> bool {
+        matches!(self.root, Store::S3(_))
     }
 
     /// `path` relative to the home: the session put the home in front.
@@ -112,13 +120,12 @@ pub fn open_job(view: &View, kind: &TransferKind) -> Result<(Job, Completion), F
     let root = &view.root;
     match kind {
         TransferKind::Retrieve { path, offset } => {
-            let mut read = root.open_read(view.name(path)).map_err(failure)?;
-            read.file
-                .seek(SeekFrom::Start(*offset))
-                .map_err(|_| Failure::Io)?;
-            let size = read.len.saturating_sub(*offset);
+            let (body, len) = root
+                .open_read_at(view.name(path), *offset)
+                .map_err(failure)?;
+            let size = len.saturating_sub(*offset);
             Ok((
-                Job::Send(read.file),
+                Job::Send(body),
                 Completion::Started {
                     size: Some(size),
                     name: None,
@@ -293,7 +300,7 @@ fn entries(
 /// A check takes tens of milliseconds and tens of MiB for a moment
 /// (argon2): the driver decides where it runs and how many run at once.
 pub fn authenticate(
-    root: &Root,
+    root: &Store,
     config: &ServerConfig,
     user: &str,
     password: &str,
@@ -339,6 +346,7 @@ pub fn failure(err: StorageError) -> Failure {
         StorageError::NotADirectory => Failure::NotADirectory,
         StorageError::DirectoryNotEmpty => Failure::DirectoryNotEmpty,
         StorageError::InvalidOffset => Failure::InvalidOffset,
+        StorageError::Unsupported => Failure::Unsupported,
         _ => Failure::Io,
     }
 }
@@ -407,7 +415,7 @@ mod tests {
         symlink("d", base.join("top")).unwrap();
         symlink("/etc", base.join("out")).unwrap();
         symlink("nowhere", base.join("gone")).unwrap();
-        let view = View::whole(&Root::new(base).unwrap());
+        let view = View::whole(&Store::Local(ferry_storage::Root::new(base).unwrap()));
         (dir, view)
     }
 

@@ -9,12 +9,13 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
 
-use ferry_storage::{NewUpload, StorageError, Upload};
+use ferry_storage::StorageError;
 use ferry_time::Instant;
 use ftp_proto::ascii::{Decoder, Encoder};
 use ftp_proto::server::{Completion, Failure, RequestId, Session, TransferKind};
 
 use super::{failure, open_job, Job, SessionLog, View};
+use crate::{Body, NewStoreUpload, StoreUpload};
 
 /// Opens what transfer `id` moves and tells the session, which answers
 /// 150 (or the failure, and then there is no job). The driver sends that
@@ -100,13 +101,13 @@ pub fn send_file(socket: impl AsFd, file: &File, max: usize) -> SendFile {
 /// A download's file, read from its position and turned into wire bytes.
 #[derive(Debug)]
 pub struct Source {
-    file: File,
+    file: Body,
     encoder: Option<Encoder>,
 }
 
 impl Source {
     /// `file` sent in TYPE A (`ascii`) or TYPE I.
-    pub fn new(file: File, ascii: bool) -> Source {
+    pub fn new(file: Body, ascii: bool) -> Source {
         Source {
             file,
             encoder: ascii.then(Encoder::new),
@@ -152,27 +153,29 @@ impl Source {
     }
 }
 
-/// An upload's file: wire bytes into the upload's temporary file, which is
-/// published only by [`commit`](Sink::commit). Dropped before, it removes
-/// the temporary file (a reset, an ABOR, a timeout, a shutdown).
+/// An upload's file: wire bytes into the upload (a temporary file, or an
+/// object's parts), which is published only by [`commit`](Sink::commit).
+/// Dropped before, it removes the temporary file or aborts the multipart
+/// upload (a reset, an ABOR, a timeout, a shutdown).
 #[derive(Debug)]
 pub struct Sink {
-    upload: Upload,
+    upload: StoreUpload,
     decoder: Option<Decoder>,
 }
 
 impl Sink {
     /// Into `upload`, received in TYPE A (`ascii`) or TYPE I.
-    pub fn new(upload: Upload, ascii: bool) -> Sink {
+    pub fn new(upload: StoreUpload, ascii: bool) -> Sink {
         Sink {
             upload,
             decoder: ascii.then(Decoder::new),
         }
     }
 
-    /// Readies `upload` ([`NewUpload::prepare`]: for APPE and REST+STOR a
-    /// copy of the old file, which may take long) and receives into it.
-    pub fn prepare(upload: NewUpload, ascii: bool) -> Result<Sink, Failure> {
+    /// Readies `upload` ([`NewStoreUpload::prepare`]: for APPE and
+    /// REST+STOR a copy of the old file, which may take long) and receives
+    /// into it.
+    pub fn prepare(upload: NewStoreUpload, ascii: bool) -> Result<Sink, Failure> {
         let upload = upload.prepare().map_err(failure)?;
         Ok(Sink::new(upload, ascii))
     }
@@ -188,7 +191,7 @@ impl Sink {
             }
             None => wire,
         };
-        self.upload.file().write_all(bytes).map_err(write_failure)
+        self.upload.write_all(bytes).map_err(write_failure)
     }
 
     /// The client closed the data connection cleanly: the data is all
@@ -197,12 +200,9 @@ impl Sink {
         if let Some(decoder) = &mut self.decoder {
             converted.clear();
             decoder.finish(converted);
-            self.upload
-                .file()
-                .write_all(converted)
-                .map_err(write_failure)?;
+            self.upload.write_all(converted).map_err(write_failure)?;
         }
-        self.upload.commit().map(drop).map_err(failure)
+        self.upload.commit().map_err(failure)
     }
 }
 
@@ -217,11 +217,11 @@ mod tests {
 
     use ferry_storage::{Root, UploadMode};
 
-    fn file_with(bytes: &[u8]) -> File {
+    fn file_with(bytes: &[u8]) -> Body {
         let mut file = tempfile::tempfile().unwrap();
         file.write_all(bytes).unwrap();
         file.rewind().unwrap();
-        file
+        Body::File(file)
     }
 
     fn read_all(mut source: Source, chunk: usize) -> Vec<u8> {
@@ -252,7 +252,7 @@ mod tests {
     fn a_sink_publishes_only_on_commit() {
         let dir = tempfile::tempdir().unwrap();
         let root = Root::new(dir.path()).unwrap();
-        let new = root.begin_upload("a.txt", UploadMode::Replace).unwrap();
+        let new = NewStoreUpload::Local(root.begin_upload("a.txt", UploadMode::Replace).unwrap());
         let mut sink = Sink::prepare(new, true).unwrap();
         let mut converted = Vec::new();
         // The CR at the end of a write is held back until the next shows
@@ -267,7 +267,7 @@ mod tests {
             b"one\ntwo\r\nend\r"
         );
 
-        let new = root.begin_upload("b.bin", UploadMode::Replace).unwrap();
+        let new = NewStoreUpload::Local(root.begin_upload("b.bin", UploadMode::Replace).unwrap());
         let mut sink = Sink::prepare(new, false).unwrap();
         sink.write(b"partial\r\n", &mut converted).unwrap();
         drop(sink);

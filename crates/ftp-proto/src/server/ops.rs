@@ -348,6 +348,9 @@ pub enum Failure {
     InvalidOffset,
     /// Anything else went wrong locally (451).
     Io,
+    /// The server's storage cannot do this at all (553): object storage
+    /// has no append, no resumed upload, no unique name, no date setting.
+    Unsupported,
     /// The data connection's TLS handshake failed (522, RFC 4217 §9).
     DataTlsFailed,
     /// The data connection's TLS session did not resume the control

@@ -102,6 +102,10 @@ pub(super) fn failure(f: Failure) -> (ReplyCode, &'static str) {
             "Restart offset beyond the end of the file.",
         ),
         Failure::Io => (ReplyCode::LOCAL_ERROR, "Local error in processing."),
+        Failure::Unsupported => (
+            ReplyCode::NAME_NOT_ALLOWED,
+            "Not supported on object storage (no append, resume, unique name or date change).",
+        ),
         Failure::DataTlsFailed => (
             ReplyCode::DATA_TLS_FAILED,
             "TLS negotiation on the data connection failed.",

@@ -505,6 +505,7 @@ pub fn parse_completion(s: &str) -> Completion {
             "DataTlsFailed" => Failure::DataTlsFailed,
             "DataTlsNotResumed" => Failure::DataTlsNotResumed,
             "TooManyMatches" => Failure::TooManyMatches,
+            "Unsupported" => Failure::Unsupported,
             other => panic!("unknown failure {other:?}"),
         }),
         other => panic!("unknown completion {other:?}"),

@@ -16,7 +16,7 @@ use std::time::Duration;
 use ferry_service::ftp::{
     completion, connect_from, send_file, Job, SendFile, SessionLog, Sink, Source,
 };
-use ferry_storage::NewUpload;
+use ferry_service::{Body, NewStoreUpload};
 use ferry_tls::{MaybeTls, ReuseKey, ServerTls, TlsStream};
 use ftp_proto::server::{Completion, Failure};
 
@@ -120,8 +120,10 @@ pub(super) fn run(work: Work) -> Completion {
         total: 0,
     };
     let result = match job {
-        Job::Send(file) if ascii => mover.send_buffered(Source::new(file, true)),
-        Job::Send(file) => mover.send_file(file),
+        Job::Send(body) if ascii => mover.send_buffered(Source::new(body, true)),
+        Job::Send(Body::File(file)) => mover.send_file(file),
+        // An object's body comes off its GET through the buffer.
+        Job::Send(body) => mover.send_buffered(Source::new(body, false)),
         Job::Listing(bytes) => mover.send_bytes(&bytes),
         Job::Receive(upload) => mover.receive(upload, ascii),
     };
@@ -235,7 +237,7 @@ impl Mover<'_> {
     fn send_file(&mut self, file: File) -> Result<(), Failure> {
         if matches!(self.stream, DataStream::Tls(_)) {
             // The kernel cannot encrypt (no kTLS here): through a buffer.
-            return self.send_buffered(Source::new(file, false));
+            return self.send_buffered(Source::new(Body::File(file), false));
         }
         loop {
             self.stopped()?;
@@ -248,7 +250,7 @@ impl Mover<'_> {
                 SendFile::Sent(n) => self.count(n),
                 SendFile::WouldBlock => {}
                 SendFile::Unsupported if self.total == 0 => {
-                    return self.send_buffered(Source::new(file, false));
+                    return self.send_buffered(Source::new(Body::File(file), false));
                 }
                 SendFile::Unsupported => return Err(Failure::DataConnectionLost),
                 SendFile::Failed(failure) => return Err(failure),
@@ -273,7 +275,7 @@ impl Mover<'_> {
     /// Into the upload's temporary file until the client closes the data
     /// connection; only then is the file published. A broken connection
     /// or an ABOR drops the upload, which removes the temporary file.
-    fn receive(&mut self, upload: NewUpload, ascii: bool) -> Result<(), Failure> {
+    fn receive(&mut self, upload: NewStoreUpload, ascii: bool) -> Result<(), Failure> {
         let mut sink = Sink::prepare(upload, ascii)?;
         let mut buf = vec![0u8; BUFFER];
         let mut converted = Vec::new();
@@ -356,7 +358,9 @@ mod tests {
         let (by_sendfile, n) = send(&data, |m, f| m.send_file(f));
         assert!(by_sendfile == data);
         assert_eq!(n, data.len() as u64);
-        let (by_copy, n) = send(&data, |m, f| m.send_buffered(Source::new(f, false)));
+        let (by_copy, n) = send(&data, |m, f| {
+            m.send_buffered(Source::new(Body::File(f), false))
+        });
         assert!(by_copy == data);
         assert_eq!(n, data.len() as u64);
     }
@@ -364,7 +368,7 @@ mod tests {
     #[test]
     fn type_a_sends_cr_lf_and_counts_wire_bytes() {
         let (wire, n) = send(b"one\ntwo\r\nthree\n", |m, f| {
-            m.send_buffered(Source::new(f, true))
+            m.send_buffered(Source::new(Body::File(f), true))
         });
         assert_eq!(wire, b"one\r\ntwo\r\nthree\r\n");
         assert_eq!(n, wire.len() as u64);

@@ -41,7 +41,7 @@ use ferry_service::ftp::{
 };
 pub use ferry_service::ftp::{ServerConfig, DEFAULT_MAX_SESSIONS};
 pub use ferry_service::ServerError;
-use ferry_storage::Root;
+use ferry_service::Store;
 use rustix::event::{PollFd, PollFlags};
 
 /// How often the accept loop looks at its stop flag.
@@ -69,7 +69,7 @@ pub struct Server {
 
 /// What every session thread shares.
 pub(crate) struct Shared {
-    pub(crate) root: Root,
+    pub(crate) root: Store,
     pub(crate) config: ServerConfig,
     /// Control connections being served.
     sessions: AtomicUsize,
@@ -152,10 +152,7 @@ impl ShutdownHandle {
 impl Server {
     /// Open the root and bind the control listener.
     pub fn bind(mut config: ServerConfig) -> Result<Server, ServerError> {
-        let root = Root::new(&config.root).map_err(|source| ServerError::Root {
-            path: config.root.clone(),
-            source,
-        })?;
+        let root = config.open_store()?;
         let listener =
             control_listener(config.bind, config.inherited.as_ref()).map_err(|source| {
                 ServerError::Bind {
