@@ -170,11 +170,7 @@ fn what_cannot_serve_a_bucket_yet_says_so() {
         ("AWS_SECRET_ACCESS_KEY", SECRET),
     ];
     assert_refused(
-        &serve("s3://limits", &env, &["--driver", "blocking"]),
-        "FTP cannot serve an S3 bucket yet",
-    );
-    assert_refused(
-        &serve("s3://limits", &env, &["--no-ftp", "--driver", "mio"]),
+        &serve("s3://limits", &env, &["--driver", "mio"]),
         "only --driver blocking serves an S3 bucket yet",
     );
 }

@@ -223,7 +223,11 @@ impl Store {
 
     /// Begins an upload to `name`. On a bucket only a replacement is
     /// possible; the other modes are [`StorageError::Unsupported`].
-    pub fn begin_upload(&self, name: &str, mode: UploadMode) -> Result<NewStoreUpload, StorageError> {
+    pub fn begin_upload(
+        &self,
+        name: &str,
+        mode: UploadMode,
+    ) -> Result<NewStoreUpload, StorageError> {
         match self {
             Store::Local(root) => root.begin_upload(name, mode).map(NewStoreUpload::Local),
             Store::S3(bucket) if mode == UploadMode::Replace => {
