@@ -5,6 +5,7 @@ use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use ferry_service::pace::RateLimit;
 
 /// FTP and TFTP client and server.
 #[derive(Debug, Parser)]
@@ -144,6 +145,15 @@ pub struct ServeArgs {
     /// 421, a TFTP request ERROR 0.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_per_ip: Option<u32>,
+    /// Most bytes a second each FTP file transfer (either way; not
+    /// listings) and each TFTP transfer moves: 524288, 512K, 10M (K =
+    /// 1024).
+    #[arg(long, value_name = "BYTES/s")]
+    pub rate_limit: Option<RateLimit>,
+    /// The limit instead for anonymous FTP logins and for TFTP (which has
+    /// no login), as vsftpd's anon_max_rate.
+    #[arg(long, value_name = "BYTES/s")]
+    pub anon_rate_limit: Option<RateLimit>,
     /// Serve counters (sessions, logins, transfers, bytes) for Prometheus
     /// over HTTP at http://ADDR/metrics.
     #[arg(long, value_name = "ADDR")]

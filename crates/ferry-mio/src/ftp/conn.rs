@@ -13,6 +13,7 @@ use ferry_service::ftp::{
     self as service, Job, SessionEnd, SessionLog, SessionSlot, View, CONNECT_TIMEOUT, INPUT_LIMIT,
     WRITE_TIMEOUT,
 };
+use ferry_service::pace::Pacer;
 use ferry_storage::{StorageError, Upload};
 use ferry_time::Instant;
 use ferry_tls::TlsConn;
@@ -25,7 +26,7 @@ use mio::Interest;
 
 use super::pool::{Pool, Task, Ticket};
 use super::tls::{self, Handshake};
-use super::transfer::{Buffers, Mover, Protected, Step};
+use super::transfer::{Buffers, Mover, Protected, Step, BUDGET};
 use super::{token, Role, Shared};
 use crate::reactor::Cx;
 
@@ -69,6 +70,11 @@ struct Data {
     /// Bytes moved on the data connection, and what the session was told.
     moved: u64,
     reported: u64,
+    /// The rate limit's bucket (file transfers only, not listings).
+    pacer: Option<Pacer>,
+    /// Held back by the rate limit until then: the transfer is not
+    /// stepped (its socket neither read nor written) before the timer.
+    paced_until: Option<Instant>,
     state: State,
 }
 
@@ -296,6 +302,12 @@ impl Conn {
             self.armed = None;
         }
         let now = env.now();
+        if let Some(data) = self.data.as_deref_mut() {
+            if data.paced_until.is_some_and(|until| now >= until) {
+                data.paced_until = None;
+                self.step(env);
+            }
+        }
         if let Some(Data {
             state: State::Connecting { until, to, .. },
             ..
@@ -785,6 +797,10 @@ impl Conn {
                 state: State::Connecting { until, .. },
                 ..
             }) => Some(*until),
+            Some(Data {
+                paced_until: Some(until),
+                ..
+            }) => Some(*until),
             _ => None,
         };
         let stall = self.stalled_since.map(|since| since + WRITE_TIMEOUT);
@@ -902,6 +918,12 @@ impl Conn {
         // The 150 goes out before the data connection is opened or taken.
         self.flush(env);
         let upload = matches!(transfer.kind, TransferKind::Store { .. });
+        // Listings are not limited: only files' bytes are.
+        let limit = match transfer.kind {
+            TransferKind::List { .. } => None,
+            _ => self.log.rate_limit(env.shared.config.rate_limits),
+        };
+        let pacer = Pacer::maybe(limit, now);
         let head = |state| Data {
             id,
             ascii: transfer.ascii,
@@ -910,6 +932,8 @@ impl Conn {
             prepare,
             moved: 0,
             reported: 0,
+            pacer,
+            paced_until: None,
             state,
         };
         match transfer.data {
@@ -1193,12 +1217,28 @@ impl Conn {
         let State::Moving { stream, mover, tls } = &mut data.state else {
             return;
         };
+        let now = env.cx.now;
+        let budget = match data.pacer.as_mut().map(|p| p.grant(now, BUDGET as u64)) {
+            None => BUDGET,
+            Some(Ok(n)) => usize::try_from(n).unwrap_or(BUDGET).min(BUDGET),
+            // Until the bucket has a burst: the timer, and nothing moves.
+            Some(Err(at)) => {
+                data.paced_until = Some(at);
+                let token = token(env.key, Role::Control);
+                env.cx.timers.arm(token, at, &mut self.armed);
+                return;
+            }
+        };
+        let before = data.moved;
         let step = match tls {
             Some(protected) => {
-                mover.step_protected(stream, protected, &mut data.moved, env.buffers)
+                mover.step_protected(stream, protected, &mut data.moved, budget, env.buffers)
             }
-            None => mover.step(stream, &mut data.moved, env.buffers),
+            None => mover.step(stream, &mut data.moved, budget, env.buffers),
         };
+        if let Some(pacer) = &mut data.pacer {
+            pacer.spend(data.moved - before);
+        }
         if data.moved != data.reported {
             // Progress restarts the data timeout and feeds STAT.
             data.reported = data.moved;

@@ -204,16 +204,17 @@ impl Mover {
         }))
     }
 
-    /// Moves what the connection takes or gives, at most [`BUDGET`] bytes,
-    /// adding them to `moved` (bytes on the wire). `buffers` are the
-    /// loop's: nothing is left in them when this returns.
+    /// Moves what the connection takes or gives, at most `budget` bytes
+    /// (at most [`BUDGET`]; less under a rate limit), adding them to
+    /// `moved` (bytes on the wire). `buffers` are the loop's: nothing is
+    /// left in them when this returns.
     pub(super) fn step<S: Read + Write + AsFd>(
         &mut self,
         stream: &mut S,
         moved: &mut u64,
+        mut budget: usize,
         buffers: &mut Buffers,
     ) -> Step {
-        let mut budget = BUDGET;
         match self {
             Mover::SendFile(file) => loop {
                 if budget == 0 {
@@ -229,7 +230,7 @@ impl Mover {
                     SendFile::Unsupported if *moved == 0 => match file.try_clone() {
                         Ok(file) => {
                             *self = Mover::copy(Source::new(file, false));
-                            return self.step(stream, moved, buffers);
+                            return self.step(stream, moved, budget, buffers);
                         }
                         Err(_) => return Step::Failed(Failure::Io),
                     },
@@ -252,6 +253,7 @@ impl Mover {
         stream: &mut S,
         protected: &mut Protected,
         moved: &mut u64,
+        budget: usize,
         buffers: &mut Buffers,
     ) -> Step {
         if !protected.closing {
@@ -260,9 +262,9 @@ impl Mover {
                 tls: &mut protected.tls,
             };
             let step = match self {
-                Mover::Buffered(copy) => copy.step(&mut io, moved, BUDGET, buffers),
-                Mover::Listing { bytes, at } => send_listing(&mut io, bytes, at, moved, BUDGET),
-                Mover::Receive(receive) => receive.read(&mut io, moved, BUDGET, buffers),
+                Mover::Buffered(copy) => copy.step(&mut io, moved, budget, buffers),
+                Mover::Listing { bytes, at } => send_listing(&mut io, bytes, at, moved, budget),
+                Mover::Receive(receive) => receive.read(&mut io, moved, budget, buffers),
                 // Never made for a protected transfer.
                 Mover::SendFile(_) => Step::Failed(Failure::Io),
             };
@@ -626,7 +628,7 @@ mod tests {
         let mut moved = 0;
         loop {
             let before = moved;
-            match mover.step(&mut sender, &mut moved, &mut buffers) {
+            match mover.step(&mut sender, &mut moved, BUDGET, &mut buffers) {
                 Step::Done => break,
                 Step::Yield => assert!(moved - before <= BUDGET as u64),
                 Step::Blocked => std::thread::sleep(Duration::from_millis(1)),
@@ -796,7 +798,7 @@ mod tests {
         let mut moved = 0;
         loop {
             let before = moved;
-            match mover.step(&mut receiver, &mut moved, buffers) {
+            match mover.step(&mut receiver, &mut moved, BUDGET, buffers) {
                 Step::Done => break,
                 Step::Yield => assert!(moved - before <= BUDGET as u64),
                 Step::Blocked => std::thread::sleep(Duration::from_millis(1)),

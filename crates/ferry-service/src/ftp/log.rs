@@ -1,6 +1,7 @@
 //! A session's log lines, the same whichever driver runs it.
 
 use crate::metrics::{Direction, Metrics, Outcome, Protocol};
+use crate::pace::{RateLimit, RateLimits};
 use std::fmt::Display;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -38,6 +39,8 @@ impl SessionEnd {
 pub struct SessionLog {
     peer: SocketAddr,
     user: String,
+    /// The user logged in is anonymous (or nobody is logged in yet).
+    anonymous: bool,
     request_began: Option<Instant>,
     /// The running or last transfer: when it began, and the bytes it
     /// moved (the session reports 0 for one that did not finish).
@@ -51,6 +54,7 @@ impl SessionLog {
         SessionLog {
             peer,
             user: String::from("-"),
+            anonymous: true,
             request_began: None,
             transfer_began: None,
             transfer_moved: 0,
@@ -60,6 +64,12 @@ impl SessionLog {
     /// The client's address.
     pub fn peer(&self) -> SocketAddr {
         self.peer
+    }
+
+    /// The rate limit for this session's file transfers: the anonymous
+    /// one unless a named user logged in.
+    pub fn rate_limit(&self, limits: RateLimits) -> Option<RateLimit> {
+        limits.for_client(self.anonymous)
     }
 
     /// A connection refused because the server runs as many sessions as it may.
@@ -167,6 +177,7 @@ impl SessionLog {
                 Metrics::global().login(Outcome::Ok);
                 tracing::info!(%peer, %user, anonymous, "ftp login");
                 self.user = user;
+                self.anonymous = anonymous;
                 return anonymous;
             }
             LogEvent::LoginFailed { user } => {

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use ferry_tls::ServerTls;
 
+use crate::pace::RateLimits;
 use crate::{Inherited, Reloadable};
 use ferry_users::Users;
 use ftp_proto::server::{Access, Config, Tls};
@@ -88,6 +89,9 @@ pub struct ServerConfig {
     pub ftps_bind: Option<SocketAddr>,
     /// No login and no data transfer in clear.
     pub require_tls: bool,
+    /// Each file transfer's rate limit (listings are not limited), for
+    /// named users and, unless they have their own, anonymous ones.
+    pub rate_limits: RateLimits,
     /// Timeouts, line limit and greeting of every session. Its `anonymous`
     /// and `tls` are set from the fields above by [`settle`](Self::settle).
     pub session: Config,
@@ -110,6 +114,7 @@ impl ServerConfig {
             inherited: None,
             ftps_inherited: None,
             require_tls: false,
+            rate_limits: RateLimits::default(),
             session: Config::default(),
         }
     }

@@ -13,9 +13,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ferry_service::clock;
 use ferry_service::ftp::{
     completion, connect_from, send_file, Job, SendFile, SessionLog, Sink, Source,
 };
+use ferry_service::pace::{Pacer, RateLimit};
 use ferry_storage::NewUpload;
 use ferry_tls::{MaybeTls, ReuseKey, ServerTls, TlsStream};
 use ftp_proto::server::{Completion, Failure};
@@ -27,6 +29,9 @@ const BUFFER: usize = 256 * 1024;
 /// Bytes handed to one `sendfile(2)` call: large enough to keep the socket
 /// full, small enough to look at the stop flag now and then.
 const SENDFILE_CHUNK: usize = 8 * 1024 * 1024;
+
+/// Longest sleep waiting for a rate limit, so an ABOR is noticed soon.
+const PACE_SLEEP: Duration = Duration::from_millis(100);
 
 /// How the data connection comes.
 pub(super) enum Connect {
@@ -60,6 +65,8 @@ pub(super) struct Protect {
 pub(super) struct Work {
     pub job: Job,
     pub ascii: bool,
+    /// The transfer's rate limit, if it has one.
+    pub limit: Option<RateLimit>,
     /// `Some`: the data connection is TLS.
     pub protect: Option<Protect>,
     pub connect: Connect,
@@ -78,6 +85,7 @@ pub(super) fn run(work: Work) -> Completion {
     let Work {
         job,
         ascii,
+        limit,
         protect,
         connect,
         stop,
@@ -118,6 +126,7 @@ pub(super) fn run(work: Work) -> Completion {
         stop: &stop,
         moved: &moved,
         total: 0,
+        pacer: Pacer::maybe(limit, clock::now()),
     };
     let result = match job {
         Job::Send(file) if ascii => mover.send_buffered(Source::new(file, true)),
@@ -197,6 +206,8 @@ struct Mover<'a> {
     stop: &'a AtomicBool,
     moved: &'a AtomicU64,
     total: u64,
+    /// The rate limit's bucket: each piece waits for it.
+    pacer: Option<Pacer>,
 }
 
 impl Mover<'_> {
@@ -212,6 +223,29 @@ impl Mover<'_> {
     fn count(&mut self, n: usize) {
         self.total += n as u64;
         self.moved.store(self.total, Ordering::Relaxed);
+        if let Some(pacer) = &mut self.pacer {
+            pacer.spend(n as u64);
+        }
+    }
+
+    /// How many bytes the next piece may have, at most `max`: under a rate
+    /// limit, this thread sleeps until the bucket has some (looking at the
+    /// stop flag every [`PACE_SLEEP`]).
+    fn allowance(&mut self, max: usize) -> Result<usize, Failure> {
+        let Some(pacer) = &mut self.pacer else {
+            return Ok(max);
+        };
+        loop {
+            if stopped(self.stop) {
+                return Err(Failure::DataConnectionLost);
+            }
+            let now = clock::now();
+            let wait = match pacer.grant(now, max as u64) {
+                Ok(n) => return Ok(usize::try_from(n).unwrap_or(max).min(max)),
+                Err(at) => clock::until(now, at),
+            };
+            std::thread::sleep(wait.min(PACE_SLEEP));
+        }
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<(), Failure> {
@@ -239,8 +273,9 @@ impl Mover<'_> {
         }
         loop {
             self.stopped()?;
+            let max = self.allowance(SENDFILE_CHUNK)?;
             let sent = match &self.stream {
-                DataStream::Plain(stream) => send_file(stream, &file, SENDFILE_CHUNK),
+                DataStream::Plain(stream) => send_file(stream, &file, max),
                 DataStream::Tls(_) => SendFile::Unsupported,
             };
             match sent {
@@ -263,7 +298,9 @@ impl Mover<'_> {
         let mut converted = Vec::new();
         loop {
             self.stopped()?;
-            match source.read(&mut buf, &mut converted)? {
+            // At least one byte: a read of none would be the end.
+            let want = source.read_size(self.allowance(BUFFER)?).max(1);
+            match source.read(&mut buf[..want], &mut converted)? {
                 Some(wire) => self.write(wire)?,
                 None => return Ok(()),
             }
@@ -279,7 +316,8 @@ impl Mover<'_> {
         let mut converted = Vec::new();
         loop {
             self.stopped()?;
-            let n = match self.stream.read(&mut buf) {
+            let want = self.allowance(BUFFER)?;
+            let n = match self.stream.read(&mut buf[..want]) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
@@ -326,6 +364,7 @@ mod tests {
             stop,
             moved,
             total: 0,
+            pacer: None,
         }
     }
 
