@@ -291,6 +291,37 @@ mod tests {
         assert_eq!(pacer.grant(at_ms(100), 256 * 1024), Ok(10_000));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn no_run_of_grants_beats_the_rate(
+            rate in 1u64..10_000_000,
+            steps in proptest::collection::vec((0u64..200_000, 1u64..300_000), 1..200),
+        ) {
+            let limit = limit(rate);
+            let mut pacer = Pacer::new(limit, Instant::ZERO);
+            let (mut now, mut sent, mut largest) = (0u64, 0u64, 0u64);
+            for (advance, want) in steps {
+                now += advance;
+                match pacer.grant(Instant::from_micros(now), want) {
+                    Ok(n) => {
+                        proptest::prop_assert!(n >= 1 && n <= want);
+                        pacer.spend(n);
+                        sent += n;
+                        largest = largest.max(n);
+                    }
+                    Err(at) => {
+                        // At the time given, the piece may go.
+                        proptest::prop_assert!(at.as_micros() > now);
+                        proptest::prop_assert!(pacer.clone().grant(at, want).is_ok());
+                    }
+                }
+                // The burst, the rate's worth since the start, and no more.
+                let allowed = u128::from(limit.burst()) + u128::from(rate) * u128::from(now) / 1_000_000;
+                proptest::prop_assert!(u128::from(sent) <= allowed + u128::from(largest));
+            }
+        }
+    }
+
     #[test]
     fn time_going_backwards_changes_nothing() {
         let mut pacer = Pacer::new(limit(10_000), at_ms(1_000));
