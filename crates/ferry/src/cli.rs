@@ -154,8 +154,8 @@ pub struct ServeArgs {
     /// no login), as vsftpd's anon_max_rate.
     #[arg(long, value_name = "BYTES/s")]
     pub anon_rate_limit: Option<RateLimit>,
-    /// Serve counters (sessions, logins, transfers, bytes) for Prometheus
-    /// over HTTP at http://ADDR/metrics.
+    /// Serve counters (sessions, logins, transfers, bytes, errors, event-loop
+    /// turns) for Prometheus over HTTP at http://ADDR/metrics.
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<SocketAddr>,
     /// Close idle FTP control connections after SECS.

@@ -567,20 +567,29 @@ fn metrics_count_sessions_logins_transfers_and_bytes(driver: Driver) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // A named user without a users file: a failed login.
+    // A missing file over TFTP: ERROR 1.
+    let out = ferry(&["get", &server.tftp_url("missing"), "-o", "-"]);
+    assert_eq!(out.status.code(), Some(1));
+    // A named user without a users file: a failed login; then errors of
+    // two classes.
     let mut control = Control::connect(server.ftp_port);
     assert_eq!(control.command("USER bob"), "331");
     assert_eq!(control.command("PASS nope"), "530");
+    assert_eq!(control.command("USER anonymous"), "331");
+    assert_eq!(control.command("PASS guest"), "230");
+    assert_eq!(control.command("SIZE missing"), "550");
+    assert_eq!(control.command("BOGUS"), "500");
     // The clients are done before the server has counted their ends:
     // wait for its log to say so, then scrape while this session is open.
-    server.wait_for("INFO tftp transfer");
+    server.wait_for_n("INFO tftp transfer", 2);
     server.wait_for_n("ftp session closed", 2);
     server.wait_for("ftp login failed");
+    server.wait_for("code=500");
     let after = scrape(&url);
     for (key, moved) in [
         ("ferry_ftp_sessions_total", 3.0),
         ("ferry_ftp_sessions_open", 1.0),
-        ("ferry_ftp_logins_total{outcome=\"ok\"}", 2.0),
+        ("ferry_ftp_logins_total{outcome=\"ok\"}", 3.0),
         ("ferry_ftp_logins_total{outcome=\"failed\"}", 1.0),
         (
             "ferry_transfers_total{protocol=\"tftp\",direction=\"download\",outcome=\"ok\"}",
@@ -606,8 +615,34 @@ fn metrics_count_sessions_logins_transfers_and_bytes(driver: Driver) {
             "ferry_transfer_bytes_total{protocol=\"ftp\",direction=\"upload\"}",
             700.0,
         ),
+        (
+            "ferry_errors_total{protocol=\"tftp\",class=\"not_found\"}",
+            1.0,
+        ),
+        (
+            "ferry_errors_total{protocol=\"ftp\",class=\"not_found\"}",
+            1.0,
+        ),
+        (
+            "ferry_errors_total{protocol=\"ftp\",class=\"protocol\"}",
+            1.0,
+        ),
+        ("ferry_errors_total{protocol=\"ftp\",class=\"io\"}", 0.0),
     ] {
         assert_eq!(delta(&after, key), moved, "{key} in {after:?}");
+    }
+    // The event loop's turns: every wake-up of the loop is one, all of
+    // them within the histogram's buckets; the blocking driver has none.
+    let turns = delta(&after, "ferry_mio_loop_turn_seconds_count");
+    let in_buckets = delta(&after, "ferry_mio_loop_turn_seconds_bucket{le=\"+Inf\"}");
+    assert_eq!(turns, in_buckets);
+    match driver {
+        // At least one per session opened and per transfer.
+        Driver::Mio => {
+            assert!(turns >= 6.0, "{turns} turns in {after:?}");
+            assert!(delta(&after, "ferry_mio_loop_turn_seconds_sum") > 0.0);
+        }
+        Driver::Blocking => assert_eq!(turns, 0.0),
     }
     drop(control);
     let out = Command::new("curl")

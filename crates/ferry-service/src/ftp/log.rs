@@ -1,12 +1,12 @@
 //! A session's log lines, the same whichever driver runs it.
 
-use crate::metrics::{Direction, Metrics, Outcome, Protocol};
+use crate::metrics::{Direction, ErrorClass, Metrics, Outcome, Protocol};
 use crate::pace::{RateLimit, RateLimits};
 use std::fmt::Display;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use ftp_proto::server::LogEvent;
+use ftp_proto::server::{CloseReason, LogEvent};
 use ftp_proto::RootPath;
 
 /// How a session ended, for its last log line.
@@ -139,6 +139,7 @@ impl SessionLog {
     /// failed: a bad handshake, a plain-text client on the implicit port,
     /// garbage after AUTH, a failed session-reuse check.
     pub fn tls_failed(&self, what: &'static str, error: &dyn Display) {
+        Metrics::global().error(Protocol::Ftp, ErrorClass::Tls);
         tracing::warn!(peer = %self.peer, connection = what, error = %error, "ftp TLS handshake failed");
     }
 
@@ -185,6 +186,10 @@ impl SessionLog {
                 tracing::warn!(%peer, %user, "ftp login failed");
             }
             LogEvent::Command { verb, path, code } => {
+                // Syntax errors and commands out of sequence.
+                if matches!(code.as_u16(), 500 | 501 | 503) {
+                    Metrics::global().error(Protocol::Ftp, ErrorClass::Protocol);
+                }
                 tracing::info!(
                     %peer,
                     user = %self.user,
@@ -232,6 +237,9 @@ impl SessionLog {
                 tracing::debug!(%peer, "ftp control connection secured (TLS)");
             }
             LogEvent::Closed { reason } => {
+                if matches!(reason, CloseReason::IdleTimeout | CloseReason::DataTimeout) {
+                    Metrics::global().error(Protocol::Ftp, ErrorClass::Timeout);
+                }
                 tracing::debug!(%peer, ?reason, "ftp session ending");
             }
             _ => {}

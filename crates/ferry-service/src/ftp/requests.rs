@@ -5,6 +5,7 @@
 //! A [`View`] opens them beneath a root opened on that home, so that not
 //! even a symlink inside the home can lead into the rest of the tree.
 
+use crate::metrics::{ErrorClass, Metrics, Protocol};
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -329,6 +330,21 @@ pub fn authenticate(
 
 /// Storage failures as the session's failure classes (it picks the code).
 pub fn failure(err: StorageError) -> Failure {
+    // The storage's own classification, counted once per error.
+    let class = match err {
+        StorageError::NotFound => Some(ErrorClass::NotFound),
+        StorageError::PermissionDenied => Some(ErrorClass::Permission),
+        StorageError::AlreadyExists
+        | StorageError::InvalidPath
+        | StorageError::IsADirectory
+        | StorageError::NotADirectory
+        | StorageError::DirectoryNotEmpty
+        | StorageError::InvalidOffset => None,
+        _ => Some(ErrorClass::Io),
+    };
+    if let Some(class) = class {
+        Metrics::global().error(Protocol::Ftp, class);
+    }
     match err {
         StorageError::NotFound => Failure::NotFound,
         StorageError::PermissionDenied => Failure::PermissionDenied,

@@ -15,6 +15,7 @@ use ftp_proto::ascii::{Decoder, Encoder};
 use ftp_proto::server::{Completion, Failure, RequestId, Session, TransferKind};
 
 use super::{failure, open_job, Job, SessionLog, View};
+use crate::metrics::{ErrorClass, Metrics, Protocol};
 
 /// Opens what transfer `id` moves and tells the session, which answers
 /// 150 (or the failure, and then there is no job). The driver sends that
@@ -52,6 +53,12 @@ pub fn end_transfer(
     moved: u64,
     completion: Completion,
 ) {
+    // The data connection's own failures (the file's are counted where
+    // the storage said them, a TLS handshake's where it failed).
+    if let Completion::Failed(Failure::NoDataConnection | Failure::DataConnectionLost) = completion
+    {
+        Metrics::global().error(Protocol::Ftp, ErrorClass::Io);
+    }
     log.transfer_moved(moved);
     session.transfer_progress(now, id, moved);
     session.complete(now, id, completion);
@@ -135,7 +142,10 @@ impl Source {
             match self.file.read(buf) {
                 Ok(n) => break n,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return Err(Failure::Io),
+                Err(_) => {
+                    Metrics::global().error(Protocol::Ftp, ErrorClass::Io);
+                    return Err(Failure::Io);
+                }
             }
         };
         if n == 0 {
