@@ -116,6 +116,15 @@ for driver in $DRIVERS; do
   got=$(curl -s "http://127.0.0.1:$mport/metrics" | awk '$1 == "ferry_ftp_sessions_total" {print $2}')
   [ "$got" = "$want" ] || die "$driver: ferry_ftp_sessions_total is $got, not $want"
   log "$driver: the metrics counted all $got sessions"
+  # CPU time each server spent (user + system, every thread), per session:
+  # both served the same sessions, and CPU time is less noisy than rates
+  # on a busy machine.
+  tick=$(getconf CLK_TCK)
+  for which in plain counted; do
+    pid=${pids[-2]}
+    [ "$which" = counted ] && pid=${pids[-1]}
+    RESULT[$driver,cpu,$which]=$(awk -v t="$tick" -v n="$want" '{printf "%.1f", ($14 + $15) / t / n * 1e6}' "/proc/$pid/stat")
+  done
   kill "${pids[-1]}" "${pids[-2]}"
   wait "${pids[-1]}" "${pids[-2]}" 2>/dev/null || true
 done
@@ -131,6 +140,12 @@ for driver in $DRIVERS; do
     diff=$(awk -v a="$m0" -v b="$m1" 'BEGIN {printf "%+.1f %%", (b - a) / a * 100}')
     echo "| $driver | $what | $m0 ($lo0–$hi0) | $m1 ($lo1–$hi1) | $diff |"
   done
+done
+echo
+echo "| driver | server CPU time per session, without --metrics | with --metrics |"
+echo "| --- | --- | --- |"
+for driver in $DRIVERS; do
+  echo "| $driver | ${RESULT[$driver,cpu,plain]} µs | ${RESULT[$driver,cpu,counted]} µs |"
 done
 echo
 echo "Every run, without / with, in order:"
