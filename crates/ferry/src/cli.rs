@@ -55,6 +55,15 @@ pub enum Command {
     /// variable, else from a prompt when a user is named and standard input
     /// is a terminal.
     Ls(LsArgs),
+    /// Remove remote files (DELE), or directories (RMD) given with a
+    /// trailing "/": ferry rm ftp[s]://[user[:password]@]host[:port]/path...
+    Rm(RmArgs),
+    /// Make remote directories (MKD): ferry mkdir ftp[s]://host[:port]/dir...
+    Mkdir(MkdirArgs),
+    /// Rename or move a remote file or directory (RNFR, RNTO): ferry mv
+    /// ftp[s]://host[:port]/path NEW, where NEW is a URL on the same server,
+    /// a path from the server's root ("/..."), or a path beside the first.
+    Mv(MvArgs),
     /// Print a users-file line (for serve --users) with a salted password hash.
     ///
     /// The password comes from the FERRY_PASSWORD environment variable, else
@@ -258,6 +267,11 @@ pub struct FtpArgs {
     /// Active data connections: the server connects back (EPRT, then PORT).
     #[arg(long)]
     pub active: bool,
+    /// Log in as USER, with PASSWORD after a colon, in place of the URL's
+    /// credentials (as curl -u); without a password it comes from
+    /// FERRY_PASSWORD or a prompt.
+    #[arg(short = 'u', long = "user", value_name = "USER[:PASSWORD]")]
+    pub user: Option<String>,
     /// Explicit FTPS (AUTH TLS) on an ftp:// URL, required: fail if the
     /// server refuses it. Logins and data (PROT P) then go through TLS.
     /// ftps:// URLs are implicit FTPS and need no flag.
@@ -304,6 +318,10 @@ pub struct GetArgs {
     /// FTP: resume a partial download, appending to the local file from its length (REST).
     #[arg(short = 'c', long = "continue")]
     pub resume: bool,
+    /// FTP: leave the downloaded file's modification time as the download
+    /// made it, instead of the remote file's (MDTM; as curl -R, by default).
+    #[arg(long)]
+    pub no_remote_time: bool,
     #[command(flatten)]
     pub protocol: ProtocolArgs,
 }
@@ -327,9 +345,48 @@ pub struct LsArgs {
     /// ftp://[user[:password]@]host[:port]/dir or ftps://... (the login
     /// directory when empty).
     pub url: String,
-    /// Names only, one a line (NLST) instead of the server's long listing (LIST).
-    #[arg(short = '1', long)]
+    /// Names only, one a line (NLST) instead of the server's long listing
+    /// (LIST), as given: a "dir/" prefix the server adds is taken off.
+    #[arg(short = '1', long, conflicts_with = "long")]
     pub names: bool,
+    /// The server's long listing (LIST) [default].
+    #[arg(short = 'l', long)]
+    pub long: bool,
+    /// Every subdirectory too, each after a "path:" header line, as ls -R.
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+    #[command(flatten)]
+    pub ftp: FtpArgs,
+}
+
+/// `ferry rm`
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// What to remove: a file, or a directory when the path ends in "/".
+    #[arg(required = true, value_name = "URL")]
+    pub urls: Vec<String>,
+    #[command(flatten)]
+    pub ftp: FtpArgs,
+}
+
+/// `ferry mkdir`
+#[derive(Debug, Args)]
+pub struct MkdirArgs {
+    /// The directories to make.
+    #[arg(required = true, value_name = "URL")]
+    pub urls: Vec<String>,
+    #[command(flatten)]
+    pub ftp: FtpArgs,
+}
+
+/// `ferry mv`
+#[derive(Debug, Args)]
+pub struct MvArgs {
+    /// What to rename.
+    pub url: String,
+    /// The new name: a URL on the same server, "/path" from the server's
+    /// root, or a path relative to the first's directory.
+    pub to: String,
     #[command(flatten)]
     pub ftp: FtpArgs,
 }

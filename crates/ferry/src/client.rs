@@ -200,9 +200,29 @@ fn default_output(remote: &str) -> Result<PathBuf, Failure> {
     Ok(PathBuf::from(name))
 }
 
-/// A client error (of either protocol) as the command's failure.
-pub fn failure(err: impl std::fmt::Display) -> Failure {
+/// A client error (of either protocol) as the command's failure; a
+/// closed standard output ends the command quietly.
+pub fn failure(err: impl std::error::Error + 'static) -> Failure {
+    if is_broken_pipe(&err) {
+        return Failure::ClosedOutput;
+    }
     Failure::Failed(err.to_string())
+}
+
+/// Whether `err`, or an error it came from, is EPIPE: the reader of
+/// standard output went away.
+pub fn is_broken_pipe(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(err) = next {
+        if err
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+        {
+            return true;
+        }
+        next = err.source();
+    }
+    false
 }
 
 /// A progress bar on stderr, only when both stdout and stderr are

@@ -1,14 +1,19 @@
 //! `ferry get`, `ferry put` and `ferry ls` over FTP.
 
+use std::fs::File;
 use std::io::{self, IsTerminal, Write};
+use std::path::Path;
+use std::time::{Duration, UNIX_EPOCH};
 
 use ferry_blocking::ftp::client::{
-    ClientTls, ClientTlsOptions, ConnectOptions, Connection, DataMode, Output, Security,
-    TransferType,
+    entries, ClientTls, ClientTlsOptions, ConnectOptions, Connection, DataMode, EntryKind, Output,
+    Security, TransferType,
 };
 use ftp_proto::ascii::Decoder;
 
-use crate::cli::{FtpArgs, FtpType, GetArgs, LsArgs, ProtocolArgs, PutArgs};
+use crate::cli::{
+    FtpArgs, FtpType, GetArgs, LsArgs, MkdirArgs, MvArgs, ProtocolArgs, PutArgs, RmArgs,
+};
 use crate::client::{self, failure, Destination};
 use crate::url::{FtpUrl, Url};
 use crate::Failure;
@@ -50,8 +55,32 @@ pub fn get(url: FtpUrl, args: &GetArgs) -> Result<(), Failure> {
     });
     let bytes = result.map_err(failure)?;
     tracing::debug!(bytes, "download complete");
+    if let (Destination::File(path), false) = (&destination, args.no_remote_time) {
+        keep_remote_time(&mut ftp, &url.path, path);
+    }
     quit(ftp);
     Ok(())
+}
+
+/// Gives the downloaded file the remote file's modification time (MDTM),
+/// as curl -R and wget do; a server without MDTM leaves the local time.
+fn keep_remote_time(ftp: &mut Connection, remote: &str, local: &Path) {
+    let secs = match ftp.modified(remote) {
+        Ok(secs) => secs,
+        Err(err) => return tracing::debug!(error = %err, "no remote modification time"),
+    };
+    if let Err(err) = set_local_time(local, secs) {
+        tracing::warn!(file = %local.display(), error = %err, "cannot set the modification time");
+    }
+}
+
+/// Sets `path`'s modification time to `secs` (Unix seconds, UTC).
+fn set_local_time(path: &Path, secs: i64) -> io::Result<()> {
+    let time = match u64::try_from(secs) {
+        Ok(secs) => UNIX_EPOCH + Duration::from_secs(secs),
+        Err(_) => UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs()),
+    };
+    File::options().write(true).open(path)?.set_modified(time)
 }
 
 pub fn put(url: FtpUrl, args: &PutArgs) -> Result<(), Failure> {
@@ -67,31 +96,168 @@ pub fn put(url: FtpUrl, args: &PutArgs) -> Result<(), Failure> {
 }
 
 pub fn ls(args: LsArgs) -> Result<(), Failure> {
-    let url = match client::parse_url(&args.url)? {
-        Url::Ftp(url) => url,
-        Url::Tftp(_) => {
-            return Err(Failure::Usage(
-                "ls works with ftp:// URLs only: TFTP cannot list".to_owned(),
-            ))
-        }
-    };
+    let url = ftp_url(&args.url, "ls")?;
     let mut ftp = open(&url, &args.ftp)?;
-    let path = (!url.path.is_empty()).then_some(url.path.as_str());
-    let mut out = LocalLines::new(io::stdout().lock());
-    let result = match args.names {
-        true => ftp.name_list(path, &mut out),
-        false => ftp.list(path, &mut out),
-    };
-    result.map_err(failure)?;
-    out.finish()
-        .map_err(|err| Failure::Failed(err.to_string()))?;
+    let mut out = io::stdout().lock();
+    if !args.recursive {
+        list_one(&mut ftp, &url.path, args.names, &mut out)?;
+        out.flush().map_err(failure)?;
+        quit(ftp);
+        return Ok(());
+    }
+    // ls -R: each directory after a `path:` header, subdirectories in
+    // the order the server listed them, found from its entries (MLSD
+    // where the server has it, else LIST).
+    let mut pending = std::collections::VecDeque::from([url.path.clone()]);
+    let mut first = true;
+    while let Some(dir) = pending.pop_front() {
+        let shown = match dir.is_empty() {
+            true => ".",
+            false => dir.trim_end_matches('/'),
+        };
+        let header = format!("{}{shown}:\n", if first { "" } else { "\n" });
+        first = false;
+        out.write_all(header.as_bytes()).map_err(failure)?;
+        list_one(&mut ftp, &dir, args.names, &mut out)?;
+        let path = (!dir.is_empty()).then_some(dir.as_str());
+        let entries = ftp.entries(path).map_err(failure)?;
+        let base = match dir.is_empty() || dir.ends_with('/') {
+            true => dir.clone(),
+            false => format!("{dir}/"),
+        };
+        for entry in entries
+            .into_iter()
+            .filter(|e| e.kind == EntryKind::Directory)
+        {
+            pending.push_back(format!("{base}{}", entry.name));
+        }
+    }
+    out.flush().map_err(failure)?;
     quit(ftp);
     Ok(())
+}
+
+/// One directory's listing on `out`: LIST as the server formats it, or
+/// NLST names as given (the prefix some servers add taken off), with
+/// local line ends.
+fn list_one(
+    ftp: &mut Connection,
+    dir: &str,
+    names: bool,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    let path = (!dir.is_empty()).then_some(dir);
+    if !names {
+        let mut lines = LocalLines::new(&mut *out);
+        ftp.list(path, &mut lines).map_err(failure)?;
+        return lines.finish().map_err(failure);
+    }
+    let mut listing = Vec::new();
+    ftp.name_list(path, &mut listing).map_err(failure)?;
+    for line in listing.split(|&b| b == b'\n') {
+        let line = String::from_utf8_lossy(line);
+        let name = entries::name_list_entry(path, &line);
+        if name.is_empty() {
+            continue;
+        }
+        writeln!(out, "{name}").map_err(failure)?;
+    }
+    Ok(())
+}
+
+/// An `ftp://` or `ftps://` URL for a command that only FTP has.
+fn ftp_url(text: &str, command: &str) -> Result<FtpUrl, Failure> {
+    match client::parse_url(text)? {
+        Url::Ftp(url) => Ok(url),
+        Url::Tftp(_) => Err(Failure::Usage(format!(
+            "{command} works with ftp:// URLs only: TFTP cannot {command}"
+        ))),
+    }
+}
+
+/// `ferry rm`: DELE each file, RMD each directory (a path ending in `/`).
+pub fn rm(args: RmArgs) -> Result<(), Failure> {
+    let urls = args
+        .urls
+        .iter()
+        .map(|text| ftp_url(text, "rm"))
+        .collect::<Result<Vec<_>, _>>()?;
+    for url in urls {
+        if url.path.is_empty() {
+            return Err(Failure::Usage("rm needs a path after the host".to_owned()));
+        }
+        let mut ftp = open(&url, &args.ftp)?;
+        let result = match url.path.strip_suffix('/') {
+            Some(dir) => ftp.remove_dir(dir),
+            None => ftp.delete(&url.path),
+        };
+        result.map_err(failure)?;
+        quit(ftp);
+    }
+    Ok(())
+}
+
+/// `ferry mkdir`: MKD each directory.
+pub fn mkdir(args: MkdirArgs) -> Result<(), Failure> {
+    let urls = args
+        .urls
+        .iter()
+        .map(|text| ftp_url(text, "mkdir"))
+        .collect::<Result<Vec<_>, _>>()?;
+    for url in urls {
+        let dir = url.path.trim_end_matches('/');
+        if dir.is_empty() {
+            return Err(Failure::Usage(
+                "mkdir needs a path after the host".to_owned(),
+            ));
+        }
+        let mut ftp = open(&url, &args.ftp)?;
+        ftp.make_dir(dir).map_err(failure)?;
+        quit(ftp);
+    }
+    Ok(())
+}
+
+/// `ferry mv`: RNFR and RNTO.
+pub fn mv(args: MvArgs) -> Result<(), Failure> {
+    let url = ftp_url(&args.url, "mv")?;
+    let from = url.path.trim_end_matches('/');
+    if from.is_empty() {
+        return Err(Failure::Usage("mv needs a path after the host".to_owned()));
+    }
+    let to = rename_target(from, &args.to)?;
+    let mut ftp = open(&url, &args.ftp)?;
+    ftp.rename(from, &to).map_err(failure)?;
+    quit(ftp);
+    Ok(())
+}
+
+/// Where `ferry mv` moves `from`: a URL's path, a `/`-rooted path as it
+/// is, or a plain path beside `from` (in its directory).
+fn rename_target(from: &str, to: &str) -> Result<String, Failure> {
+    if to.contains("://") {
+        let url = ftp_url(to, "mv")?;
+        return match url.path.is_empty() {
+            true => Err(Failure::Usage(format!("{to} names no path"))),
+            false => Ok(url.path),
+        };
+    }
+    if to.is_empty() {
+        return Err(Failure::Usage("mv needs a new name".to_owned()));
+    }
+    if to.starts_with('/') {
+        return Ok(to.to_owned());
+    }
+    Ok(match from.rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/{to}"),
+        None => to.to_owned(),
+    })
 }
 
 /// Connects and logs in as the URL says.
 fn open(url: &FtpUrl, args: &FtpArgs) -> Result<Connection, Failure> {
     let security = security(url, args)?;
+    let url = &with_user(url, args.user.as_deref());
     let login = credentials(
         url,
         std::env::var(PASSWORD_VAR).ok(),
@@ -111,6 +277,20 @@ fn open(url: &FtpUrl, args: &FtpArgs) -> Result<Connection, Failure> {
     tracing::debug!(greeting = ftp.greeting(), "connected");
     ftp.login(&login.user, &login.password).map_err(failure)?;
     Ok(ftp)
+}
+
+/// The URL with `-u USER[:PASSWORD]` in place of its own credentials.
+fn with_user(url: &FtpUrl, user: Option<&str>) -> FtpUrl {
+    let mut url = url.clone();
+    if let Some(user) = user {
+        let (name, password) = match user.split_once(':') {
+            Some((name, password)) => (name, Some(password.to_owned())),
+            None => (user, None),
+        };
+        url.user = Some(name.to_owned());
+        url.password = password;
+    }
+    url
 }
 
 /// FTPS as the URL and flags ask: `ftps://` is implicit TLS, `--tls`

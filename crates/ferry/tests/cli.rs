@@ -556,6 +556,176 @@ fn serve_without_a_driver_flag_serves_both_protocols() {
     assert!(out.stdout == content, "ftp download differs");
 }
 
+/// `ferry rm`, `mkdir` and `mv` on ferry's own server: each does what it
+/// says, and a refusal exits 1 with the server's text.
+fn ftp_rm_mkdir_mv_through_the_binary(driver: Driver) {
+    let root = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("dir")).unwrap();
+    std::fs::write(root.path().join("dir/a.txt"), b"a").unwrap();
+    let server = Serve::start(Some(driver), root.path(), &["--write"]);
+    let ok = |args: &[&str]| {
+        let out = ferry(args, work.path());
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    };
+    ok(&[
+        "mkdir",
+        &server.ftp_url("new"),
+        &server.ftp_url("new/deeper"),
+    ]);
+    assert!(root.path().join("new/deeper").is_dir());
+    // Beside the first, then from the root, then to a full URL.
+    ok(&["mv", &server.ftp_url("dir/a.txt"), "b.txt"]);
+    assert_eq!(std::fs::read(root.path().join("dir/b.txt")).unwrap(), b"a");
+    ok(&["mv", &server.ftp_url("dir/b.txt"), "/new/c.txt"]);
+    ok(&["mv", &server.ftp_url("new/c.txt"), &server.ftp_url("d.txt")]);
+    assert_eq!(std::fs::read(root.path().join("d.txt")).unwrap(), b"a");
+    ok(&[
+        "rm",
+        &server.ftp_url("d.txt"),
+        &server.ftp_url("new/deeper/"),
+    ]);
+    assert!(!root.path().join("d.txt").exists());
+    assert!(!root.path().join("new/deeper").exists());
+    for args in [
+        &["rm", &server.ftp_url("d.txt")][..],
+        &["rm", &server.ftp_url("nothing/")],
+        &["mv", &server.ftp_url("d.txt"), "e.txt"],
+        &["mkdir", &server.ftp_url("new")],
+    ] {
+        let out = ferry(args, work.path());
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&out).starts_with("ferry: server error 550"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    let out = ferry(&["rm", &server.url("x")], work.path());
+    assert_eq!(out.status.code(), Some(2), "rm tftp://");
+}
+
+/// `ls -1` prints names as given (without the `dir/` ferry's NLST
+/// puts in front), `ls -R` every directory under a header, `ls -l` the
+/// long listing, and a reader that stops early (`| head`) ends ferry
+/// quietly with 141.
+fn ftp_ls_forms_through_the_binary(driver: Driver) {
+    let root = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("dir/sub")).unwrap();
+    std::fs::write(root.path().join("dir/a b.txt"), b"a").unwrap();
+    std::fs::write(root.path().join("dir/sub/c.txt"), b"c").unwrap();
+    for i in 0..4000 {
+        std::fs::write(
+            root.path().join(format!("many-{i:05}-padding-padding.dat")),
+            b"",
+        )
+        .unwrap();
+    }
+    let server = Serve::start(Some(driver), root.path(), &[]);
+    for url in [server.ftp_url("dir/"), server.ftp_url("dir")] {
+        let out = ferry(&["ls", "-1", &url], work.path());
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "a b.txt\nsub\n",
+            "{url}"
+        );
+    }
+    let out = ferry(&["ls", "-R", "-1", &server.ftp_url("dir/")], work.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "dir:\na b.txt\nsub\n\ndir/sub:\nc.txt\n"
+    );
+    let out = ferry(&["ls", "-l", "-R", &server.ftp_url("dir")], work.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listing = String::from_utf8(out.stdout).unwrap();
+    assert!(listing.starts_with("dir:\n-rw-r--r--"), "{listing}");
+    assert!(listing.contains("\n\ndir/sub:\n-rw-r--r--"), "{listing}");
+    assert!(listing.ends_with(" c.txt\n"), "{listing}");
+
+    // A listing far larger than a pipe's buffer, read for one line.
+    for names in [false, true] {
+        let mut command = Command::new(FERRY);
+        command
+            .arg("ls")
+            .args(names.then_some("-1"))
+            .arg(server.ftp_url(""));
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(!first.is_empty());
+        assert_eq!(out.status.code(), Some(141), "names {names}");
+        assert_eq!(stderr(&out), "", "names {names}: quiet");
+    }
+}
+
+/// `-u user:password` logs in as curl's does, over the URL's own user;
+/// `-u user` takes the password from FERRY_PASSWORD. `get` gives the file
+/// the remote modification time unless `--no-remote-time`.
+fn ftp_user_flag_and_remote_time(driver: Driver) {
+    let root = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let users = work.path().join("users");
+    let line = Command::new(FERRY)
+        .args(["passwd", "alice"])
+        .env("FERRY_PASSWORD", "s3cret")
+        .output()
+        .unwrap();
+    std::fs::write(&users, &line.stdout).unwrap();
+    let file = root.path().join("old.bin");
+    std::fs::write(&file, b"old").unwrap();
+    let then = std::time::UNIX_EPOCH + Duration::from_secs(1_577_934_245);
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(then)
+        .unwrap();
+    let server = Serve::start(
+        Some(driver),
+        root.path(),
+        &["--users", users.to_str().unwrap()],
+    );
+    let url = format!("ftp://bob:wrong@127.0.0.1:{}/old.bin", server.ftp_port);
+    let out = ferry(&["get", "-u", "alice:s3cret", &url], work.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = work.path().join("old.bin");
+    assert_eq!(std::fs::read(&got).unwrap(), b"old");
+    assert_eq!(std::fs::metadata(&got).unwrap().modified().unwrap(), then);
+
+    let out = Command::new(FERRY)
+        .args(["get", "--no-remote-time", "-u", "alice", "-o", "new.bin"])
+        .arg(server.ftp_url("old.bin"))
+        .env("FERRY_PASSWORD", "s3cret")
+        .current_dir(work.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let modified = std::fs::metadata(work.path().join("new.bin"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert!(modified > then + Duration::from_secs(86_400));
+
+    let out = ferry(
+        &["ls", "-u", "alice:nope", &server.ftp_url("")],
+        work.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("530"), "{}", stderr(&out));
+}
+
 // The tests above that start `ferry serve` run once per driver.
 ferry_interop::driver_tests!(
     get_and_put_through_the_binary,
@@ -564,4 +734,7 @@ ferry_interop::driver_tests!(
     server_errors_exit_1_with_the_servers_text,
     serve_prints_the_listening_line_and_a_log_line_per_transfer,
     ftp_get_put_ls_through_the_binary,
+    ftp_rm_mkdir_mv_through_the_binary,
+    ftp_ls_forms_through_the_binary,
+    ftp_user_flag_and_remote_time,
 );
