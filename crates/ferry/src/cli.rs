@@ -310,9 +310,14 @@ pub struct ProtocolArgs {
 #[derive(Debug, Args)]
 pub struct GetArgs {
     /// ftp://[user[:password]@]host[:port]/path, ftps://... (implicit
-    /// FTPS, port 990 by default) or tftp://host[:port]/path
-    pub url: String,
-    /// Where to write ("-" for standard output) [default: the URL's file name].
+    /// FTPS, port 990 by default) or tftp://host[:port]/path; several are
+    /// fetched one after the other. On FTP, a last component with `*`, `?`
+    /// or `[...]` is matched against the directory's listing, unless a
+    /// file of exactly that name exists.
+    #[arg(required = true, value_name = "URL")]
+    pub urls: Vec<String>,
+    /// Where to write ("-" for standard output) [default: the URL's file
+    /// name]; with several files, an existing directory to write them in.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// FTP: resume a partial download, appending to the local file from its length (REST).

@@ -15,11 +15,47 @@ use crate::ftp;
 use crate::url::{TftpUrl, Url};
 use crate::Failure;
 
+/// `ferry get URL...`: each URL (an FTP pattern as the files it
+/// matches) in turn; with more than one file, `-o` must be a directory.
+/// The first failure ends the command.
 pub fn get(args: GetArgs) -> Result<(), Failure> {
-    match parse_url(&args.url)? {
-        Url::Ftp(url) => ftp::get(url, &args),
-        Url::Tftp(url) => tftp_get(url, &args),
+    let mut files = Vec::new();
+    for text in &args.urls {
+        match parse_url(text)? {
+            Url::Ftp(url) => files.extend(
+                ftp::expand(url, &args.protocol.ftp)?
+                    .into_iter()
+                    .map(Url::Ftp),
+            ),
+            url => files.push(url),
+        }
     }
+    let several = files.len() > 1;
+    let dir = args.output.as_deref().filter(|_| several);
+    if let Some(dir) = dir {
+        if !dir.is_dir() {
+            return Err(Failure::Usage(format!(
+                "-o {} must be an existing directory for several files",
+                dir.display()
+            )));
+        }
+    }
+    for url in files {
+        let path = match &url {
+            Url::Ftp(url) => &url.path,
+            Url::Tftp(url) => &url.path,
+        };
+        let output = match (several, dir) {
+            (false, _) => args.output.clone(),
+            (true, Some(dir)) => Some(dir.join(default_output(path)?)),
+            (true, None) => None,
+        };
+        match url {
+            Url::Ftp(url) => ftp::get(url, &args, output.as_deref())?,
+            Url::Tftp(url) => tftp_get(url, &args, output.as_deref())?,
+        }
+    }
+    Ok(())
 }
 
 pub fn put(args: PutArgs) -> Result<(), Failure> {
@@ -34,7 +70,7 @@ pub fn parse_url(text: &str) -> Result<Url, Failure> {
     Url::parse(text).map_err(|err| Failure::Usage(format!("bad URL {text:?}: {err}")))
 }
 
-fn tftp_get(url: TftpUrl, args: &GetArgs) -> Result<(), Failure> {
+fn tftp_get(url: TftpUrl, args: &GetArgs, output: Option<&Path>) -> Result<(), Failure> {
     no_tls(&args.protocol.ftp)?;
     if args.resume {
         return Err(Failure::Usage(
@@ -42,7 +78,7 @@ fn tftp_get(url: TftpUrl, args: &GetArgs) -> Result<(), Failure> {
         ));
     }
     let options = tftp_options(&args.protocol.tftp);
-    let destination = destination(args.output.as_deref(), &url.path)?;
+    let destination = destination(output, &url.path)?;
     let get = |output: Output<'_>, progress: &mut dyn FnMut(Progress)| {
         tftp::get(&url.host, url.port, &url.path, output, &options, progress)
     };

@@ -10,6 +10,7 @@ use ferry_blocking::ftp::client::{
     Security, TransferType,
 };
 use ftp_proto::ascii::Decoder;
+use ftp_proto::glob;
 
 use crate::cli::{
     FtpArgs, FtpType, GetArgs, LsArgs, MkdirArgs, MvArgs, ProtocolArgs, PutArgs, RmArgs,
@@ -28,14 +29,15 @@ const ANONYMOUS: &str = "anonymous";
 /// address, which servers take as it comes.
 const ANONYMOUS_PASSWORD: &str = "ferry@";
 
-pub fn get(url: FtpUrl, args: &GetArgs) -> Result<(), Failure> {
+/// Downloads one file to `output` (`None`: the URL's file name).
+pub fn get(url: FtpUrl, args: &GetArgs, output: Option<&Path>) -> Result<(), Failure> {
     if url.path.is_empty() || url.path.ends_with('/') {
         return Err(Failure::Usage(format!(
-            "{} names a directory; use ferry ls to list it",
-            args.url
+            "/{} names a directory; use ferry ls to list it",
+            url.path
         )));
     }
-    let destination = client::destination(args.output.as_deref(), &url.path)?;
+    let destination = client::destination(output, &url.path)?;
     if args.resume && destination == Destination::Stdout {
         return Err(Failure::Usage(
             "--continue needs an output file, not standard output".to_owned(),
@@ -60,6 +62,50 @@ pub fn get(url: FtpUrl, args: &GetArgs) -> Result<(), Failure> {
     }
     quit(ftp);
     Ok(())
+}
+
+/// The files a `get` URL names: itself, or, when its last component is
+/// a pattern, the files of its directory that match it (matched here from
+/// a listing, so servers without wildcards do as well). A file whose name
+/// is exactly the pattern is that file, so a literal `*` in a name still
+/// fetches. No match is a failure, as a missing file would be.
+pub fn expand(url: FtpUrl, args: &FtpArgs) -> Result<Vec<FtpUrl>, Failure> {
+    let (dir, pattern) = match url.path.rsplit_once('/') {
+        Some((dir, name)) => (Some(dir), name),
+        None => (None, url.path.as_str()),
+    };
+    if !glob::is_pattern(pattern) {
+        return Ok(vec![url]);
+    }
+    let mut ftp = open(&url, args)?;
+    let listed = ftp
+        .entries(dir.filter(|d| !d.is_empty()))
+        .map_err(failure)?;
+    quit(ftp);
+    let exact = listed.iter().any(|e| e.name == pattern);
+    let mut names: Vec<&str> = listed
+        .iter()
+        .filter(|e| e.kind == EntryKind::File)
+        .filter(|e| match exact {
+            true => e.name == pattern,
+            false => glob::matches(pattern, &e.name),
+        })
+        .map(|e| e.name.as_str())
+        .collect();
+    names.sort_unstable();
+    if names.is_empty() {
+        return Err(Failure::Failed(format!("no file matches /{}", url.path)));
+    }
+    Ok(names
+        .into_iter()
+        .map(|name| FtpUrl {
+            path: match dir {
+                Some(dir) => format!("{dir}/{name}"),
+                None => name.to_owned(),
+            },
+            ..url.clone()
+        })
+        .collect())
 }
 
 /// Gives the downloaded file the remote file's modification time (MDTM),

@@ -726,6 +726,62 @@ fn ftp_user_flag_and_remote_time(driver: Driver) {
     assert!(stderr(&out).contains("530"), "{}", stderr(&out));
 }
 
+/// Several URLs in one `get`, and a pattern in the last component matched
+/// from the listing; a name that is exactly the pattern is that file; no
+/// match exits 1. Several TFTP URLs as well.
+fn get_several_urls_and_patterns(driver: Driver) {
+    let root = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("pub")).unwrap();
+    for name in ["a.iso", "b.iso", "c.txt", "lit*.iso", ".hidden.iso"] {
+        std::fs::write(root.path().join("pub").join(name), name.as_bytes()).unwrap();
+    }
+    let server = Serve::start(Some(driver), root.path(), &[]);
+    let read = |dir: &Path| {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        for name in &names {
+            assert_eq!(std::fs::read(dir.join(name)).unwrap(), name.as_bytes());
+        }
+        names
+    };
+    let out = ferry(&["get", &server.ftp_url("pub/[ab].iso")], work.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(read(work.path()), ["a.iso", "b.iso"]);
+
+    let into = work.path().join("into");
+    std::fs::create_dir(&into).unwrap();
+    let out = ferry(
+        &[
+            "get",
+            "-o",
+            "into",
+            &server.ftp_url("pub/c.txt"),
+            &server.ftp_url("pub/lit*.iso"),
+            &server.url("pub/a.iso"),
+        ],
+        work.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(read(&into), ["a.iso", "c.txt", "lit*.iso"]);
+
+    let out = ferry(&["get", &server.ftp_url("pub/*.zip")], work.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no file matches /pub/*.zip"),
+        "{}",
+        stderr(&out)
+    );
+    let out = ferry(
+        &["get", "-o", "x", &server.ftp_url("pub/*.iso")],
+        work.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "-o FILE with several files");
+}
+
 // The tests above that start `ferry serve` run once per driver.
 ferry_interop::driver_tests!(
     get_and_put_through_the_binary,
@@ -737,4 +793,5 @@ ferry_interop::driver_tests!(
     ftp_rm_mkdir_mv_through_the_binary,
     ftp_ls_forms_through_the_binary,
     ftp_user_flag_and_remote_time,
+    get_several_urls_and_patterns,
 );
