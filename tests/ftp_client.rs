@@ -442,3 +442,78 @@ fn ls_session_as_vsftpd_saw_it() {
         ["USER anonymous", "EPSV", "LIST", "QUIT"]
     );
 }
+
+/// Against vsftpd: a pattern matched from its LIST (no MLSD there), `ls -1
+/// dir/` names without the `dir/` vsftpd puts in front, `ls -R`, a reader
+/// that stops early ending ferry quietly, and rm/mv with mkdir refused.
+#[test]
+fn patterns_names_and_file_operations() {
+    let Some(server) = Vsftpd::start() else {
+        return;
+    };
+    let work = temp_dir("work");
+    let pubdir = server.root().join("pub");
+    std::fs::create_dir(&pubdir).unwrap();
+    let a = make_file(&pubdir, "a.iso", 70_000, 1);
+    let b = make_file(&pubdir, "b.iso", 3, 2);
+    make_file(&pubdir, "c.txt", 3, 3);
+    for i in 0..3000 {
+        make_file(
+            server.root(),
+            &format!("many-{i:05}-padding-padding.dat"),
+            0,
+            4,
+        );
+    }
+
+    ferry_in(work.path(), &["get", &server.url("pub/*.iso")]).assert_success("get *.iso");
+    assert_file_eq(&work.path().join("a.iso"), &a);
+    assert_file_eq(&work.path().join("b.iso"), &b);
+    assert!(!work.path().join("c.txt").exists());
+
+    let out = ferry_in(work.path(), &["ls", "-1", &server.url("pub/")]);
+    out.assert_success("ls -1 pub/");
+    let mut names: Vec<_> = String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a.iso", "b.iso", "c.txt"]);
+    assert!(sent(&server.commands(), "NLST").contains(&"NLST pub/"));
+
+    let out = ferry_in(work.path(), &["ls", "-R", "-1", &server.url("upload/")]);
+    out.assert_success("ls -R");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "upload:\n");
+
+    let mut child = ferry()
+        .args(["ls", &server.url("")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 10];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(141));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let up = server.upload_dir();
+    ferry_in(work.path(), &["put", "a.iso", &server.url("upload/")]).assert_success("put");
+    ferry_in(work.path(), &["mv", &server.url("upload/a.iso"), "z.iso"]).assert_success("mv");
+    assert_file_eq(&up.join("z.iso"), &a);
+    ferry_in(work.path(), &["rm", &server.url("upload/z.iso")]).assert_success("rm");
+    assert!(!up.join("z.iso").exists());
+    let out = ferry_in(work.path(), &["mkdir", &server.url("upload/new")]);
+    assert_eq!(out.code(), Some(1));
+    assert!(
+        out.stderr.starts_with("ferry: server error 550"),
+        "{}",
+        out.stderr
+    );
+}
