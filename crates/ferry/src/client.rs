@@ -261,28 +261,41 @@ pub fn is_broken_pipe(err: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
+/// Forces the progress bar on (`1`) or off (`0`) whatever the
+/// terminals say: for scripts that want it, and for tests.
+pub const PROGRESS_VAR: &str = "FERRY_PROGRESS";
+
 /// A progress bar on stderr, only when both stdout and stderr are
-/// terminals (so pipes and logs stay clean).
+/// terminals (so pipes and logs stay clean), unless FERRY_PROGRESS says.
+/// Nothing is drawn before the first report has given the bar its style
+/// (so no bare `0/0` frame); at the end the bar gives way to one summary
+/// line, as curl and wget leave.
 struct Bar {
     bar: Option<ProgressBar>,
     styled: bool,
+    bytes: u64,
+    started: std::time::Instant,
 }
 
 impl Bar {
     fn new() -> Self {
-        let interactive = io::stderr().is_terminal() && io::stdout().is_terminal();
+        let interactive = match std::env::var(PROGRESS_VAR).as_deref() {
+            Ok("1") => true,
+            Ok("0") => false,
+            _ => io::stderr().is_terminal() && io::stdout().is_terminal(),
+        };
         Bar {
-            bar: interactive.then(|| {
-                let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-                bar.enable_steady_tick(Duration::from_millis(200));
-                bar
-            }),
+            bar: interactive
+                .then(|| ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden())),
             styled: false,
+            bytes: 0,
+            started: std::time::Instant::now(),
         }
     }
 
     fn update(&mut self, Progress { bytes, total }: Progress) {
         let Some(bar) = &self.bar else { return };
+        self.bytes = bytes;
         if !self.styled {
             self.styled = true;
             let style = match total {
@@ -297,20 +310,50 @@ impl Bar {
             if let Ok(style) = style {
                 bar.set_style(style);
             }
+            bar.set_position(bytes);
+            // Drawn only now that it has its style and its numbers.
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+            bar.enable_steady_tick(Duration::from_millis(200));
+            return;
         }
         bar.set_position(bytes);
     }
 
     fn finish(&mut self) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
+        let Some(bar) = self.bar.take() else { return };
+        bar.finish_and_clear();
+        if self.styled {
+            eprintln!("{}", summary(self.bytes, self.started.elapsed()));
         }
     }
+}
+
+/// The line a finished transfer leaves: bytes, time and mean rate.
+fn summary(bytes: u64, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64();
+    let rate = match secs > 0.0 {
+        true => bytes as f64 / secs,
+        false => 0.0,
+    };
+    format!(
+        "{bytes} bytes ({}) in {secs:.2} s, {}/s",
+        indicatif::BinaryBytes(bytes),
+        indicatif::BinaryBytes(rate as u64)
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn summary_lines() {
+        assert_eq!(
+            summary(3 * 1024 * 1024, Duration::from_secs(2)),
+            "3145728 bytes (3.00 MiB) in 2.00 s, 1.50 MiB/s"
+        );
+        assert_eq!(summary(0, Duration::ZERO), "0 bytes (0 B) in 0.00 s, 0 B/s");
+    }
 
     #[test]
     fn default_output_is_the_last_component() {

@@ -782,6 +782,40 @@ fn get_several_urls_and_patterns(driver: Driver) {
     assert_eq!(out.status.code(), Some(2), "-o FILE with several files");
 }
 
+/// With the bar forced on (FERRY_PROGRESS=1), a finished transfer
+/// leaves one summary line on stderr, and never a bare `0/0` frame; the
+/// bar is off by default when nothing is a terminal.
+fn progress_leaves_one_summary_line(driver: Driver) {
+    let root = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("f.bin"), data(300_000)).unwrap();
+    let server = Serve::start(Some(driver), root.path(), &[]);
+    for url in [server.ftp_url("f.bin"), server.url("f.bin")] {
+        let out = Command::new(FERRY)
+            .args(["-q", "get", "-o", "out.bin", &url])
+            .env("FERRY_PROGRESS", "1")
+            .current_dir(work.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(!err.contains("0/0"), "{err:?}");
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 1, "{err:?}");
+        assert!(
+            lines[0].starts_with("300000 bytes (292.97 KiB) in ") && lines[0].ends_with("/s"),
+            "{err:?}"
+        );
+        let out = ferry(&["-q", "get", "-o", "out.bin", &url], work.path());
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
 // The tests above that start `ferry serve` run once per driver.
 ferry_interop::driver_tests!(
     get_and_put_through_the_binary,
@@ -794,4 +828,5 @@ ferry_interop::driver_tests!(
     ftp_ls_forms_through_the_binary,
     ftp_user_flag_and_remote_time,
     get_several_urls_and_patterns,
+    progress_leaves_one_summary_line,
 );
