@@ -323,6 +323,19 @@ pub struct GetArgs {
     /// FTP: resume a partial download, appending to the local file from its length (REST).
     #[arg(short = 'c', long = "continue")]
     pub resume: bool,
+    /// FTP: download a directory tree (URL ending in "/"), into DEST (a
+    /// last argument that is not a URL) or -o DIR [default: the remote
+    /// directory's name]; MLSD where the server has it, else LIST.
+    #[arg(short = 'r', long)]
+    pub recursive: bool,
+    /// With -r: skip files whose local copy has the remote size and
+    /// modification time already.
+    #[arg(long, requires = "recursive")]
+    pub newer: bool,
+    /// With -r: this many files at once, each on its own connection.
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "recursive",
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
     /// FTP: leave the downloaded file's modification time as the download
     /// made it, instead of the remote file's (MDTM; as curl -R, by default).
     #[arg(long)]

@@ -19,6 +19,9 @@ use crate::Failure;
 /// matches) in turn; with more than one file, `-o` must be a directory.
 /// The first failure ends the command.
 pub fn get(args: GetArgs) -> Result<(), Failure> {
+    if args.recursive {
+        return get_tree(&args);
+    }
     let mut files = Vec::new();
     for text in &args.urls {
         match parse_url(text)? {
@@ -68,6 +71,32 @@ pub fn put(args: PutArgs) -> Result<(), Failure> {
 /// Parses a `get`/`put`/`ls` URL; a bad one is a usage error.
 pub fn parse_url(text: &str) -> Result<Url, Failure> {
     Url::parse(text).map_err(|err| Failure::Usage(format!("bad URL {text:?}: {err}")))
+}
+
+/// `ferry get -r URL/dir/ [DEST]`.
+fn get_tree(args: &GetArgs) -> Result<(), Failure> {
+    let (dest, urls) = match args.urls.split_last() {
+        Some((last, rest)) if !last.contains("://") && !rest.is_empty() => {
+            (Some(PathBuf::from(last)), rest)
+        }
+        _ => (args.output.clone(), &args.urls[..]),
+    };
+    let [url] = urls else {
+        return Err(Failure::Usage("get -r takes one URL (and DEST)".to_owned()));
+    };
+    let Url::Ftp(url) = parse_url(url)? else {
+        return Err(Failure::Usage(
+            "get -r works with ftp:// URLs only: TFTP cannot list".to_owned(),
+        ));
+    };
+    let dest = match dest {
+        Some(dest) => dest,
+        None => match url.path.trim_end_matches('/').rsplit('/').next() {
+            Some(name) if !name.is_empty() => PathBuf::from(name),
+            _ => PathBuf::from("."),
+        },
+    };
+    ftp::get_tree(url, args, &dest)
 }
 
 fn tftp_get(url: TftpUrl, args: &GetArgs, output: Option<&Path>) -> Result<(), Failure> {

@@ -2,12 +2,12 @@
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
 use ferry_blocking::ftp::client::{
-    entries, ClientTls, ClientTlsOptions, ConnectOptions, Connection, DataMode, EntryKind, Output,
-    Security, TransferType,
+    entries, ClientTls, ClientTlsOptions, ConnectOptions, Connection, DataMode, Entry, EntryKind,
+    Output, Security, TransferType,
 };
 use ftp_proto::ascii::Decoder;
 use ftp_proto::glob;
@@ -62,6 +62,115 @@ pub fn get(url: FtpUrl, args: &GetArgs, output: Option<&Path>) -> Result<(), Fai
     }
     quit(ftp);
     Ok(())
+}
+
+/// One file of a tree download.
+struct TreeFile {
+    remote: String,
+    local: PathBuf,
+    entry: Entry,
+}
+
+/// `ferry get -r`: walks the remote tree (MLSD or LIST, as the server
+/// allows), makes its directories under `dest`, then fetches the files,
+/// on `--parallel` connections. Entry names never hold `/` or `..`
+/// (the listing readers refuse them), so nothing lands outside `dest`.
+pub fn get_tree(url: FtpUrl, args: &GetArgs, dest: &Path) -> Result<(), Failure> {
+    let mut ftp = open_typed(&url, &args.protocol)?;
+    let mut files = Vec::new();
+    let mut pending = vec![(url.path.trim_end_matches('/').to_owned(), dest.to_owned())];
+    while let Some((dir, local)) = pending.pop() {
+        std::fs::create_dir_all(&local)
+            .map_err(|err| Failure::Failed(format!("{}: {err}", local.display())))?;
+        let listed = ftp
+            .entries((!dir.is_empty()).then_some(dir.as_str()))
+            .map_err(failure)?;
+        for entry in listed {
+            let remote = match dir.is_empty() {
+                true => entry.name.clone(),
+                false => format!("{dir}/{}", entry.name),
+            };
+            let local = local.join(&entry.name);
+            match entry.kind {
+                EntryKind::Directory => pending.push((remote, local)),
+                EntryKind::File => files.push(TreeFile {
+                    remote,
+                    local,
+                    entry,
+                }),
+                EntryKind::Link | EntryKind::Other => {
+                    tracing::debug!(path = remote, "not a file or directory: left out")
+                }
+            }
+        }
+    }
+    let workers = usize::from(args.parallel).clamp(1, files.len().max(1));
+    let mut shares: Vec<Vec<TreeFile>> = (0..workers).map(|_| Vec::new()).collect();
+    for (i, file) in files.into_iter().enumerate() {
+        shares[i % workers].push(file);
+    }
+    let first = shares.remove(0);
+    let results: Vec<Result<(), Failure>> =
+        std::thread::scope(|scope| {
+            let others: Vec<_> = shares
+                .into_iter()
+                .map(|share| {
+                    let url = &url;
+                    scope.spawn(move || {
+                        let mut ftp = open_typed(url, &args.protocol)?;
+                        fetch_all(&mut ftp, share, args)?;
+                        quit(ftp);
+                        Ok(())
+                    })
+                })
+                .collect();
+            let mut results = vec![fetch_all(&mut ftp, first, args)];
+            for worker in others {
+                results.push(worker.join().unwrap_or_else(|_| {
+                    Err(Failure::Failed("a download thread panicked".to_owned()))
+                }));
+            }
+            results
+        });
+    quit(ftp);
+    results.into_iter().collect()
+}
+
+fn fetch_all(ftp: &mut Connection, files: Vec<TreeFile>, args: &GetArgs) -> Result<(), Failure> {
+    for file in files {
+        let modified = match file.entry.modified {
+            Some(secs) => Some(secs),
+            None => ftp.modified(&file.remote).ok(),
+        };
+        if args.newer && same_file(&file.local, file.entry.size, modified) {
+            tracing::debug!(path = file.remote, "already here: skipped");
+            continue;
+        }
+        ftp.get(&file.remote, Output::Path(&file.local), &mut |_| {})
+            .map_err(failure)?;
+        if let (Some(secs), false) = (modified, args.no_remote_time) {
+            if let Err(err) = set_local_time(&file.local, secs) {
+                tracing::warn!(file = %file.local.display(), error = %err, "cannot set the modification time");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `--newer`: the local file has the remote size and modification time.
+fn same_file(local: &Path, size: Option<u64>, modified: Option<i64>) -> bool {
+    let (Some(size), Some(modified)) = (size, modified) else {
+        return false;
+    };
+    let Ok(meta) = std::fs::metadata(local) else {
+        return false;
+    };
+    let secs = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64);
+    meta.is_file() && meta.len() == size && secs == Some(modified)
 }
 
 /// The files a `get` URL names: itself, or, when its last component is

@@ -816,6 +816,92 @@ fn progress_leaves_one_summary_line(driver: Driver) {
     }
 }
 
+/// `get -r` copies a tree byte for byte with the remote times (MLSD's
+/// `modify`), on several connections with `--parallel`; `--newer` leaves
+/// files that already have the remote size and time.
+fn get_recursive_keeps_times_and_skips_with_newer(driver: Driver) {
+    let root = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let then = std::time::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+    let mut files = Vec::new();
+    for (i, name) in [
+        "tree/a.bin",
+        "tree/sub/b c.bin",
+        "tree/sub/deeper/d.bin",
+        "tree/e.bin",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let path = root.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, data(1000 * i + 7)).unwrap();
+        let when = then + Duration::from_secs(i as u64 * 60);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+        files.push((
+            name.strip_prefix("tree/").unwrap(),
+            data(1000 * i + 7),
+            when,
+        ));
+    }
+    std::fs::create_dir(root.path().join("tree/empty")).unwrap();
+    let server = Serve::start(Some(driver), root.path(), &[]);
+    let out = ferry(
+        &[
+            "get",
+            "-r",
+            "--parallel",
+            "3",
+            &server.ftp_url("tree/"),
+            "copy",
+        ],
+        work.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let copy = work.path().join("copy");
+    for (name, content, when) in &files {
+        let path = copy.join(name);
+        assert!(std::fs::read(&path).unwrap() == *content, "{name} differs");
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().modified().unwrap(),
+            *when,
+            "{name}"
+        );
+    }
+    assert!(copy.join("empty").is_dir());
+
+    // Same size and time: --newer leaves the local bytes as they are.
+    let a = copy.join("a.bin");
+    std::fs::write(&a, vec![b'x'; 7]).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&a)
+        .unwrap()
+        .set_modified(then)
+        .unwrap();
+    let out = ferry(
+        &["get", "-r", "--newer", &server.ftp_url("tree/"), "copy"],
+        work.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&a).unwrap(), vec![b'x'; 7]);
+    let out = ferry(
+        &["get", "-r", &server.ftp_url("tree/"), "copy"],
+        work.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::read(&a).unwrap() == data(7));
+    // The default destination is the remote directory's name.
+    let out = ferry(&["get", "-r", &server.ftp_url("tree/sub/")], work.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::read(work.path().join("sub/deeper/d.bin")).unwrap() == data(2007));
+}
+
 // The tests above that start `ferry serve` run once per driver.
 ferry_interop::driver_tests!(
     get_and_put_through_the_binary,
@@ -829,4 +915,5 @@ ferry_interop::driver_tests!(
     ftp_user_flag_and_remote_time,
     get_several_urls_and_patterns,
     progress_leaves_one_summary_line,
+    get_recursive_keeps_times_and_skips_with_newer,
 );
