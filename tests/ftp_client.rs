@@ -517,3 +517,41 @@ fn patterns_names_and_file_operations() {
         out.stderr
     );
 }
+
+/// `get -r` against vsftpd, which has no MLSD: the tree comes from LIST,
+/// each file's time from MDTM, byte-exact, with --parallel.
+#[test]
+fn recursive_get_over_list_keeps_times() {
+    let Some(server) = Vsftpd::start() else {
+        return;
+    };
+    let work = temp_dir("work");
+    let tree = server.root().join("tree");
+    std::fs::create_dir_all(tree.join("sub dir")).unwrap();
+    let a = make_file(&tree, "a.bin", 100_000, 7);
+    let b = make_file(&tree.join("sub dir"), "b.bin", 5, 8);
+    let then = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_500_000_000);
+    for path in [tree.join("a.bin"), tree.join("sub dir/b.bin")] {
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(then)
+            .unwrap();
+    }
+    ferry_in(
+        work.path(),
+        &["get", "-r", "--parallel", "2", &server.url("tree/"), "out"],
+    )
+    .assert_success("get -r");
+    let out = work.path().join("out");
+    assert_file_eq(&out.join("a.bin"), &a);
+    assert_file_eq(&out.join("sub dir/b.bin"), &b);
+    for path in [out.join("a.bin"), out.join("sub dir/b.bin")] {
+        assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), then);
+    }
+    let commands = server.commands();
+    assert!(sent(&commands, "MLSD").is_empty());
+    assert!(!sent(&commands, "LIST").is_empty());
+    assert!(sent(&commands, "MDTM").contains(&"MDTM tree/a.bin"));
+}
