@@ -353,6 +353,19 @@ pub struct PutArgs {
     /// FTPS, port 990 by default) or tftp://host[:port]/path (a path
     /// ending in "/" gets the file's name).
     pub url: String,
+    /// FTP: upload the directory FILE as the tree at URL (made where
+    /// missing), giving each file its local modification time with MFMT
+    /// where the server's FEAT lists it.
+    #[arg(short = 'r', long)]
+    pub recursive: bool,
+    /// With -r: skip files the server has already with the local size and
+    /// modification time.
+    #[arg(long, requires = "recursive")]
+    pub newer: bool,
+    /// With -r: this many files at once, each on its own connection.
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "recursive",
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
     #[command(flatten)]
     pub protocol: ProtocolArgs,
 }

@@ -63,6 +63,10 @@ pub fn get(args: GetArgs) -> Result<(), Failure> {
 
 pub fn put(args: PutArgs) -> Result<(), Failure> {
     match parse_url(&args.url)? {
+        Url::Ftp(url) if args.recursive => ftp::put_tree(url, &args),
+        Url::Tftp(_) if args.recursive => Err(Failure::Usage(
+            "put -r works with ftp:// URLs only".to_owned(),
+        )),
         Url::Ftp(url) => ftp::put(url, &args),
         Url::Tftp(url) => tftp_put(url, &args),
     }

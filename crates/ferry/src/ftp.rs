@@ -7,7 +7,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use ferry_blocking::ftp::client::{
     entries, ClientTls, ClientTlsOptions, ConnectOptions, Connection, DataMode, Entry, EntryKind,
-    Output, Security, TransferType,
+    Input, Output, Security, TransferType,
 };
 use ftp_proto::ascii::Decoder;
 use ftp_proto::glob;
@@ -236,6 +236,155 @@ fn set_local_time(path: &Path, secs: i64) -> io::Result<()> {
         Err(_) => UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs()),
     };
     File::options().write(true).open(path)?.set_modified(time)
+}
+
+/// One file of a tree upload.
+struct UpFile {
+    local: PathBuf,
+    remote: String,
+    size: u64,
+    modified: Option<i64>,
+}
+
+/// `ferry put -r DIR URL/dir/`: walks DIR (files and directories; links
+/// and special files left out), lists what the server has there already,
+/// makes the missing directories, then uploads the files on `--parallel`
+/// connections and sets each one's time with MFMT where FEAT lists it.
+pub fn put_tree(url: FtpUrl, args: &PutArgs) -> Result<(), Failure> {
+    let local_error =
+        |path: &Path, err: io::Error| Failure::Failed(format!("{}: {err}", path.display()));
+    if !args.file.is_dir() {
+        return Err(Failure::Usage(format!(
+            "{} is not a directory",
+            args.file.display()
+        )));
+    }
+    let base = url.path.trim_end_matches('/').to_owned();
+    let join = |dir: &str, name: &str| match dir.is_empty() {
+        true => name.to_owned(),
+        false => format!("{dir}/{name}"),
+    };
+    let mut dirs = Vec::new();
+    let mut files = Vec::new();
+    let mut pending = vec![(args.file.clone(), base.clone())];
+    while let Some((local, remote)) = pending.pop() {
+        dirs.push(remote.clone());
+        let listing = std::fs::read_dir(&local).map_err(|e| local_error(&local, e))?;
+        for item in listing {
+            let item = item.map_err(|e| local_error(&local, e))?;
+            let path = item.path();
+            let Some(name) = item.file_name().to_str().map(str::to_owned) else {
+                return Err(Failure::Failed(format!("{}: not UTF-8", path.display())));
+            };
+            let meta = std::fs::symlink_metadata(&path).map_err(|e| local_error(&path, e))?;
+            if meta.is_dir() {
+                pending.push((path, join(&remote, &name)));
+            } else if meta.is_file() {
+                let modified = meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                    .map(|d| d.as_secs() as i64);
+                files.push(UpFile {
+                    local: path,
+                    remote: join(&remote, &name),
+                    size: meta.len(),
+                    modified,
+                });
+            }
+        }
+    }
+    let mut ftp = open_typed(&url, &args.protocol)?;
+    // What is there already: a directory that cannot be listed is taken
+    // as missing, and MKD says the rest.
+    let mut there = std::collections::HashMap::new();
+    for dir in &dirs {
+        if let Ok(listed) = ftp.entries((!dir.is_empty()).then_some(dir.as_str())) {
+            there.insert(dir.clone(), None);
+            for entry in listed.into_iter().filter(|e| e.kind == EntryKind::File) {
+                there.insert(join(dir, &entry.name), Some(entry));
+            }
+        }
+    }
+    for dir in dirs
+        .iter()
+        .filter(|d| !d.is_empty() && !there.contains_key(*d))
+    {
+        ftp.make_dir(dir).map_err(failure)?;
+    }
+    let files: Vec<(UpFile, Option<Entry>)> = files
+        .into_iter()
+        .map(|f| {
+            let entry = there.get(&f.remote).cloned().flatten();
+            (f, entry)
+        })
+        .collect();
+    let workers = usize::from(args.parallel).clamp(1, files.len().max(1));
+    let mut shares: Vec<Vec<_>> = (0..workers).map(|_| Vec::new()).collect();
+    for (i, file) in files.into_iter().enumerate() {
+        shares[i % workers].push(file);
+    }
+    let first = shares.remove(0);
+    let results: Vec<Result<(), Failure>> =
+        std::thread::scope(|scope| {
+            let others: Vec<_> = shares
+                .into_iter()
+                .map(|share| {
+                    let url = &url;
+                    scope.spawn(move || {
+                        let mut ftp = open_typed(url, &args.protocol)?;
+                        send_all(&mut ftp, share, args.newer)?;
+                        quit(ftp);
+                        Ok(())
+                    })
+                })
+                .collect();
+            let mut results = vec![send_all(&mut ftp, first, args.newer)];
+            for worker in others {
+                results.push(worker.join().unwrap_or_else(|_| {
+                    Err(Failure::Failed("an upload thread panicked".to_owned()))
+                }));
+            }
+            results
+        });
+    quit(ftp);
+    results.into_iter().collect()
+}
+
+fn send_all(
+    ftp: &mut Connection,
+    files: Vec<(UpFile, Option<Entry>)>,
+    newer: bool,
+) -> Result<(), Failure> {
+    for (file, there) in files {
+        if newer {
+            if let Some(there) = there {
+                let remote_time = match there.modified {
+                    Some(secs) => Some(secs),
+                    None => ftp.modified(&file.remote).ok(),
+                };
+                if there.size == Some(file.size)
+                    && remote_time.is_some()
+                    && remote_time == file.modified
+                {
+                    tracing::debug!(path = file.remote, "already there: skipped");
+                    continue;
+                }
+            }
+        }
+        ftp.put(Input::Path(&file.local), &file.remote, &mut |_| {})
+            .map_err(failure)?;
+        if let Some(secs) = file.modified {
+            match ftp.set_modified(&file.remote, secs) {
+                Ok(true) => {}
+                Ok(false) => tracing::debug!("no MFMT: the server keeps its own times"),
+                Err(err) => {
+                    tracing::warn!(path = file.remote, error = %err, "modification time not set")
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn put(url: FtpUrl, args: &PutArgs) -> Result<(), Failure> {

@@ -902,6 +902,76 @@ fn get_recursive_keeps_times_and_skips_with_newer(driver: Driver) {
     assert!(std::fs::read(work.path().join("sub/deeper/d.bin")).unwrap() == data(2007));
 }
 
+/// `put -r` sends a tree byte for byte, makes its directories, sets each
+/// file's time with MFMT (ferry lists it in FEAT), and with `--newer`
+/// leaves the files the server has with the same size and time.
+fn put_recursive_keeps_times_and_skips_with_newer(driver: Driver) {
+    let root = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let then = std::time::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+    let mut files = Vec::new();
+    for (i, name) in ["a.bin", "sub/b c.bin", "sub/deeper/d.bin"]
+        .into_iter()
+        .enumerate()
+    {
+        let path = work.path().join("src").join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, data(3000 * i + 5)).unwrap();
+        let when = then + Duration::from_secs(i as u64 * 3600);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+        files.push((name, data(3000 * i + 5), when));
+    }
+    std::fs::create_dir(root.path().join("up")).unwrap();
+    let server = Serve::start(Some(driver), root.path(), &["--write"]);
+    let out = ferry(
+        &[
+            "put",
+            "-r",
+            "--parallel",
+            "2",
+            "src",
+            &server.ftp_url("up/tree/"),
+        ],
+        work.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let tree = root.path().join("up/tree");
+    for (name, content, when) in &files {
+        let path = tree.join(name);
+        assert!(std::fs::read(&path).unwrap() == *content, "{name} differs");
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().modified().unwrap(),
+            *when,
+            "{name}"
+        );
+    }
+    let a = tree.join("a.bin");
+    std::fs::write(&a, vec![b'x'; 5]).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&a)
+        .unwrap()
+        .set_modified(then)
+        .unwrap();
+    let out = ferry(
+        &["put", "-r", "--newer", "src", &server.ftp_url("up/tree/")],
+        work.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&a).unwrap(), vec![b'x'; 5]);
+    let out = ferry(
+        &["put", "-r", "src", &server.ftp_url("up/tree/")],
+        work.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::read(&a).unwrap() == data(5));
+}
+
 // The tests above that start `ferry serve` run once per driver.
 ferry_interop::driver_tests!(
     get_and_put_through_the_binary,
@@ -916,4 +986,5 @@ ferry_interop::driver_tests!(
     get_several_urls_and_patterns,
     progress_leaves_one_summary_line,
     get_recursive_keeps_times_and_skips_with_newer,
+    put_recursive_keeps_times_and_skips_with_newer,
 );
