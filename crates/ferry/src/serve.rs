@@ -303,6 +303,8 @@ impl Reload {
                     error = %err,
                     "tls certificate not reloaded, the old one stays"
                 ),
+                // Loading a certificate writes nothing to standard output.
+                Err(Failure::ClosedOutput) => {}
             }
         }
     }

@@ -261,6 +261,10 @@ impl Dialogue {
                 ctx.send(&command);
                 Ok((Dialogue::Single(Single::MakeDir(path)), Flow::AwaitReply))
             }
+            Op::SetModified { path, modified } => {
+                let path = checked(&path, true)?;
+                single(ctx, Command::Mfmt { modified, path }, Single::Plain)
+            }
             Op::RemoveDir(path) => single(ctx, Command::Rmd(checked(&path, true)?), Single::Plain),
             Op::Delete(path) => single(ctx, Command::Dele(checked(&path, true)?), Single::Plain),
             Op::Rename { from, to } => {

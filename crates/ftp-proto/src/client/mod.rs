@@ -73,6 +73,7 @@
 
 mod config;
 mod dialogue;
+pub mod entries;
 mod error;
 mod event;
 mod features;

@@ -43,6 +43,16 @@ pub enum Op {
     Size(String),
     /// MDTM path (RFC 3659 §3) -> [`Outcome::Modified`].
     Mdtm(String),
+    /// `MFMT YYYYMMDDHHMMSS path` (draft-somers-ftp-mfxx §3): set the
+    /// file's modification time, Unix seconds UTC -> [`Outcome::Ok`].
+    /// Only servers whose FEAT lists it know it
+    /// ([`Features::mfmt`](super::Features::mfmt)).
+    SetModified {
+        /// The file.
+        path: String,
+        /// The new modification time, Unix seconds UTC.
+        modified: i64,
+    },
     /// MKD path -> [`Outcome::Path`]: the path from the 257 reply, or
     /// the one asked for when the reply quotes none.
     MakeDir(String),
