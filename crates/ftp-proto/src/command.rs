@@ -779,7 +779,7 @@ impl<'a> Command<'a> {
 }
 
 /// Writes `n` in decimal without going through `core::fmt`.
-fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+pub(crate) fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {
