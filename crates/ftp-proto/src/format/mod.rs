@@ -55,9 +55,10 @@ pub enum Representation {
 }
 
 /// STRU (RFC 959 §3.1.2) as mapped to a Unix file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Structure {
     /// STRU F: a sequence of bytes.
+    #[default]
     File,
     /// STRU R: a sequence of records, each a line of the file.
     Record,
