@@ -17,6 +17,7 @@ use ferry_service::pace::Pacer;
 use ferry_storage::{StorageError, Upload};
 use ferry_time::Instant;
 use ferry_tls::TlsConn;
+use ftp_proto::format::Format;
 use ftp_proto::server::{
     Completion, DataChannel, Event, Failure, Operation, RequestId, Session, StoreMode, Transfer,
     TransferKind,
@@ -58,7 +59,7 @@ impl Env<'_, '_> {
 /// A transfer after its 150.
 struct Data {
     id: RequestId,
-    ascii: bool,
+    format: Format,
     /// APPE or REST+STOR: the upload starts with a copy of the old file,
     /// made on the pool.
     prepare: bool,
@@ -412,7 +413,7 @@ impl Conn {
             Ok(upload) => {
                 data.state = State::Moving {
                     stream,
-                    mover: Mover::receive(upload, data.ascii, tls.is_some()),
+                    mover: Mover::receive(upload, data.format, tls.is_some()),
                     tls: tls.map(Protected::new),
                 };
                 self.data = Some(data);
@@ -913,7 +914,7 @@ impl Conn {
         let now = env.now();
         let log = &mut self.log;
         let view = &self.view;
-        let begun = service::begin_transfer(&mut self.session, log, view, now, id, &transfer.kind);
+        let begun = service::begin_transfer(&mut self.session, log, view, now, id, &transfer);
         let Some(job) = begun else { return };
         // The 150 goes out before the data connection is opened or taken.
         self.flush(env);
@@ -926,7 +927,7 @@ impl Conn {
         let pacer = Pacer::maybe(limit, now);
         let head = |state| Data {
             id,
-            ascii: transfer.ascii,
+            format: transfer.format,
             protected: transfer.protected,
             upload,
             prepare,
@@ -1173,7 +1174,7 @@ impl Conn {
         };
         let protected = tls.is_some();
         let mover = match job {
-            Job::Send(file) => Mover::send(file, data.ascii, protected),
+            Job::Send(download) => Mover::send(download, data.format, protected),
             Job::Listing(bytes) => Mover::listing(bytes),
             Job::Receive(upload) if data.prepare => {
                 // The copy of the old file may take long: on the pool.
@@ -1191,7 +1192,7 @@ impl Conn {
             }
             // Nothing to copy: at once.
             Job::Receive(upload) => match upload.prepare() {
-                Ok(upload) => Mover::receive(upload, data.ascii, protected),
+                Ok(upload) => Mover::receive(upload, data.format, protected),
                 Err(err) => {
                     let _ = stream.shutdown(Shutdown::Both);
                     let completion = Completion::Failed(service::failure(err));

@@ -7,9 +7,10 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 
-use ferry_service::ftp::{self as service, send_file, SendFile, Sink, Source};
+use ferry_service::ftp::{self as service, send_file, Download, SendFile, Sink, Source};
 use ferry_storage::{StorageError, Upload};
 use ferry_tls::TlsConn;
+use ftp_proto::format::Format;
 use ftp_proto::server::Failure;
 use rustix::pipe::{self, PipeFlags, SpliceFlags};
 
@@ -165,13 +166,13 @@ impl Protected {
 impl Mover {
     /// A download of `file`, from its current position; `protected`: on
     /// a TLS data connection.
-    pub(super) fn send(file: File, ascii: bool, protected: bool) -> Mover {
+    pub(super) fn send(download: Download, format: Format, protected: bool) -> Mover {
         // Under TLS the kernel cannot send the file's pages as they are:
         // they are read and encrypted.
-        if ascii || protected {
-            Mover::copy(Source::new(file, ascii))
+        if Source::is_plain(&download, format) && !protected {
+            Mover::SendFile(download.file)
         } else {
-            Mover::SendFile(file)
+            Mover::copy(Source::new(download, format))
         }
     }
 
@@ -190,16 +191,16 @@ impl Mover {
 
     /// An upload into `upload` (prepared), received in TYPE A (`ascii`)
     /// or TYPE I, ready for data.
-    pub(super) fn receive(mut upload: Upload, ascii: bool, protected: bool) -> Mover {
+    pub(super) fn receive(mut upload: Upload, format: Format, protected: bool) -> Mover {
         // Without a second descriptor, the upload is read as TYPE A's is;
         // under TLS it is read and decrypted.
-        let splice_to = if ascii || protected {
+        let splice_to = if !format.is_plain() || protected {
             None
         } else {
             upload.file().try_clone().ok()
         };
         Mover::Receive(Box::new(Receive {
-            sink: Some(Sink::new(upload, ascii)),
+            sink: Some(Sink::new(upload, format)),
             splice_to,
         }))
     }
@@ -229,7 +230,7 @@ impl Mover {
                     SendFile::WouldBlock => return Step::Blocked,
                     SendFile::Unsupported if *moved == 0 => match file.try_clone() {
                         Ok(file) => {
-                            *self = Mover::copy(Source::new(file, false));
+                            *self = Mover::copy(Source::plain(file));
                             return self.step(stream, moved, budget, buffers);
                         }
                         Err(_) => return Step::Failed(Failure::Io),
@@ -506,7 +507,10 @@ impl Receive {
             Ok(Ok(n)) => {
                 *moved += n as u64;
                 *budget -= n;
-                None
+                // MODE B/C, STRU R: the data's own end of file came; a
+                // sender that keeps the connection open is not waited for.
+                let complete = self.sink.as_ref().is_some_and(Sink::is_complete);
+                complete.then(|| self.commit(buffers))
             }
             Ok(Err(failure)) => Some(Step::Failed(failure)),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => Some(Step::Blocked),
@@ -601,6 +605,14 @@ mod tests {
     use ferry_storage::{Root, Upload, UploadMode};
     use ftp_proto::ascii::Encoder;
 
+    fn dl(file: File) -> Download {
+        Download {
+            file,
+            offset: 0,
+            len: None,
+        }
+    }
+
     fn file_with(bytes: &[u8]) -> File {
         let mut file = tempfile::tempfile().unwrap();
         file.write_all(bytes).unwrap();
@@ -642,10 +654,10 @@ mod tests {
     #[test]
     fn sendfile_and_the_buffered_path_send_the_same_bytes() {
         let data = content();
-        let (by_sendfile, n) = send(Mover::send(file_with(&data), false, false));
+        let (by_sendfile, n) = send(Mover::send(dl(file_with(&data)), Format::IMAGE, false));
         assert!(by_sendfile == data);
         assert_eq!(n, data.len() as u64);
-        let (by_copy, n) = send(Mover::copy(Source::new(file_with(&data), false)));
+        let (by_copy, n) = send(Mover::copy(Source::plain(file_with(&data))));
         assert!(by_copy == data);
         assert_eq!(n, data.len() as u64);
     }
@@ -662,7 +674,11 @@ mod tests {
 
     #[test]
     fn type_a_sends_cr_lf_and_counts_wire_bytes() {
-        let (wire, n) = send(Mover::send(file_with(b"one\ntwo\r\nthree\n"), true, false));
+        let (wire, n) = send(Mover::send(
+            dl(file_with(b"one\ntwo\r\nthree\n")),
+            Format::ASCII,
+            false,
+        ));
         assert_eq!(wire, b"one\r\ntwo\r\nthree\r\n");
         assert_eq!(n, wire.len() as u64);
     }
@@ -670,8 +686,7 @@ mod tests {
     #[test]
     fn a_download_yields_after_its_budget() {
         // A writer that takes everything: only the budget stops a step.
-        let Mover::Buffered(mut copy) = Mover::copy(Source::new(file_with(&content()), false))
-        else {
+        let Mover::Buffered(mut copy) = Mover::copy(Source::plain(file_with(&content()))) else {
             unreachable!()
         };
         let mut sink = Vec::new();
@@ -719,7 +734,8 @@ mod tests {
             .collect();
         let mut expected = Vec::new();
         Encoder::new().encode(&text, &mut expected);
-        let Mover::Buffered(mut copy) = Mover::send(file_with(&text), true, false) else {
+        let Mover::Buffered(mut copy) = Mover::send(dl(file_with(&text)), Format::ASCII, false)
+        else {
             unreachable!()
         };
         let mut buffers = Buffers::new();
@@ -783,7 +799,11 @@ mod tests {
     }
 
     fn receive(upload: Upload, ascii: bool) -> Receive {
-        Receive(Mover::receive(upload, ascii, false))
+        Receive(Mover::receive(
+            upload,
+            if ascii { Format::ASCII } else { Format::IMAGE },
+            false,
+        ))
     }
 
     /// Runs `mover` (an upload) to its end on a non-blocking loopback
@@ -815,7 +835,7 @@ mod tests {
         let data = content();
         let mut buffers = Buffers::new();
         assert!(buffers.pipe.is_some());
-        let mover = Mover::receive(upload(dir.path(), "up.bin"), false, false);
+        let mover = Mover::receive(upload(dir.path(), "up.bin"), Format::IMAGE, false);
         let Mover::Receive(receive) = &mover else {
             unreachable!()
         };
@@ -826,7 +846,7 @@ mod tests {
         // The pipe is left empty for the next upload: a second one, with
         // other bytes, arrives whole too.
         let other: Vec<u8> = data.iter().rev().copied().collect();
-        let mover = Mover::receive(upload(dir.path(), "two.bin"), false, false);
+        let mover = Mover::receive(upload(dir.path(), "two.bin"), Format::IMAGE, false);
         assert_eq!(
             upload_over_tcp(mover, other.clone(), &mut buffers),
             other.len() as u64
@@ -839,7 +859,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut buffers = Buffers::new();
         let wire: Vec<u8> = (0..100_000).flat_map(|_| *b"line\r\n").collect();
-        let mover = Mover::receive(upload(dir.path(), "a.txt"), true, false);
+        let mover = Mover::receive(upload(dir.path(), "a.txt"), Format::ASCII, false);
         assert_eq!(
             upload_over_tcp(mover, wire.clone(), &mut buffers),
             wire.len() as u64

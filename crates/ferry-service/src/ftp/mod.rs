@@ -32,7 +32,7 @@ pub use net::{
     connect_from, connect_from_nonblocking, control_listener, listen, PassivePorts,
     CONNECT_TIMEOUT, LISTEN_BACKLOG,
 };
-pub use requests::{authenticate, failure, metadata, open_job, perform, Job, View};
+pub use requests::{authenticate, failure, metadata, open_job, perform, Download, Job, View};
 pub use transfer::{begin_transfer, completion, end_transfer, send_file, SendFile, Sink, Source};
 
 /// Default limit of control connections served at once.

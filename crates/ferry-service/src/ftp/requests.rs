@@ -11,8 +11,11 @@ use std::io::{Seek, SeekFrom};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ferry_storage::{DirEntry, FileInfo, NewUpload, Root, StorageError, UploadMode};
+use ftp_proto::format::Encoder;
 use ftp_proto::listing::{self, FileKind, ListFormat, Metadata};
-use ftp_proto::server::{Access, Completion, Failure, Operation, Pattern, StoreMode, TransferKind};
+use ftp_proto::server::{
+    Access, Completion, Failure, Operation, Pattern, StoreMode, Transfer, TransferKind,
+};
 use ftp_proto::RootPath;
 
 use super::{hash, ServerConfig};
@@ -21,13 +24,25 @@ use super::{hash, ServerConfig};
 #[derive(Debug)]
 pub enum Job {
     /// RETR: the file, positioned at the REST offset.
-    Send(File),
+    Send(Download),
     /// LIST, NLST, MLSD: the lines, ready.
     Listing(Vec<u8>),
     /// STOR, APPE, STOU: the temporary file (still to be filled with the
     /// old file's bytes for APPE and REST+STOR, by [`NewUpload::prepare`],
     /// which may take long), published on a clean end.
     Receive(NewUpload),
+}
+
+/// A RETR's file and the part of it to send.
+#[derive(Debug)]
+pub struct Download {
+    /// The file, positioned at `offset`.
+    pub file: File,
+    /// Where the transfer starts (REST, RANG): restart markers count from
+    /// here.
+    pub offset: u64,
+    /// RANG: send no more than this many bytes; `None`: to the end.
+    pub len: Option<u64>,
 }
 
 /// What a session sees of the served tree: the root, or a user's home
@@ -106,20 +121,29 @@ pub fn perform(view: &View, op: Operation) -> Completion {
 }
 
 /// Opens what a transfer moves, before its 150: the file to send (at the
-/// REST offset), the upload's temporary file, or the listing's lines.
+/// REST offset), the upload's temporary file, or the listing's lines
+/// (framed already when the transfer's MODE is not S).
 /// Returns the job and the session's [`Completion::Started`] (with the
 /// size for the 150 text, and STOU's chosen name).
-pub fn open_job(view: &View, kind: &TransferKind) -> Result<(Job, Completion), Failure> {
+pub fn open_job(view: &View, transfer: &Transfer) -> Result<(Job, Completion), Failure> {
     let root = &view.root;
-    match kind {
-        TransferKind::Retrieve { path, offset } => {
+    match &transfer.kind {
+        TransferKind::Retrieve { path, offset, len } => {
             let mut read = root.open_read(view.name(path)).map_err(failure)?;
             read.file
                 .seek(SeekFrom::Start(*offset))
                 .map_err(|_| Failure::Io)?;
-            let size = read.len.saturating_sub(*offset);
+            let mut size = read.len.saturating_sub(*offset);
+            if let Some(len) = len {
+                size = size.min(*len);
+            }
+            let download = Download {
+                file: read.file,
+                offset: *offset,
+                len: *len,
+            };
             Ok((
-                Job::Send(read.file),
+                Job::Send(download),
                 Completion::Started {
                     size: Some(size),
                     name: None,
@@ -165,6 +189,13 @@ pub fn open_job(view: &View, kind: &TransferKind) -> Result<(Job, Completion), F
                     }
                     _ => return Err(Failure::Io),
                 }
+            }
+            if !transfer.format.is_plain() {
+                let mut encoder = Encoder::new(transfer.format, 0);
+                let mut framed = Vec::with_capacity(out.len() + 16);
+                encoder.encode(&out, &mut framed);
+                encoder.finish(&mut framed);
+                out = framed;
             }
             Ok((
                 Job::Listing(out),
@@ -403,7 +434,13 @@ mod tests {
                 limit: 3,
             }),
         };
-        match open_job(view, &kind) {
+        let transfer = Transfer {
+            kind,
+            data: ftp_proto::server::DataChannel::Passive,
+            format: ftp_proto::format::Format::IMAGE,
+            protected: false,
+        };
+        match open_job(view, &transfer) {
             Ok((Job::Listing(lines), _)) => String::from_utf8(lines).unwrap(),
             Ok(_) => panic!("not a listing"),
             Err(failure) => format!("{failure:?}"),

@@ -20,6 +20,7 @@ use ferry_service::ftp::{
 use ferry_service::pace::{Pacer, RateLimit};
 use ferry_storage::NewUpload;
 use ferry_tls::{MaybeTls, ReuseKey, ServerTls, TlsStream};
+use ftp_proto::format::Format;
 use ftp_proto::server::{Completion, Failure};
 
 /// Copy buffer for uploads, TYPE A and the fallback download path (each
@@ -64,7 +65,7 @@ pub(super) struct Protect {
 /// Everything a transfer thread needs.
 pub(super) struct Work {
     pub job: Job,
-    pub ascii: bool,
+    pub format: Format,
     /// The transfer's rate limit, if it has one.
     pub limit: Option<RateLimit>,
     /// `Some`: the data connection is TLS.
@@ -84,7 +85,7 @@ pub(super) struct Work {
 pub(super) fn run(work: Work) -> Completion {
     let Work {
         job,
-        ascii,
+        format,
         limit,
         protect,
         connect,
@@ -129,10 +130,12 @@ pub(super) fn run(work: Work) -> Completion {
         pacer: Pacer::maybe(limit, clock::now()),
     };
     let result = match job {
-        Job::Send(file) if ascii => mover.send_buffered(Source::new(file, true)),
-        Job::Send(file) => mover.send_file(file),
+        Job::Send(download) if Source::is_plain(&download, format) => {
+            mover.send_file(download.file)
+        }
+        Job::Send(download) => mover.send_buffered(Source::new(download, format)),
         Job::Listing(bytes) => mover.send_bytes(&bytes),
-        Job::Receive(upload) => mover.receive(upload, ascii),
+        Job::Receive(upload) => mover.receive(upload, format),
     };
     let total = mover.total;
     close(&mut mover.stream, result.is_ok());
@@ -269,7 +272,7 @@ impl Mover<'_> {
     fn send_file(&mut self, file: File) -> Result<(), Failure> {
         if matches!(self.stream, DataStream::Tls(_)) {
             // The kernel cannot encrypt (no kTLS here): through a buffer.
-            return self.send_buffered(Source::new(file, false));
+            return self.send_buffered(Source::plain(file));
         }
         loop {
             self.stopped()?;
@@ -283,7 +286,7 @@ impl Mover<'_> {
                 SendFile::Sent(n) => self.count(n),
                 SendFile::WouldBlock => {}
                 SendFile::Unsupported if self.total == 0 => {
-                    return self.send_buffered(Source::new(file, false));
+                    return self.send_buffered(Source::plain(file));
                 }
                 SendFile::Unsupported => return Err(Failure::DataConnectionLost),
                 SendFile::Failed(failure) => return Err(failure),
@@ -310,8 +313,8 @@ impl Mover<'_> {
     /// Into the upload's temporary file until the client closes the data
     /// connection; only then is the file published. A broken connection
     /// or an ABOR drops the upload, which removes the temporary file.
-    fn receive(&mut self, upload: NewUpload, ascii: bool) -> Result<(), Failure> {
-        let mut sink = Sink::prepare(upload, ascii)?;
+    fn receive(&mut self, upload: NewUpload, format: Format) -> Result<(), Failure> {
+        let mut sink = Sink::prepare(upload, format)?;
         let mut buf = vec![0u8; BUFFER];
         let mut converted = Vec::new();
         loop {
@@ -325,6 +328,11 @@ impl Mover<'_> {
             };
             self.count(n);
             sink.write(&buf[..n], &mut converted)?;
+            if sink.is_complete() {
+                // MODE B/C, STRU R: the data's own end of file came; a
+                // sender that keeps the connection open is not waited for.
+                break;
+            }
         }
         self.stopped()?;
         if let DataStream::Tls(stream) = &self.stream {
@@ -395,7 +403,7 @@ mod tests {
         let (by_sendfile, n) = send(&data, |m, f| m.send_file(f));
         assert!(by_sendfile == data);
         assert_eq!(n, data.len() as u64);
-        let (by_copy, n) = send(&data, |m, f| m.send_buffered(Source::new(f, false)));
+        let (by_copy, n) = send(&data, |m, f| m.send_buffered(Source::plain(f)));
         assert!(by_copy == data);
         assert_eq!(n, data.len() as u64);
     }
@@ -403,7 +411,14 @@ mod tests {
     #[test]
     fn type_a_sends_cr_lf_and_counts_wire_bytes() {
         let (wire, n) = send(b"one\ntwo\r\nthree\n", |m, f| {
-            m.send_buffered(Source::new(f, true))
+            m.send_buffered(Source::new(
+                ferry_service::ftp::Download {
+                    file: f,
+                    offset: 0,
+                    len: None,
+                },
+                Format::ASCII,
+            ))
         });
         assert_eq!(wire, b"one\r\ntwo\r\nthree\r\n");
         assert_eq!(n, wire.len() as u64);
