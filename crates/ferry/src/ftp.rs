@@ -104,36 +104,14 @@ pub fn get_tree(url: FtpUrl, args: &GetArgs, dest: &Path) -> Result<(), Failure>
             }
         }
     }
-    let workers = usize::from(args.parallel).clamp(1, files.len().max(1));
-    let mut shares: Vec<Vec<TreeFile>> = (0..workers).map(|_| Vec::new()).collect();
-    for (i, file) in files.into_iter().enumerate() {
-        shares[i % workers].push(file);
-    }
-    let first = shares.remove(0);
-    let results: Vec<Result<(), Failure>> =
-        std::thread::scope(|scope| {
-            let others: Vec<_> = shares
-                .into_iter()
-                .map(|share| {
-                    let url = &url;
-                    scope.spawn(move || {
-                        let mut ftp = open_typed(url, &args.protocol)?;
-                        fetch_all(&mut ftp, share, args)?;
-                        quit(ftp);
-                        Ok(())
-                    })
-                })
-                .collect();
-            let mut results = vec![fetch_all(&mut ftp, first, args)];
-            for worker in others {
-                results.push(worker.join().unwrap_or_else(|_| {
-                    Err(Failure::Failed("a download thread panicked".to_owned()))
-                }));
-            }
-            results
-        });
-    quit(ftp);
-    results.into_iter().collect()
+    in_parallel(
+        ftp,
+        &url,
+        &args.protocol,
+        args.parallel,
+        files,
+        |ftp, share| fetch_all(ftp, share, args),
+    )
 }
 
 fn fetch_all(ftp: &mut Connection, files: Vec<TreeFile>, args: &GetArgs) -> Result<(), Failure> {
@@ -319,36 +297,14 @@ pub fn put_tree(url: FtpUrl, args: &PutArgs) -> Result<(), Failure> {
             (f, entry)
         })
         .collect();
-    let workers = usize::from(args.parallel).clamp(1, files.len().max(1));
-    let mut shares: Vec<Vec<_>> = (0..workers).map(|_| Vec::new()).collect();
-    for (i, file) in files.into_iter().enumerate() {
-        shares[i % workers].push(file);
-    }
-    let first = shares.remove(0);
-    let results: Vec<Result<(), Failure>> =
-        std::thread::scope(|scope| {
-            let others: Vec<_> = shares
-                .into_iter()
-                .map(|share| {
-                    let url = &url;
-                    scope.spawn(move || {
-                        let mut ftp = open_typed(url, &args.protocol)?;
-                        send_all(&mut ftp, share, args.newer)?;
-                        quit(ftp);
-                        Ok(())
-                    })
-                })
-                .collect();
-            let mut results = vec![send_all(&mut ftp, first, args.newer)];
-            for worker in others {
-                results.push(worker.join().unwrap_or_else(|_| {
-                    Err(Failure::Failed("an upload thread panicked".to_owned()))
-                }));
-            }
-            results
-        });
-    quit(ftp);
-    results.into_iter().collect()
+    in_parallel(
+        ftp,
+        &url,
+        &args.protocol,
+        args.parallel,
+        files,
+        |ftp, share| send_all(ftp, share, args.newer),
+    )
 }
 
 fn send_all(
@@ -620,6 +576,50 @@ fn security(url: &FtpUrl, args: &FtpArgs) -> Result<Security, Failure> {
         true => Security::Implicit(tls),
         false => Security::Explicit(tls),
     })
+}
+
+/// Deals `items` round-robin into `parallel` shares (at least one, at
+/// most one per item): the first runs on `ftp`, each other on a
+/// connection of its own, opened to `url`, all at once. Every session
+/// ends with QUIT; the first failure, if any, is the result.
+fn in_parallel<T: Send>(
+    mut ftp: Connection,
+    url: &FtpUrl,
+    protocol: &ProtocolArgs,
+    parallel: u16,
+    items: Vec<T>,
+    work: impl Fn(&mut Connection, Vec<T>) -> Result<(), Failure> + Sync,
+) -> Result<(), Failure> {
+    let workers = usize::from(parallel).clamp(1, items.len().max(1));
+    let mut shares: Vec<Vec<T>> = (0..workers).map(|_| Vec::new()).collect();
+    for (i, item) in items.into_iter().enumerate() {
+        shares[i % workers].push(item);
+    }
+    let first = shares.remove(0);
+    let work = &work;
+    let results: Vec<Result<(), Failure>> =
+        std::thread::scope(|scope| {
+            let others: Vec<_> = shares
+                .into_iter()
+                .map(|share| {
+                    scope.spawn(move || {
+                        let mut ftp = open_typed(url, protocol)?;
+                        work(&mut ftp, share)?;
+                        quit(ftp);
+                        Ok(())
+                    })
+                })
+                .collect();
+            let mut results = vec![work(&mut ftp, first)];
+            for worker in others {
+                results.push(worker.join().unwrap_or_else(|_| {
+                    Err(Failure::Failed("a transfer thread panicked".to_owned()))
+                }));
+            }
+            results
+        });
+    quit(ftp);
+    results.into_iter().collect()
 }
 
 /// Connects, logs in and sets the representation type for a transfer.
