@@ -10,8 +10,8 @@
 //! fixed:
 //!
 //! - Local bytes are the server's representation. TYPE A sends LF as
-//!   CR LF ([`ascii`](crate::ascii)); TYPE E sends EBCDIC code page 037
-//!   with LF as NL ([`ebcdic`](crate::ebcdic)); TYPE I sends them as they
+//!   CR LF ([`ascii`]); TYPE E sends EBCDIC code page 037
+//!   with LF as NL ([`ebcdic`]); TYPE I sends them as they
 //!   are.
 //! - STRU R: a record is a line. Each LF of the file ends a record (the
 //!   LF itself is not sent, whatever the type), and a last line without
