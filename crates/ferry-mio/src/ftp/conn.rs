@@ -919,11 +919,7 @@ impl Conn {
         // The 150 goes out before the data connection is opened or taken.
         self.flush(env);
         let upload = matches!(transfer.kind, TransferKind::Store { .. });
-        // Listings are not limited: only files' bytes are.
-        let limit = match transfer.kind {
-            TransferKind::List { .. } => None,
-            _ => self.log.rate_limit(env.shared.config.rate_limits),
-        };
+        let limit = self.log.rate_limit(env.shared.config.rate_limits, &job);
         let pacer = Pacer::maybe(limit, now);
         let head = |state| Data {
             id,

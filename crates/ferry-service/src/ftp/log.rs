@@ -66,10 +66,14 @@ impl SessionLog {
         self.peer
     }
 
-    /// The rate limit for this session's file transfers: the anonymous
-    /// one unless a named user logged in.
-    pub fn rate_limit(&self, limits: RateLimits) -> Option<RateLimit> {
-        limits.for_client(self.anonymous)
+    /// The rate limit for `job`, a transfer of this session: the
+    /// anonymous one unless a named user logged in. Listings are not
+    /// limited: only files' bytes are.
+    pub fn rate_limit(&self, limits: RateLimits, job: &super::Job) -> Option<RateLimit> {
+        match job {
+            super::Job::Listing(_) => None,
+            _ => limits.for_client(self.anonymous),
+        }
     }
 
     /// A connection refused because the server runs as many sessions as it may.

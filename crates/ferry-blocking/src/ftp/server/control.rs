@@ -686,11 +686,7 @@ impl Control {
         let stop = Arc::new(AtomicBool::new(false));
         let slot = Arc::new(Mutex::new(None));
         let moved = Arc::new(AtomicU64::new(0));
-        // Listings are not limited: only files' bytes are.
-        let limit = match job {
-            Job::Listing(_) => None,
-            _ => self.log.rate_limit(self.shared.config.rate_limits),
-        };
+        let limit = self.log.rate_limit(self.shared.config.rate_limits, &job);
         let work = data::Work {
             job,
             format,
