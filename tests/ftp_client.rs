@@ -442,3 +442,116 @@ fn ls_session_as_vsftpd_saw_it() {
         ["USER anonymous", "EPSV", "LIST", "QUIT"]
     );
 }
+
+/// Against vsftpd: a pattern matched from its LIST (no MLSD there), `ls -1
+/// dir/` names without the `dir/` vsftpd puts in front, `ls -R`, a reader
+/// that stops early ending ferry quietly, and rm/mv with mkdir refused.
+#[test]
+fn patterns_names_and_file_operations() {
+    let Some(server) = Vsftpd::start() else {
+        return;
+    };
+    let work = temp_dir("work");
+    let pubdir = server.root().join("pub");
+    std::fs::create_dir(&pubdir).unwrap();
+    let a = make_file(&pubdir, "a.iso", 70_000, 1);
+    let b = make_file(&pubdir, "b.iso", 3, 2);
+    make_file(&pubdir, "c.txt", 3, 3);
+    for i in 0..3000 {
+        make_file(
+            server.root(),
+            &format!("many-{i:05}-padding-padding.dat"),
+            0,
+            4,
+        );
+    }
+
+    ferry_in(work.path(), &["get", &server.url("pub/*.iso")]).assert_success("get *.iso");
+    assert_file_eq(&work.path().join("a.iso"), &a);
+    assert_file_eq(&work.path().join("b.iso"), &b);
+    assert!(!work.path().join("c.txt").exists());
+
+    let out = ferry_in(work.path(), &["ls", "-1", &server.url("pub/")]);
+    out.assert_success("ls -1 pub/");
+    let mut names: Vec<_> = String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a.iso", "b.iso", "c.txt"]);
+    assert!(sent(&server.commands(), "NLST").contains(&"NLST pub/"));
+
+    let out = ferry_in(work.path(), &["ls", "-R", "-1", &server.url("upload/")]);
+    out.assert_success("ls -R");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "upload:\n");
+
+    let mut child = ferry()
+        .args(["ls", &server.url("")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 10];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(141));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let up = server.upload_dir();
+    ferry_in(work.path(), &["put", "a.iso", &server.url("upload/")]).assert_success("put");
+    ferry_in(work.path(), &["mv", &server.url("upload/a.iso"), "z.iso"]).assert_success("mv");
+    assert_file_eq(&up.join("z.iso"), &a);
+    ferry_in(work.path(), &["rm", &server.url("upload/z.iso")]).assert_success("rm");
+    assert!(!up.join("z.iso").exists());
+    let out = ferry_in(work.path(), &["mkdir", &server.url("upload/new")]);
+    assert_eq!(out.code(), Some(1));
+    assert!(
+        out.stderr.starts_with("ferry: server error 550"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// `get -r` against vsftpd, which has no MLSD: the tree comes from LIST,
+/// each file's time from MDTM, byte-exact, with --parallel.
+#[test]
+fn recursive_get_over_list_keeps_times() {
+    let Some(server) = Vsftpd::start() else {
+        return;
+    };
+    let work = temp_dir("work");
+    let tree = server.root().join("tree");
+    std::fs::create_dir_all(tree.join("sub dir")).unwrap();
+    let a = make_file(&tree, "a.bin", 100_000, 7);
+    let b = make_file(&tree.join("sub dir"), "b.bin", 5, 8);
+    let then = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_500_000_000);
+    for path in [tree.join("a.bin"), tree.join("sub dir/b.bin")] {
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(then)
+            .unwrap();
+    }
+    ferry_in(
+        work.path(),
+        &["get", "-r", "--parallel", "2", &server.url("tree/"), "out"],
+    )
+    .assert_success("get -r");
+    let out = work.path().join("out");
+    assert_file_eq(&out.join("a.bin"), &a);
+    assert_file_eq(&out.join("sub dir/b.bin"), &b);
+    for path in [out.join("a.bin"), out.join("sub dir/b.bin")] {
+        assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), then);
+    }
+    let commands = server.commands();
+    assert!(sent(&commands, "MLSD").is_empty());
+    assert!(!sent(&commands, "LIST").is_empty());
+    assert!(sent(&commands, "MDTM").contains(&"MDTM tree/a.bin"));
+}

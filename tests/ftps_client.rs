@@ -451,3 +451,56 @@ fn tls_required_against_a_server_without_it() {
     assert!(sent(&commands, "USER").is_empty(), "{commands:?}");
     assert!(sent(&commands, "RETR").is_empty(), "{commands:?}");
 }
+
+/// `put -r` and `get -r` over FTPS against pyftpdlib, which has MLSD and
+/// MFMT: the tree goes up with its times set by MFMT and comes back
+/// byte-exact with its times from MLSD's `modify`.
+#[test]
+fn recursive_put_and_get_keep_times_against_pyftpdlib() {
+    let Some(server) = PyFtpd::start() else {
+        return;
+    };
+    let work = temp_dir("work");
+    let cacert = server.certs().cert();
+    let cacert = cacert.to_str().unwrap();
+    let src = work.path().join("src");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    let a = make_file(&src, "a.bin", 200_000, 91);
+    let b = make_file(&src.join("sub"), "b.bin", 17, 92);
+    let then = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_400_000_000);
+    for path in [src.join("a.bin"), src.join("sub/b.bin")] {
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(then)
+            .unwrap();
+    }
+    let tls = ["--tls", "--cacert", cacert];
+    let mut args = vec!["put", "-r", "--parallel", "2", "src"];
+    let up = server.url("tree/");
+    args.push(&up);
+    args.extend(tls);
+    ferry_in(work.path(), &args).assert_success("put -r");
+    let tree = server.root().join("tree");
+    assert_file_eq(&tree.join("a.bin"), &a);
+    assert_file_eq(&tree.join("sub/b.bin"), &b);
+    for path in [tree.join("a.bin"), tree.join("sub/b.bin")] {
+        assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), then);
+    }
+    let mut args = vec!["get", "-r", &up, "back"];
+    args.extend(tls);
+    ferry_in(work.path(), &args).assert_success("get -r");
+    let back = work.path().join("back");
+    assert_file_eq(&back.join("a.bin"), &a);
+    assert_file_eq(&back.join("sub/b.bin"), &b);
+    assert_eq!(
+        std::fs::metadata(back.join("sub/b.bin"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        then
+    );
+    let log = server.log();
+    assert!(log.contains("MFMT") && log.contains("213"), "{log}");
+}

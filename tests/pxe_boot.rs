@@ -19,6 +19,20 @@
 //! (the default) and with `--tftp-single-port`: slirp relays replies from
 //! any port, so both must work. The boots share port 69 and so run one at
 //! a time.
+//!
+//! The UEFI boot (OVMF) cannot go through slirp: the firmware's own PXE
+//! client, and SYSLINUX's EFI build after it, ignore URLs and send every
+//! request to the DHCP next server, which slirp always names as itself
+//! (10.0.2.2) and answers with its own refusing server. So that guest gets
+//! a tap device in a network namespace of its own, with dnsmasq as its
+//! DHCP server (DHCP only, no DNS and no TFTP) and ferry on the tap's
+//! address, port 69. The NIC has no option ROM, so OVMF's own network
+//! stack boots: it probes the boot file's size (RRQ with tsize 0, the OACK,
+//! then its ERROR 8), fetches `\EFI\BOOT\BOOTX64.EFI` (SYSLINUX's
+//! `syslinux.efi`), which takes `\EFI\BOOT\` as its prefix and asks for
+//! `\EFI\BOOT\ldlinux.e64`, its config names and the kernel: every name
+//! with backslashes, served from `EFI/BOOT/` under the root. The namespace
+//! and its tap vanish with the test's thread and its children.
 
 use std::io::{ErrorKind, Read};
 use std::net::UdpSocket;
@@ -28,9 +42,11 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ferry_interop::{make_file, require_peer, skip_or_fail, temp_dir, Driver, Launched, Service};
+use ferry_interop::{
+    make_file, require_peer, run, skip_or_fail, temp_dir, Driver, Launched, Service,
+};
 
-ferry_interop::driver_tests!(bios_boot_separate_ports, bios_boot_single_port);
+ferry_interop::driver_tests!(bios_boot_separate_ports, bios_boot_single_port, uefi_boot);
 
 /// Where PXE firmware sends its read requests; `ferry serve` listens here.
 const TFTP_ADDR: &str = "127.0.0.1:69";
@@ -65,7 +81,8 @@ const IP_CONFIG: &str = "0A00020F";
 /// emulated NIC); four boots stay within 3 minutes.
 const BOOT_DEADLINE: Duration = Duration::from_secs(45);
 
-/// Port 69 is shared: one boot at a time.
+/// Port 69 is shared, and two emulated guests at once would starve each
+/// other of the two cores: one boot at a time.
 static PORT_69: Mutex<()> = Mutex::new(());
 
 fn bios_boot_separate_ports(driver: Driver) {
@@ -100,8 +117,8 @@ fn bios_boot(driver: Driver, extra: &[&str]) {
     let scratch = temp_dir("pxe-guest");
     let serial = scratch.path().join("serial.log");
     let started = Instant::now();
-    let mut guest = Guest::power_on(&qemu, &serial);
-    let log = guest.wait_for_kernel(&server, &serial);
+    let mut guest = Guest::power_on(bios_guest(&qemu, &serial));
+    let log = guest.wait_for_kernel(&server, &serial, KERNEL, BOOT_DEADLINE);
     let elapsed = started.elapsed();
     drop(guest);
     let kernel_line = log.lines().find(|l| l.contains("file=\"vmlinuz\""));
@@ -147,23 +164,29 @@ fn served_files(root: &Path) -> Vec<(&'static str, u64)> {
         .collect()
 }
 
+/// The BIOS guest: SeaBIOS, iPXE from the NIC's option ROM, slirp.
+fn bios_guest(qemu: &Path, serial: &Path) -> Command {
+    let mut cmd = Command::new(qemu);
+    cmd.args(["-machine", "accel=tcg,graphics=off", "-m", "256"])
+        .args(["-nodefaults", "-display", "none", "-monitor", "none"])
+        .args(["-uuid", GUEST_UUID])
+        .args([
+            "-netdev",
+            "user,id=n0,bootfile=tftp://127.0.0.1/pxelinux.0",
+            "-device",
+        ])
+        .arg(format!("virtio-net-pci,netdev=n0,mac={GUEST_MAC}"))
+        .args(["-boot", "n", "-serial"])
+        .arg(format!("file:{}", serial.display()));
+    cmd
+}
+
 /// A QEMU guest booting from the network, killed when dropped.
 struct Guest(Child);
 
 impl Guest {
-    fn power_on(qemu: &Path, serial: &Path) -> Guest {
-        let child = Command::new(qemu)
-            .args(["-machine", "accel=tcg,graphics=off", "-m", "256"])
-            .args(["-nodefaults", "-display", "none", "-monitor", "none"])
-            .args(["-uuid", GUEST_UUID])
-            .args([
-                "-netdev",
-                "user,id=n0,bootfile=tftp://127.0.0.1/pxelinux.0",
-                "-device",
-            ])
-            .arg(format!("virtio-net-pci,netdev=n0,mac={GUEST_MAC}"))
-            .args(["-boot", "n", "-serial"])
-            .arg(format!("file:{}", serial.display()))
+    fn power_on(mut qemu: Command) -> Guest {
+        let child = qemu
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -174,11 +197,17 @@ impl Guest {
 
     /// Waits until ferry logs the kernel transfer's end and returns the
     /// server's log by then; fails if QEMU stops or the deadline passes.
-    fn wait_for_kernel(&mut self, server: &Launched, serial: &Path) -> String {
-        let deadline = Instant::now() + BOOT_DEADLINE;
+    fn wait_for_kernel(
+        &mut self,
+        server: &Launched,
+        serial: &Path,
+        kernel: &str,
+        limit: Duration,
+    ) -> String {
+        let deadline = Instant::now() + limit;
         loop {
             let log = server.log();
-            if transfers(&log).iter().any(|t| t.file == KERNEL) {
+            if transfers(&log).iter().any(|t| t.file == kernel) {
                 return log;
             }
             if let Some(status) = self.0.try_wait().expect("wait for QEMU") {
@@ -191,7 +220,7 @@ impl Guest {
             let console = console_text(serial);
             if Instant::now() >= deadline || console.contains("No bootable device") {
                 panic!(
-                    "no kernel transfer (deadline {BOOT_DEADLINE:?})\nconsole:\n{console}\nferry:\n{log}"
+                    "no kernel transfer (deadline {limit:?})\nconsole:\n{console}\nferry:\n{log}"
                 );
             }
             thread::sleep(Duration::from_millis(50));
@@ -240,7 +269,9 @@ fn console_text(serial: &Path) -> String {
 /// One `tftp transfer` line of ferry's log.
 #[derive(Debug)]
 struct Transfer {
+    /// The name as the client sent it (the log's escapes undone).
     file: String,
+    options: String,
     bytes: Option<u64>,
     outcome: String,
     level: String,
@@ -255,6 +286,10 @@ fn transfers(log: &str) -> Vec<Transfer> {
             let file = after(" file=\"")
                 .and_then(|rest| rest.split_once('"'))
                 .map_or("", |(file, _)| file)
+                .replace("\\\\", "\\");
+            let options = after(" options=\"")
+                .and_then(|rest| rest.split_once('"'))
+                .map_or("", |(options, _)| options)
                 .to_owned();
             let bytes = after(" bytes=").and_then(|rest| {
                 rest.split(|c: char| !c.is_ascii_digit())
@@ -272,6 +307,7 @@ fn transfers(log: &str) -> Vec<Transfer> {
                 .to_owned();
             Transfer {
                 file,
+                options,
                 bytes,
                 outcome,
                 level,
@@ -303,6 +339,245 @@ fn assert_boot_sequence(log: &str, sizes: &[(&str, u64)]) {
         logged.iter().map(|t| (t.file.clone(), t.bytes)).collect();
     assert_eq!(seen, expected, "transfers in ferry's log:\n{log}");
     for t in &logged {
+        assert_eq!(t.level, "INFO", "{t:?}\n{log}");
+        if misses.contains(&t.file) {
+            assert!(
+                t.outcome.starts_with("refused with error 1"),
+                "{} should be ERROR 1 File not found: {t:?}",
+                t.file
+            );
+        } else {
+            assert_eq!(t.outcome, "ok", "{t:?}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// UEFI: OVMF's own PXE client on a tap device
+
+const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE.fd";
+const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS.fd";
+/// SYSLINUX for x86-64 UEFI (Debian's `syslinux-efi`), and its core module.
+const SYSLINUX_EFI: &str = "/usr/lib/SYSLINUX.EFI/efi64/syslinux.efi";
+const LDLINUX_E64: &str = "/usr/lib/syslinux/modules/efi64/ldlinux.e64";
+
+/// The guest's link: a tap device in the test's own network namespace,
+/// the host side at `UEFI_SERVER`, the guest given `UEFI_GUEST` by DHCP.
+const TAP: &str = "ferrypxe0";
+const UEFI_SERVER: &str = "10.77.0.1";
+const UEFI_GUEST: &str = "10.77.0.15";
+/// `UEFI_GUEST` in hex, as SYSLINUX names its config files.
+const UEFI_IP_CONFIG: &str = "0A4D000F";
+/// The boot file DHCP names: the removable-media path UEFI firmware uses,
+/// backslashes and all.
+const UEFI_BOOT_FILE: &str = "\\EFI\\BOOT\\BOOTX64.EFI";
+/// SYSLINUX's prefix: the boot file's name up to its last separator.
+const UEFI_PREFIX: &str = "\\EFI\\BOOT\\";
+/// A kernel-sized file at lock-step 1408-byte blocks (what SYSLINUX asks).
+const UEFI_KERNEL_LEN: usize = 20 * 1024 * 1024;
+/// Firmware start-up under TCG is slower than SeaBIOS's (8 to 10 s here
+/// before the first DHCP), then about 0.6 s per MiB of kernel: 23 to 25 s
+/// in all.
+const UEFI_DEADLINE: Duration = Duration::from_secs(90);
+
+fn uefi_boot(driver: Driver) {
+    let qemu = require_peer!("qemu-system-x86_64");
+    let dnsmasq = require_peer!("dnsmasq");
+    let ip = require_peer!("ip");
+    for file in [OVMF_CODE, OVMF_VARS, SYSLINUX_EFI, LDLINUX_E64] {
+        if !Path::new(file).is_file() {
+            let _: Option<()> = skip_or_fail(&format!(
+                "{file} is missing (Debian's ovmf, syslinux-efi and syslinux-common provide it)"
+            ));
+            return;
+        }
+    }
+    let _one_guest = PORT_69
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    // A thread of its own: it moves into a new network namespace, and
+    // everything it starts (ip, dnsmasq, ferry, QEMU) lives there too.
+    let boot = thread::spawn(move || uefi_boot_in_own_network(driver, &qemu, &dnsmasq, &ip));
+    if let Err(panic) = boot.join() {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+fn uefi_boot_in_own_network(driver: Driver, qemu: &Path, dnsmasq: &Path, ip: &Path) {
+    // SAFETY: only the network namespace is unshared; file descriptor
+    // tables stay shared (no `FILES`), which is the one way unshare(2) can
+    // break other threads' use of descriptors.
+    let unshared = unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNET) };
+    if let Err(e) = unshared {
+        let _: Option<()> = skip_or_fail(&format!(
+            "cannot make a network namespace ({e}): the UEFI boot test needs root"
+        ));
+        return;
+    }
+    let link = [
+        vec!["tuntap", "add", "dev", TAP, "mode", "tap"],
+        vec!["addr", "add", "10.77.0.1/24", "dev", TAP],
+        vec!["link", "set", TAP, "up"],
+    ];
+    for args in link {
+        run(Command::new(ip).args(&args), Duration::from_secs(10))
+            .assert_success(&format!("ip {}", args.join(" ")));
+    }
+
+    let root = temp_dir("uefi-root");
+    let sizes = uefi_served_files(root.path());
+    let scratch = temp_dir("uefi-guest");
+    let _dhcp = Dhcp::start(dnsmasq, scratch.path());
+    let server = Launched::start_on(
+        Service::Tftp,
+        driver,
+        root.path(),
+        &format!("{UEFI_SERVER}:69"),
+        &[],
+    );
+
+    let serial = scratch.path().join("serial.log");
+    let vars = scratch.path().join("OVMF_VARS.fd");
+    std::fs::copy(OVMF_VARS, &vars).unwrap();
+    let kernel = format!("{UEFI_PREFIX}{KERNEL}");
+    let started = Instant::now();
+    let mut guest = Guest::power_on(uefi_guest(qemu, &vars, &serial));
+    let log = guest.wait_for_kernel(&server, &serial, &kernel, UEFI_DEADLINE);
+    let elapsed = started.elapsed();
+    drop(guest);
+    eprintln!("{driver} UEFI: power-on to kernel fetched in {elapsed:.1?}");
+
+    let console = console_text(&serial);
+    assert!(
+        console.contains(MARKER),
+        "the serial console does not show SYSLINUX reading its config:\n{console}"
+    );
+    assert_uefi_boot_sequence(&log, &sizes);
+}
+
+/// Lays out a UEFI SYSLINUX server under `EFI/BOOT/` and returns each
+/// file's size under the name the guest asks for.
+fn uefi_served_files(root: &Path) -> Vec<(String, u64)> {
+    let dir = root.join("EFI/BOOT");
+    std::fs::create_dir_all(dir.join("pxelinux.cfg")).unwrap();
+    let config = format!("SAY {MARKER}\nDEFAULT k\nLABEL k\n  LINUX {KERNEL}\n");
+    std::fs::write(dir.join("pxelinux.cfg/default"), &config).unwrap();
+    std::fs::copy(SYSLINUX_EFI, dir.join("BOOTX64.EFI")).unwrap();
+    std::fs::copy(LDLINUX_E64, dir.join("ldlinux.e64")).unwrap();
+    make_file(&dir, KERNEL, UEFI_KERNEL_LEN, 13);
+    ["BOOTX64.EFI", "ldlinux.e64", "pxelinux.cfg/default", KERNEL]
+        .into_iter()
+        .map(|name| {
+            let len = std::fs::metadata(dir.join(name)).unwrap().len();
+            (format!("{UEFI_PREFIX}{name}"), len)
+        })
+        .collect()
+}
+
+/// The UEFI guest: OVMF, a virtio NIC without option ROM (so the
+/// firmware's own network stack boots), on the tap device.
+fn uefi_guest(qemu: &Path, vars: &Path, serial: &Path) -> Command {
+    let mut cmd = Command::new(qemu);
+    cmd.args(["-machine", "q35,accel=tcg", "-m", "256"])
+        .args(["-nodefaults", "-display", "none", "-monitor", "none"])
+        .args(["-uuid", GUEST_UUID])
+        .arg("-drive")
+        .arg(format!(
+            "if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}"
+        ))
+        .arg("-drive")
+        .arg(format!(
+            "if=pflash,format=raw,unit=1,file={}",
+            vars.display()
+        ))
+        .arg("-netdev")
+        .arg(format!("tap,id=n0,ifname={TAP},script=no,downscript=no"))
+        .arg("-device")
+        .arg(format!("virtio-net-pci,netdev=n0,mac={GUEST_MAC},romfile="))
+        .args(["-boot", "n", "-serial"])
+        .arg(format!("file:{}", serial.display()));
+    cmd
+}
+
+/// dnsmasq as the tap's DHCP server only (`--port=0`: no DNS; no TFTP),
+/// killed when dropped.
+struct Dhcp(Child);
+
+impl Dhcp {
+    fn start(dnsmasq: &Path, scratch: &Path) -> Dhcp {
+        let log = std::fs::File::create(scratch.join("dnsmasq.log")).unwrap();
+        let child = Command::new(dnsmasq)
+            .args(["--keep-in-foreground", "--conf-file=/dev/null", "--port=0"])
+            .args(["--interface", TAP, "--bind-interfaces"])
+            .arg(format!(
+                "--dhcp-range={UEFI_GUEST},{UEFI_GUEST},255.255.255.0,1h"
+            ))
+            .arg(format!("--dhcp-boot={UEFI_BOOT_FILE}"))
+            .arg(format!(
+                "--dhcp-leasefile={}",
+                scratch.join("leases").display()
+            ))
+            .arg("--pid-file=")
+            .arg("--log-facility=-")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start dnsmasq");
+        Dhcp(child)
+    }
+}
+
+impl Drop for Dhcp {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// What ferry must have logged, in order: the firmware's size probe of the
+/// boot file (the OACK carries the size, then the firmware's ERROR 8), the
+/// boot file and SYSLINUX's core module sent whole, every per-machine
+/// config name a miss (ERROR 1), then the default config and the kernel.
+fn assert_uefi_boot_sequence(log: &str, sizes: &[(String, u64)]) {
+    let size = |name: &str| sizes.iter().find(|(n, _)| n == name).unwrap().1;
+    let named = |name: &str| format!("{UEFI_PREFIX}{name}");
+    let mut misses = vec![
+        named(&format!("pxelinux.cfg/{UUID_CONFIG}")),
+        named(&format!("pxelinux.cfg/{MAC_CONFIG}")),
+    ];
+    misses.extend((0..UEFI_IP_CONFIG.len()).map(|n| {
+        named(&format!(
+            "pxelinux.cfg/{}",
+            &UEFI_IP_CONFIG[..UEFI_IP_CONFIG.len() - n]
+        ))
+    }));
+    let sent = |name: String| {
+        let len = size(&name);
+        (name, Some(len))
+    };
+
+    let mut expected = vec![
+        (UEFI_BOOT_FILE.to_owned(), Some(0)),
+        sent(UEFI_BOOT_FILE.to_owned()),
+        sent(named("ldlinux.e64")),
+    ];
+    expected.extend(misses.iter().map(|name| (name.clone(), None)));
+    expected.extend([sent(named("pxelinux.cfg/default")), sent(named(KERNEL))]);
+
+    let logged = transfers(log);
+    let seen: Vec<(String, Option<u64>)> =
+        logged.iter().map(|t| (t.file.clone(), t.bytes)).collect();
+    assert_eq!(seen, expected, "transfers in ferry's log:\n{log}");
+
+    let probe = &logged[0];
+    let boot_len = size(UEFI_BOOT_FILE);
+    assert!(
+        probe.options.contains(&format!("tsize={boot_len}"))
+            && probe.outcome.starts_with("peer error 8"),
+        "the size probe should get the size in the OACK, then end with the firmware's ERROR 8: {probe:?}"
+    );
+    for t in &logged[1..] {
         assert_eq!(t.level, "INFO", "{t:?}\n{log}");
         if misses.contains(&t.file) {
             assert!(

@@ -42,6 +42,17 @@ pub fn weed() -> Option<&'static Weed> {
     WEED.get_or_init(start_weed).as_ref()
 }
 
+/// `n` different TCP ports, each free on 127.0.0.1 right now (all held
+/// at once while they are chosen, so none comes up twice).
+fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
+}
+
 fn start_weed() -> Option<Weed> {
     if Command::new("weed").arg("version").output().is_err() {
         assert!(
@@ -51,7 +62,25 @@ fn start_weed() -> Option<Weed> {
         eprintln!("skipping: weed is not installed");
         return None;
     }
-    let dir = std::env::temp_dir().join(format!("ferry-s3-weed-{}", std::process::id()));
+    // A port chosen free can be taken before weed binds it (weed's own
+    // outgoing connections use the same ephemeral range): such a start
+    // fails at once with "address already in use", and is tried again
+    // on new ports.
+    for attempt in 1..=3 {
+        match try_start_weed(attempt) {
+            Ok(weed) => return Some(weed),
+            Err(log) if attempt < 3 && log.contains("address already in use") => {
+                eprintln!("SeaweedFS lost a port to another process; starting it again");
+            }
+            Err(log) => panic!("SeaweedFS did not start: {log}"),
+        }
+    }
+    unreachable!("the last attempt returns or panics")
+}
+
+/// One start of weed; `Err` holds its log.
+fn try_start_weed(attempt: u32) -> Result<Weed, String> {
+    let dir = std::env::temp_dir().join(format!("ferry-s3-weed-{}-{attempt}", std::process::id()));
     std::fs::create_dir_all(dir.join("data")).unwrap();
     let config = dir.join("s3.json");
     std::fs::write(
@@ -61,7 +90,7 @@ fn start_weed() -> Option<Weed> {
         ),
     )
     .unwrap();
-    let p: Vec<u16> = (0..8).map(|_| free_port()).collect();
+    let p = free_ports(8);
     let s3_port = p[6];
     let weed = format!(
         "weed server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir={data} \
@@ -108,14 +137,16 @@ fn start_weed() -> Option<Weed> {
         if answered {
             break;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "SeaweedFS did not start: {}",
-            std::fs::read_to_string(dir.join("weed.log")).unwrap_or_default()
-        );
+        let log = std::fs::read_to_string(dir.join("weed.log")).unwrap_or_default();
+        if log.contains("address already in use") || started.elapsed() > Duration::from_secs(60) {
+            // Dropping the keeper closes its stdin: it stops weed and
+            // removes the directory.
+            drop(keeper);
+            return Err(log);
+        }
         std::thread::sleep(Duration::from_millis(250));
     }
-    Some(Weed {
+    Ok(Weed {
         endpoint,
         _keeper: Mutex::new(keeper),
     })

@@ -33,6 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_service::clock;
+use ferry_service::metrics::Metrics;
 pub use ferry_service::ServerError;
 use mio::{Events, Poll, Waker};
 use reactor::{Cx, Service, Tag, Timers, WAKER};
@@ -144,8 +145,15 @@ impl Server {
     pub fn run_until(&mut self, stop: &AtomicBool) -> io::Result<()> {
         let mut events = Events::with_capacity(EVENTS);
         let mut drain_until: Option<std::time::Instant> = None;
+        let metrics = Metrics::global();
+        // When the last poll returned: a turn is its events and the
+        // timers due after them, up to the next poll.
+        let mut turn_began: Option<std::time::Instant> = None;
         loop {
             self.fire_timers();
+            if let Some(began) = turn_began.take() {
+                metrics.loop_turn(began.elapsed());
+            }
             if drain_until.is_none()
                 && (stop.load(Ordering::Relaxed) || self.stop.load(Ordering::Acquire))
             {
@@ -167,6 +175,9 @@ impl Server {
                 Ok(()) => {}
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(err) => return Err(err),
+            }
+            if metrics.enabled() {
+                turn_began = Some(std::time::Instant::now());
             }
             for event in events.iter() {
                 let mut cx = Cx {

@@ -15,6 +15,7 @@ pub use error::ServerError;
 pub mod ftp;
 mod inherited;
 pub mod metrics;
+pub mod pace;
 mod reloadable;
 pub use inherited::Inherited;
 pub use reloadable::Reloadable;

@@ -5,6 +5,7 @@ use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use ferry_service::pace::RateLimit;
 
 /// FTP and TFTP client and server.
 #[derive(Debug, Parser)]
@@ -55,6 +56,15 @@ pub enum Command {
     /// variable, else from a prompt when a user is named and standard input
     /// is a terminal.
     Ls(LsArgs),
+    /// Remove remote files (DELE), or directories (RMD) given with a
+    /// trailing "/": ferry rm ftp[s]://[user[:password]@]host[:port]/path...
+    Rm(RmArgs),
+    /// Make remote directories (MKD): ferry mkdir ftp[s]://host[:port]/dir...
+    Mkdir(MkdirArgs),
+    /// Rename or move a remote file or directory (RNFR, RNTO): ferry mv
+    /// ftp[s]://host[:port]/path NEW, where NEW is a URL on the same server,
+    /// a path from the server's root ("/..."), or a path beside the first.
+    Mv(MvArgs),
     /// Print a users-file line (for serve --users) with a salted password hash.
     ///
     /// The password comes from the FERRY_PASSWORD environment variable, else
@@ -144,8 +154,17 @@ pub struct ServeArgs {
     /// 421, a TFTP request ERROR 0.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_per_ip: Option<u32>,
-    /// Serve counters (sessions, logins, transfers, bytes) for Prometheus
-    /// over HTTP at http://ADDR/metrics.
+    /// Most bytes a second each FTP file transfer (either way; not
+    /// listings) and each TFTP transfer moves: 524288, 512K, 10M (K =
+    /// 1024).
+    #[arg(long, value_name = "BYTES/s")]
+    pub rate_limit: Option<RateLimit>,
+    /// The limit instead for anonymous FTP logins and for TFTP (which has
+    /// no login), as vsftpd's anon_max_rate.
+    #[arg(long, value_name = "BYTES/s")]
+    pub anon_rate_limit: Option<RateLimit>,
+    /// Serve counters (sessions, logins, transfers, bytes, errors, event-loop
+    /// turns) for Prometheus over HTTP at http://ADDR/metrics.
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<SocketAddr>,
     /// Close idle FTP control connections after SECS.
@@ -258,6 +277,11 @@ pub struct FtpArgs {
     /// Active data connections: the server connects back (EPRT, then PORT).
     #[arg(long)]
     pub active: bool,
+    /// Log in as USER, with PASSWORD after a colon, in place of the URL's
+    /// credentials (as curl -u); without a password it comes from
+    /// FERRY_PASSWORD or a prompt.
+    #[arg(short = 'u', long = "user", value_name = "USER[:PASSWORD]")]
+    pub user: Option<String>,
     /// Explicit FTPS (AUTH TLS) on an ftp:// URL, required: fail if the
     /// server refuses it. Logins and data (PROT P) then go through TLS.
     /// ftps:// URLs are implicit FTPS and need no flag.
@@ -296,14 +320,36 @@ pub struct ProtocolArgs {
 #[derive(Debug, Args)]
 pub struct GetArgs {
     /// ftp://[user[:password]@]host[:port]/path, ftps://... (implicit
-    /// FTPS, port 990 by default) or tftp://host[:port]/path
-    pub url: String,
-    /// Where to write ("-" for standard output) [default: the URL's file name].
+    /// FTPS, port 990 by default) or tftp://host[:port]/path; several are
+    /// fetched one after the other. On FTP, a last component with `*`, `?`
+    /// or `[...]` is matched against the directory's listing, unless a
+    /// file of exactly that name exists.
+    #[arg(required = true, value_name = "URL")]
+    pub urls: Vec<String>,
+    /// Where to write ("-" for standard output) [default: the URL's file
+    /// name]; with several files, an existing directory to write them in.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// FTP: resume a partial download, appending to the local file from its length (REST).
     #[arg(short = 'c', long = "continue")]
     pub resume: bool,
+    /// FTP: download a directory tree (URL ending in "/"), into DEST (a
+    /// last argument that is not a URL) or -o DIR [default: the remote
+    /// directory's name]; MLSD where the server has it, else LIST.
+    #[arg(short = 'r', long)]
+    pub recursive: bool,
+    /// With -r: skip files whose local copy has the remote size and
+    /// modification time already.
+    #[arg(long, requires = "recursive")]
+    pub newer: bool,
+    /// With -r: this many files at once, each on its own connection.
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "recursive",
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
+    /// FTP: leave the downloaded file's modification time as the download
+    /// made it, instead of the remote file's (MDTM; as curl -R, by default).
+    #[arg(long)]
+    pub no_remote_time: bool,
     #[command(flatten)]
     pub protocol: ProtocolArgs,
 }
@@ -317,6 +363,19 @@ pub struct PutArgs {
     /// FTPS, port 990 by default) or tftp://host[:port]/path (a path
     /// ending in "/" gets the file's name).
     pub url: String,
+    /// FTP: upload the directory FILE as the tree at URL (made where
+    /// missing), giving each file its local modification time with MFMT
+    /// where the server's FEAT lists it.
+    #[arg(short = 'r', long)]
+    pub recursive: bool,
+    /// With -r: skip files the server has already with the local size and
+    /// modification time.
+    #[arg(long, requires = "recursive")]
+    pub newer: bool,
+    /// With -r: this many files at once, each on its own connection.
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "recursive",
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
     #[command(flatten)]
     pub protocol: ProtocolArgs,
 }
@@ -327,9 +386,48 @@ pub struct LsArgs {
     /// ftp://[user[:password]@]host[:port]/dir or ftps://... (the login
     /// directory when empty).
     pub url: String,
-    /// Names only, one a line (NLST) instead of the server's long listing (LIST).
-    #[arg(short = '1', long)]
+    /// Names only, one a line (NLST) instead of the server's long listing
+    /// (LIST), as given: a "dir/" prefix the server adds is taken off.
+    #[arg(short = '1', long, conflicts_with = "long")]
     pub names: bool,
+    /// The server's long listing (LIST) [default].
+    #[arg(short = 'l', long)]
+    pub long: bool,
+    /// Every subdirectory too, each after a "path:" header line, as ls -R.
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+    #[command(flatten)]
+    pub ftp: FtpArgs,
+}
+
+/// `ferry rm`
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// What to remove: a file, or a directory when the path ends in "/".
+    #[arg(required = true, value_name = "URL")]
+    pub urls: Vec<String>,
+    #[command(flatten)]
+    pub ftp: FtpArgs,
+}
+
+/// `ferry mkdir`
+#[derive(Debug, Args)]
+pub struct MkdirArgs {
+    /// The directories to make.
+    #[arg(required = true, value_name = "URL")]
+    pub urls: Vec<String>,
+    #[command(flatten)]
+    pub ftp: FtpArgs,
+}
+
+/// `ferry mv`
+#[derive(Debug, Args)]
+pub struct MvArgs {
+    /// What to rename.
+    pub url: String,
+    /// The new name: a URL on the same server, "/path" from the server's
+    /// root, or a path relative to the first's directory.
+    pub to: String,
     #[command(flatten)]
     pub ftp: FtpArgs,
 }

@@ -15,15 +15,58 @@ use crate::ftp;
 use crate::url::{TftpUrl, Url};
 use crate::Failure;
 
+/// `ferry get URL...`: each URL (an FTP pattern as the files it
+/// matches) in turn; with more than one file, `-o` must be a directory.
+/// The first failure ends the command.
 pub fn get(args: GetArgs) -> Result<(), Failure> {
-    match parse_url(&args.url)? {
-        Url::Ftp(url) => ftp::get(url, &args),
-        Url::Tftp(url) => tftp_get(url, &args),
+    if args.recursive {
+        return get_tree(&args);
     }
+    let mut files = Vec::new();
+    for text in &args.urls {
+        match parse_url(text)? {
+            Url::Ftp(url) => files.extend(
+                ftp::expand(url, &args.protocol.ftp)?
+                    .into_iter()
+                    .map(Url::Ftp),
+            ),
+            url => files.push(url),
+        }
+    }
+    let several = files.len() > 1;
+    let dir = args.output.as_deref().filter(|_| several);
+    if let Some(dir) = dir {
+        if !dir.is_dir() {
+            return Err(Failure::Usage(format!(
+                "-o {} must be an existing directory for several files",
+                dir.display()
+            )));
+        }
+    }
+    for url in files {
+        let path = match &url {
+            Url::Ftp(url) => &url.path,
+            Url::Tftp(url) => &url.path,
+        };
+        let output = match (several, dir) {
+            (false, _) => args.output.clone(),
+            (true, Some(dir)) => Some(dir.join(default_output(path)?)),
+            (true, None) => None,
+        };
+        match url {
+            Url::Ftp(url) => ftp::get(url, &args, output.as_deref())?,
+            Url::Tftp(url) => tftp_get(url, &args, output.as_deref())?,
+        }
+    }
+    Ok(())
 }
 
 pub fn put(args: PutArgs) -> Result<(), Failure> {
     match parse_url(&args.url)? {
+        Url::Ftp(url) if args.recursive => ftp::put_tree(url, &args),
+        Url::Tftp(_) if args.recursive => Err(Failure::Usage(
+            "put -r works with ftp:// URLs only".to_owned(),
+        )),
         Url::Ftp(url) => ftp::put(url, &args),
         Url::Tftp(url) => tftp_put(url, &args),
     }
@@ -34,7 +77,33 @@ pub fn parse_url(text: &str) -> Result<Url, Failure> {
     Url::parse(text).map_err(|err| Failure::Usage(format!("bad URL {text:?}: {err}")))
 }
 
-fn tftp_get(url: TftpUrl, args: &GetArgs) -> Result<(), Failure> {
+/// `ferry get -r URL/dir/ [DEST]`.
+fn get_tree(args: &GetArgs) -> Result<(), Failure> {
+    let (dest, urls) = match args.urls.split_last() {
+        Some((last, rest)) if !last.contains("://") && !rest.is_empty() => {
+            (Some(PathBuf::from(last)), rest)
+        }
+        _ => (args.output.clone(), &args.urls[..]),
+    };
+    let [url] = urls else {
+        return Err(Failure::Usage("get -r takes one URL (and DEST)".to_owned()));
+    };
+    let Url::Ftp(url) = parse_url(url)? else {
+        return Err(Failure::Usage(
+            "get -r works with ftp:// URLs only: TFTP cannot list".to_owned(),
+        ));
+    };
+    let dest = match dest {
+        Some(dest) => dest,
+        None => match url.path.trim_end_matches('/').rsplit('/').next() {
+            Some(name) if !name.is_empty() => PathBuf::from(name),
+            _ => PathBuf::from("."),
+        },
+    };
+    ftp::get_tree(url, args, &dest)
+}
+
+fn tftp_get(url: TftpUrl, args: &GetArgs, output: Option<&Path>) -> Result<(), Failure> {
     no_tls(&args.protocol.ftp)?;
     if args.resume {
         return Err(Failure::Usage(
@@ -42,7 +111,7 @@ fn tftp_get(url: TftpUrl, args: &GetArgs) -> Result<(), Failure> {
         ));
     }
     let options = tftp_options(&args.protocol.tftp);
-    let destination = destination(args.output.as_deref(), &url.path)?;
+    let destination = destination(output, &url.path)?;
     let get = |output: Output<'_>, progress: &mut dyn FnMut(Progress)| {
         tftp::get(&url.host, url.port, &url.path, output, &options, progress)
     };
@@ -200,33 +269,66 @@ fn default_output(remote: &str) -> Result<PathBuf, Failure> {
     Ok(PathBuf::from(name))
 }
 
-/// A client error (of either protocol) as the command's failure.
-pub fn failure(err: impl std::fmt::Display) -> Failure {
+/// A client error (of either protocol) as the command's failure; a
+/// closed standard output ends the command quietly.
+pub fn failure(err: impl std::error::Error + 'static) -> Failure {
+    if is_broken_pipe(&err) {
+        return Failure::ClosedOutput;
+    }
     Failure::Failed(err.to_string())
 }
 
+/// Whether `err`, or an error it came from, is EPIPE: the reader of
+/// standard output went away.
+pub fn is_broken_pipe(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(err) = next {
+        if err
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+        {
+            return true;
+        }
+        next = err.source();
+    }
+    false
+}
+
+/// Forces the progress bar on (`1`) or off (`0`) whatever the
+/// terminals say: for scripts that want it, and for tests.
+pub const PROGRESS_VAR: &str = "FERRY_PROGRESS";
+
 /// A progress bar on stderr, only when both stdout and stderr are
-/// terminals (so pipes and logs stay clean).
+/// terminals (so pipes and logs stay clean), unless FERRY_PROGRESS says.
+/// Nothing is drawn before the first report has given the bar its style
+/// (so no bare `0/0` frame); at the end the bar gives way to one summary
+/// line, as curl and wget leave.
 struct Bar {
     bar: Option<ProgressBar>,
     styled: bool,
+    bytes: u64,
+    started: std::time::Instant,
 }
 
 impl Bar {
     fn new() -> Self {
-        let interactive = io::stderr().is_terminal() && io::stdout().is_terminal();
+        let interactive = match std::env::var(PROGRESS_VAR).as_deref() {
+            Ok("1") => true,
+            Ok("0") => false,
+            _ => io::stderr().is_terminal() && io::stdout().is_terminal(),
+        };
         Bar {
-            bar: interactive.then(|| {
-                let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-                bar.enable_steady_tick(Duration::from_millis(200));
-                bar
-            }),
+            bar: interactive
+                .then(|| ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden())),
             styled: false,
+            bytes: 0,
+            started: std::time::Instant::now(),
         }
     }
 
     fn update(&mut self, Progress { bytes, total }: Progress) {
         let Some(bar) = &self.bar else { return };
+        self.bytes = bytes;
         if !self.styled {
             self.styled = true;
             let style = match total {
@@ -241,20 +343,50 @@ impl Bar {
             if let Ok(style) = style {
                 bar.set_style(style);
             }
+            bar.set_position(bytes);
+            // Drawn only now that it has its style and its numbers.
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+            bar.enable_steady_tick(Duration::from_millis(200));
+            return;
         }
         bar.set_position(bytes);
     }
 
     fn finish(&mut self) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
+        let Some(bar) = self.bar.take() else { return };
+        bar.finish_and_clear();
+        if self.styled {
+            eprintln!("{}", summary(self.bytes, self.started.elapsed()));
         }
     }
+}
+
+/// The line a finished transfer leaves: bytes, time and mean rate.
+fn summary(bytes: u64, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64();
+    let rate = match secs > 0.0 {
+        true => bytes as f64 / secs,
+        false => 0.0,
+    };
+    format!(
+        "{bytes} bytes ({}) in {secs:.2} s, {}/s",
+        indicatif::BinaryBytes(bytes),
+        indicatif::BinaryBytes(rate as u64)
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn summary_lines() {
+        assert_eq!(
+            summary(3 * 1024 * 1024, Duration::from_secs(2)),
+            "3145728 bytes (3.00 MiB) in 2.00 s, 1.50 MiB/s"
+        );
+        assert_eq!(summary(0, Duration::ZERO), "0 bytes (0 B) in 0.00 s, 0 B/s");
+    }
 
     #[test]
     fn default_output_is_the_last_component() {

@@ -12,6 +12,8 @@ use clap::parser::ValueSource;
 use clap::ArgMatches;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use ferry_service::pace::{RateLimit, RateParseError};
+
 use crate::cli::{parse_port_range, Driver, ServeArgs};
 use crate::Failure;
 
@@ -27,6 +29,10 @@ pub struct ConfigFile {
     max_sessions: Option<NonZeroU32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     max_per_ip: Option<NonZeroU32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rate_limit: Option<Rate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    anon_rate_limit: Option<Rate>,
     #[serde(skip_serializing_if = "Option::is_none")]
     metrics: Option<SocketAddr>,
     #[serde(default)]
@@ -116,6 +122,33 @@ impl Serialize for PortRange {
     }
 }
 
+/// Bytes a second: an integer, or a string as the flags take it (`"512K"`).
+#[derive(Debug, Clone, Copy)]
+struct Rate(RateLimit);
+
+impl<'de> Deserialize<'de> for Rate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Bytes(u64),
+            Text(String),
+        }
+        let parsed = match Either::deserialize(deserializer)? {
+            Either::Bytes(bytes) => RateLimit::new(bytes)
+                .ok_or_else(|| "a rate limit must be above 0 bytes a second".to_owned()),
+            Either::Text(text) => text.parse().map_err(|err: RateParseError| err.to_string()),
+        };
+        parsed.map(Rate).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for Rate {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0.to_string())
+    }
+}
+
 impl ConfigFile {
     /// Reads and checks `path`; an error names the file and the line.
     fn load(path: &Path) -> Result<ConfigFile, Failure> {
@@ -138,6 +171,8 @@ impl ConfigFile {
             user: args.user.clone(),
             max_sessions: args.max_sessions.and_then(NonZeroU32::new),
             max_per_ip: args.max_per_ip.and_then(NonZeroU32::new),
+            rate_limit: args.rate_limit.map(Rate),
+            anon_rate_limit: args.anon_rate_limit.map(Rate),
             metrics: args.metrics,
             storage: Storage {
                 root: Some(args.root.clone()),
@@ -220,6 +255,8 @@ fn merge(args: &mut ServeArgs, file: ConfigFile, matches: &ArgMatches) {
     fill!(user, optional file.user);
     fill!(max_sessions, optional file.max_sessions.map(NonZeroU32::get));
     fill!(max_per_ip, optional file.max_per_ip.map(NonZeroU32::get));
+    fill!(rate_limit, optional file.rate_limit.map(|r| r.0));
+    fill!(anon_rate_limit, optional file.anon_rate_limit.map(|r| r.0));
     fill!(metrics, optional file.metrics);
     fill!(root, file.storage.root);
     fill!(s3_endpoint, optional file.storage.s3_endpoint);

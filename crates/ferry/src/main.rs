@@ -31,7 +31,14 @@ pub enum Failure {
     Usage(String),
     /// The transfer or the server failed: exit 1.
     Failed(String),
+    /// Standard output was closed by its reader (`ferry ls URL | head`):
+    /// nothing printed, exit 141, the status a shell gives a tool that
+    /// SIGPIPE ended (ls, cat).
+    ClosedOutput,
 }
+
+/// Exit status when standard output was closed under us: 128 + SIGPIPE.
+const EXIT_CLOSED_OUTPUT: u8 = 141;
 
 fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
@@ -51,6 +58,9 @@ fn main() -> ExitCode {
         Command::Get(args) => client::get(args),
         Command::Put(args) => client::put(args),
         Command::Ls(args) => ftp::ls(args),
+        Command::Rm(args) => ftp::rm(args),
+        Command::Mkdir(args) => ftp::mkdir(args),
+        Command::Mv(args) => ftp::mv(args),
         Command::Passwd(args) => passwd::run(args),
         Command::Cert(args) => cert::run(args),
     };
@@ -60,6 +70,7 @@ fn main() -> ExitCode {
             eprintln!("ferry: {message}");
             ExitCode::from(EXIT_USAGE)
         }
+        Err(Failure::ClosedOutput) => ExitCode::from(EXIT_CLOSED_OUTPUT),
         Err(Failure::Failed(message)) => {
             eprintln!("ferry: {message}");
             ExitCode::from(EXIT_FAILURE)

@@ -20,6 +20,8 @@ pub fn serve(addr: SocketAddr) -> Result<SocketAddr, Failure> {
         .server_addr()
         .to_ip()
         .ok_or_else(|| Failure::Failed(format!("metrics: {addr} is not an IP address")))?;
+    // Counting starts now: without --metrics nothing is counted.
+    Metrics::global().enable();
     thread::Builder::new()
         .name("metrics".into())
         .spawn(move || {

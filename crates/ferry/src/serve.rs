@@ -1,6 +1,7 @@
 //! `ferry serve`: FTP and TFTP over one directory, together, under either
 //! driver. Both drivers take the same two configurations, built once here.
 
+use ferry_service::pace::RateLimits;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -298,6 +299,8 @@ impl Reload {
                     error = %err,
                     "tls certificate not reloaded, the old one stays"
                 ),
+                // Loading a certificate writes nothing to standard output.
+                Err(Failure::ClosedOutput) => {}
             }
         }
     }
@@ -342,6 +345,7 @@ fn ftp_config(args: &ServeArgs) -> Result<ftp::ServerConfig, Failure> {
         config.max_sessions = max as usize;
     }
     config.max_per_ip = args.max_per_ip.map(|max| max as usize);
+    config.rate_limits = rate_limits(args);
     if let Some(secs) = args.idle_timeout {
         config.session.idle_timeout = Duration::from_secs(secs);
     }
@@ -376,6 +380,13 @@ fn load_tls(cert: &Path, key: &Path, require_reuse: bool) -> Result<ServerTls, F
     })
 }
 
+fn rate_limits(args: &ServeArgs) -> RateLimits {
+    RateLimits {
+        all: args.rate_limit,
+        anonymous: args.anon_rate_limit,
+    }
+}
+
 fn tftp_config(args: &ServeArgs) -> Result<tftp::ServerConfig, Failure> {
     let mut config = tftp::ServerConfig::new(&args.root, args.tftp);
     config.policy.allow_write = args.write;
@@ -383,6 +394,8 @@ fn tftp_config(args: &ServeArgs) -> Result<tftp::ServerConfig, Failure> {
         config.max_transfers = max as usize;
     }
     config.max_per_ip = args.max_per_ip.map(|max| max as usize);
+    // TFTP has no login: every client is anonymous.
+    config.rate_limit = rate_limits(args).for_client(true);
     config.single_port = args.tftp_single_port;
     config.transfer_ports = args.tftp_port_range.clone();
     if let Some(path) = &args.tftp_map {

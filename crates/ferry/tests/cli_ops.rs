@@ -567,20 +567,29 @@ fn metrics_count_sessions_logins_transfers_and_bytes(driver: Driver) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // A named user without a users file: a failed login.
+    // A missing file over TFTP: ERROR 1.
+    let out = ferry(&["get", &server.tftp_url("missing"), "-o", "-"]);
+    assert_eq!(out.status.code(), Some(1));
+    // A named user without a users file: a failed login; then errors of
+    // two classes.
     let mut control = Control::connect(server.ftp_port);
     assert_eq!(control.command("USER bob"), "331");
     assert_eq!(control.command("PASS nope"), "530");
+    assert_eq!(control.command("USER anonymous"), "331");
+    assert_eq!(control.command("PASS guest"), "230");
+    assert_eq!(control.command("SIZE missing"), "550");
+    assert_eq!(control.command("BOGUS"), "500");
     // The clients are done before the server has counted their ends:
     // wait for its log to say so, then scrape while this session is open.
-    server.wait_for("INFO tftp transfer");
+    server.wait_for_n("INFO tftp transfer", 2);
     server.wait_for_n("ftp session closed", 2);
     server.wait_for("ftp login failed");
+    server.wait_for("code=500");
     let after = scrape(&url);
     for (key, moved) in [
         ("ferry_ftp_sessions_total", 3.0),
         ("ferry_ftp_sessions_open", 1.0),
-        ("ferry_ftp_logins_total{outcome=\"ok\"}", 2.0),
+        ("ferry_ftp_logins_total{outcome=\"ok\"}", 3.0),
         ("ferry_ftp_logins_total{outcome=\"failed\"}", 1.0),
         (
             "ferry_transfers_total{protocol=\"tftp\",direction=\"download\",outcome=\"ok\"}",
@@ -606,8 +615,34 @@ fn metrics_count_sessions_logins_transfers_and_bytes(driver: Driver) {
             "ferry_transfer_bytes_total{protocol=\"ftp\",direction=\"upload\"}",
             700.0,
         ),
+        (
+            "ferry_errors_total{protocol=\"tftp\",class=\"not_found\"}",
+            1.0,
+        ),
+        (
+            "ferry_errors_total{protocol=\"ftp\",class=\"not_found\"}",
+            1.0,
+        ),
+        (
+            "ferry_errors_total{protocol=\"ftp\",class=\"protocol\"}",
+            1.0,
+        ),
+        ("ferry_errors_total{protocol=\"ftp\",class=\"io\"}", 0.0),
     ] {
         assert_eq!(delta(&after, key), moved, "{key} in {after:?}");
+    }
+    // The event loop's turns: every wake-up of the loop is one, all of
+    // them within the histogram's buckets; the blocking driver has none.
+    let turns = delta(&after, "ferry_mio_loop_turn_seconds_count");
+    let in_buckets = delta(&after, "ferry_mio_loop_turn_seconds_bucket{le=\"+Inf\"}");
+    assert_eq!(turns, in_buckets);
+    match driver {
+        // At least one per session opened and per transfer.
+        Driver::Mio => {
+            assert!(turns >= 6.0, "{turns} turns in {after:?}");
+            assert!(delta(&after, "ferry_mio_loop_turn_seconds_sum") > 0.0);
+        }
+        Driver::Blocking => assert_eq!(turns, 0.0),
     }
     drop(control);
     let out = Command::new("curl")
@@ -623,6 +658,8 @@ const FULL_CONFIG: &str = r#"driver = "blocking"
 user = "nobody"
 max_sessions = 7
 max_per_ip = 2
+rate_limit = "10M"
+anon_rate_limit = "512K"
 metrics = "127.0.0.1:9469"
 
 [storage]
@@ -806,6 +843,159 @@ fn serves_as_its_config_file_says(driver: Driver) {
     }
 }
 
+/// 512 KiB, and the limit that must make it take about 2 s.
+const PACED_FILE: usize = 512 * 1024;
+const PACED_RATE: &str = "256K";
+
+/// Runs `curl ARGS` and says how long it took; it must succeed.
+fn timed_curl(args: Vec<String>) -> Duration {
+    let began = Instant::now();
+    let out = Command::new("curl")
+        .args(["-s", "-S"])
+        .args(&args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let took = began.elapsed();
+    assert!(
+        out.status.success(),
+        "curl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    took
+}
+
+/// At 256 KiB/s, 512 KiB take 1.9 s after the first burst: at least
+/// 1.8 s, and not much more (the machine may be busy).
+fn assert_paced(what: &str, took: Duration) {
+    assert!(
+        took >= Duration::from_millis(1800) && took < Duration::from_secs(6),
+        "{what} took {took:?}"
+    );
+}
+
+/// Runs each transfer on its own thread (each has a bucket of its own, so
+/// they do not slow each other down) and gives how long each took.
+fn timed_together(transfers: Vec<(&'static str, Vec<String>)>) -> Vec<(&'static str, Duration)> {
+    let threads: Vec<_> = transfers
+        .into_iter()
+        .map(|(what, args)| (what, thread::spawn(move || timed_curl(args))))
+        .collect();
+    threads
+        .into_iter()
+        .map(|(what, thread)| (what, thread.join().unwrap()))
+        .collect()
+}
+
+fn rate_limit_paces_ftp_and_tftp_both_ways(driver: Driver) {
+    ferry_interop::require_peer!("curl");
+    let root = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let data: Vec<u8> = (0..PACED_FILE).map(|i| (i % 251) as u8).collect();
+    std::fs::write(root.path().join("f"), &data).unwrap();
+    std::fs::write(work.path().join("up"), &data).unwrap();
+    std::fs::create_dir(root.path().join("many")).unwrap();
+    for i in 0..3000 {
+        std::fs::write(root.path().join("many").join(format!("{i:0>200}")), b"").unwrap();
+    }
+    let server = Serve::start(
+        driver,
+        root.path(),
+        &["--write", "--rate-limit", PACED_RATE],
+    );
+    let out = |name: &str| work.path().join(name).to_str().unwrap().to_owned();
+    let up = out("up");
+    let took = timed_together(vec![
+        (
+            "ftp get",
+            vec![server.ftp_url("f"), "-o".into(), out("ftp")],
+        ),
+        (
+            "ftp put",
+            vec!["-T".into(), up.clone(), server.ftp_url("ftp-up")],
+        ),
+        (
+            "tftp get",
+            vec![server.tftp_url("f"), "-o".into(), out("tftp")],
+        ),
+        (
+            "tftp put",
+            vec!["-T".into(), up, server.tftp_url("tftp-up")],
+        ),
+    ]);
+    for (what, took) in took {
+        assert_paced(what, took);
+    }
+    for file in [
+        work.path().join("ftp"),
+        work.path().join("tftp"),
+        root.path().join("ftp-up"),
+        root.path().join("tftp-up"),
+    ] {
+        assert!(std::fs::read(&file).unwrap() == data, "{file:?}");
+    }
+    // Listings are not limited: about 800 KB of names, at once.
+    let listed = timed_curl(vec![server.ftp_url("many/"), "-o".into(), out("listing")]);
+    assert!(
+        listed < Duration::from_millis(1500),
+        "the listing took {listed:?}"
+    );
+    assert!(
+        std::fs::metadata(work.path().join("listing"))
+            .unwrap()
+            .len()
+            > PACED_FILE as u64
+    );
+}
+
+fn anon_rate_limit_slows_anonymous_clients_only(driver: Driver) {
+    ferry_interop::require_peer!("curl");
+    let root = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let data: Vec<u8> = (0..PACED_FILE).map(|i| (i % 241) as u8).collect();
+    std::fs::write(root.path().join("f"), &data).unwrap();
+    let users = work.path().join("users");
+    std::fs::write(&users, users_line("alice", "secret")).unwrap();
+    let server = Serve::start(
+        driver,
+        root.path(),
+        &[
+            "--users",
+            users.to_str().unwrap(),
+            "--anonymous",
+            "--anon-rate-limit",
+            PACED_RATE,
+        ],
+    );
+    let out = |name: &str| work.path().join(name).to_str().unwrap().to_owned();
+    let named = server.ftp_url("f").replace("ftp://", "ftp://alice:secret@");
+    let took = timed_together(vec![
+        (
+            "anonymous ftp get",
+            vec![server.ftp_url("f"), "-o".into(), out("anon")],
+        ),
+        (
+            "tftp get",
+            vec![server.tftp_url("f"), "-o".into(), out("tftp")],
+        ),
+        ("named ftp get", vec![named, "-o".into(), out("named")]),
+    ]);
+    for (what, took) in took {
+        if what == "named ftp get" {
+            // No limit for a named user: loopback speed.
+            assert!(took < Duration::from_millis(1500), "{what} took {took:?}");
+        } else {
+            assert_paced(what, took);
+        }
+    }
+    for name in ["anon", "tftp", "named"] {
+        assert!(
+            std::fs::read(work.path().join(name)).unwrap() == data,
+            "{name}"
+        );
+    }
+}
+
 ferry_interop::driver_tests!(
     serves_as_its_config_file_says,
     metrics_count_sessions_logins_transfers_and_bytes,
@@ -815,4 +1005,6 @@ ferry_interop::driver_tests!(
     max_per_ip_refuses_tftp_requests_beyond_it,
     log_format_json_writes_one_object_per_line,
     serves_on_sockets_passed_by_the_service_manager,
+    rate_limit_paces_ftp_and_tftp_both_ways,
+    anon_rate_limit_slows_anonymous_clients_only,
 );

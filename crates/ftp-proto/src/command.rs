@@ -53,9 +53,10 @@ pub enum Structure {
 }
 
 /// MODE's argument (RFC 959 §3.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum TransferMode {
     /// `S`
+    #[default]
     Stream,
     /// `B`
     Block,
@@ -117,8 +118,17 @@ pub enum Command<'a> {
     Appe(&'a str),
     /// `ALLO size [R record-size]`
     Allo(u64, Option<u64>),
-    /// REST marker (a byte offset: RFC 3659 REST STREAM)
+    /// REST marker (a byte offset: RFC 3659 REST STREAM; in MODE B and C
+    /// the restart markers this crate sends are such offsets too)
     Rest(u64),
+    /// `RANG start end` (draft-bryan-ftp-range §3): the next RETR sends
+    /// only bytes `start..=end`; `RANG 1 0` takes a range back.
+    Rang {
+        /// The first byte.
+        start: u64,
+        /// The last byte, included.
+        end: u64,
+    },
     /// RNFR path
     Rnfr(&'a str),
     /// RNTO path
@@ -264,6 +274,7 @@ const STOU: u32 = key(b"STOU");
 const APPE: u32 = key(b"APPE");
 const ALLO: u32 = key(b"ALLO");
 const REST: u32 = key(b"REST");
+const RANG: u32 = key(b"RANG");
 const RNFR: u32 = key(b"RNFR");
 const RNTO: u32 = key(b"RNTO");
 const ABOR: u32 = key(b"ABOR");
@@ -360,6 +371,10 @@ fn allocation(input: &str) -> Res<'_, (u64, Option<u64>)> {
 /// TYPE's parameter (RFC 959 §4.1.2: `A [<sp> N|T|C]`, `E [...]`, `I`,
 /// `L <sp> byte-size`). `L8` without the space is also taken, as some
 /// clients send it.
+fn range(input: &str) -> Res<'_, (u64, u64)> {
+    (u64, preceded(char(' '), u64)).parse(input)
+}
+
 fn type_code(input: &str) -> Res<'_, RepresentationType> {
     let form = || {
         opt(preceded(
@@ -549,6 +564,10 @@ impl<'a> Command<'a> {
             }
             // RFC 3659 §5: in STREAM mode the marker is a byte offset.
             REST => Command::Rest(whole("REST", typed("REST", arg)?, u64)?),
+            RANG => {
+                let (start, end) = whole("RANG", typed("RANG", arg)?, range)?;
+                Command::Rang { start, end }
+            }
             RNFR => Command::Rnfr(required("RNFR", arg)?),
             RNTO => Command::Rnto(required("RNTO", arg)?),
             ABOR => bare(Command::Abor, arg)?,
@@ -611,6 +630,7 @@ impl<'a> Command<'a> {
             Command::Appe(_) => "APPE",
             Command::Allo(..) => "ALLO",
             Command::Rest(_) => "REST",
+            Command::Rang { .. } => "RANG",
             Command::Rnfr(_) => "RNFR",
             Command::Rnto(_) => "RNTO",
             Command::Abor => "ABOR",
@@ -738,6 +758,12 @@ impl<'a> Command<'a> {
                 out.push(b' ');
                 push_decimal(out, offset);
             }
+            Command::Rang { start, end } => {
+                out.push(b' ');
+                push_decimal(out, start);
+                out.push(b' ');
+                push_decimal(out, end);
+            }
             Command::Mfmt { modified, path } => {
                 out.push(b' ');
                 crate::listing::write_timeval(out, modified);
@@ -779,7 +805,7 @@ impl<'a> Command<'a> {
 }
 
 /// Writes `n` in decimal without going through `core::fmt`.
-fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+pub(crate) fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {

@@ -150,7 +150,9 @@
 //!   [`reply`] (replies written and read, multi-line included), [`line`](mod@line)
 //!   (the server's line reader: Telnet sequences, length limit);
 //! - data formats the drivers apply on data connections: [`ascii`]
-//!   (TYPE A conversion) and [`listing`] (LIST, NLST and MLSD lines);
+//!   (TYPE A conversion), [`ebcdic`] (TYPE E), [`format`] (every TYPE,
+//!   STRU and MODE together: STRU R, MODE B and C) and [`listing`] (LIST,
+//!   NLST and MLSD lines);
 //! - [`path`]: [`RootPath`], a path relative to the served root that
 //!   cannot name anything outside it;
 //! - the machines: [`server`] and [`client`].
@@ -163,6 +165,8 @@ extern crate alloc;
 pub mod ascii;
 pub mod client;
 pub mod command;
+pub mod ebcdic;
+pub mod format;
 pub mod glob;
 pub mod line;
 pub mod listing;

@@ -512,6 +512,25 @@ fn size_and_mdtm() {
          < 213 19960228123456.789",
     );
     assert_eq!(s.done(), Ok(Outcome::Modified(825_510_896)));
+    // draft-somers-ftp-mfxx §3: MFMT time path, 213 on success.
+    s.start(Op::SetModified {
+        path: "a b.txt".into(),
+        modified: 825_510_896,
+    });
+    s.run(
+        "> MFMT 19960228123456 a b.txt
+         < 213 Modify=19960228123456; a b.txt",
+    );
+    assert_eq!(s.done(), Ok(Outcome::Ok));
+    s.start(Op::SetModified {
+        path: "ro".into(),
+        modified: 0,
+    });
+    s.run(
+        "> MFMT 19700101000000 ro
+         < 550 Permission denied.",
+    );
+    assert_eq!(s.done(), Err(refused(550, "Permission denied.")));
 }
 
 #[test]

@@ -481,25 +481,132 @@ fn type_stru_and_mode() {
         > TYPE L 8
         < 200 Switching to Binary mode.
         > TYPE L 16
-        < 504 Only TYPE A, I and L 8 are supported.
+        < 504 Only TYPE A, E, I and L 8 are supported.
         > TYPE E
+        < 200 Switching to EBCDIC mode (code page 037).
+        > TYPE E N
+        < 200 Switching to EBCDIC mode (code page 037).
+        > TYPE E T
         < 504...
         > TYPE A T
+        < 504...
+        > TYPE E C
         < 504...
         > TYPE Q
         < 501...
         > STRU F
         < 200 Structure set to F.
         > STRU R
-        < 504 Only STRU F is supported.
+        < 200 Structure set to R (a record per line).
         > STRU P
-        < 504...
+        < 504 STRU P has no Unix file form; use STRU F or R.
         > MODE S
         < 200 Mode set to S.
         > MODE B
-        < 504 Only MODE S is supported.
+        < 200 Mode set to B.
         > MODE C
-        < 504...
+        < 200 Mode set to C.
+        > MODE Z
+        < 501...
+        > STAT
+        < 211-FTP server status:
+        <  Connected to 10.0.0.2
+        <  Logged in as anonymous (anonymous)
+        <  TYPE: EBCDIC, STRU: R, MODE: C
+        <  Data connection: none
+        <  Directory: /
+        < 211 End of status.
+        > PORT 10,0,0,2,7,208
+        < 200
+        > RETR a
+        ! Transfer Retrieve /a @0 active 10.0.0.2:2000 Ebcdic/Record/Compressed -> Started 5, Finished 5
+        < 150 Opening EBCDIC mode data connection for a (5 bytes).
+        < 226...
+        > PORT 10,0,0,2,7,208
+        < 200
+        > NLST
+        ! Transfer List / names active 10.0.0.2:2000 Image/File/Compressed -> Started, Finished 0
+        < 150...
+        < 226...
+        > REIN
+        < 220...
+        > USER anonymous
+        < 331...
+        > PASS x
+        < 230...
+        > PORT 10,0,0,2,7,208
+        < 200
+        > RETR a
+        ! Transfer Retrieve /a @0 active 10.0.0.2:2000 ascii -> Started 5, Finished 5
+        < 150...
+        < 226...
+        ",
+    );
+}
+
+#[test]
+fn rang_restricts_the_next_retr_to_its_bytes() {
+    // draft-bryan-ftp-range §3: both ends included; REST and RANG replace
+    // each other; `RANG 1 0` resets; a STOR after RANG is refused.
+    alice(
+        "
+        > RANG 10 19
+        < 350 Restarting at 10. Ending byte 19. Send RETR.
+        > PASV
+        ! Listen 10.0.0.1 -> listening 10.0.0.1:30000
+        < 227...
+        > TYPE I
+        < 200...
+        > RETR big
+        ! Transfer Retrieve /home/alice/big @10 len 10 passive -> Started 10, Finished 10
+        < 150 Opening BINARY mode data connection for big (10 bytes).
+        < 226...
+        > RANG 10 19
+        < 350...
+        > REST 5
+        < 350...
+        > PORT 10,0,0,2,7,208
+        < 200
+        > RETR big
+        ! Transfer Retrieve /home/alice/big @5 active 10.0.0.2:2000 -> Started 995, Finished 995
+        < 150...
+        < 226...
+        > REST 5
+        < 350...
+        > RANG 0 0
+        < 350 Restarting at 0. Ending byte 0. Send RETR.
+        > PORT 10,0,0,2,7,208
+        < 200
+        > RETR big
+        ! Transfer Retrieve /home/alice/big @0 len 1 active 10.0.0.2:2000 -> Started 1, Finished 1
+        < 150...
+        < 226...
+        > RANG 5 9
+        < 350...
+        > RANG 1 0
+        < 350 Range reset; transfers send whole files.
+        > PORT 10,0,0,2,7,208
+        < 200
+        > RETR big
+        ! Transfer Retrieve /home/alice/big @0 active 10.0.0.2:2000 -> Started 1000, Finished 1000
+        < 150...
+        < 226...
+        > RANG 9 5
+        < 501 RANG start must not be after its end.
+        > RANG 5
+        < 501...
+        > RANG a b
+        < 501...
+        > RANG 0 4
+        < 350...
+        > PORT 10,0,0,2,7,208
+        < 200
+        > STOR up
+        < 504 RANG applies to RETR only; the range is reset.
+        > STOR up
+        ! Transfer Store /home/alice/up replace active 10.0.0.2:2000 -> Started, Finished 3
+        < 150...
+        < 226...
         ",
     );
 }
@@ -517,6 +624,7 @@ fn feat_lists_exactly_what_is_implemented() {
         <  MFMT
         <  MLST type*;size*;modify*;perm*;unique*;
         <  PASV
+        <  RANG STREAM
         <  REST STREAM
         <  SIZE
         <  TVFS
@@ -535,6 +643,7 @@ fn feat_lists_exactly_what_is_implemented() {
         <  MFMT
         <  MLST type*;size*;modify;perm;unique;
         <  PASV
+        <  RANG STREAM
         <  REST STREAM
         <  SIZE
         <  TVFS
@@ -574,9 +683,9 @@ fn syst_help_and_security_commands() {
         < 214-The following commands are recognized.
         <  ABOR ACCT ALLO APPE AUTH CCC CDUP CWD DELE EPRT EPSV FEAT
         <  HASH HELP LIST MDTM MFMT MKD MLSD MLST MODE NLST NOOP OPTS
-        <  PASS PASV PBSZ PORT PROT PWD QUIT REIN REST RETR RMD RNFR
-        <  RNTO SITE SIZE SMNT STAT STOR STOU STRU SYST TYPE USER XCUP
-        <  XCWD XMKD XPWD XRMD
+        <  PASS PASV PBSZ PORT PROT PWD QUIT RANG REIN REST RETR RMD
+        <  RNFR RNTO SITE SIZE SMNT STAT STOR STOU STRU SYST TYPE USER
+        <  XCUP XCWD XMKD XPWD XRMD
         < 214 Help OK.
         > AUTH TLS
         < 504 Security mechanism not implemented.

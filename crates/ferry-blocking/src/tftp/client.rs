@@ -242,6 +242,7 @@ fn run<L: Local>(
         local,
         &mut Buffers::new(),
         options.stop(),
+        None,
     )
     .map_err(ClientError::Socket)?;
     outcome(report, options)

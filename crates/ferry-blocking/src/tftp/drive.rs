@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
+use ferry_service::pace::RateLimit;
 use ferry_service::tftp::{recv_error_is_transient, Local, Outbox, Outcome, Report, RECV_BUFFER};
 use tftp_proto::transfer::{LocalError, Transfer};
 
@@ -217,15 +218,18 @@ impl Buffers {
 /// Run `transfer` to its end over `wire`, with `local` as the file side.
 ///
 /// `stop`, once its flag is set, makes the transfer abort cleanly (the peer
-/// gets an ERROR, partial data is discarded).
+/// gets an ERROR, partial data is discarded). Under a rate `limit`, the
+/// thread sleeps (in `recv`, so datagrams are still taken) until the
+/// limit lets the transfer go on.
 pub(crate) fn drive<L: Local, W: Wire>(
     wire: &mut W,
     transfer: &mut Transfer,
     local: &mut L,
     buffers: &mut Buffers,
     stop: Option<Stop<'_>>,
+    limit: Option<RateLimit>,
 ) -> io::Result<Report> {
-    let mut outcome = Outcome::new();
+    let mut outcome = Outcome::paced(limit, clock::now());
     let mut stopping = false;
 
     loop {
@@ -248,7 +252,8 @@ pub(crate) fn drive<L: Local, W: Wire>(
             continue;
         }
 
-        // Sleep until the next datagram or the machine's deadline.
+        // Sleep until the next datagram, the machine's deadline or the
+        // end of a rate limit's wait.
         let Some(deadline) = transfer.poll_timeout() else {
             break;
         };
@@ -257,7 +262,12 @@ pub(crate) fn drive<L: Local, W: Wire>(
             transfer.handle_timeout(now);
             continue;
         }
-        match wire.recv(&mut buffers.recv, clock::until(now, deadline)) {
+        let wake = match outcome.paced_until(now) {
+            Some(paced) if paced <= now => continue,
+            Some(paced) => paced.min(deadline),
+            None => deadline,
+        };
+        match wire.recv(&mut buffers.recv, clock::until(now, wake)) {
             Ok(Received::Datagram(len, from)) => {
                 transfer.handle_datagram(clock::now(), from, &buffers.recv[..len]);
             }

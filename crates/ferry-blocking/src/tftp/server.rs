@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use ferry_service::pace::RateLimit;
 use ferry_service::tftp::{
     bind_request_socket, Acceptor, Admission, Buffering, FileEnd, Outcome, Repeat, Report, Running,
     Start, RECV_BUFFER,
@@ -67,6 +68,8 @@ struct Shared {
     /// transfer.
     active: Mutex<HashMap<SocketAddr, Active>>,
     stop: AtomicBool,
+    /// Each transfer's rate limit.
+    rate_limit: Option<RateLimit>,
 }
 
 /// A running transfer, as the request loop sees it.
@@ -113,6 +116,7 @@ impl Server {
                 socket,
                 local_addr,
                 single_port: config.single_port,
+                rate_limit: config.rate_limit,
                 acceptor,
                 active: Mutex::new(HashMap::new()),
                 stop: AtomicBool::new(false),
@@ -275,8 +279,9 @@ fn drive_marked<W: Wire>(
     buffers: &mut Buffers,
     stop: Option<Stop<'_>>,
 ) -> io::Result<Report> {
+    let limit = shared.rate_limit;
     let mut marked = Marked { wire, shared, peer };
-    drive(&mut marked, transfer, local, buffers, stop)
+    drive(&mut marked, transfer, local, buffers, stop, limit)
 }
 
 /// How a transfer thread reaches its peer.

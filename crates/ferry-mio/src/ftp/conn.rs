@@ -13,10 +13,12 @@ use ferry_service::ftp::{
     self as service, Job, SessionEnd, SessionLog, SessionSlot, View, CONNECT_TIMEOUT, INPUT_LIMIT,
     WRITE_TIMEOUT,
 };
+use ferry_service::pace::Pacer;
 use ferry_service::StoreUpload;
 use ferry_storage::StorageError;
 use ferry_time::Instant;
 use ferry_tls::TlsConn;
+use ftp_proto::format::Format;
 use ftp_proto::server::{
     Completion, DataChannel, Event, Failure, Operation, RequestId, Session, StoreMode, Transfer,
     TransferKind,
@@ -26,7 +28,7 @@ use mio::Interest;
 
 use super::pool::{Pool, Task, Ticket};
 use super::tls::{self, Handshake};
-use super::transfer::{Buffers, Mover, Protected, Step};
+use super::transfer::{Buffers, Mover, Protected, Step, BUDGET};
 use super::{token, Role, Shared};
 use crate::reactor::Cx;
 
@@ -58,7 +60,7 @@ impl Env<'_, '_> {
 /// A transfer after its 150.
 struct Data {
     id: RequestId,
-    ascii: bool,
+    format: Format,
     /// APPE or REST+STOR: the upload starts with a copy of the old file,
     /// made on the pool.
     prepare: bool,
@@ -70,6 +72,11 @@ struct Data {
     /// Bytes moved on the data connection, and what the session was told.
     moved: u64,
     reported: u64,
+    /// The rate limit's bucket (file transfers only, not listings).
+    pacer: Option<Pacer>,
+    /// Held back by the rate limit until then: the transfer is not
+    /// stepped (its socket neither read nor written) before the timer.
+    paced_until: Option<Instant>,
     state: State,
 }
 
@@ -297,6 +304,12 @@ impl Conn {
             self.armed = None;
         }
         let now = env.now();
+        if let Some(data) = self.data.as_deref_mut() {
+            if data.paced_until.is_some_and(|until| now >= until) {
+                data.paced_until = None;
+                self.step(env);
+            }
+        }
         if let Some(Data {
             state: State::Connecting { until, to, .. },
             ..
@@ -401,7 +414,7 @@ impl Conn {
             Ok(upload) => {
                 data.state = State::Moving {
                     stream,
-                    mover: Mover::receive(upload, data.ascii, tls.is_some()),
+                    mover: Mover::receive(upload, data.format, tls.is_some()),
                     tls: tls.map(Protected::new),
                 };
                 self.data = Some(data);
@@ -786,6 +799,10 @@ impl Conn {
                 state: State::Connecting { until, .. },
                 ..
             }) => Some(*until),
+            Some(Data {
+                paced_until: Some(until),
+                ..
+            }) => Some(*until),
             _ => None,
         };
         let stall = self.stalled_since.map(|since| since + WRITE_TIMEOUT);
@@ -898,19 +915,23 @@ impl Conn {
         let now = env.now();
         let log = &mut self.log;
         let view = &self.view;
-        let begun = service::begin_transfer(&mut self.session, log, view, now, id, &transfer.kind);
+        let begun = service::begin_transfer(&mut self.session, log, view, now, id, &transfer);
         let Some(job) = begun else { return };
         // The 150 goes out before the data connection is opened or taken.
         self.flush(env);
         let upload = matches!(transfer.kind, TransferKind::Store { .. });
+        let limit = self.log.rate_limit(env.shared.config.rate_limits, &job);
+        let pacer = Pacer::maybe(limit, now);
         let head = |state| Data {
             id,
-            ascii: transfer.ascii,
+            format: transfer.format,
             protected: transfer.protected,
             upload,
             prepare,
             moved: 0,
             reported: 0,
+            pacer,
+            paced_until: None,
             state,
         };
         match transfer.data {
@@ -1150,7 +1171,7 @@ impl Conn {
         };
         let protected = tls.is_some();
         let mover = match job {
-            Job::Send(file) => Mover::send(file, data.ascii, protected),
+            Job::Send(download) => Mover::send(download, data.format, protected),
             Job::Listing(bytes) => Mover::listing(bytes),
             Job::Receive(upload) if data.prepare => {
                 // The copy of the old file may take long: on the pool.
@@ -1168,7 +1189,7 @@ impl Conn {
             }
             // Nothing to copy: at once.
             Job::Receive(upload) => match upload.prepare() {
-                Ok(upload) => Mover::receive(upload, data.ascii, protected),
+                Ok(upload) => Mover::receive(upload, data.format, protected),
                 Err(err) => {
                     let _ = stream.shutdown(Shutdown::Both);
                     let completion = Completion::Failed(service::failure(err));
@@ -1194,12 +1215,28 @@ impl Conn {
         let State::Moving { stream, mover, tls } = &mut data.state else {
             return;
         };
+        let now = env.cx.now;
+        let budget = match data.pacer.as_mut().map(|p| p.grant(now, BUDGET as u64)) {
+            None => BUDGET,
+            Some(Ok(n)) => usize::try_from(n).unwrap_or(BUDGET).min(BUDGET),
+            // Until the bucket has a burst: the timer, and nothing moves.
+            Some(Err(at)) => {
+                data.paced_until = Some(at);
+                let token = token(env.key, Role::Control);
+                env.cx.timers.arm(token, at, &mut self.armed);
+                return;
+            }
+        };
+        let before = data.moved;
         let step = match tls {
             Some(protected) => {
-                mover.step_protected(stream, protected, &mut data.moved, env.buffers)
+                mover.step_protected(stream, protected, &mut data.moved, budget, env.buffers)
             }
-            None => mover.step(stream, &mut data.moved, env.buffers),
+            None => mover.step(stream, &mut data.moved, budget, env.buffers),
         };
+        if let Some(pacer) = &mut data.pacer {
+            pacer.spend(data.moved - before);
+        }
         if data.moved != data.reported {
             // Progress restarts the data timeout and feeds STAT.
             data.reported = data.moved;

@@ -7,10 +7,11 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 
-use ferry_service::ftp::{self as service, send_file, SendFile, Sink, Source};
-use ferry_service::{Body, StoreUpload};
+use ferry_service::ftp::{self as service, send_file, Download, Route, SendFile, Sink, Source};
+use ferry_service::StoreUpload;
 use ferry_storage::StorageError;
 use ferry_tls::TlsConn;
+use ftp_proto::format::Format;
 use ftp_proto::server::Failure;
 use rustix::pipe::{self, PipeFlags, SpliceFlags};
 
@@ -166,12 +167,13 @@ impl Protected {
 impl Mover {
     /// A download of `file`, from its current position; `protected`: on
     /// a TLS data connection.
-    pub(super) fn send(body: Body, ascii: bool, protected: bool) -> Mover {
+    pub(super) fn send(download: Download, format: Format, protected: bool) -> Mover {
         // Under TLS the kernel cannot send the file's pages as they are:
         // they are read and encrypted.
-        match body {
-            Body::File(file) if !ascii && !protected => Mover::SendFile(file),
-            body => Mover::copy(Source::new(body, ascii)),
+        match Source::route(download, format) {
+            Route::Whole(file) if !protected => Mover::SendFile(file),
+            Route::Whole(file) => Mover::copy(Source::plain(file)),
+            Route::Through(source) => Mover::copy(*source),
         }
     }
 
@@ -190,30 +192,31 @@ impl Mover {
 
     /// An upload into `upload` (prepared), received in TYPE A (`ascii`)
     /// or TYPE I, ready for data.
-    pub(super) fn receive(mut upload: StoreUpload, ascii: bool, protected: bool) -> Mover {
+    pub(super) fn receive(mut upload: StoreUpload, format: Format, protected: bool) -> Mover {
         // Without a second descriptor, the upload is read as TYPE A's is;
         // under TLS it is read and decrypted.
-        let splice_to = if ascii || protected {
+        let splice_to = if !format.is_plain() || protected {
             None
         } else {
             upload.file().and_then(|file| file.try_clone().ok())
         };
         Mover::Receive(Box::new(Receive {
-            sink: Some(Sink::new(upload, ascii)),
+            sink: Some(Sink::new(upload, format)),
             splice_to,
         }))
     }
 
-    /// Moves what the connection takes or gives, at most [`BUDGET`] bytes,
-    /// adding them to `moved` (bytes on the wire). `buffers` are the
-    /// loop's: nothing is left in them when this returns.
+    /// Moves what the connection takes or gives, at most `budget` bytes
+    /// (at most [`BUDGET`]; less under a rate limit), adding them to
+    /// `moved` (bytes on the wire). `buffers` are the loop's: nothing is
+    /// left in them when this returns.
     pub(super) fn step<S: Read + Write + AsFd>(
         &mut self,
         stream: &mut S,
         moved: &mut u64,
+        mut budget: usize,
         buffers: &mut Buffers,
     ) -> Step {
-        let mut budget = BUDGET;
         match self {
             Mover::SendFile(file) => loop {
                 if budget == 0 {
@@ -228,8 +231,8 @@ impl Mover {
                     SendFile::WouldBlock => return Step::Blocked,
                     SendFile::Unsupported if *moved == 0 => match file.try_clone() {
                         Ok(file) => {
-                            *self = Mover::copy(Source::new(Body::File(file), false));
-                            return self.step(stream, moved, buffers);
+                            *self = Mover::copy(Source::plain(file));
+                            return self.step(stream, moved, budget, buffers);
                         }
                         Err(_) => return Step::Failed(Failure::Io),
                     },
@@ -252,6 +255,7 @@ impl Mover {
         stream: &mut S,
         protected: &mut Protected,
         moved: &mut u64,
+        budget: usize,
         buffers: &mut Buffers,
     ) -> Step {
         if !protected.closing {
@@ -260,9 +264,9 @@ impl Mover {
                 tls: &mut protected.tls,
             };
             let step = match self {
-                Mover::Buffered(copy) => copy.step(&mut io, moved, BUDGET, buffers),
-                Mover::Listing { bytes, at } => send_listing(&mut io, bytes, at, moved, BUDGET),
-                Mover::Receive(receive) => receive.read(&mut io, moved, BUDGET, buffers),
+                Mover::Buffered(copy) => copy.step(&mut io, moved, budget, buffers),
+                Mover::Listing { bytes, at } => send_listing(&mut io, bytes, at, moved, budget),
+                Mover::Receive(receive) => receive.read(&mut io, moved, budget, buffers),
                 // Never made for a protected transfer.
                 Mover::SendFile(_) => Step::Failed(Failure::Io),
             };
@@ -504,7 +508,10 @@ impl Receive {
             Ok(Ok(n)) => {
                 *moved += n as u64;
                 *budget -= n;
-                None
+                // MODE B/C, STRU R: the data's own end of file came; a
+                // sender that keeps the connection open is not waited for.
+                let complete = self.sink.as_ref().is_some_and(Sink::is_complete);
+                complete.then(|| self.commit(buffers))
             }
             Ok(Err(failure)) => Some(Step::Failed(failure)),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => Some(Step::Blocked),
@@ -599,11 +606,19 @@ mod tests {
     use ferry_storage::{Root, UploadMode};
     use ftp_proto::ascii::Encoder;
 
-    fn file_with(bytes: &[u8]) -> Body {
+    fn dl(file: File) -> Download {
+        Download {
+            body: ferry_service::Body::File(file),
+            offset: 0,
+            len: None,
+        }
+    }
+
+    fn file_with(bytes: &[u8]) -> File {
         let mut file = tempfile::tempfile().unwrap();
         file.write_all(bytes).unwrap();
         file.rewind().unwrap();
-        Body::File(file)
+        file
     }
 
     fn content() -> Vec<u8> {
@@ -626,7 +641,7 @@ mod tests {
         let mut moved = 0;
         loop {
             let before = moved;
-            match mover.step(&mut sender, &mut moved, &mut buffers) {
+            match mover.step(&mut sender, &mut moved, BUDGET, &mut buffers) {
                 Step::Done => break,
                 Step::Yield => assert!(moved - before <= BUDGET as u64),
                 Step::Blocked => std::thread::sleep(Duration::from_millis(1)),
@@ -640,10 +655,10 @@ mod tests {
     #[test]
     fn sendfile_and_the_buffered_path_send_the_same_bytes() {
         let data = content();
-        let (by_sendfile, n) = send(Mover::send(file_with(&data), false, false));
+        let (by_sendfile, n) = send(Mover::send(dl(file_with(&data)), Format::IMAGE, false));
         assert!(by_sendfile == data);
         assert_eq!(n, data.len() as u64);
-        let (by_copy, n) = send(Mover::copy(Source::new(file_with(&data), false)));
+        let (by_copy, n) = send(Mover::copy(Source::plain(file_with(&data))));
         assert!(by_copy == data);
         assert_eq!(n, data.len() as u64);
     }
@@ -660,7 +675,11 @@ mod tests {
 
     #[test]
     fn type_a_sends_cr_lf_and_counts_wire_bytes() {
-        let (wire, n) = send(Mover::send(file_with(b"one\ntwo\r\nthree\n"), true, false));
+        let (wire, n) = send(Mover::send(
+            dl(file_with(b"one\ntwo\r\nthree\n")),
+            Format::ASCII,
+            false,
+        ));
         assert_eq!(wire, b"one\r\ntwo\r\nthree\r\n");
         assert_eq!(n, wire.len() as u64);
     }
@@ -668,8 +687,7 @@ mod tests {
     #[test]
     fn a_download_yields_after_its_budget() {
         // A writer that takes everything: only the budget stops a step.
-        let Mover::Buffered(mut copy) = Mover::copy(Source::new(file_with(&content()), false))
-        else {
+        let Mover::Buffered(mut copy) = Mover::copy(Source::plain(file_with(&content()))) else {
             unreachable!()
         };
         let mut sink = Vec::new();
@@ -717,7 +735,8 @@ mod tests {
             .collect();
         let mut expected = Vec::new();
         Encoder::new().encode(&text, &mut expected);
-        let Mover::Buffered(mut copy) = Mover::send(file_with(&text), true, false) else {
+        let Mover::Buffered(mut copy) = Mover::send(dl(file_with(&text)), Format::ASCII, false)
+        else {
             unreachable!()
         };
         let mut buffers = Buffers::new();
@@ -781,7 +800,11 @@ mod tests {
     }
 
     fn receive(upload: StoreUpload, ascii: bool) -> Receive {
-        Receive(Mover::receive(upload, ascii, false))
+        Receive(Mover::receive(
+            upload,
+            if ascii { Format::ASCII } else { Format::IMAGE },
+            false,
+        ))
     }
 
     /// Runs `mover` (an upload) to its end on a non-blocking loopback
@@ -796,7 +819,7 @@ mod tests {
         let mut moved = 0;
         loop {
             let before = moved;
-            match mover.step(&mut receiver, &mut moved, buffers) {
+            match mover.step(&mut receiver, &mut moved, BUDGET, buffers) {
                 Step::Done => break,
                 Step::Yield => assert!(moved - before <= BUDGET as u64),
                 Step::Blocked => std::thread::sleep(Duration::from_millis(1)),
@@ -813,7 +836,7 @@ mod tests {
         let data = content();
         let mut buffers = Buffers::new();
         assert!(buffers.pipe.is_some());
-        let mover = Mover::receive(upload(dir.path(), "up.bin"), false, false);
+        let mover = Mover::receive(upload(dir.path(), "up.bin"), Format::IMAGE, false);
         let Mover::Receive(receive) = &mover else {
             unreachable!()
         };
@@ -824,7 +847,7 @@ mod tests {
         // The pipe is left empty for the next upload: a second one, with
         // other bytes, arrives whole too.
         let other: Vec<u8> = data.iter().rev().copied().collect();
-        let mover = Mover::receive(upload(dir.path(), "two.bin"), false, false);
+        let mover = Mover::receive(upload(dir.path(), "two.bin"), Format::IMAGE, false);
         assert_eq!(
             upload_over_tcp(mover, other.clone(), &mut buffers),
             other.len() as u64
@@ -837,7 +860,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut buffers = Buffers::new();
         let wire: Vec<u8> = (0..100_000).flat_map(|_| *b"line\r\n").collect();
-        let mover = Mover::receive(upload(dir.path(), "a.txt"), true, false);
+        let mover = Mover::receive(upload(dir.path(), "a.txt"), Format::ASCII, false);
         assert_eq!(
             upload_over_tcp(mover, wire.clone(), &mut buffers),
             wire.len() as u64

@@ -24,6 +24,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use ferry_service::clock;
+use ferry_service::pace::RateLimit;
 use ferry_service::tftp::{
     bind_request_socket, recv_error_is_transient, Acceptor, Admission, Buffering, FileEnd, Label,
     Local, Outbox, Outcome, Repeat, Report, Running, ServerConfig, Start, RECV_BUFFER,
@@ -76,6 +77,8 @@ pub(crate) struct Tftp {
     block: Vec<u8>,
     outbox: Outbox,
     stopping: bool,
+    /// Each transfer's rate limit.
+    rate_limit: Option<RateLimit>,
     /// After a failed read of the request socket: the pause before the
     /// next attempt (zero while reads succeed), and that attempt's
     /// deadline as armed in the loop's heap.
@@ -148,6 +151,7 @@ impl Tftp {
             block: Vec::new(),
             outbox: Outbox::new(),
             stopping: false,
+            rate_limit: config.rate_limit,
             retry: Duration::ZERO,
             retry_armed: None,
         })
@@ -308,7 +312,7 @@ impl Tftp {
         slot.insert(Entry {
             transfer,
             local,
-            outcome: Outcome::new(),
+            outcome: Outcome::paced(self.rate_limit, cx.now),
             label,
             socket,
             armed: None,
@@ -334,9 +338,14 @@ impl Tftp {
             return self.close(cx, key, Ok(()));
         }
         match entry.transfer.poll_timeout() {
-            Some(deadline) => cx
-                .timers
-                .arm(token(Tag::Tftp, key + 1), deadline, &mut entry.armed),
+            Some(deadline) => {
+                // Under a rate limit, the transfer goes on (its next block
+                // read, or its ACK sent) at this timer, not before.
+                let paced = entry.outcome.paced_until(cx.now);
+                let at = paced.map_or(deadline, |paced| paced.min(deadline));
+                cx.timers
+                    .arm(token(Tag::Tftp, key + 1), at, &mut entry.armed)
+            }
             None => self.close(cx, key, Ok(())),
         }
     }

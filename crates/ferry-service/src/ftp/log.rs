@@ -1,11 +1,12 @@
 //! A session's log lines, the same whichever driver runs it.
 
-use crate::metrics::{Direction, Metrics, Outcome, Protocol};
+use crate::metrics::{Direction, ErrorClass, Metrics, Outcome, Protocol};
+use crate::pace::{RateLimit, RateLimits};
 use std::fmt::Display;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use ftp_proto::server::LogEvent;
+use ftp_proto::server::{CloseReason, LogEvent};
 use ftp_proto::RootPath;
 
 /// How a session ended, for its last log line.
@@ -38,6 +39,8 @@ impl SessionEnd {
 pub struct SessionLog {
     peer: SocketAddr,
     user: String,
+    /// The user logged in is anonymous (or nobody is logged in yet).
+    anonymous: bool,
     request_began: Option<Instant>,
     /// The running or last transfer: when it began, and the bytes it
     /// moved (the session reports 0 for one that did not finish).
@@ -51,6 +54,7 @@ impl SessionLog {
         SessionLog {
             peer,
             user: String::from("-"),
+            anonymous: true,
             request_began: None,
             transfer_began: None,
             transfer_moved: 0,
@@ -60,6 +64,16 @@ impl SessionLog {
     /// The client's address.
     pub fn peer(&self) -> SocketAddr {
         self.peer
+    }
+
+    /// The rate limit for `job`, a transfer of this session: the
+    /// anonymous one unless a named user logged in. Listings are not
+    /// limited: only files' bytes are.
+    pub fn rate_limit(&self, limits: RateLimits, job: &super::Job) -> Option<RateLimit> {
+        match job {
+            super::Job::Listing(_) => None,
+            _ => limits.for_client(self.anonymous),
+        }
     }
 
     /// A connection refused because the server runs as many sessions as it may.
@@ -129,6 +143,7 @@ impl SessionLog {
     /// failed: a bad handshake, a plain-text client on the implicit port,
     /// garbage after AUTH, a failed session-reuse check.
     pub fn tls_failed(&self, what: &'static str, error: &dyn Display) {
+        Metrics::global().error(Protocol::Ftp, ErrorClass::Tls);
         tracing::warn!(peer = %self.peer, connection = what, error = %error, "ftp TLS handshake failed");
     }
 
@@ -167,6 +182,7 @@ impl SessionLog {
                 Metrics::global().login(Outcome::Ok);
                 tracing::info!(%peer, %user, anonymous, "ftp login");
                 self.user = user;
+                self.anonymous = anonymous;
                 return anonymous;
             }
             LogEvent::LoginFailed { user } => {
@@ -174,6 +190,10 @@ impl SessionLog {
                 tracing::warn!(%peer, %user, "ftp login failed");
             }
             LogEvent::Command { verb, path, code } => {
+                // Syntax errors and commands out of sequence.
+                if matches!(code.as_u16(), 500 | 501 | 503) {
+                    Metrics::global().error(Protocol::Ftp, ErrorClass::Protocol);
+                }
                 tracing::info!(
                     %peer,
                     user = %self.user,
@@ -221,6 +241,9 @@ impl SessionLog {
                 tracing::debug!(%peer, "ftp control connection secured (TLS)");
             }
             LogEvent::Closed { reason } => {
+                if matches!(reason, CloseReason::IdleTimeout | CloseReason::DataTimeout) {
+                    Metrics::global().error(Protocol::Ftp, ErrorClass::Timeout);
+                }
                 tracing::debug!(%peer, ?reason, "ftp session ending");
             }
             _ => {}

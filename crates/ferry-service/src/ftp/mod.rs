@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use ferry_tls::ServerTls;
 
+use crate::pace::RateLimits;
 use crate::{Inherited, Reloadable, ServerError, Store};
 use ferry_storage::Root;
 use ferry_users::Users;
@@ -32,8 +33,10 @@ pub use net::{
     connect_from, connect_from_nonblocking, control_listener, listen, PassivePorts,
     CONNECT_TIMEOUT, LISTEN_BACKLOG,
 };
-pub use requests::{authenticate, failure, metadata, open_job, perform, Job, View};
-pub use transfer::{begin_transfer, completion, end_transfer, send_file, SendFile, Sink, Source};
+pub use requests::{authenticate, failure, metadata, open_job, perform, Download, Job, View};
+pub use transfer::{
+    begin_transfer, completion, end_transfer, send_file, Route, SendFile, Sink, Source,
+};
 
 /// Default limit of control connections served at once.
 pub const DEFAULT_MAX_SESSIONS: usize = 1000;
@@ -92,6 +95,9 @@ pub struct ServerConfig {
     pub ftps_bind: Option<SocketAddr>,
     /// No login and no data transfer in clear.
     pub require_tls: bool,
+    /// Each file transfer's rate limit (listings are not limited), for
+    /// named users and, unless they have their own, anonymous ones.
+    pub rate_limits: RateLimits,
     /// Timeouts, line limit and greeting of every session. Its `anonymous`
     /// and `tls` are set from the fields above by [`settle`](Self::settle).
     pub session: Config,
@@ -115,6 +121,7 @@ impl ServerConfig {
             inherited: None,
             ftps_inherited: None,
             require_tls: false,
+            rate_limits: RateLimits::default(),
             session: Config::default(),
         }
     }

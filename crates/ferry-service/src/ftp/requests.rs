@@ -5,11 +5,15 @@
 //! A [`View`] opens them beneath a root opened on that home, so that not
 //! even a symlink inside the home can lead into the rest of the tree.
 
+use crate::metrics::{ErrorClass, Metrics, Protocol};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ferry_storage::{DirEntry, FileInfo, StorageError, UploadMode};
+use ftp_proto::format::Encoder;
 use ftp_proto::listing::{self, FileKind, ListFormat, Metadata};
-use ftp_proto::server::{Access, Completion, Failure, Operation, Pattern, StoreMode, TransferKind};
+use ftp_proto::server::{
+    Access, Completion, Failure, Operation, Pattern, StoreMode, Transfer, TransferKind,
+};
 use ftp_proto::RootPath;
 
 use super::{hash, ServerConfig};
@@ -18,9 +22,9 @@ use crate::{Body, NewStoreUpload, Store};
 /// What a transfer moves, opened before its 150.
 #[derive(Debug)]
 pub enum Job {
-    /// RETR: the file, positioned at the REST offset (a local file, which
-    /// may be sent with `sendfile(2)`, or an object's ranged GET).
-    Send(Body),
+    /// RETR: the file (a local file, or an object's ranged GET) from the
+    /// REST offset, and how much of it to send.
+    Send(Download),
     /// LIST, NLST, MLSD: the lines, ready.
     Listing(Vec<u8>),
     /// STOR, APPE, STOU: the upload (a local one still to be filled with
@@ -28,6 +32,18 @@ pub enum Job {
     /// [`NewStoreUpload::prepare`], which may take long), published on a
     /// clean end.
     Receive(NewStoreUpload),
+}
+
+/// A RETR's file and the part of it to send.
+#[derive(Debug)]
+pub struct Download {
+    /// The file or object, read from `offset` on.
+    pub body: Body,
+    /// Where the transfer starts (REST, RANG): restart markers count from
+    /// here.
+    pub offset: u64,
+    /// RANG: send no more than this many bytes; `None`: to the end.
+    pub len: Option<u64>,
 }
 
 /// What a session sees of the served tree: the root, or a user's home
@@ -113,19 +129,28 @@ pub fn perform(view: &View, op: Operation) -> Completion {
 }
 
 /// Opens what a transfer moves, before its 150: the file to send (at the
-/// REST offset), the upload's temporary file, or the listing's lines.
+/// REST offset), the upload's temporary file, or the listing's lines
+/// (framed already when the transfer's MODE is not S).
 /// Returns the job and the session's [`Completion::Started`] (with the
 /// size for the 150 text, and STOU's chosen name).
-pub fn open_job(view: &View, kind: &TransferKind) -> Result<(Job, Completion), Failure> {
+pub fn open_job(view: &View, transfer: &Transfer) -> Result<(Job, Completion), Failure> {
     let root = &view.root;
-    match kind {
-        TransferKind::Retrieve { path, offset } => {
-            let (body, len) = root
+    match &transfer.kind {
+        TransferKind::Retrieve { path, offset, len } => {
+            let (body, whole) = root
                 .open_read_at(view.name(path), *offset)
                 .map_err(failure)?;
-            let size = len.saturating_sub(*offset);
+            let mut size = whole.saturating_sub(*offset);
+            if let Some(len) = len {
+                size = size.min(*len);
+            }
+            let download = Download {
+                body,
+                offset: *offset,
+                len: *len,
+            };
             Ok((
-                Job::Send(body),
+                Job::Send(download),
                 Completion::Started {
                     size: Some(size),
                     name: None,
@@ -171,6 +196,13 @@ pub fn open_job(view: &View, kind: &TransferKind) -> Result<(Job, Completion), F
                     }
                     _ => return Err(Failure::Io),
                 }
+            }
+            if !transfer.format.is_plain() {
+                let mut encoder = Encoder::new(transfer.format, 0);
+                let mut framed = Vec::with_capacity(out.len() + 16);
+                encoder.encode(&out, &mut framed);
+                encoder.finish(&mut framed);
+                out = framed;
             }
             Ok((
                 Job::Listing(out),
@@ -336,6 +368,21 @@ pub fn authenticate(
 
 /// Storage failures as the session's failure classes (it picks the code).
 pub fn failure(err: StorageError) -> Failure {
+    // The storage's own classification, counted once per error.
+    let class = match err {
+        StorageError::NotFound => Some(ErrorClass::NotFound),
+        StorageError::PermissionDenied => Some(ErrorClass::Permission),
+        StorageError::AlreadyExists
+        | StorageError::InvalidPath
+        | StorageError::IsADirectory
+        | StorageError::NotADirectory
+        | StorageError::DirectoryNotEmpty
+        | StorageError::InvalidOffset => None,
+        _ => Some(ErrorClass::Io),
+    };
+    if let Some(class) = class {
+        Metrics::global().error(Protocol::Ftp, class);
+    }
     match err {
         StorageError::NotFound => Failure::NotFound,
         StorageError::PermissionDenied => Failure::PermissionDenied,
@@ -395,7 +442,13 @@ mod tests {
                 limit: 3,
             }),
         };
-        match open_job(view, &kind) {
+        let transfer = Transfer {
+            kind,
+            data: ftp_proto::server::DataChannel::Passive,
+            format: ftp_proto::format::Format::IMAGE,
+            protected: false,
+        };
+        match open_job(view, &transfer) {
             Ok((Job::Listing(lines), _)) => String::from_utf8(lines).unwrap(),
             Ok(_) => panic!("not a listing"),
             Err(failure) => format!("{failure:?}"),

@@ -1,8 +1,9 @@
 //! A transfer's ends that are not the data connection, the same in every
 //! driver: telling the session it starts (the 150) and how it ended (the
-//! 226 or the failure), reading a download's file (TYPE A's LF becomes
-//! CR LF), writing an upload's (CR LF becomes LF) and publishing it once
-//! its data ended cleanly. The driver moves the bytes on the data
+//! 226 or the failure), reading a download's file (through the
+//! transfer's format: TYPE A's LF becomes CR LF, MODE B frames blocks...),
+//! writing an upload's (the format undone) and publishing it once its
+//! data ended cleanly. The driver moves the bytes on the data
 //! connection, with buffers of its own choosing, and says when.
 
 use std::fs::File;
@@ -11,10 +12,11 @@ use std::os::fd::AsFd;
 
 use ferry_storage::StorageError;
 use ferry_time::Instant;
-use ftp_proto::ascii::{Decoder, Encoder};
-use ftp_proto::server::{Completion, Failure, RequestId, Session, TransferKind};
+use ftp_proto::format::{Decoder, Encoder, Format};
+use ftp_proto::server::{Completion, Failure, RequestId, Session, Transfer};
 
-use super::{failure, open_job, Job, SessionLog, View};
+use super::{failure, open_job, Download, Job, SessionLog, View};
+use crate::metrics::{ErrorClass, Metrics, Protocol};
 use crate::{Body, NewStoreUpload, StoreUpload};
 
 /// Opens what transfer `id` moves and tells the session, which answers
@@ -26,10 +28,10 @@ pub fn begin_transfer(
     view: &View,
     now: Instant,
     id: RequestId,
-    kind: &TransferKind,
+    transfer: &Transfer,
 ) -> Option<Job> {
     log.transfer_began();
-    match open_job(view, kind) {
+    match open_job(view, transfer) {
         Ok((job, started)) => {
             session.complete(now, id, started);
             Some(job)
@@ -53,6 +55,12 @@ pub fn end_transfer(
     moved: u64,
     completion: Completion,
 ) {
+    // The data connection's own failures (the file's are counted where
+    // the storage said them, a TLS handshake's where it failed).
+    if let Completion::Failed(Failure::NoDataConnection | Failure::DataConnectionLost) = completion
+    {
+        Metrics::global().error(Protocol::Ftp, ErrorClass::Io);
+    }
     log.transfer_moved(moved);
     session.transfer_progress(now, id, moved);
     session.complete(now, id, completion);
@@ -98,24 +106,66 @@ pub fn send_file(socket: impl AsFd, file: &File, max: usize) -> SendFile {
     }
 }
 
+/// How a download is sent: see [`Source::route`].
+#[derive(Debug)]
+pub enum Route {
+    /// The file's bytes from its position to its end, as they are.
+    Whole(File),
+    /// Read and turned into wire bytes.
+    Through(Box<Source>),
+}
+
 /// A download's file, read from its position and turned into wire bytes.
 #[derive(Debug)]
 pub struct Source {
     file: Body,
+    /// `None`: the wire bytes are the file's (TYPE I, STRU F, MODE S).
     encoder: Option<Encoder>,
+    /// RANG: file bytes still to send.
+    left: Option<u64>,
+    /// The encoder's end (MODE B's EOF block...) is written.
+    finished: bool,
 }
 
 impl Source {
-    /// `file` sent in TYPE A (`ascii`) or TYPE I.
-    pub fn new(file: Body, ascii: bool) -> Source {
+    /// `download` sent in `format`.
+    pub fn new(download: Download, format: Format) -> Source {
         Source {
-            file,
-            encoder: ascii.then(Encoder::new),
+            file: download.body,
+            encoder: (!format.is_plain()).then(|| Encoder::new(format, download.offset)),
+            left: download.len,
+            finished: false,
+        }
+    }
+
+    /// All of `file` from its position, as it is (TYPE I where
+    /// `sendfile(2)` cannot send it).
+    pub fn plain(file: File) -> Source {
+        Source {
+            file: Body::File(file),
+            encoder: None,
+            left: None,
+            finished: false,
+        }
+    }
+
+    /// How `download` goes out in `format`: a local file whose whole
+    /// bytes go as they are may be handed to `sendfile(2)`; anything else
+    /// (another format, a RANG range, an object's GET) goes through a
+    /// [`Source`].
+    pub fn route(download: Download, format: Format) -> Route {
+        match download {
+            Download {
+                body: Body::File(file),
+                len: None,
+                ..
+            } if format.is_plain() => Route::Whole(file),
+            download => Route::Through(Box::new(Source::new(download, format))),
         }
     }
 
     /// How many file bytes to read so that their wire bytes fit in
-    /// `room` (TYPE A may double every byte).
+    /// `room` (TYPE A may double every byte, and so may STRU R's escapes).
     pub fn read_size(&self, room: usize) -> usize {
         if self.encoder.is_some() {
             room / 2
@@ -125,31 +175,51 @@ impl Source {
     }
 
     /// The wire bytes of the next at most `buf.len()` bytes of the file:
-    /// in `buf`, or converted into `converted` (TYPE A); `None` at the end
-    /// of the file.
+    /// in `buf`, or converted into `converted` (any other format, which
+    /// may hold bytes back and add its own at the end, so that a call can
+    /// give more than `buf.len()` bytes); `None` at the end.
     pub fn read<'a>(
         &mut self,
         buf: &'a mut [u8],
         converted: &'a mut Vec<u8>,
     ) -> Result<Option<&'a [u8]>, Failure> {
-        let n = loop {
-            match self.file.read(buf) {
-                Ok(n) => break n,
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return Err(Failure::Io),
+        loop {
+            let want = match self.left {
+                Some(left) => buf.len().min(usize::try_from(left).unwrap_or(usize::MAX)),
+                None => buf.len(),
+            };
+            let n = match want {
+                0 => 0,
+                _ => loop {
+                    match self.file.read(&mut buf[..want]) {
+                        Ok(n) => break n,
+                        Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                        Err(_) => {
+                            Metrics::global().error(Protocol::Ftp, ErrorClass::Io);
+                            return Err(Failure::Io);
+                        }
+                    }
+                },
+            };
+            if let Some(left) = &mut self.left {
+                *left -= n as u64;
             }
-        };
-        if n == 0 {
-            return Ok(None);
-        }
-        Ok(Some(match &mut self.encoder {
-            Some(encoder) => {
-                converted.clear();
+            let Some(encoder) = &mut self.encoder else {
+                return Ok((n > 0).then_some(&buf[..n]));
+            };
+            converted.clear();
+            if n == 0 {
+                if std::mem::replace(&mut self.finished, true) {
+                    return Ok(None);
+                }
+                encoder.finish(converted);
+            } else {
                 encoder.encode(&buf[..n], converted);
-                converted
             }
-            None => &buf[..n],
-        }))
+            if !converted.is_empty() {
+                return Ok(Some(converted));
+            }
+        }
     }
 }
 
@@ -160,33 +230,36 @@ impl Source {
 #[derive(Debug)]
 pub struct Sink {
     upload: StoreUpload,
+    /// `None`: the file's bytes are the wire bytes.
     decoder: Option<Decoder>,
 }
 
 impl Sink {
-    /// Into `upload`, received in TYPE A (`ascii`) or TYPE I.
-    pub fn new(upload: StoreUpload, ascii: bool) -> Sink {
+    /// Into `upload`, received in `format`.
+    pub fn new(upload: StoreUpload, format: Format) -> Sink {
         Sink {
             upload,
-            decoder: ascii.then(Decoder::new),
+            decoder: (!format.is_plain()).then(|| Decoder::new(format, 0)),
         }
     }
 
     /// Readies `upload` ([`NewStoreUpload::prepare`]: for APPE and
     /// REST+STOR a copy of the old file, which may take long) and receives
     /// into it.
-    pub fn prepare(upload: NewStoreUpload, ascii: bool) -> Result<Sink, Failure> {
+    pub fn prepare(upload: NewStoreUpload, format: Format) -> Result<Sink, Failure> {
         let upload = upload.prepare().map_err(failure)?;
-        Ok(Sink::new(upload, ascii))
+        Ok(Sink::new(upload, format))
     }
 
-    /// Stores bytes that came on the data connection; TYPE A's are
-    /// converted through `converted`.
+    /// Stores bytes that came on the data connection, converted through
+    /// `converted` unless they are the file's as they are.
     pub fn write(&mut self, wire: &[u8], converted: &mut Vec<u8>) -> Result<(), Failure> {
         let bytes = match &mut self.decoder {
             Some(decoder) => {
                 converted.clear();
-                decoder.decode(wire, converted);
+                decoder
+                    .decode(wire, converted)
+                    .map_err(|_| Failure::MalformedData)?;
                 &converted[..]
             }
             None => wire,
@@ -194,12 +267,23 @@ impl Sink {
         self.upload.write_all(bytes).map_err(write_failure)
     }
 
-    /// The client closed the data connection cleanly: the data is all
-    /// there. Stores what TYPE A held back and publishes the file.
+    /// The data carried its own end of file (MODE B or C, STRU R): the
+    /// upload is whole, whether or not the client closes the connection
+    /// (RFC 959 §3.4.2 lets a block-mode sender keep it open).
+    pub fn is_complete(&self) -> bool {
+        self.decoder.as_ref().is_some_and(Decoder::is_complete)
+    }
+
+    /// The client closed the data connection cleanly (or the data ended,
+    /// [`is_complete`](Self::is_complete)): stores what the format held
+    /// back and publishes the file. Data that ended before its format's
+    /// end of file marker is refused, and the file stays unpublished.
     pub fn commit(mut self, converted: &mut Vec<u8>) -> Result<(), Failure> {
         if let Some(decoder) = &mut self.decoder {
             converted.clear();
-            decoder.finish(converted);
+            decoder
+                .finish(converted)
+                .map_err(|_| Failure::MalformedData)?;
             self.upload.write_all(converted).map_err(write_failure)?;
         }
         self.upload.commit().map_err(failure)
@@ -217,11 +301,11 @@ mod tests {
 
     use ferry_storage::{Root, UploadMode};
 
-    fn file_with(bytes: &[u8]) -> Body {
+    fn file_with(bytes: &[u8]) -> File {
         let mut file = tempfile::tempfile().unwrap();
         file.write_all(bytes).unwrap();
         file.rewind().unwrap();
-        Body::File(file)
+        file
     }
 
     fn read_all(mut source: Source, chunk: usize) -> Vec<u8> {
@@ -234,18 +318,73 @@ mod tests {
         wire
     }
 
+    fn download(bytes: &[u8], len: Option<u64>) -> Download {
+        Download {
+            body: Body::File(file_with(bytes)),
+            offset: 0,
+            len,
+        }
+    }
+
+    fn block_mode() -> Format {
+        Format {
+            mode: ftp_proto::format::Mode::Block,
+            ..Format::IMAGE
+        }
+    }
+
     #[test]
     fn a_source_gives_the_file_or_its_cr_lf_form() {
         let text = b"one\ntwo\r\nthree\n";
-        assert_eq!(read_all(Source::new(file_with(text), false), 4), text);
+        assert_eq!(read_all(Source::plain(file_with(text)), 4), text);
         // A CR LF split between two reads stays one line end.
         assert_eq!(
-            read_all(Source::new(file_with(text), true), 8),
+            read_all(Source::new(download(text, None), Format::ASCII), 8),
             b"one\r\ntwo\r\nthree\r\n"
         );
-        let source = Source::new(file_with(text), true);
+        let source = Source::new(download(text, None), Format::ASCII);
         assert_eq!(source.read_size(64), 32);
-        assert_eq!(Source::new(file_with(text), false).read_size(64), 64);
+        assert_eq!(Source::plain(file_with(text)).read_size(64), 64);
+    }
+
+    #[test]
+    fn a_source_sends_a_range_and_frames_blocks() {
+        let text = b"0123456789";
+        let range = Source::new(download(text, Some(4)), Format::IMAGE);
+        assert_eq!(read_all(range, 3), b"0123");
+        // Block mode: nothing until the end, then one EOF block.
+        let blocks = Source::new(download(text, Some(4)), block_mode());
+        assert_eq!(read_all(blocks, 3), b"\x40\x00\x040123");
+        let whole = |d, f| matches!(Source::route(d, f), Route::Whole(_));
+        assert!(!whole(download(text, Some(4)), Format::IMAGE));
+        assert!(!whole(download(text, None), Format::ASCII));
+        assert!(whole(download(text, None), Format::IMAGE));
+    }
+
+    #[test]
+    fn a_sink_knows_when_block_mode_data_ended() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Root::new(dir.path()).unwrap();
+        let mut converted = Vec::new();
+        let new = NewStoreUpload::Local(root.begin_upload("b.bin", UploadMode::Replace).unwrap());
+        let mut sink = Sink::prepare(new, block_mode()).unwrap();
+        sink.write(b"\x00\x00\x02ab\x40", &mut converted).unwrap();
+        assert!(!sink.is_complete());
+        sink.write(b"\x00\x01c", &mut converted).unwrap();
+        assert!(sink.is_complete());
+        sink.commit(&mut converted).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("b.bin")).unwrap(), b"abc");
+        // Cut before the EOF block: refused, nothing published.
+        let new = NewStoreUpload::Local(root.begin_upload("c.bin", UploadMode::Replace).unwrap());
+        let mut sink = Sink::prepare(new, block_mode()).unwrap();
+        sink.write(b"\x00\x00\x02ab", &mut converted).unwrap();
+        assert_eq!(sink.commit(&mut converted), Err(Failure::MalformedData));
+        assert!(!dir.path().join("c.bin").exists());
+        // Not a block at all.
+        let new = NewStoreUpload::Local(root.begin_upload("d.bin", UploadMode::Replace).unwrap());
+        let mut sink = Sink::prepare(new, block_mode()).unwrap();
+        let bad = sink.write(b"\x0f\x00\x00", &mut converted);
+        assert_eq!(bad, Err(Failure::MalformedData));
     }
 
     #[test]
@@ -253,7 +392,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = Root::new(dir.path()).unwrap();
         let new = NewStoreUpload::Local(root.begin_upload("a.txt", UploadMode::Replace).unwrap());
-        let mut sink = Sink::prepare(new, true).unwrap();
+        let mut sink = Sink::prepare(new, Format::ASCII).unwrap();
         let mut converted = Vec::new();
         // The CR at the end of a write is held back until the next shows
         // what follows it; at the end it is stored.
@@ -268,7 +407,7 @@ mod tests {
         );
 
         let new = NewStoreUpload::Local(root.begin_upload("b.bin", UploadMode::Replace).unwrap());
-        let mut sink = Sink::prepare(new, false).unwrap();
+        let mut sink = Sink::prepare(new, Format::IMAGE).unwrap();
         sink.write(b"partial\r\n", &mut converted).unwrap();
         drop(sink);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);

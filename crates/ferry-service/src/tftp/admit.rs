@@ -1,6 +1,7 @@
 //! The request socket's decisions: which datagram starts a transfer, which
 //! is refused (and with what ERROR), which is ignored.
 
+use crate::metrics::{ErrorClass, Metrics, Protocol};
 use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
@@ -176,6 +177,9 @@ impl Refusal {
         while let Some(event) = self.transfer.poll_event() {
             if let Event::Failed(err) = event {
                 outcome = err.to_string();
+                if let Some(class) = ErrorClass::of_tftp(&err) {
+                    Metrics::global().error(Protocol::Tftp, class);
+                }
             }
         }
         while let Some(transmit) = self.transfer.poll_transmit() {

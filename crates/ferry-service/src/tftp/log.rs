@@ -4,10 +4,10 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tftp_proto::transfer::Negotiated;
+use tftp_proto::transfer::{LocalError, Negotiated};
 
 use super::local::Report;
-use crate::metrics::{Direction, Metrics, Outcome, Protocol};
+use crate::metrics::{Direction, ErrorClass, Metrics, Outcome, Protocol};
 
 /// Log how a transfer ended: `info` when it completed, `warn` otherwise.
 /// `op` is `read` or `write`; `bytes` the file bytes moved.
@@ -26,6 +26,7 @@ pub fn log_transfer(
         Ok(report) => report,
         Err(err) => {
             counted(Outcome::Failed);
+            Metrics::global().error(Protocol::Tftp, ErrorClass::Io);
             tracing::warn!(%peer, file, op, bytes, duration_ms, outcome = %format_args!("socket error: {err}"), "tftp transfer");
             return;
         }
@@ -48,6 +49,18 @@ pub fn log_transfer(
             (None, Err(err)) => err.to_string(),
             (None, Ok(_)) => "failed".to_owned(),
         };
+        let class = match (&report.local, &report.result) {
+            (Some(local), _) => Some(match local.error {
+                LocalError::NotFound => ErrorClass::NotFound,
+                LocalError::PermissionDenied | LocalError::AlreadyExists => ErrorClass::Permission,
+                _ => ErrorClass::Io,
+            }),
+            (None, Err(err)) => ErrorClass::of_tftp(err),
+            (None, Ok(_)) => None,
+        };
+        if let Some(class) = class {
+            Metrics::global().error(Protocol::Tftp, class);
+        }
         counted(Outcome::Failed);
         tracing::warn!(%peer, file, op, options, bytes, duration_ms, outcome, "tftp transfer");
     }

@@ -69,6 +69,9 @@ pub struct ServerConfig {
     /// Filename rewrite rules, applied to each requested name before it
     /// is looked up under the root.
     pub remap: Option<Arc<RemapRules>>,
+    /// Each transfer's rate limit (TFTP has no login: every client is
+    /// anonymous).
+    pub rate_limit: Option<crate::pace::RateLimit>,
     /// A request socket already bound (socket activation), served
     /// instead of binding [`bind`](Self::bind).
     pub inherited: Option<crate::Inherited<std::net::UdpSocket>>,
@@ -87,6 +90,7 @@ impl ServerConfig {
             single_port: false,
             transfer_ports: None,
             remap: None,
+            rate_limit: None,
             inherited: None,
         }
     }

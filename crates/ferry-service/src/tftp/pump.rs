@@ -2,6 +2,12 @@
 //! drain the machine's events into the [`Local`] end and its datagrams
 //! into the socket, and keep what the events said for the final
 //! [`Report`].
+//!
+//! A rate limit paces the file's bytes: a sender's next block is not read
+//! (nor its DATA sent) until the limit allows it; a receiver, which cannot
+//! slow its peer but by answering later, holds its ACKs back while it has
+//! received more than the limit allows. The driver wakes the transfer at
+//! [`Outcome::paced_until`] to go on.
 
 use std::os::fd::AsFd;
 
@@ -10,6 +16,8 @@ use tftp_proto::transfer::{Event, Negotiated, Summary, Transfer, TransferError};
 use super::local::{Local, LocalFailure, Report};
 use super::outbox::Outbox;
 use crate::clock;
+use crate::pace::{Pacer, RateLimit};
+use ferry_time::Instant;
 
 /// What a transfer's events have said so far: its options, its verdict,
 /// and the local failure that ended it, if one did.
@@ -18,12 +26,93 @@ pub struct Outcome {
     negotiated: Option<Negotiated>,
     result: Option<Result<Summary, TransferError>>,
     local: Option<LocalFailure>,
+    /// The rate limit's bucket, if the transfer has one.
+    pacer: Option<Pacer>,
+    /// A sender's request for a block (its largest length), held back by
+    /// the rate limit.
+    held: Option<usize>,
+    /// The transfer receives a file (it has had DATA).
+    receiving: bool,
 }
 
 impl Outcome {
     /// Nothing said yet.
     pub fn new() -> Self {
         Outcome::default()
+    }
+
+    /// Nothing said yet, and the file's bytes paced to `limit` (if there
+    /// is one) from `now`.
+    pub fn paced(limit: Option<RateLimit>, now: Instant) -> Self {
+        Outcome {
+            pacer: Pacer::maybe(limit, now),
+            ..Outcome::default()
+        }
+    }
+
+    /// When the rate limit lets the transfer go on, if it holds anything
+    /// back: the driver calls [`pump`](Self::pump) again then (it need not
+    /// be the machine's deadline).
+    pub fn paced_until(&mut self, now: Instant) -> Option<Instant> {
+        let pacer = self.pacer.as_mut()?;
+        if let Some(want) = self.held {
+            return Some(pacer.ready_at(now, want as u64));
+        }
+        // A receiver in debt holds its ACKs until it is paid.
+        (self.receiving && !pacer.may_send(now, 1)).then(|| pacer.ready_at(now, 1))
+    }
+
+    /// A receiver in debt to its limit sends nothing yet.
+    fn holding_transmits(&mut self, now: Instant) -> bool {
+        self.receiving && self.pacer.as_mut().is_some_and(|p| !p.may_send(now, 1))
+    }
+
+    /// Answers the held request for a block once the limit allows it.
+    fn give_held<L: Local + ?Sized>(
+        &mut self,
+        transfer: &mut Transfer,
+        local: &mut L,
+        block: &mut Vec<u8>,
+    ) -> bool {
+        let Some(max_len) = self.held else {
+            return false;
+        };
+        let now = clock::now();
+        if self
+            .pacer
+            .as_mut()
+            .is_some_and(|p| !p.may_send(now, max_len as u64))
+        {
+            return false;
+        }
+        self.held = None;
+        self.read_block(transfer, local, block, max_len);
+        true
+    }
+
+    fn read_block<L: Local + ?Sized>(
+        &mut self,
+        transfer: &mut Transfer,
+        local: &mut L,
+        block: &mut Vec<u8>,
+        max_len: usize,
+    ) {
+        if block.len() < max_len {
+            block.resize(max_len, 0);
+        }
+        let now = clock::now();
+        match local.read_block(&mut block[..max_len]) {
+            Ok(n) => {
+                if let Some(pacer) = &mut self.pacer {
+                    pacer.spend(n as u64);
+                }
+                transfer.provide_data(now, &block[..n]);
+            }
+            Err(failure) => {
+                transfer.abort(now, failure.error, &failure.message);
+                self.local.get_or_insert(failure);
+            }
+        }
     }
 
     /// Answer every event and send every datagram `transfer` has, until it
@@ -42,7 +131,11 @@ impl Outcome {
     ) {
         let mut busy = true;
         while busy {
-            busy = self.handle_events(transfer, local, block);
+            busy = self.give_held(transfer, local, block);
+            busy |= self.handle_events(transfer, local, block);
+            if self.holding_transmits(clock::now()) {
+                break;
+            }
             // A window's worth is sent together where possible.
             while let Some(transmit) = transfer.poll_transmit() {
                 busy = true;
@@ -68,19 +161,19 @@ impl Outcome {
                     self.negotiated = Some(n);
                 }
                 Event::NeedData { max_len } => {
-                    if block.len() < max_len {
-                        block.resize(max_len, 0);
-                    }
                     let now = clock::now();
-                    match local.read_block(&mut block[..max_len]) {
-                        Ok(n) => transfer.provide_data(now, &block[..n]),
-                        Err(failure) => {
-                            transfer.abort(now, failure.error, &failure.message);
-                            self.local.get_or_insert(failure);
-                        }
+                    let paced = self.pacer.as_mut();
+                    if paced.is_some_and(|p| !p.may_send(now, max_len as u64)) {
+                        self.held = Some(max_len);
+                    } else {
+                        self.read_block(transfer, local, block, max_len);
                     }
                 }
                 Event::Data(bytes) => {
+                    self.receiving = true;
+                    if let Some(pacer) = &mut self.pacer {
+                        pacer.spend(bytes.len() as u64);
+                    }
                     if let Err(failure) = local.write_data(bytes) {
                         transfer.abort(clock::now(), failure.error, &failure.message);
                         self.local.get_or_insert(failure);

@@ -13,7 +13,8 @@ use super::features::Features;
 use super::op::{Op, Outcome, TransferType};
 use super::text;
 use super::transfer::TransferOp;
-use crate::command::{Command, FormatControl, RepresentationType};
+use crate::command::{self, Command, FormatControl, RepresentationType};
+use crate::format::{Mode, Structure};
 use crate::listing::parse_timeval;
 use crate::reply::{Reply, ReplyCode};
 
@@ -44,6 +45,9 @@ pub(super) struct Extensions {
     /// RFC 959 §3.1.1.5: a session starts in TYPE A; the data connection
     /// carries what the last accepted TYPE says.
     pub transfer_type: TransferType,
+    /// STRU and MODE last accepted (F and S until then).
+    pub structure: Structure,
+    pub mode: Mode,
     /// A REST got its 350 but the transfer command it was for was never
     /// sent (the transfer was aborted or failed first). Servers differ
     /// on how long an unused REST lasts — some keep it across EPSV or
@@ -128,6 +132,8 @@ pub(super) enum Single {
     Mdtm,
     MakeDir(String),
     SetType(TransferType),
+    SetStructure(Structure),
+    SetMode(Mode),
     Quit,
     Raw(Effect),
 }
@@ -137,6 +143,8 @@ impl Single {
     fn effect(&self) -> Effect {
         match self {
             Single::SetType(t) => Effect::Type(*t),
+            Single::SetStructure(s) => Effect::Structure(*s),
+            Single::SetMode(m) => Effect::Mode(*m),
             Single::Raw(effect) => *effect,
             _ => Effect::None,
         }
@@ -150,8 +158,12 @@ impl Single {
 pub(super) enum Effect {
     /// Nothing the client keeps track of.
     None,
-    /// TYPE A or TYPE I (or L 8, which is I by another name).
+    /// TYPE A, E or I (or L 8, which is I by another name).
     Type(TransferType),
+    /// STRU F or R.
+    Structure(Structure),
+    /// MODE S, B or C.
+    Mode(Mode),
     /// REIN: the server forgets the session's state (RFC 959 §4.1.1),
     /// back to TYPE A with no REST. The TLS session and its PBSZ/PROT
     /// stay: RFC 4217 has REIN leave the security state in place.
@@ -168,10 +180,16 @@ impl Effect {
                 RepresentationType::Image | RepresentationType::Local(8) => {
                     Effect::Type(TransferType::Binary)
                 }
-                // EBCDIC or other byte sizes: nothing the client can
-                // name; transfers keep reporting the last known type.
-                RepresentationType::Ebcdic(_) | RepresentationType::Local(_) => Effect::None,
+                RepresentationType::Ebcdic(FormatControl::NonPrint) => {
+                    Effect::Type(TransferType::Ebcdic)
+                }
+                // Other byte sizes and format controls: nothing the client
+                // can name; transfers keep reporting the last known type.
+                _ => Effect::None,
             },
+            Ok(Command::Stru(command::Structure::File)) => Effect::Structure(Structure::File),
+            Ok(Command::Stru(command::Structure::Record)) => Effect::Structure(Structure::Record),
+            Ok(Command::Mode(mode)) => Effect::Mode(mode),
             Ok(Command::Rein) => Effect::Reinitialize,
             Ok(Command::Prot(level)) if level.eq_ignore_ascii_case("P") => Effect::Protect(true),
             Ok(Command::Prot(level)) if level.eq_ignore_ascii_case("C") => Effect::Protect(false),
@@ -183,8 +201,12 @@ impl Effect {
         match self {
             Effect::None => {}
             Effect::Type(t) => ext.transfer_type = t,
+            Effect::Structure(s) => ext.structure = s,
+            Effect::Mode(m) => ext.mode = m,
             Effect::Reinitialize => {
                 ext.transfer_type = TransferType::Ascii;
+                ext.structure = Structure::File;
+                ext.mode = Mode::Stream;
                 ext.rest_pending = false;
             }
             Effect::Protect(private) => ext.protected = private,
@@ -248,9 +270,18 @@ impl Dialogue {
                 let rep = match t {
                     TransferType::Binary => RepresentationType::Image,
                     TransferType::Ascii => RepresentationType::Ascii(FormatControl::NonPrint),
+                    TransferType::Ebcdic => RepresentationType::Ebcdic(FormatControl::NonPrint),
                 };
                 single(ctx, Command::Type(rep), Single::SetType(t))
             }
+            Op::SetStructure(s) => {
+                let command = match s {
+                    Structure::File => command::Structure::File,
+                    Structure::Record => command::Structure::Record,
+                };
+                single(ctx, Command::Stru(command), Single::SetStructure(s))
+            }
+            Op::SetMode(m) => single(ctx, Command::Mode(m), Single::SetMode(m)),
             Op::Cwd(path) => single(ctx, Command::Cwd(checked(&path, true)?), Single::Plain),
             Op::Cdup => single(ctx, Command::Cdup, Single::Plain),
             Op::Pwd => single(ctx, Command::Pwd, Single::Pwd),
@@ -260,6 +291,10 @@ impl Dialogue {
                 let command = Command::Mkd(checked(&path, true)?);
                 ctx.send(&command);
                 Ok((Dialogue::Single(Single::MakeDir(path)), Flow::AwaitReply))
+            }
+            Op::SetModified { path, modified } => {
+                let path = checked(&path, true)?;
+                single(ctx, Command::Mfmt { modified, path }, Single::Plain)
             }
             Op::RemoveDir(path) => single(ctx, Command::Rmd(checked(&path, true)?), Single::Plain),
             Op::Delete(path) => single(ctx, Command::Dele(checked(&path, true)?), Single::Plain),
@@ -433,7 +468,12 @@ impl Single {
     fn value(&mut self, reply: Reply) -> Result<Outcome, ClientError> {
         let bad = |reply| Err(ClientError::unexpected(reply));
         match self {
-            Single::Plain | Single::SetType(_) | Single::Quit | Single::Raw(_) => Ok(Outcome::Ok),
+            Single::Plain
+            | Single::SetType(_)
+            | Single::SetStructure(_)
+            | Single::SetMode(_)
+            | Single::Quit
+            | Single::Raw(_) => Ok(Outcome::Ok),
             Single::Features => Ok(Outcome::Features(Features::parse(&reply.text))),
             Single::Pwd => match text::quoted_path(&reply.text) {
                 Some(path) => Ok(Outcome::Path(path)),

@@ -5,6 +5,7 @@ use core::net::SocketAddr;
 
 use super::error::ClientError;
 use super::op::Outcome;
+use crate::format::Format;
 
 /// Something the driver must act on or may report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,8 +48,15 @@ pub enum Event {
         /// A until an [`Op::SetType`](super::Op::SetType) succeeds): apply
         /// [`ascii::Encoder`](crate::ascii::Encoder) to an upload and
         /// [`ascii::Decoder`](crate::ascii::Decoder) to a download. Always
-        /// false for listings, whose lines already end in CR LF.
+        /// false for listings, whose lines already end in CR LF. The same
+        /// as `format` being [`Format::ASCII`](crate::format::Format::ASCII).
         ascii: bool,
+        /// TYPE, STRU and MODE of the data: unless
+        /// [`is_plain`](crate::format::Format::is_plain), run a
+        /// [`format::Decoder`](crate::format::Decoder) on a download and a
+        /// [`format::Encoder`](crate::format::Encoder) on an upload.
+        /// Listings are TYPE I, STRU F in the session's MODE.
+        format: Format,
         /// `PROT P` is in force (RFC 4217 §9): the driver runs a TLS
         /// client handshake on the data connection, resuming the control
         /// connection's session, before any data byte, and ends an

@@ -84,6 +84,16 @@ impl Features {
         self.has("MDTM")
     }
 
+    /// MFMT: set a file's modification time (draft-somers-ftp-mfxx).
+    pub fn mfmt(&self) -> bool {
+        self.has("MFMT")
+    }
+
+    /// MLST and MLSD (RFC 3659 §7.8) are there.
+    pub fn mlst(&self) -> bool {
+        self.has("MLST")
+    }
+
     /// EPSV and EPRT (RFC 2428; announced as `EPSV`).
     pub fn epsv(&self) -> bool {
         self.has("EPSV")

@@ -73,6 +73,7 @@
 
 mod config;
 mod dialogue;
+pub mod entries;
 mod error;
 mod event;
 mod features;
@@ -90,6 +91,7 @@ pub use event::Event;
 pub use features::{Features, MlstFact};
 pub use op::{DataMode, Op, Outcome, Transfer, TransferKind, TransferType};
 
+use crate::format::Format;
 use crate::reply::{Reply, ReplyCode, ReplyReader};
 use crate::Instant;
 use dialogue::{Ctx, Dialogue, Extensions, Flow};
@@ -358,6 +360,16 @@ impl Client {
     /// accepted raw `REIN` puts it back to TYPE A.
     pub fn transfer_type(&self) -> TransferType {
         self.ext.transfer_type
+    }
+
+    /// The format of the next file transfer: the TYPE, STRU and MODE the
+    /// server last accepted (A, F, S until then).
+    pub fn data_format(&self) -> Format {
+        Format {
+            representation: self.ext.transfer_type.representation(),
+            structure: self.ext.structure,
+            mode: self.ext.mode,
+        }
     }
 
     /// The features from the last successful [`Op::Features`].

@@ -3,6 +3,7 @@
 use alloc::string::String;
 
 use super::features::Features;
+use crate::format::{Mode, Representation, Structure};
 use crate::reply::Reply;
 
 /// One operation: a command, or the short dialogue that does one thing
@@ -31,8 +32,14 @@ pub enum Op {
     /// FEAT (RFC 2389 §3) -> [`Outcome::Features`]; a 5yz (FEAT not
     /// known) gives an empty set.
     Features,
-    /// TYPE I or TYPE A (RFC 959 §3.1.1) -> [`Outcome::Ok`].
+    /// TYPE I, A or E (RFC 959 §3.1.1) -> [`Outcome::Ok`].
     SetType(TransferType),
+    /// STRU F or R (RFC 959 §3.1.2) -> [`Outcome::Ok`]. Later transfers
+    /// carry it in [`Event::TransferStarted`](super::Event::TransferStarted)'s
+    /// `format`.
+    SetStructure(Structure),
+    /// MODE S, B or C (RFC 959 §3.4) -> [`Outcome::Ok`]; likewise.
+    SetMode(Mode),
     /// CWD path -> [`Outcome::Ok`].
     Cwd(String),
     /// CDUP -> [`Outcome::Ok`].
@@ -43,6 +50,16 @@ pub enum Op {
     Size(String),
     /// MDTM path (RFC 3659 §3) -> [`Outcome::Modified`].
     Mdtm(String),
+    /// `MFMT YYYYMMDDHHMMSS path` (draft-somers-ftp-mfxx §3): set the
+    /// file's modification time, Unix seconds UTC -> [`Outcome::Ok`].
+    /// Only servers whose FEAT lists it know it
+    /// ([`Features::mfmt`](super::Features::mfmt)).
+    SetModified {
+        /// The file.
+        path: String,
+        /// The new modification time, Unix seconds UTC.
+        modified: i64,
+    },
     /// MKD path -> [`Outcome::Path`]: the path from the 257 reply, or
     /// the one asked for when the reply quotes none.
     MakeDir(String),
@@ -101,6 +118,20 @@ pub enum TransferType {
     /// (RFC 959 §3.1.1.5).
     #[default]
     Ascii,
+    /// `TYPE E`: EBCDIC on the wire (code page 037, LF as NL); the
+    /// driver converts with [`format`](crate::format).
+    Ebcdic,
+}
+
+impl TransferType {
+    /// The data format's representation.
+    pub fn representation(self) -> Representation {
+        match self {
+            TransferType::Binary => Representation::Image,
+            TransferType::Ascii => Representation::Ascii,
+            TransferType::Ebcdic => Representation::Ebcdic,
+        }
+    }
 }
 
 /// Which transfer command.

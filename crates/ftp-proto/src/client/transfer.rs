@@ -8,9 +8,10 @@ use core::net::{SocketAddr, SocketAddrV4};
 use super::dialogue::{checked, Ctx, Flow};
 use super::error::ClientError;
 use super::event::Event;
-use super::op::{DataMode, Outcome, Transfer, TransferKind, TransferType};
+use super::op::{DataMode, Outcome, Transfer, TransferKind};
 use super::text;
 use crate::command::{Command, EpsvArg};
+use crate::format::Format;
 use crate::reply::{Reply, ReplyCode};
 
 /// Telnet IAC IP IAC DM: "interrupt process" then the Synch's data mark
@@ -343,10 +344,22 @@ impl TransferOp {
                 ctx.events.push_back(Event::Accept);
             }
             let unique = self.kind == TransferKind::StoreUnique;
+            let format = match self.kind.carries_file() {
+                true => Format {
+                    representation: ctx.ext.transfer_type.representation(),
+                    structure: ctx.ext.structure,
+                    mode: ctx.ext.mode,
+                },
+                false => Format {
+                    mode: ctx.ext.mode,
+                    ..Format::IMAGE
+                },
+            };
             ctx.events.push_back(Event::TransferStarted {
                 size: text::size_hint(&reply.text),
                 name: unique.then(|| text::unique_name(&reply.text)).flatten(),
-                ascii: self.kind.carries_file() && ctx.ext.transfer_type == TransferType::Ascii,
+                ascii: format == Format::ASCII,
+                format,
                 protected: ctx.ext.protected,
             });
             return self.waiting();

@@ -10,11 +10,12 @@ use super::event::{CloseReason, Event, LogEvent};
 use super::ops::{
     DataChannel, HashAlgorithm, Operation, Pattern, StoreMode, Transfer, TransferKind,
 };
-use super::session::{Data, Login, Running, SetTime, State, Stop, Then, User, Wait};
+use super::session::{Data, Login, Restart, Running, SetTime, State, Stop, Then, User, Wait};
 use super::text;
 use crate::command::{
     Command, EpsvArg, FormatControl, ParseError, RepresentationType, Structure, TransferMode,
 };
+use crate::format::{self, Format, Representation};
 use crate::listing::{parse_timeval, Facts, ListFormat, TIMEVAL_MAX, TIMEVAL_MIN};
 use crate::path::{write_quoted, RootPath};
 use crate::reply::ReplyCode;
@@ -88,7 +89,7 @@ impl State {
         &mut self,
         now: Instant,
         cmd: Command<'_>,
-        rest: Option<u64>,
+        rest: Option<Restart>,
         rnfr: Option<RootPath>,
     ) {
         let verb = cmd.verb();
@@ -182,31 +183,36 @@ impl State {
                 }
             }
             Command::Type(t) => self.set_type(t),
-            // RFC 959 §5.1: STRU F and MODE S are the minimum; the rest 504.
-            Command::Stru(Structure::File) => {
-                self.answer(verb, None, ReplyCode::OK, "Structure set to F.")
-            }
-            Command::Stru(_) => self.answer(
-                verb,
-                None,
-                ReplyCode::PARAMETER_NOT_IMPLEMENTED,
-                "Only STRU F is supported.",
-            ),
-            Command::Mode(TransferMode::Stream) => {
-                self.answer(verb, None, ReplyCode::OK, "Mode set to S.")
-            }
-            Command::Mode(_) => self.answer(
-                verb,
-                None,
-                ReplyCode::PARAMETER_NOT_IMPLEMENTED,
-                "Only MODE S is supported.",
-            ),
+            Command::Stru(structure) => self.set_structure(structure),
+            Command::Mode(mode) => self.set_mode(mode),
             Command::Allo(..) => {
                 self.answer(verb, None, ReplyCode::SUPERFLUOUS, "ALLO not needed.")
             }
             Command::Rest(offset) => {
-                self.rest = Some(offset);
+                self.rest = Some(Restart::Offset(offset));
                 let text = format!("Restarting at {offset}. Send RETR, STOR or APPE.");
+                self.answer(verb, None, ReplyCode::PENDING, &text)
+            }
+            // draft-bryan-ftp-range §3: `RANG 1 0` takes the range back;
+            // any other start after its end is a syntax error.
+            Command::Rang { start: 1, end: 0 } => {
+                self.rest = None;
+                self.answer(
+                    verb,
+                    None,
+                    ReplyCode::PENDING,
+                    "Range reset; transfers send whole files.",
+                )
+            }
+            Command::Rang { start, end } if start > end => self.answer(
+                verb,
+                None,
+                ReplyCode::PARAMETER_SYNTAX,
+                "RANG start must not be after its end.",
+            ),
+            Command::Rang { start, end } => {
+                self.rest = Some(Restart::Range { start, end });
+                let text = format!("Restarting at {start}. Ending byte {end}. Send RETR.");
                 self.answer(verb, None, ReplyCode::PENDING, &text)
             }
             Command::Pwd => {
@@ -372,9 +378,15 @@ impl State {
                 let Some((_, full)) = self.resolve(verb, arg) else {
                     return;
                 };
+                let (offset, len) = match rest {
+                    None => (0, None),
+                    Some(Restart::Offset(offset)) => (offset, None),
+                    Some(Restart::Range { start, end }) => (start, Some(end - start + 1)),
+                };
                 let kind = TransferKind::Retrieve {
                     path: full.clone(),
-                    offset: rest.unwrap_or(0),
+                    offset,
+                    len,
                 };
                 self.transfer(verb, full, kind, false, false);
             }
@@ -384,7 +396,19 @@ impl State {
                 };
                 // RFC 3659 §5.3: REST then STOR writes from the offset.
                 let mode = match rest {
-                    Some(offset) if offset > 0 => StoreMode::Resume(offset),
+                    Some(Restart::Offset(offset)) if offset > 0 => StoreMode::Resume(offset),
+                    // Writing into the middle of a file cannot be made
+                    // atomic as every other upload is (the old file stays
+                    // until the new one is whole), so a range is refused
+                    // before anything is opened.
+                    Some(Restart::Range { .. }) => {
+                        return self.answer(
+                            verb,
+                            None,
+                            ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+                            "RANG applies to RETR only; the range is reset.",
+                        )
+                    }
                     _ => StoreMode::Replace,
                 };
                 let kind = TransferKind::Store {
@@ -619,7 +643,7 @@ impl State {
         }
         self.data = Data::None;
         self.login = Login::Out;
-        self.ascii = true;
+        self.format = Format::ASCII;
         self.epsv_all = false;
         self.facts = Facts::ALL;
         self.hash = HashAlgorithm::default();
@@ -708,28 +732,66 @@ impl State {
         )
     }
 
-    /// TYPE (RFC 959 §3.1.1): A N and I, and L 8 (the same as I on
-    /// byte-oriented hosts); anything else 504.
+    /// TYPE (RFC 959 §3.1.1): A N, E N and I, and L 8 (the same as I on
+    /// byte-oriented hosts); anything else 504 (the Telnet and ASA format
+    /// controls describe printers, not files).
     fn set_type(&mut self, t: RepresentationType) {
-        let ascii = match t {
-            RepresentationType::Ascii(FormatControl::NonPrint) => true,
-            RepresentationType::Image | RepresentationType::Local(8) => false,
+        let (representation, text) = match t {
+            RepresentationType::Ascii(FormatControl::NonPrint) => {
+                (Representation::Ascii, "Switching to ASCII mode.")
+            }
+            RepresentationType::Ebcdic(FormatControl::NonPrint) => (
+                Representation::Ebcdic,
+                "Switching to EBCDIC mode (code page 037).",
+            ),
+            RepresentationType::Image | RepresentationType::Local(8) => {
+                (Representation::Image, "Switching to Binary mode.")
+            }
             _ => {
                 return self.answer(
                     "TYPE",
                     None,
                     ReplyCode::PARAMETER_NOT_IMPLEMENTED,
-                    "Only TYPE A, I and L 8 are supported.",
+                    "Only TYPE A, E, I and L 8 are supported.",
                 )
             }
         };
-        self.ascii = ascii;
-        let text = if ascii {
-            "Switching to ASCII mode."
-        } else {
-            "Switching to Binary mode."
-        };
+        self.format.representation = representation;
         self.answer("TYPE", None, ReplyCode::OK, text)
+    }
+
+    /// STRU (RFC 959 §3.1.2): F, and R with each record a line of the
+    /// file. P (pages, each with a header of TOPS-20 page attributes)
+    /// has no form in a Unix file: 504.
+    fn set_structure(&mut self, structure: Structure) {
+        let (structure, text) = match structure {
+            Structure::File => (format::Structure::File, "Structure set to F."),
+            Structure::Record => (
+                format::Structure::Record,
+                "Structure set to R (a record per line).",
+            ),
+            Structure::Page => {
+                return self.answer(
+                    "STRU",
+                    None,
+                    ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+                    "STRU P has no Unix file form; use STRU F or R.",
+                )
+            }
+        };
+        self.format.structure = structure;
+        self.answer("STRU", None, ReplyCode::OK, text)
+    }
+
+    /// MODE (RFC 959 §3.4): S, B and C.
+    fn set_mode(&mut self, mode: TransferMode) {
+        self.format.mode = mode;
+        let text = match mode {
+            TransferMode::Stream => "Mode set to S.",
+            TransferMode::Block => "Mode set to B.",
+            TransferMode::Compressed => "Mode set to C.",
+        };
+        self.answer("MODE", None, ReplyCode::OK, text)
     }
 
     /// The STAT reply without argument and without transfer (RFC 959
@@ -742,11 +804,13 @@ impl State {
             Data::Passive => String::from("passive, listening"),
         };
         format!(
-            "FTP server status:\n Connected to {}\n Logged in as {}{}\n TYPE: {}, STRU: F, MODE: S\n Data connection: {}\n Directory: {}\nEnd of status.",
+            "FTP server status:\n Connected to {}\n Logged in as {}{}\n TYPE: {}, STRU: {}, MODE: {}\n Data connection: {}\n Directory: {}\nEnd of status.",
             self.peer.ip(),
             user.name,
             if user.anonymous { " (anonymous)" } else { "" },
-            text::mode_name(self.ascii),
+            text::mode_name(self.format.representation),
+            text::structure_letter(self.format.structure),
+            text::mode_letter(self.format.mode),
             data,
             user.cwd.to_absolute(),
         )
@@ -933,7 +997,15 @@ impl State {
         let op = Operation::Transfer(Transfer {
             kind,
             data,
-            ascii: self.ascii && !listing,
+            format: if listing {
+                Format {
+                    representation: Representation::Image,
+                    structure: format::Structure::File,
+                    mode: self.format.mode,
+                }
+            } else {
+                self.format
+            },
             protected: self.tls.private,
         });
         self.request(

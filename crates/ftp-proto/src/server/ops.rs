@@ -10,6 +10,7 @@ use alloc::vec::Vec;
 use core::net::{IpAddr, SocketAddr};
 
 use super::config::Access;
+use crate::format::Format;
 use crate::listing::{ListFormat, Metadata};
 use crate::path::RootPath;
 
@@ -192,11 +193,12 @@ pub struct Transfer {
     pub kind: TransferKind,
     /// How the data connection is had.
     pub data: DataChannel,
-    /// TYPE A: file bytes go through [`ascii::Encoder`](crate::ascii::Encoder)
-    /// on the way out and [`ascii::Decoder`](crate::ascii::Decoder) on the
-    /// way in. Always false for listings, whose lines are written with
-    /// CR LF already (RFC 959 §4.1.3: listings are ASCII).
-    pub ascii: bool,
+    /// TYPE, STRU and MODE: unless [`Format::is_plain`], file bytes go
+    /// through a [`format::Encoder`](crate::format::Encoder) on the way out
+    /// and a [`format::Decoder`](crate::format::Decoder) on the way in.
+    /// Listings, whose lines are written with CR LF already (RFC 959
+    /// §4.1.3: listings are ASCII), are TYPE I in the session's MODE.
+    pub format: Format,
     /// `PROT P` (RFC 4217 §9): the data connection is TLS, with the
     /// server as the TLS server whichever side connected (§7). The
     /// handshake follows the 150; if it fails, complete with
@@ -224,12 +226,15 @@ pub enum DataChannel {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TransferKind {
-    /// RETR: send the file from byte `offset` (REST).
+    /// RETR: send the file from byte `offset` (REST or RANG).
     Retrieve {
         /// The file.
         path: RootPath,
         /// Where to start (0 without REST).
         offset: u64,
+        /// RANG: send at most this many bytes (fewer where the file ends
+        /// first); `None`: to the end of the file.
+        len: Option<u64>,
     },
     /// STOR, APPE, STOU: receive into a file.
     Store {
@@ -356,6 +361,9 @@ pub enum Failure {
     /// The data connection's TLS session did not resume the control
     /// connection's, and the server requires it (522).
     DataTlsNotResumed,
+    /// An upload's wire bytes broke the rules of its MODE or STRU, or
+    /// ended before the end-of-file marker those carry (451).
+    MalformedData,
     /// A LIST or NLST pattern matched more than its
     /// [`limit`](Pattern::limit) (550).
     TooManyMatches,

@@ -13,6 +13,7 @@ use super::event::{CloseReason, Event, LogEvent};
 use super::ops::{Completion, Failure, HashAlgorithm, Operation, RequestId};
 use super::text;
 use crate::command::Command;
+use crate::format::Format;
 use crate::line::{Fed, LineReader};
 use crate::listing::{Facts, FileKind};
 use crate::path::{write_quoted, RootPath};
@@ -47,6 +48,21 @@ const DEFERRED_LIMIT: usize = 4096;
 
 /// Everything but the line reader, so a command borrowed from the reader's
 /// line can be handled with `&mut State`.
+/// What REST or RANG left for the next transfer command (they replace
+/// each other: draft-bryan-ftp-range §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Restart {
+    /// REST: from this byte.
+    Offset(u64),
+    /// RANG: these bytes, `end` included.
+    Range {
+        /// The first byte.
+        start: u64,
+        /// The last byte.
+        end: u64,
+    },
+}
+
 #[derive(Debug)]
 pub(super) struct State {
     out: Vec<u8>,
@@ -58,8 +74,8 @@ pub(super) struct State {
     pub(super) local_ip: IpAddr,
     pub(super) login: Login,
     pub(super) failures: u32,
-    /// TYPE A (the RFC 959 §3.1.1.1 default) rather than I.
-    pub(super) ascii: bool,
+    /// TYPE, STRU and MODE (RFC 959 §3.1.1.1 defaults: A, F, S).
+    pub(super) format: Format,
     /// After `EPSV ALL` (RFC 2428 §4), only EPSV sets up data connections.
     pub(super) epsv_all: bool,
     /// An ABOR held behind other commands stopped the last transfer; its
@@ -73,8 +89,9 @@ pub(super) struct State {
     /// The digest HASH gives, chosen with `OPTS HASH`.
     pub(super) hash: HashAlgorithm,
     pub(super) data: Data,
-    /// REST offset for the very next command (RFC 3659 §5.3).
-    pub(super) rest: Option<u64>,
+    /// REST offset or RANG range for the very next command (RFC 3659
+    /// §5.3, draft-bryan-ftp-range §3).
+    pub(super) rest: Option<Restart>,
     /// The full path named by RNFR, for the very next command (RFC 959 §4.1.3).
     pub(super) rnfr: Option<RootPath>,
     pub(super) wait: Wait,
@@ -303,7 +320,7 @@ impl Session {
             local_ip: local.ip().to_canonical(),
             login: Login::Out,
             failures: 0,
-            ascii: true,
+            format: Format::ASCII,
             epsv_all: false,
             abor_held: false,
             quit_held: false,
@@ -802,7 +819,7 @@ impl State {
         } else if listing {
             String::from("Opening ASCII mode data connection for file list.")
         } else {
-            let mode = text::mode_name(self.ascii);
+            let mode = text::mode_name(self.format.representation);
             match size {
                 Some(size) => format!(
                     "Opening {mode} mode data connection for {} ({size} bytes).",

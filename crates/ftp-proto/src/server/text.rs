@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 use core::net::{Ipv4Addr, SocketAddr};
 
 use super::ops::{Failure, HashAlgorithm};
+use crate::format::{Mode, Representation, Structure};
 use crate::listing::{mlst_feature, Facts};
 use crate::reply::ReplyCode;
 
@@ -38,7 +39,7 @@ pub(super) fn features(facts: &Facts, tls: bool, hash: HashAlgorithm) -> String 
         }
     }
     format!(
-        "Features:{auth}\n EPRT\n EPSV\n {hashes}\n MDTM\n MFMT\n {}\n PASV{pbsz_prot}\n REST STREAM\n SIZE\n TVFS\n UTF8\nEnd",
+        "Features:{auth}\n EPRT\n EPSV\n {hashes}\n MDTM\n MFMT\n {}\n PASV{pbsz_prot}\n RANG STREAM\n REST STREAM\n SIZE\n TVFS\n UTF8\nEnd",
         mlst.trim_start()
     )
 }
@@ -47,9 +48,9 @@ pub(super) fn features(facts: &Facts, tls: bool, hash: HashAlgorithm) -> String 
 pub(super) const VERBS: &[&str] = &[
     "ABOR", "ACCT", "ALLO", "APPE", "AUTH", "CCC", "CDUP", "CWD", "DELE", "EPRT", "EPSV", "FEAT",
     "HASH", "HELP", "LIST", "MDTM", "MFMT", "MKD", "MLSD", "MLST", "MODE", "NLST", "NOOP", "OPTS",
-    "PASS", "PASV", "PBSZ", "PORT", "PROT", "PWD", "QUIT", "REIN", "REST", "RETR", "RMD", "RNFR",
-    "RNTO", "SITE", "SIZE", "SMNT", "STAT", "STOR", "STOU", "STRU", "SYST", "TYPE", "USER", "XCUP",
-    "XCWD", "XMKD", "XPWD", "XRMD",
+    "PASS", "PASV", "PBSZ", "PORT", "PROT", "PWD", "QUIT", "RANG", "REIN", "REST", "RETR", "RMD",
+    "RNFR", "RNTO", "SITE", "SIZE", "SMNT", "STAT", "STOR", "STOU", "STRU", "SYST", "TYPE", "USER",
+    "XCUP", "XCWD", "XMKD", "XPWD", "XRMD",
 ];
 
 /// The HELP reply text: the verbs, twelve to a line.
@@ -114,6 +115,10 @@ pub(super) fn failure(f: Failure) -> (ReplyCode, &'static str) {
             ReplyCode::DATA_TLS_FAILED,
             "TLS session reuse required on the data connection.",
         ),
+        Failure::MalformedData => (
+            ReplyCode::LOCAL_ERROR,
+            "The data did not follow the transfer's MODE and STRU; nothing stored.",
+        ),
         Failure::TooManyMatches => (
             ReplyCode::FILE_UNAVAILABLE,
             "Too many matches for the pattern; narrow it.",
@@ -122,10 +127,27 @@ pub(super) fn failure(f: Failure) -> (ReplyCode, &'static str) {
 }
 
 /// TYPE as the 150 and STAT texts name it.
-pub(super) fn mode_name(ascii: bool) -> &'static str {
-    if ascii {
-        "ASCII"
-    } else {
-        "BINARY"
+pub(super) fn mode_name(representation: Representation) -> &'static str {
+    match representation {
+        Representation::Ascii => "ASCII",
+        Representation::Ebcdic => "EBCDIC",
+        Representation::Image => "BINARY",
+    }
+}
+
+/// STRU as STAT names it.
+pub(super) fn structure_letter(structure: Structure) -> char {
+    match structure {
+        Structure::File => 'F',
+        Structure::Record => 'R',
+    }
+}
+
+/// MODE as STAT names it.
+pub(super) fn mode_letter(mode: Mode) -> char {
+    match mode {
+        Mode::Stream => 'S',
+        Mode::Block => 'B',
+        Mode::Compressed => 'C',
     }
 }

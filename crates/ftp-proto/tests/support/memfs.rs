@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use ftp_proto::ascii::{Decoder, Encoder};
+use ftp_proto::format::{DecodeError, Decoder, Encoder, Format};
 use ftp_proto::listing::{
     write_facts_line, write_list_line, write_nlst_entry, FileKind, ListFormat, Metadata,
 };
@@ -400,48 +400,55 @@ impl MemFs {
     }
 }
 
-/// Bytes a transfer puts on the data connection: the file or listing,
-/// encoded for TYPE A when `ascii`.
-pub fn wire_bytes(local: &[u8], ascii: bool) -> Vec<u8> {
-    if ascii {
-        let mut out = Vec::new();
-        Encoder::new().encode(local, &mut out);
-        out
-    } else {
-        local.to_vec()
-    }
+/// Bytes a transfer puts on the data connection: the file (from file
+/// offset `start`) or listing, encoded in `format`.
+pub fn wire_bytes(local: &[u8], format: Format, start: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = Encoder::new(format, start);
+    encoder.encode(local, &mut out);
+    encoder.finish(&mut out);
+    out
 }
 
-/// Receiving side of a data connection: decodes TYPE A across chunks.
-#[derive(Debug, Default)]
+/// Receiving side of a data connection: decodes its format across chunks.
+#[derive(Debug)]
 pub struct Sink {
-    pub ascii: bool,
+    pub format: Format,
     decoder: Decoder,
     pub data: Vec<u8>,
     /// Bytes taken off the wire (what a driver reports as transferred).
     pub wire: u64,
+    error: Option<DecodeError>,
 }
 
 impl Sink {
-    pub fn new(ascii: bool) -> Sink {
+    pub fn new(format: Format) -> Sink {
         Sink {
-            ascii,
-            ..Sink::default()
+            format,
+            decoder: Decoder::new(format, 0),
+            data: Vec::new(),
+            wire: 0,
+            error: None,
         }
     }
 
     pub fn push(&mut self, chunk: &[u8]) {
         self.wire += chunk.len() as u64;
-        if self.ascii {
-            self.decoder.decode(chunk, &mut self.data);
-        } else {
-            self.data.extend_from_slice(chunk);
+        if self.error.is_none() {
+            self.error = self.decoder.decode(chunk, &mut self.data).err();
         }
     }
 
-    pub fn finish(mut self) -> Vec<u8> {
-        self.decoder.finish(&mut self.data);
-        self.data
+    pub fn try_finish(mut self) -> Result<Vec<u8>, DecodeError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        self.decoder.finish(&mut self.data)?;
+        Ok(self.data)
+    }
+
+    pub fn finish(self) -> Vec<u8> {
+        self.try_finish().expect("the data follows its format")
     }
 }
 
@@ -537,7 +544,7 @@ impl MemFs {
                     Err(e) => Completion::Failed(e.into()),
                 })
             }
-            Operation::Transfer(t) => match self.open(t.kind, t.ascii) {
+            Operation::Transfer(t) => match self.open(t.kind, t.format) {
                 Ok((started, job)) => Work::Transfer {
                     started,
                     job,
@@ -551,23 +558,25 @@ impl MemFs {
 
     /// Opens the file or reads the directory of a transfer: what must
     /// succeed before the 150.
-    fn open(&mut self, kind: TransferKind, ascii: bool) -> Result<(Completion, Job), FsError> {
+    fn open(&mut self, kind: TransferKind, format: Format) -> Result<(Completion, Job), FsError> {
         Ok(match kind {
-            TransferKind::Retrieve { path, offset } => {
+            TransferKind::Retrieve { path, offset, len } => {
                 let data = self.read(&path, offset)?;
+                let len = len.map_or(data.len(), |len| data.len().min(len as usize));
+                let data = &data[..len];
                 let started = Completion::Started {
                     size: Some(data.len() as u64),
                     name: None,
                 };
-                (started, Job::Send(wire_bytes(data, ascii)))
+                (started, Job::Send(wire_bytes(data, format, offset)))
             }
             TransferKind::List {
                 path,
-                format,
+                format: list_format,
                 named,
                 pattern,
             } => {
-                let mut listing = self.list(&path, format, &named)?;
+                let mut listing = self.list(&path, list_format, &named)?;
                 if let Some(pattern) = pattern {
                     // Only NLST and LIST carry one; keep the lines whose
                     // last word (the name) matches.
@@ -590,7 +599,7 @@ impl MemFs {
                     size: None,
                     name: None,
                 };
-                (started, Job::Send(wire_bytes(&listing, ascii)))
+                (started, Job::Send(wire_bytes(&listing, format, 0)))
             }
             TransferKind::Store { path, mode } => {
                 let mode = match mode {
@@ -613,7 +622,7 @@ impl MemFs {
                 let job = Job::Receive {
                     target,
                     mode,
-                    sink: Sink::new(ascii),
+                    sink: Sink::new(format),
                 };
                 (started, job)
             }
@@ -625,7 +634,9 @@ impl MemFs {
     /// ended.
     pub fn finish_receive(&mut self, target: &RootPath, mode: WriteMode, sink: Sink) -> Completion {
         let wire = sink.wire;
-        let data = sink.finish();
+        let Ok(data) = sink.try_finish() else {
+            return Completion::Failed(Failure::MalformedData);
+        };
         match self.write(target, mode, &data) {
             Ok(()) => Completion::Finished { bytes: wire },
             Err(e) => Completion::Failed(e.into()),
@@ -762,9 +773,9 @@ mod tests {
 
     #[test]
     fn sink_decodes_across_chunks() {
-        let wire = wire_bytes(b"a\nb\r\nc\rd\n", true);
+        let wire = wire_bytes(b"a\nb\r\nc\rd\n", Format::ASCII, 0);
         assert_eq!(wire, b"a\r\nb\r\nc\rd\r\n");
-        let mut sink = Sink::new(true);
+        let mut sink = Sink::new(Format::ASCII);
         for c in wire.chunks(1) {
             sink.push(c);
         }

@@ -19,6 +19,7 @@ use ftp_proto::client::{
     Client, ClientConfig, ClientError, DataMode, Event as ClientEvent, Op, Outcome, Transfer,
     TransferKind as ClientKind, TransferType,
 };
+use ftp_proto::format::Format;
 use ftp_proto::server::{
     Access, Completion, Config, DataChannel, Event as ServerEvent, Failure, LogEvent, RequestId,
     Session,
@@ -66,8 +67,8 @@ struct ServerJob {
 struct ClientJob {
     /// Wire bytes to send (uploads); None for downloads.
     upload: Option<Vec<u8>>,
-    /// TYPE A conversion applies to this job's data.
-    ascii: bool,
+    /// The format of this job's data.
+    format: Format,
     sent: usize,
     sink: Sink,
     conn: Option<usize>,
@@ -187,8 +188,15 @@ impl Pair {
     // ---- operations, as a test writes them -------------------------------
 
     /// The client's TYPE: what the client machine says the server accepted.
-    fn client_ascii(&self) -> bool {
-        self.client.transfer_type() == TransferType::Ascii
+    /// The format the client's next transfer of `kind` uses.
+    fn client_format(&self, kind: ClientKind) -> Format {
+        match kind.carries_file() {
+            true => self.client.data_format(),
+            false => Format {
+                mode: self.client.data_format().mode,
+                ..Format::IMAGE
+            },
+        }
     }
 
     /// Runs `op` to its end.
@@ -232,9 +240,10 @@ impl Pair {
         data: DataMode,
         offset: Option<u64>,
     ) -> Result<Outcome, ClientError> {
+        let format = self.client_format(kind);
         self.client_job = Some(ClientJob::new(
-            Some(wire_bytes(content, self.client_ascii())),
-            self.client_ascii(),
+            Some(wire_bytes(content, format, offset.unwrap_or(0))),
+            format,
         ));
         self.run(Op::Transfer(Transfer {
             kind,
@@ -253,8 +262,8 @@ impl Pair {
         data: DataMode,
         offset: Option<u64>,
     ) -> Download {
-        let decode = self.client_ascii() && kind == ClientKind::Retrieve;
-        self.client_job = Some(ClientJob::new(None, decode));
+        let format = self.client_format(kind);
+        self.client_job = Some(ClientJob::new(None, format));
         self.last_download = None;
         let result = self.run(Op::Transfer(Transfer {
             kind,
@@ -672,7 +681,7 @@ impl Pair {
                         (Some(c), None) => {
                             // A transfer the test did not set up: read and
                             // drop whatever comes.
-                            let mut job = ClientJob::new(None, false);
+                            let mut job = ClientJob::new(None, Format::IMAGE);
                             job.conn = Some(c);
                             self.client_job = Some(job);
                             self.client.data_connected(self.now);
@@ -690,19 +699,24 @@ impl Pair {
                 }
                 ClientEvent::Accept => {
                     if self.client_job.is_none() {
-                        self.client_job = Some(ClientJob::new(None, false));
+                        self.client_job = Some(ClientJob::new(None, Format::IMAGE));
                     }
                     self.client_job.as_mut().unwrap().accept = true;
                 }
                 ClientEvent::TransferStarted {
-                    size, ascii, name, ..
+                    size,
+                    ascii,
+                    name,
+                    format,
+                    ..
                 } => {
                     self.started_sizes.push(*size);
                     self.started_names.push(name.clone());
                     if let Some(job) = self.client_job.as_mut() {
                         // The job was prepared from the client's TYPE; the
                         // event must say the same conversion applies.
-                        assert_eq!(*ascii, job.ascii, "TransferStarted.ascii");
+                        assert_eq!(*format, job.format, "TransferStarted.format");
+                        assert_eq!(*ascii, job.format == Format::ASCII, "TransferStarted.ascii");
                         job.started = true;
                     }
                 }
@@ -816,12 +830,12 @@ impl Pair {
 }
 
 impl ClientJob {
-    fn new(upload: Option<Vec<u8>>, ascii: bool) -> ClientJob {
+    fn new(upload: Option<Vec<u8>>, format: Format) -> ClientJob {
         ClientJob {
             upload,
             sent: 0,
-            sink: Sink::new(ascii),
-            ascii,
+            sink: Sink::new(format),
+            format,
             conn: None,
             started: false,
             accept: false,

@@ -365,9 +365,16 @@ pub fn describe(op: &Operation) -> String {
         }
         Operation::Transfer(t) => {
             let what = match &t.kind {
-                TransferKind::Retrieve { path: p, offset } => {
-                    format!("Retrieve {} @{offset}", path(p))
-                }
+                TransferKind::Retrieve {
+                    path: p,
+                    offset,
+                    len: None,
+                } => format!("Retrieve {} @{offset}", path(p)),
+                TransferKind::Retrieve {
+                    path: p,
+                    offset,
+                    len: Some(len),
+                } => format!("Retrieve {} @{offset} len {len}", path(p)),
                 TransferKind::Store { path: p, mode } => {
                     let mode = match mode {
                         StoreMode::Replace => "replace".to_string(),
@@ -404,7 +411,13 @@ pub fn describe(op: &Operation) -> String {
                 DataChannel::Passive => "passive".to_string(),
                 DataChannel::Active(addr) => format!("active {addr}"),
             };
-            let ascii = if t.ascii { " ascii" } else { "" };
+            // TYPE A in stream mode, today's default, as a word; any
+            // other format in full (TYPE I, STRU F, MODE S is nothing).
+            let ascii = match t.format {
+                f if f == ftp_proto::format::Format::ASCII => " ascii".to_string(),
+                f if f.is_plain() => String::new(),
+                f => format!(" {:?}/{:?}/{:?}", f.representation, f.structure, f.mode),
+            };
             let protected = if t.protected { " protected" } else { "" };
             format!("Transfer {what} {data}{ascii}{protected}")
         }

@@ -33,7 +33,8 @@ use std::sync::Arc;
 
 use ftp_proto::client::{self as proto, Client, Op, Outcome, Transfer, TransferKind};
 
-pub use ftp_proto::client::{ClientConfig, DataMode, TransferType};
+pub use ftp_proto::client::entries::{self, Entry, EntryKind};
+pub use ftp_proto::client::{ClientConfig, DataMode, Features, TransferType};
 
 use crate::clock;
 use crate::local::{open_upload, PartialFile};
@@ -436,6 +437,82 @@ impl Connection {
             },
         )?;
         Ok(meter.bytes())
+    }
+
+    /// DELE: removes a file.
+    pub fn delete(&mut self, path: &str) -> Result<(), ClientError> {
+        self.op(Op::Delete(path.to_owned())).map(drop)
+    }
+
+    /// RMD: removes an (empty) directory.
+    pub fn remove_dir(&mut self, path: &str) -> Result<(), ClientError> {
+        self.op(Op::RemoveDir(path.to_owned())).map(drop)
+    }
+
+    /// MKD: makes a directory; the path the server reports.
+    pub fn make_dir(&mut self, path: &str) -> Result<String, ClientError> {
+        match self.op(Op::MakeDir(path.to_owned()))? {
+            Outcome::Path(made) => Ok(made),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// RNFR and RNTO: renames (or moves) `from` to `to`.
+    pub fn rename(&mut self, from: &str, to: &str) -> Result<(), ClientError> {
+        self.op(Op::Rename {
+            from: from.to_owned(),
+            to: to.to_owned(),
+        })
+        .map(drop)
+    }
+
+    /// MDTM: the file's modification time, Unix seconds UTC.
+    pub fn modified(&mut self, path: &str) -> Result<i64, ClientError> {
+        match self.op(Op::Mdtm(path.to_owned()))? {
+            Outcome::Modified(secs) => Ok(secs),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// The server's features (FEAT, asked once per connection).
+    pub fn features(&mut self) -> Result<proto::Features, ClientError> {
+        if let Some(features) = self.client.features() {
+            return Ok(features.clone());
+        }
+        match self.op(Op::Features)? {
+            Outcome::Features(features) => Ok(features),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Sets the remote file's modification time with MFMT where FEAT
+    /// lists it; `Ok(false)`, nothing sent, where it does not.
+    pub fn set_modified(&mut self, path: &str, secs: i64) -> Result<bool, ClientError> {
+        if !self.features()?.mfmt() {
+            return Ok(false);
+        }
+        self.op(Op::SetModified {
+            path: path.to_owned(),
+            modified: secs,
+        })?;
+        Ok(true)
+    }
+
+    /// The entries of directory `path`: MLSD where FEAT lists MLST
+    /// (exact sizes and times), else LIST read in the Unix or MS-DOS
+    /// layout (times left unknown: ask [`Connection::modified`]).
+    pub fn entries(&mut self, path: Option<&str>) -> Result<Vec<Entry>, ClientError> {
+        let mlsd = self.features()?.mlst();
+        let kind = match mlsd {
+            true => TransferKind::MachineList,
+            false => TransferKind::List,
+        };
+        let mut listing = Vec::new();
+        self.listing(kind, path, &mut listing)?;
+        Ok(entries::parse_listing(
+            &String::from_utf8_lossy(&listing),
+            mlsd,
+        ))
     }
 
     /// QUIT, then the control connection is closed.

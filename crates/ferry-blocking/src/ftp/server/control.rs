@@ -22,6 +22,7 @@ use ferry_service::ftp::{
     self as service, Job, SessionEnd, SessionLog, View, INPUT_LIMIT, WRITE_TIMEOUT,
 };
 use ferry_tls::{ReuseKey, TlsConn};
+use ftp_proto::format::Format;
 use ftp_proto::server::{
     Completion, DataChannel, Event, Failure, Operation, RequestId, Session, Transfer,
 };
@@ -115,7 +116,7 @@ fn secure_implicit(ctrl: &TcpStream, peer: SocketAddr, shared: &Shared) -> Optio
 struct Waiting {
     id: RequestId,
     job: Job,
-    ascii: bool,
+    format: Format,
     protect: Option<Protect>,
     listener: TcpListener,
 }
@@ -590,7 +591,7 @@ impl Control {
         // Whatever happens, this transfer uses up the passive listener.
         let listener = self.listener.take();
         let (session, log, view) = (&mut self.session, &mut self.log, &self.view);
-        let begun = service::begin_transfer(session, log, view, clock::now(), id, &transfer.kind);
+        let begun = service::begin_transfer(session, log, view, clock::now(), id, &transfer);
         let Some(job) = begun else { return Ok(()) };
         // The 150 goes out before the data connection is opened or taken.
         self.flush()?;
@@ -618,7 +619,7 @@ impl Control {
                     self.waiting = Some(Waiting {
                         id,
                         job,
-                        ascii: transfer.ascii,
+                        format: transfer.format,
                         protect,
                         listener,
                     });
@@ -634,7 +635,7 @@ impl Control {
             DataChannel::Active(to) => {
                 let from = self.ctrl.local_addr()?.ip();
                 let connect = Connect::To { from, to };
-                self.spawn(id, job, transfer.ascii, protect, connect)
+                self.spawn(id, job, transfer.format, protect, connect)
             }
         }
         Ok(())
@@ -652,7 +653,7 @@ impl Control {
                     self.spawn(
                         waiting.id,
                         waiting.job,
-                        waiting.ascii,
+                        waiting.format,
                         waiting.protect,
                         Connect::Accepted(stream),
                     );
@@ -678,16 +679,18 @@ impl Control {
         &mut self,
         id: RequestId,
         job: Job,
-        ascii: bool,
+        format: Format,
         protect: Option<Protect>,
         connect: Connect,
     ) {
         let stop = Arc::new(AtomicBool::new(false));
         let slot = Arc::new(Mutex::new(None));
         let moved = Arc::new(AtomicU64::new(0));
+        let limit = self.log.rate_limit(self.shared.config.rate_limits, &job);
         let work = data::Work {
             job,
-            ascii,
+            format,
+            limit,
             protect,
             connect,
             stop: Arc::clone(&stop),

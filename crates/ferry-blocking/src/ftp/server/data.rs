@@ -13,11 +13,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ferry_service::clock;
 use ferry_service::ftp::{
-    completion, connect_from, send_file, Job, SendFile, SessionLog, Sink, Source,
+    completion, connect_from, send_file, Job, Route, SendFile, SessionLog, Sink, Source,
 };
-use ferry_service::{Body, NewStoreUpload};
+use ferry_service::pace::{Pacer, RateLimit};
+use ferry_service::NewStoreUpload;
 use ferry_tls::{MaybeTls, ReuseKey, ServerTls, TlsStream};
+use ftp_proto::format::Format;
 use ftp_proto::server::{Completion, Failure};
 
 /// Copy buffer for uploads, TYPE A and the fallback download path (each
@@ -27,6 +30,9 @@ const BUFFER: usize = 256 * 1024;
 /// Bytes handed to one `sendfile(2)` call: large enough to keep the socket
 /// full, small enough to look at the stop flag now and then.
 const SENDFILE_CHUNK: usize = 8 * 1024 * 1024;
+
+/// Longest sleep waiting for a rate limit, so an ABOR is noticed soon.
+const PACE_SLEEP: Duration = Duration::from_millis(100);
 
 /// How the data connection comes.
 pub(super) enum Connect {
@@ -59,7 +65,9 @@ pub(super) struct Protect {
 /// Everything a transfer thread needs.
 pub(super) struct Work {
     pub job: Job,
-    pub ascii: bool,
+    pub format: Format,
+    /// The transfer's rate limit, if it has one.
+    pub limit: Option<RateLimit>,
     /// `Some`: the data connection is TLS.
     pub protect: Option<Protect>,
     pub connect: Connect,
@@ -77,7 +85,8 @@ pub(super) struct Work {
 pub(super) fn run(work: Work) -> Completion {
     let Work {
         job,
-        ascii,
+        format,
+        limit,
         protect,
         connect,
         stop,
@@ -118,14 +127,15 @@ pub(super) fn run(work: Work) -> Completion {
         stop: &stop,
         moved: &moved,
         total: 0,
+        pacer: Pacer::maybe(limit, clock::now()),
     };
     let result = match job {
-        Job::Send(body) if ascii => mover.send_buffered(Source::new(body, true)),
-        Job::Send(Body::File(file)) => mover.send_file(file),
-        // An object's body comes off its GET through the buffer.
-        Job::Send(body) => mover.send_buffered(Source::new(body, false)),
+        Job::Send(download) => match Source::route(download, format) {
+            Route::Whole(file) => mover.send_file(file),
+            Route::Through(source) => mover.send_buffered(*source),
+        },
         Job::Listing(bytes) => mover.send_bytes(&bytes),
-        Job::Receive(upload) => mover.receive(upload, ascii),
+        Job::Receive(upload) => mover.receive(upload, format),
     };
     let total = mover.total;
     close(&mut mover.stream, result.is_ok());
@@ -199,6 +209,8 @@ struct Mover<'a> {
     stop: &'a AtomicBool,
     moved: &'a AtomicU64,
     total: u64,
+    /// The rate limit's bucket: each piece waits for it.
+    pacer: Option<Pacer>,
 }
 
 impl Mover<'_> {
@@ -214,6 +226,29 @@ impl Mover<'_> {
     fn count(&mut self, n: usize) {
         self.total += n as u64;
         self.moved.store(self.total, Ordering::Relaxed);
+        if let Some(pacer) = &mut self.pacer {
+            pacer.spend(n as u64);
+        }
+    }
+
+    /// How many bytes the next piece may have, at most `max`: under a rate
+    /// limit, this thread sleeps until the bucket has some (looking at the
+    /// stop flag every [`PACE_SLEEP`]).
+    fn allowance(&mut self, max: usize) -> Result<usize, Failure> {
+        let Some(pacer) = &mut self.pacer else {
+            return Ok(max);
+        };
+        loop {
+            if stopped(self.stop) {
+                return Err(Failure::DataConnectionLost);
+            }
+            let now = clock::now();
+            let wait = match pacer.grant(now, max as u64) {
+                Ok(n) => return Ok(usize::try_from(n).unwrap_or(max).min(max)),
+                Err(at) => clock::until(now, at),
+            };
+            std::thread::sleep(wait.min(PACE_SLEEP));
+        }
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<(), Failure> {
@@ -237,12 +272,13 @@ impl Mover<'_> {
     fn send_file(&mut self, file: File) -> Result<(), Failure> {
         if matches!(self.stream, DataStream::Tls(_)) {
             // The kernel cannot encrypt (no kTLS here): through a buffer.
-            return self.send_buffered(Source::new(Body::File(file), false));
+            return self.send_buffered(Source::plain(file));
         }
         loop {
             self.stopped()?;
+            let max = self.allowance(SENDFILE_CHUNK)?;
             let sent = match &self.stream {
-                DataStream::Plain(stream) => send_file(stream, &file, SENDFILE_CHUNK),
+                DataStream::Plain(stream) => send_file(stream, &file, max),
                 DataStream::Tls(_) => SendFile::Unsupported,
             };
             match sent {
@@ -250,7 +286,7 @@ impl Mover<'_> {
                 SendFile::Sent(n) => self.count(n),
                 SendFile::WouldBlock => {}
                 SendFile::Unsupported if self.total == 0 => {
-                    return self.send_buffered(Source::new(Body::File(file), false));
+                    return self.send_buffered(Source::plain(file));
                 }
                 SendFile::Unsupported => return Err(Failure::DataConnectionLost),
                 SendFile::Failed(failure) => return Err(failure),
@@ -265,7 +301,9 @@ impl Mover<'_> {
         let mut converted = Vec::new();
         loop {
             self.stopped()?;
-            match source.read(&mut buf, &mut converted)? {
+            // At least one byte: a read of none would be the end.
+            let want = source.read_size(self.allowance(BUFFER)?).max(1);
+            match source.read(&mut buf[..want], &mut converted)? {
                 Some(wire) => self.write(wire)?,
                 None => return Ok(()),
             }
@@ -275,13 +313,14 @@ impl Mover<'_> {
     /// Into the upload's temporary file until the client closes the data
     /// connection; only then is the file published. A broken connection
     /// or an ABOR drops the upload, which removes the temporary file.
-    fn receive(&mut self, upload: NewStoreUpload, ascii: bool) -> Result<(), Failure> {
-        let mut sink = Sink::prepare(upload, ascii)?;
+    fn receive(&mut self, upload: NewStoreUpload, format: Format) -> Result<(), Failure> {
+        let mut sink = Sink::prepare(upload, format)?;
         let mut buf = vec![0u8; BUFFER];
         let mut converted = Vec::new();
         loop {
             self.stopped()?;
-            let n = match self.stream.read(&mut buf) {
+            let want = self.allowance(BUFFER)?;
+            let n = match self.stream.read(&mut buf[..want]) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
@@ -289,6 +328,11 @@ impl Mover<'_> {
             };
             self.count(n);
             sink.write(&buf[..n], &mut converted)?;
+            if sink.is_complete() {
+                // MODE B/C, STRU R: the data's own end of file came; a
+                // sender that keeps the connection open is not waited for.
+                break;
+            }
         }
         self.stopped()?;
         if let DataStream::Tls(stream) = &self.stream {
@@ -328,6 +372,7 @@ mod tests {
             stop,
             moved,
             total: 0,
+            pacer: None,
         }
     }
 
@@ -358,9 +403,7 @@ mod tests {
         let (by_sendfile, n) = send(&data, |m, f| m.send_file(f));
         assert!(by_sendfile == data);
         assert_eq!(n, data.len() as u64);
-        let (by_copy, n) = send(&data, |m, f| {
-            m.send_buffered(Source::new(Body::File(f), false))
-        });
+        let (by_copy, n) = send(&data, |m, f| m.send_buffered(Source::plain(f)));
         assert!(by_copy == data);
         assert_eq!(n, data.len() as u64);
     }
@@ -368,7 +411,14 @@ mod tests {
     #[test]
     fn type_a_sends_cr_lf_and_counts_wire_bytes() {
         let (wire, n) = send(b"one\ntwo\r\nthree\n", |m, f| {
-            m.send_buffered(Source::new(Body::File(f), true))
+            m.send_buffered(Source::new(
+                ferry_service::ftp::Download {
+                    body: ferry_service::Body::File(f),
+                    offset: 0,
+                    len: None,
+                },
+                Format::ASCII,
+            ))
         });
         assert_eq!(wire, b"one\r\ntwo\r\nthree\r\n");
         assert_eq!(n, wire.len() as u64);
