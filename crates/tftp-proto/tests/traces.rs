@@ -398,7 +398,10 @@ fn uefi_pxe_size_probe_ends_at_once_without_retransmission() {
     );
     let mut t = Trace::server_read(&ServerPolicy::default(), &probe, file);
     t.expect_event(Ev::Negotiated(negotiated(1468, 1, Some(7_340_032))));
-    t.expect_sent(CLIENT, b"\0\x06blksize\x001468\0tsize\x007340032\0".to_vec());
+    t.expect_sent(
+        CLIENT,
+        b"\0\x06blksize\x001468\0tsize\x007340032\0".to_vec(),
+    );
 
     t.advance(3);
     // RFC 2347: the client may refuse the OACK with ERROR 8, ending it.
