@@ -16,6 +16,11 @@
 #                    atftpd, tftpd-hpa as the lock-step reference, run in
 #                    turn round after round, and whether ferry meets the goal
 #   SWEEP_RUNS=RUNS  rounds per sweep pair
+#   PAIRS=           only these sweep pairs, as BLKSIZExWINDOWSIZE words
+#                    (PAIRS="1468x1 65464x4"); empty: the whole sweep
+#   PIN=             "S C": every server on CPU S and every client on CPU C
+#                    (taskset), to tell a process's own cost from where the
+#                    scheduler puts the two; empty: no pinning
 #   CLIENT=1         0 skips the client timings (ferry get vs atftp vs curl,
 #                    against ferry serve)
 #   CLIENT_RUNS=10   rounds of client timings (the three clients in turn)
@@ -40,6 +45,8 @@ TABLE=${TABLE:-1}
 SWEEP=${SWEEP:-1}
 SWEEP_RUNS=${SWEEP_RUNS:-$RUNS}
 CLIENT=${CLIENT:-1}
+PAIRS=${PAIRS:-}
+PIN=${PIN:-}
 CLIENT_RUNS=${CLIENT_RUNS:-10}
 
 log() { printf 'bench: %s\n' "$*" >&2; }
@@ -50,6 +57,12 @@ for p in curl atftp timeout cmp; do
   command -v "$p" >/dev/null || die "missing $p"
 done
 TFTPD=$(command -v in.tftpd || echo /usr/sbin/in.tftpd)
+server_pin=() client_pin=()
+if [ -n "$PIN" ]; then
+  read -r s c <<<"$PIN"
+  [ -n "${c:-}" ] || die "PIN wants two CPU numbers: \"SERVER CLIENT\""
+  server_pin=(taskset -c "$s") client_pin=(taskset -c "$c")
+fi
 [ -x "$TFTPD" ] || die "missing in.tftpd (apt-get install tftpd-hpa)"
 
 # --- atftpd ------------------------------------------------------------------
@@ -111,7 +124,7 @@ wait_up() {
 # --- servers -----------------------------------------------------------------
 declare -A ferry_port
 for driver in $DRIVERS; do
-  "$FERRY" serve -q --root "$root" --tftp 127.0.0.1:0 --no-ftp --driver "$driver" \
+  "${server_pin[@]}" "$FERRY" serve -q --root "$root" --tftp 127.0.0.1:0 --no-ftp --driver "$driver" \
     2>"$work/ferry-$driver.log" &
   pids+=($!)
   for _ in $(seq 100); do
@@ -128,11 +141,11 @@ first_driver=${DRIVERS%% *}
 
 hpa_port=$(free_port)
 # -B 65464: tftpd-hpa caps blksize lower by default. It drops to nobody.
-"$TFTPD" -L -a "127.0.0.1:$hpa_port" -B 65464 -s "$root" &
+"${server_pin[@]}" "$TFTPD" -L -a "127.0.0.1:$hpa_port" -B 65464 -s "$root" &
 pids+=($!)
 
 atftpd_port=$(free_port)
-"$ATFTPD" --daemon --no-fork --port "$atftpd_port" --bind-address 127.0.0.1 \
+"${server_pin[@]}" "$ATFTPD" --daemon --no-fork --port "$atftpd_port" --bind-address 127.0.0.1 \
   --user nobody --group nogroup --logfile /dev/null "$root" &
 pids+=($!)
 
@@ -149,11 +162,11 @@ once() {
   t0=$(date +%s%N)
   case $client in
     curl)
-      timeout "$TIMEOUT" curl -s -o "$out" --tftp-blksize "$blksize" \
+      timeout "$TIMEOUT" "${client_pin[@]}" curl -s -o "$out" --tftp-blksize "$blksize" \
         "tftp://127.0.0.1:$port/bench.bin" || rc=$?
       ;;
     atftp)
-      timeout "$TIMEOUT" atftp --option "blksize $blksize" --option "windowsize $windowsize" \
+      timeout "$TIMEOUT" "${client_pin[@]}" atftp --option "blksize $blksize" --option "windowsize $windowsize" \
         -g -r bench.bin -l "$out" 127.0.0.1 "$port" >/dev/null 2>&1 || rc=$?
       ;;
   esac
@@ -252,7 +265,12 @@ if [ "$SWEEP" = 1 ]; then
   for driver in $DRIVERS; do header+=" goal $driver |"; rule+=':---:|'; done
   printf '%s\n%s\n' "$header" "$rule"
   for blksize in 512 1468 8192 65464; do
+    # tftpd-hpa's figure is measured at w=1 only (PAIRS may leave it out).
+    h=-
     for w in 1 4 8 16 32 64; do
+      if [ -n "$PAIRS" ]; then
+        case " $PAIRS " in *" ${blksize}x$w "*) ;; *) continue ;; esac
+      fi
       specs=()
       for driver in $DRIVERS; do
         specs+=("ferry-$driver ${ferry_port[$driver]} atftp $blksize $w")

@@ -536,8 +536,9 @@ impl Drop for Dhcp {
 }
 
 /// What ferry must have logged, in order: the firmware's size probe of the
-/// boot file (the OACK carries the size, then the firmware's ERROR 8), the
-/// boot file and SYSLINUX's core module sent whole, every per-machine
+/// boot file (the OACK carries the size, then the firmware's ERROR 8,
+/// logged at info as declined options), the boot file and SYSLINUX's
+/// core module sent whole, every per-machine
 /// config name a miss (ERROR 1), then the default config and the kernel.
 fn assert_uefi_boot_sequence(log: &str, sizes: &[(String, u64)]) {
     let size = |name: &str| sizes.iter().find(|(n, _)| n == name).unwrap().1;
@@ -574,9 +575,10 @@ fn assert_uefi_boot_sequence(log: &str, sizes: &[(String, u64)]) {
     let boot_len = size(UEFI_BOOT_FILE);
     assert!(
         probe.options.contains(&format!("tsize={boot_len}"))
-            && probe.outcome.starts_with("peer error 8"),
+            && probe.outcome.starts_with("options declined with error 8"),
         "the size probe should get the size in the OACK, then end with the firmware's ERROR 8: {probe:?}"
     );
+    assert_eq!(probe.level, "INFO", "{probe:?}\n{log}");
     for t in &logged[1..] {
         assert_eq!(t.level, "INFO", "{t:?}\n{log}");
         if misses.contains(&t.file) {

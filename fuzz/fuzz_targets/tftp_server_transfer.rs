@@ -26,7 +26,9 @@ use std::collections::BTreeMap;
 
 use libfuzzer_sys::fuzz_target;
 use tftp_proto::options::{MAX_BLKSIZE, MIN_BLKSIZE};
-use tftp_proto::transfer::{Event, ServerPolicy, Transfer, TransferConfig, DEFAULT_WINDOW_BUDGET};
+use tftp_proto::transfer::{
+    Event, ServerPolicy, Transfer, TransferConfig, TransferError, DEFAULT_WINDOW_BUDGET,
+};
 use tftp_proto::{BlockNumber, ErrorCode, Instant, Mode, Options, Packet, Request};
 
 const PEER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)), 40001);
@@ -255,6 +257,11 @@ struct Harness<'s> {
     strangers: Vec<SocketAddr>,
     /// An ERROR went to, or came from, the peer: nothing more for it.
     peer_errored: bool,
+    /// An OACK went out; DATA went out (sender) or came in (receiver).
+    oack_sent: bool,
+    data_moved: bool,
+    /// The transfer ended as `Declined`.
+    declined: bool,
 }
 
 impl<'s> Harness<'s> {
@@ -287,6 +294,9 @@ impl<'s> Harness<'s> {
             outcome: None,
             strangers: Vec::new(),
             peer_errored: false,
+            oack_sent: false,
+            data_moved: false,
+            declined: false,
         };
         h.drain();
         h
@@ -301,6 +311,7 @@ impl<'s> Harness<'s> {
                     // RFC 1350 §7: an ERROR is never answered.
                     Ok(Packet::Error { .. }) => peer_error = true,
                     Ok(Packet::Data { block, data }) => {
+                        self.data_moved |= was_open;
                         self.fed.entry(block.0).or_default().push(data.to_vec())
                     }
                     _ => {}
@@ -318,7 +329,20 @@ impl<'s> Harness<'s> {
                     self.outcome.is_some(),
                     "an ERROR from the peer ends the transfer"
                 );
+                // RFC 2347: an ERROR answering our OACK before any DATA is
+                // the client declining the options, and only that is.
+                assert_eq!(
+                    self.declined,
+                    self.oack_sent && !self.data_moved,
+                    "declined (OACK sent {}, DATA moved {})",
+                    self.oack_sent,
+                    self.data_moved
+                );
             }
+            assert!(
+                !self.declined || (self.oack_sent && !self.data_moved),
+                "declined after DATA moved or without an OACK"
+            );
         }
         self.now = self.now + step.advance;
         // Also called early on purpose: an early call must do nothing harmful.
@@ -378,7 +402,8 @@ impl<'s> Harness<'s> {
                     );
                     self.outcome = Some(Ok(()));
                 }
-                Event::Failed(_) => {
+                Event::Failed(error) => {
+                    self.declined = matches!(error, TransferError::Declined { .. });
                     assert_eq!(
                         self.outcome, None,
                         "a second outcome after {:?}",
@@ -413,8 +438,12 @@ impl<'s> Harness<'s> {
             assert!(!self.peer_errored, "sent {packet:?} after an ERROR");
             match (self.side, packet) {
                 (_, Packet::Error { .. }) => self.peer_errored = true,
-                (_, Packet::Oack(o)) => check_oack(self.setup, self.side, &o),
+                (_, Packet::Oack(o)) => {
+                    self.oack_sent = true;
+                    check_oack(self.setup, self.side, &o)
+                }
                 (Side::Sender, Packet::Data { block, data }) => {
+                    self.data_moved = true;
                     let start = usize::from(block.0).checked_sub(1).expect("DATA block 0")
                         * usize::from(blksize);
                     assert!(start <= self.wire.len(), "DATA {} past the end", block.0);

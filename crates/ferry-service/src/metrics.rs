@@ -46,6 +46,9 @@ pub enum Outcome {
     Ok,
     /// Refused, aborted or failed.
     Failed,
+    /// TFTP: the client declined the options offered, before any data
+    /// (UEFI firmware's size probe); neither complete nor failed.
+    Declined,
 }
 
 /// What kind of error a session or transfer met, for
@@ -90,7 +93,8 @@ impl ErrorClass {
     }
 
     /// The class of a TFTP transfer's verdict. A peer's own ERROR is the
-    /// peer's failure, not one of ours: none.
+    /// peer's failure, not one of ours, and declined options no error at
+    /// all: none.
     pub fn of_tftp(err: &tftp_proto::transfer::TransferError) -> Option<ErrorClass> {
         use tftp_proto::transfer::TransferError;
         match err {
@@ -101,6 +105,7 @@ impl ErrorClass {
             TransferError::Refused { code, .. } | TransferError::Aborted { code, .. } => {
                 ErrorClass::of_tftp_code(*code)
             }
+            TransferError::Declined { .. } | TransferError::Peer { .. } => None,
             _ => None,
         }
     }
@@ -144,6 +149,7 @@ impl EncodeLabelValue for Outcome {
         encoder.write_str(match self {
             Outcome::Ok => "ok",
             Outcome::Failed => "failed",
+            Outcome::Declined => "declined",
         })
     }
 }
@@ -387,6 +393,14 @@ mod tests {
             (refused(ErrorCode::NotDefined), None),
             (TransferError::TimedOut, Some(ErrorClass::Timeout)),
             (TransferError::Protocol("bad"), Some(ErrorClass::Protocol)),
+            // A declined OACK is no error at all.
+            (
+                TransferError::Declined {
+                    code: ErrorCode::OptionNegotiation,
+                    message: String::new(),
+                },
+                None,
+            ),
             // The peer's own ERROR is its failure, not ours.
             (
                 TransferError::Peer {

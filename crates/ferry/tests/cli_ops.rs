@@ -353,6 +353,86 @@ fn max_per_ip_refuses_tftp_requests_beyond_it(driver: Driver) {
     );
 }
 
+/// UEFI firmware's size probe: RRQ with tsize 0, the OACK tells the size,
+/// the firmware declines it with ERROR 8 (RFC 2347). Logged at info as
+/// declined options and counted under its own outcome, neither ok nor
+/// failed, and no error.
+fn declined_oack_is_logged_at_info_and_counted_apart(driver: Driver) {
+    ferry_interop::require_peer!("curl");
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("bootx64.efi"), vec![9u8; 3000]).unwrap();
+    let server = Serve::start(driver, root.path(), &["--metrics", "127.0.0.1:0"]);
+    let log = server.wait_for("ferry: metrics listening on ");
+    let url = log
+        .lines()
+        .find_map(|line| line.strip_prefix("ferry: metrics listening on "))
+        .unwrap()
+        .to_owned();
+    let before = scrape(&url);
+    let delta = |after: &std::collections::HashMap<String, f64>, key: &str| {
+        after.get(key).copied().unwrap_or(0.0) - before.get(key).copied().unwrap_or(0.0)
+    };
+
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    socket
+        .send_to(
+            b"\0\x01bootx64.efi\0octet\0tsize\x000\0blksize\x001468\0",
+            ("127.0.0.1", server.tftp_port),
+        )
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let (len, tid) = socket.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..len], b"\0\x06blksize\x001468\0tsize\x003000\0");
+    socket
+        .send_to(b"\0\x05\0\x08User aborted the transfer\0", tid)
+        .unwrap();
+
+    let log = server.wait_for("options declined");
+    let line = log
+        .lines()
+        .find(|line| line.contains("options declined"))
+        .unwrap();
+    assert!(line.contains(" INFO "), "{line}");
+    assert!(line.contains("tftp transfer"), "{line}");
+    assert!(line.contains("file=\"bootx64.efi\""), "{line}");
+    assert!(line.contains("tsize=3000"), "{line}");
+    assert!(
+        line.contains("options declined with error 8: User aborted the transfer"),
+        "{line}"
+    );
+    assert!(!log.contains("WARN"), "{log}");
+    let after = scrape(&url);
+    for (key, moved) in [
+        (
+            "ferry_transfers_total{protocol=\"tftp\",direction=\"download\",outcome=\"declined\"}",
+            1.0,
+        ),
+        (
+            "ferry_transfers_total{protocol=\"tftp\",direction=\"download\",outcome=\"failed\"}",
+            0.0,
+        ),
+        (
+            "ferry_transfers_total{protocol=\"tftp\",direction=\"download\",outcome=\"ok\"}",
+            0.0,
+        ),
+        (
+            "ferry_errors_total{protocol=\"tftp\",class=\"protocol\"}",
+            0.0,
+        ),
+    ] {
+        assert_eq!(delta(&after, key), moved, "{key} in {after:?}");
+    }
+    assert!(
+        !after
+            .keys()
+            .any(|k| k.starts_with("ferry_errors_total{protocol=\"tftp\"")),
+        "{after:?}"
+    );
+}
+
 /// A users-file line for `name` with `password`, from `ferry passwd`.
 fn users_line(name: &str, password: &str) -> String {
     let out = Command::new(FERRY)
@@ -999,6 +1079,7 @@ fn anon_rate_limit_slows_anonymous_clients_only(driver: Driver) {
 ferry_interop::driver_tests!(
     serves_as_its_config_file_says,
     metrics_count_sessions_logins_transfers_and_bytes,
+    declined_oack_is_logged_at_info_and_counted_apart,
     sighup_rereads_the_users_file_and_keeps_sessions,
     sighup_rereads_the_tls_certificate,
     max_per_ip_refuses_ftp_connections_beyond_it,

@@ -386,21 +386,27 @@ fn negotiated_timeout_fixes_the_retransmission_interval() {
 #[test]
 fn uefi_pxe_size_probe_ends_at_once_without_retransmission() {
     let file = file_bytes(7_340_032);
-    let mut t = Trace::server_read(
-        &ServerPolicy::default(),
-        &rrq(
+    // The bytes EDK2's size probe sends: RRQ with tsize 0 and its block size.
+    let probe = b"\0\x01bootx64.efi\0octet\0tsize\x000\0blksize\x001468\0".to_vec();
+    assert_eq!(
+        probe,
+        rrq(
             "bootx64.efi",
             Mode::Octet,
-            &[("tsize", "0"), ("blksize", "1468")],
-        ),
-        file,
+            &[("tsize", "0"), ("blksize", "1468")]
+        )
     );
+    let mut t = Trace::server_read(&ServerPolicy::default(), &probe, file);
     t.expect_event(Ev::Negotiated(negotiated(1468, 1, Some(7_340_032))));
-    t.expect_sent(CLIENT, oack(&[("blksize", "1468"), ("tsize", "7340032")]));
+    t.expect_sent(
+        CLIENT,
+        b"\0\x06blksize\x001468\0tsize\x007340032\0".to_vec(),
+    );
 
     t.advance(3);
-    t.recv(CLIENT, error(8, "User aborted the transfer"));
-    t.expect_event(Ev::Failed(TransferError::Peer {
+    // RFC 2347: the client may refuse the OACK with ERROR 8, ending it.
+    t.recv(CLIENT, b"\0\x05\0\x08User aborted the transfer\0".to_vec());
+    t.expect_event(Ev::Failed(TransferError::Declined {
         code: ErrorCode::OptionNegotiation,
         message: "User aborted the transfer".into(),
     }));
@@ -413,6 +419,60 @@ fn uefi_pxe_size_probe_ends_at_once_without_retransmission() {
     assert!(t.need_data.is_empty(), "the file was never read");
     // A late ACK 0 from the client does not bring it back.
     t.recv(CLIENT, ack(0));
+    t.expect_closed();
+}
+
+#[test]
+fn server_write_oack_answered_by_an_error_is_declined() {
+    let mut t = Trace::server_write(
+        &write_policy(),
+        &wrq("up", Mode::Octet, &[("blksize", "1468"), ("tsize", "3000")]),
+    );
+    t.expect_event(Ev::Negotiated(negotiated(1468, 1, Some(3000))));
+    t.expect_sent(CLIENT, oack(&[("blksize", "1468"), ("tsize", "3000")]));
+    t.recv(CLIENT, b"\0\x05\0\x08no\0".to_vec());
+    t.expect_event(Ev::Failed(TransferError::Declined {
+        code: ErrorCode::OptionNegotiation,
+        message: "no".into(),
+    }));
+    t.expect_silent();
+    t.expect_closed();
+}
+
+#[test]
+fn an_error_once_data_moved_is_the_peers_failure_not_a_decline() {
+    let file = file_bytes(3000);
+    let mut t = Trace::server_read(
+        &ServerPolicy::default(),
+        &rrq("f", Mode::Octet, &[("blksize", "1468"), ("tsize", "0")]),
+        file.clone(),
+    );
+    t.expect_event(Ev::Negotiated(negotiated(1468, 1, Some(3000))));
+    t.expect_sent(CLIENT, oack(&[("blksize", "1468"), ("tsize", "3000")]));
+    t.recv(CLIENT, ack(0));
+    t.expect_sent(CLIENT, data(1, &file[..1468]));
+    t.recv(CLIENT, error(8, "changed my mind"));
+    t.expect_event(Ev::Failed(TransferError::Peer {
+        code: ErrorCode::OptionNegotiation,
+        message: "changed my mind".into(),
+    }));
+    t.expect_silent();
+    t.expect_closed();
+}
+
+#[test]
+fn an_error_to_a_request_without_options_is_the_peers_failure() {
+    // No OACK was offered, so there was nothing to decline.
+    let file = file_bytes(3000);
+    let mut t = Trace::server_read(
+        &ServerPolicy::default(),
+        &rrq("f", Mode::Octet, &[]),
+        file.clone(),
+    );
+    t.expect_event(default_negotiated());
+    t.expect_sent(CLIENT, data(1, &file[..512]));
+    t.recv(CLIENT, error(0, "stop"));
+    assert!(matches!(t.expect_failed(), TransferError::Peer { .. }));
     t.expect_closed();
 }
 

@@ -4,12 +4,14 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tftp_proto::transfer::{LocalError, Negotiated};
+use tftp_proto::transfer::{LocalError, Negotiated, TransferError};
 
 use super::local::Report;
 use crate::metrics::{Direction, ErrorClass, Metrics, Outcome, Protocol};
 
-/// Log how a transfer ended: `info` when it completed, `warn` otherwise.
+/// Log how a transfer ended: `info` when it completed or the client
+/// declined the options offered (`options declined with error 8: ...`),
+/// `warn` otherwise.
 /// `op` is `read` or `write`; `bytes` the file bytes moved.
 pub fn log_transfer(
     peer: SocketAddr,
@@ -40,6 +42,13 @@ pub fn log_transfer(
         counted(Outcome::Ok);
         Metrics::global().retransmitted(retransmits);
         tracing::info!(%peer, file, op, options, bytes, retransmits, duration_ms, outcome = "ok", "tftp transfer");
+    } else if let (None, Err(declined @ TransferError::Declined { .. })) =
+        (&report.local, &report.result)
+    {
+        // The client's choice (a size probe), not a failure: info, and
+        // counted apart from both complete and failed transfers.
+        counted(Outcome::Declined);
+        tracing::info!(%peer, file, op, options, bytes, duration_ms, outcome = %declined, "tftp transfer");
     } else {
         let outcome = match (&report.local, &report.result) {
             (Some(local), _) => match &local.cause {

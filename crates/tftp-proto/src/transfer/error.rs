@@ -46,6 +46,19 @@ pub enum TransferError {
         /// The peer's text.
         message: String,
     },
+    /// Server: the client answered our OACK with an ERROR, before any
+    /// DATA (RFC 2347: a client may refuse the options it was offered
+    /// with ERROR 8 and end the transfer). Not a fault: UEFI firmware
+    /// learns a file's size this way, asking for `tsize` and declining
+    /// the answer before it fetches the file. Nothing was read or
+    /// written; nothing is sent back.
+    #[error("options declined with error {}: {message}", code.to_u16())]
+    Declined {
+        /// The client's code (8, option negotiation, from firmware).
+        code: ErrorCode,
+        /// The client's text.
+        message: String,
+    },
     /// No answer after the configured number of retransmissions.
     #[error("timed out: no answer after repeated retransmissions")]
     TimedOut,

@@ -166,8 +166,10 @@ pub enum Event<'a> {
     /// driving until [`Transfer::is_closed`]: the final ACK is still to
     /// send, and a receiver may dally ([`TransferConfig::dally`]).
     Finished(Summary),
-    /// The transfer failed; discard partial data. Keep driving until
-    /// [`Transfer::is_closed`]: an ERROR may still be queued.
+    /// The transfer ended without completing; discard partial data. Keep
+    /// driving until [`Transfer::is_closed`]: an ERROR may still be queued.
+    /// [`TransferError::Declined`] is the one ending that is no fault: a
+    /// client refused the options offered, before any data.
     Failed(TransferError),
 }
 
@@ -603,15 +605,17 @@ impl Transfer {
         };
         if let Packet::Error { code, message } = packet {
             // RFC 1350 §7: an ERROR ends the transfer and is never answered.
-            // This covers the PXE size probe (OACK, then the client's ERROR 8).
             self.c.peer = from;
-            self.c.fail(
-                TransferError::Peer {
-                    code,
-                    message: String::from(message),
-                },
-                None,
-            );
+            let message = String::from(message);
+            let error = if self.c.phase == Phase::OackSent {
+                // RFC 2347: the client refused our OACK before any DATA
+                // moved, as UEFI firmware's size probe does (tsize 0,
+                // then ERROR 8): its choice, not a failure.
+                TransferError::Declined { code, message }
+            } else {
+                TransferError::Peer { code, message }
+            };
+            self.c.fail(error, None);
             return;
         }
         if self.c.phase == Phase::Requesting {
