@@ -9,7 +9,9 @@
 #
 # What it measures (1 MB = 10^6 bytes):
 #   - RETR and STOR of one SIZE_MIB file through ferry (curl), and the same
-#     download and upload with `aws s3 cp`, MB/s, median of RUNS;
+#     download and upload with `aws s3 cp`, MB/s, median of RUNS (both
+#     downloads to /dev/null, both uploads from a file on tmpfs; the aws
+#     figures include the CLI's start-up, which is timed on its own too);
 #   - ferry's peak resident memory (VmHWM of the server process, one fresh
 #     server per transfer) for one RETR and one STOR of each of RSS_MIB
 #     (a list), and of a server that only started;
@@ -115,7 +117,7 @@ s3 cp --quiet "s3://bench/big.bin" "$work/got.bin"
 cmp "$work/big.bin" "$work/got.bin" || die "STOR through ferry is not byte-exact"
 rm -f "$work/got.bin"
 
-declare -a f_retr f_stor a_retr a_stor
+declare -a f_retr f_stor a_retr a_stor aws_start_ms
 for run in $(seq "$RUNS"); do
   log "throughput run $run of $RUNS"
   s=$(now); curl -sS -T "$work/big.bin" "$(ftp_url "up$run.bin")"; e=$(now)
@@ -124,9 +126,10 @@ for run in $(seq "$RUNS"); do
   f_retr+=("$(mbps "$bytes" "$s" "$e")")
   s=$(now); s3 cp --quiet "$work/big.bin" "s3://bench/aws$run.bin"; e=$(now)
   a_stor+=("$(mbps "$bytes" "$s" "$e")")
-  s=$(now); s3 cp --quiet "s3://bench/aws$run.bin" "$work/aws-got.bin"; e=$(now)
+  s=$(now); s3 cp --quiet "s3://bench/aws$run.bin" - >/dev/null; e=$(now)
   a_retr+=("$(mbps "$bytes" "$s" "$e")")
-  rm -f "$work/aws-got.bin"
+  s=$(now); aws --version >/dev/null 2>&1; e=$(now)
+  aws_start_ms+=("$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.0f", (e - s) * 1000 }')")
 done
 stop_ferry
 rm -f "$work/big.bin"
@@ -184,6 +187,8 @@ echo "| transfer ($SIZE_MIB MiB, MB/s, median of $RUNS (lowest–highest)) | fer
 echo "| --- | --- | --- |"
 echo "| download (RETR / GET) | $(med "${f_retr[@]}") ($(range "${f_retr[@]}")) | $(med "${a_retr[@]}") ($(range "${a_retr[@]}")) |"
 echo "| upload (STOR / PUT) | $(med "${f_stor[@]}") ($(range "${f_stor[@]}")) | $(med "${a_stor[@]}") ($(range "${a_stor[@]}")) |"
+echo
+echo "aws s3 cp's own start-up (\`aws --version\`), in every aws figure: median $(med "${aws_start_ms[@]}") ms ($(range "${aws_start_ms[@]}"))."
 echo
 echo "| ferry serve peak RSS (VmHWM) | RETR | STOR |"
 echo "| --- | --- | --- |"
