@@ -3,7 +3,8 @@
 //! moves the data over a raw data socket (`transfercmd`), against `ferry
 //! serve` on both drivers. The bytes on the data connection are compared
 //! with encodings worked out by hand from RFC 959 §3.4 (and CP037 for
-//! TYPE E), and so are the files an upload stores.
+//! TYPE E), and so are the files an upload stores. And FEAT: it lists
+//! exactly the extensions the server answers.
 
 use std::process::Command;
 
@@ -166,4 +167,61 @@ fn ftplib_formats_on_the_wire(driver: Driver) {
     }
 }
 
-ferry_interop::driver_tests!(ftplib_formats_on_the_wire);
+/// Extensions a client may find in FEAT (RFC 2389 and those it
+/// registers), each with a command that shows whether the server has it:
+/// understood (2yz, 3yz, or 550 for the missing file it names), or not
+/// (500, 502, 501/504 for an argument it does not implement).
+const EXTENSIONS: &[(&str, &str)] = &[
+    ("AUTH", "AUTH TLS"),
+    ("CLNT", "CLNT probe"),
+    ("EPRT", "EPRT |1|127.0.0.1|40000|"),
+    ("EPSV", "EPSV"),
+    ("HASH", "HASH missing"),
+    ("LANG", "LANG en"),
+    ("MDTM", "MDTM missing"),
+    ("MFCT", "MFCT 20200101000000 missing"),
+    ("MFF", "MFF Modify=20200101000000; missing"),
+    ("MFMT", "MFMT 20200101000000 missing"),
+    ("MLST", "MLST missing"),
+    ("MODE Z", "MODE Z"),
+    ("PASV", "PASV"),
+    ("RANG", "RANG 1 0"),
+    ("REST", "REST 0"),
+    ("SIZE", "SIZE missing"),
+    ("UTF8", "OPTS UTF8 ON"),
+    ("XCRC", "XCRC missing"),
+    ("XMD5", "XMD5 missing"),
+];
+
+/// FEAT lists exactly the extensions the server answers, and nothing it
+/// does not (TVFS has no command: its paths are what every command takes).
+fn feat_lists_exactly_what_exists(driver: Driver) {
+    let root = temp_dir("root");
+    let server = FtpServer::read_only(driver, root.path());
+    let mut control = server.login();
+    let feat = control.expect("FEAT", 211);
+    let mut listed: Vec<String> = feat.lines[1..feat.lines.len() - 1]
+        .iter()
+        .map(|line| {
+            let mut words = line.split_whitespace();
+            let first = words.next().unwrap_or_default().to_owned();
+            match (first.as_str(), words.next()) {
+                ("MODE", Some(m)) => format!("MODE {m}"),
+                _ => first,
+            }
+        })
+        .collect();
+    listed.sort();
+    let mut answered: Vec<String> = vec!["TVFS".to_owned()];
+    for (name, probe) in EXTENSIONS {
+        let reply = control.cmd(probe);
+        let understood = matches!(reply.code, 200..=399 | 550);
+        if understood {
+            answered.push((*name).to_owned());
+        }
+    }
+    answered.sort();
+    assert_eq!(listed, answered, "FEAT: {feat:?}");
+}
+
+ferry_interop::driver_tests!(ftplib_formats_on_the_wire, feat_lists_exactly_what_exists);
