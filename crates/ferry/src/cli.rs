@@ -239,6 +239,9 @@ pub enum TransferMode {
     Block,
     /// FTP: MODE C, runs of a byte sent as counts (RFC 959 §3.4.3).
     Compressed,
+    /// FTP: MODE Z, the data through zlib deflate (an extension; FEAT lists it).
+    #[value(alias = "z")]
+    Deflate,
 }
 
 /// FTP representation type.

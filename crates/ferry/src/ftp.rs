@@ -649,8 +649,9 @@ fn ftp_mode(mode: Option<TransferMode>) -> Result<Mode, Failure> {
         None | Some(TransferMode::Stream) => Ok(Mode::Stream),
         Some(TransferMode::Block) => Ok(Mode::Block),
         Some(TransferMode::Compressed) => Ok(Mode::Compressed),
+        Some(TransferMode::Deflate) => Ok(Mode::Deflate),
         Some(TransferMode::Octet | TransferMode::Netascii) => Err(Failure::Usage(
-            "--mode octet and netascii are TFTP modes; FTP takes stream, block or compressed"
+            "--mode octet and netascii are TFTP modes; FTP takes stream, block, compressed or deflate"
                 .to_owned(),
         )),
     }
