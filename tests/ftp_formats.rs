@@ -224,4 +224,42 @@ fn feat_lists_exactly_what_exists(driver: Driver) {
     assert_eq!(listed, answered, "FEAT: {feat:?}");
 }
 
-ferry_interop::driver_tests!(ftplib_formats_on_the_wire, feat_lists_exactly_what_exists);
+/// lftp with `ftp:use-mode-z` (and a level) gets and puts a file in
+/// MODE Z, byte for byte; its debug output shows it asked for MODE Z.
+fn lftp_mode_z_get_and_put(driver: Driver) {
+    let lftp = require_peer!("lftp");
+    let root = temp_dir("root");
+    let work = temp_dir("work");
+    let file: Vec<u8> = (0..3_000_000u32)
+        .map(|i| if i % 7 == 0 { (i % 251) as u8 } else { b'a' })
+        .collect();
+    std::fs::write(root.path().join("down.bin"), &file).unwrap();
+    std::fs::write(work.path().join("up.bin"), &file).unwrap();
+    let server = FtpServer::writable(driver, root.path());
+    let done = run(
+        Command::new(lftp)
+            .current_dir(work.path())
+            .arg("-d")
+            .arg("-c")
+            .arg(format!(
+                "set cmd:fail-exit yes; set net:max-retries 1; set net:timeout 20; \
+             set xfer:clobber yes; set ftp:use-mode-z true; set ftp:mode-z-level 9; \
+             open -u anonymous,lftp@example.org ftp://127.0.0.1:{}; \
+             get down.bin -o got.bin; put up.bin -o stored.bin",
+                server.port()
+            )),
+        PEER_TIMEOUT,
+    );
+    done.assert_success("lftp MODE Z get and put");
+    let debug = format!("{}{}", done.stderr, String::from_utf8_lossy(&done.stdout));
+    assert!(debug.contains("---> MODE Z"), "no MODE Z sent: {debug}");
+    assert!(debug.contains("<--- 200"), "{debug}");
+    assert!(std::fs::read(work.path().join("got.bin")).unwrap() == file);
+    assert!(std::fs::read(root.path().join("stored.bin")).unwrap() == file);
+}
+
+ferry_interop::driver_tests!(
+    ftplib_formats_on_the_wire,
+    feat_lists_exactly_what_exists,
+    lftp_mode_z_get_and_put
+);

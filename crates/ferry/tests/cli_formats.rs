@@ -115,7 +115,7 @@ fn formats_round_trip(driver: Driver) {
     let server = Serve::start(driver, root.path());
     for ftp_type in ["binary", "ascii", "ebcdic"] {
         for stru in ["file", "record"] {
-            for mode in ["stream", "block", "compressed"] {
+            for mode in ["stream", "block", "compressed", "deflate"] {
                 let name = format!("{ftp_type}-{stru}-{mode}");
                 let content = file_for(ftp_type, stru);
                 let flags = ["--type", ftp_type, "--stru", stru, "--mode", mode];

@@ -156,9 +156,9 @@ impl Reader {
             input = &input[step.bytes_consumed..];
             let ended = match step.status {
                 Ok(MZStatus::StreamEnd) => true,
-                Ok(_) => false,
-                // No progress without more input.
-                Err(MZError::Buf) => return Ok(()),
+                // Err(Buf): nothing more without more input, though this
+                // call may still have written what was pending.
+                Ok(_) | Err(MZError::Buf) => false,
                 Err(_) => return Err(DecodeError::BadDeflate),
             };
             if !self.plain.is_empty() {
@@ -166,6 +166,9 @@ impl Reader {
                     Some(r) => r.feed(&self.plain, emit)?,
                     None => emit(Item::Data(&self.plain)),
                 }
+            }
+            if step.status == Err(MZError::Buf) {
+                return Ok(());
             }
             if ended {
                 self.ended = true;
