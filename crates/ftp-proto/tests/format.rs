@@ -280,6 +280,25 @@ fn deflate_mode_compresses_and_takes_every_level() {
     }
 }
 
+#[test]
+fn deflate_mode_reader_loses_nothing_when_output_outruns_input() {
+    // Far more output than input per read: the inflater holds output
+    // back between calls, and all of it must come out, however the wire
+    // is cut.
+    let f = Format {
+        level: 9,
+        ..image(Structure::File, Mode::Deflate)
+    };
+    let mut file = vec![0u8; 3 << 20];
+    file.extend((0..100_000u32).map(|i| (i * 7 % 253) as u8));
+    let wire = encode(f, &file);
+    for slice in [wire.len(), 4096, 100, 7] {
+        let chunks: Vec<&[u8]> = wire.chunks(slice).collect();
+        let (back, _) = decode_chunks(f, &chunks).unwrap();
+        assert!(back == file, "slice {slice}: {} of {} bytes", back.len(), file.len());
+    }
+}
+
 fn all_formats() -> impl Strategy<Value = Format> {
     (0..3usize, 0..2usize, 0..4usize)
         .prop_map(|(t, s, m)| format(TYPES[t], STRUCTURES[s], MODES[m]))
