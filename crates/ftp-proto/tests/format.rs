@@ -295,7 +295,12 @@ fn deflate_mode_reader_loses_nothing_when_output_outruns_input() {
     for slice in [wire.len(), 4096, 100, 7] {
         let chunks: Vec<&[u8]> = wire.chunks(slice).collect();
         let (back, _) = decode_chunks(f, &chunks).unwrap();
-        assert!(back == file, "slice {slice}: {} of {} bytes", back.len(), file.len());
+        assert!(
+            back == file,
+            "slice {slice}: {} of {} bytes",
+            back.len(),
+            file.len()
+        );
     }
 }
 
