@@ -154,22 +154,24 @@ impl Reader {
             );
             self.plain.truncate(step.bytes_written);
             input = &input[step.bytes_consumed..];
-            let ended = match step.status {
-                Ok(MZStatus::StreamEnd) => true,
-                // Err(Buf): nothing more without more input, though this
-                // call may still have written what was pending.
-                Ok(_) | Err(MZError::Buf) => false,
-                Err(_) => return Err(DecodeError::BadDeflate),
-            };
+            // What this call wrote goes on first, whatever its status:
+            // Err(Buf) (nothing more without more input) may come with
+            // output that was pending, and an error in the stream with
+            // the bytes before it, which a cut elsewhere would have
+            // passed on already (so the error found first is the same
+            // however the wire is split).
             if !self.plain.is_empty() {
                 match &mut self.record {
                     Some(r) => r.feed(&self.plain, emit)?,
                     None => emit(Item::Data(&self.plain)),
                 }
             }
-            if step.status == Err(MZError::Buf) {
-                return Ok(());
-            }
+            let ended = match step.status {
+                Ok(MZStatus::StreamEnd) => true,
+                Ok(_) => false,
+                Err(MZError::Buf) => return Ok(()),
+                Err(_) => return Err(DecodeError::BadDeflate),
+            };
             if ended {
                 self.ended = true;
                 // STRU R ends with its own escape; the record reader has
