@@ -237,9 +237,10 @@ fn op(kind: u8, path_byte: u8, offset: u8) -> (Op, Kind) {
             _ => other(Op::Raw(String::from("REIN"))),
         },
         // The data formats the machine tracks for each transfer.
-        26 => other(Op::SetMode(match path_byte % 3 {
+        26 => other(Op::SetMode(match path_byte % 4 {
             0 => Mode::Block,
             1 => Mode::Compressed,
+            2 => Mode::Deflate,
             _ => Mode::Stream,
         })),
         27 => other(Op::SetStructure(match path_byte & 1 {
@@ -247,9 +248,10 @@ fn op(kind: u8, path_byte: u8, offset: u8) -> (Op, Kind) {
             _ => Structure::File,
         })),
         28 => other(Op::SetType(ftp_proto::client::TransferType::Ebcdic)),
-        29 => other(Op::Raw(String::from(match path_byte % 3 {
+        29 => other(Op::Raw(String::from(match path_byte % 4 {
             0 => "RANG 1 2",
             1 => "MODE B",
+            2 => "MODE Z",
             _ => "STRU R",
         }))),
         _ => t(TransferKind::Retrieve),

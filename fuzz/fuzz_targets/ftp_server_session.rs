@@ -73,9 +73,9 @@ const LINES: &[&str] = &[
     "RETR f",
     "ABOR",
     "STAT",
-    // The data formats: TYPE E, STRU R/P, MODE B/C (and the Z the server
-    // does not have), RANG, REST at a restart marker, and a STOR after
-    // each so that RANG+STOR's refusal and formatted uploads are reached.
+    // The data formats: TYPE E, STRU R/P, MODE B/C/Z and MODE Z's level,
+    // RANG, REST at a restart marker, and a STOR after each so that
+    // RANG+STOR's refusal and formatted uploads are reached.
     "TYPE E",
     "TYPE E N",
     "TYPE E T",
@@ -86,6 +86,9 @@ const LINES: &[&str] = &[
     "MODE C",
     "MODE S",
     "MODE Z",
+    "OPTS MODE Z LEVEL 0",
+    "OPTS MODE Z LEVEL 10",
+    "OPTS MODE Z",
     "RANG 1 5",
     "RANG 1 0",
     "RANG 5 1",
