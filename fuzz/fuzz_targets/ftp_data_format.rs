@@ -14,7 +14,8 @@ fn format_of(b: u8) -> Format {
         Representation::Ebcdic,
     ][usize::from(b % 3)];
     let structure = [Structure::File, Structure::Record][usize::from((b / 3) % 2)];
-    let mode = [Mode::Stream, Mode::Block, Mode::Compressed, Mode::Deflate][usize::from((b / 6) % 4)];
+    let mode =
+        [Mode::Stream, Mode::Block, Mode::Compressed, Mode::Deflate][usize::from((b / 6) % 4)];
     Format {
         representation,
         structure,
@@ -43,7 +44,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let format = format_of(head);
-    assert_eq!(decode(format, body, body.len()), decode(format, body, cut.into()));
+    assert_eq!(
+        decode(format, body, body.len()),
+        decode(format, body, cut.into())
+    );
 
     // The body as a file: TYPE A in STRU F folds CR LF, so leave CRs out.
     let file: Vec<u8> = match (format.representation, format.structure) {
