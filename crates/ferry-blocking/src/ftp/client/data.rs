@@ -16,6 +16,9 @@ use crate::clock;
 /// Bytes read from or written to a data connection at a time.
 const DATA_BUFFER: usize = 256 * 1024;
 
+/// Wire bytes of a download decoded at once (see `download`).
+const DECODE_SLICE: usize = 2048;
+
 /// Progress is reported at least this often (in bytes), and at the end.
 const PROGRESS_STEP: u64 = 256 * 1024;
 
@@ -175,16 +178,22 @@ impl Connection {
             };
             wire += n as u64;
             self.client.data_progress(clock::now());
-            let local = match decoder.as_mut() {
+            match decoder.as_mut() {
+                // MODE Z inflates up to about 1000 times: a slice at a
+                // time, so one read never becomes a buffer of tens of MiB.
                 Some(decoder) => {
-                    decoded.clear();
-                    decoder.decode(&buf[..n], &mut decoded).map_err(malformed)?;
-                    &decoded[..]
+                    for piece in buf[..n].chunks(DECODE_SLICE) {
+                        decoded.clear();
+                        decoder.decode(piece, &mut decoded).map_err(malformed)?;
+                        sink.write_all(&decoded).map_err(Stop::Local)?;
+                        meter.advance(decoded.len());
+                    }
                 }
-                None => &buf[..n],
-            };
-            sink.write_all(local).map_err(Stop::Local)?;
-            meter.advance(local.len());
+                None => {
+                    sink.write_all(&buf[..n]).map_err(Stop::Local)?;
+                    meter.advance(n);
+                }
+            }
             if decoder.as_ref().is_some_and(Decoder::is_complete) {
                 break;
             }
