@@ -41,6 +41,7 @@ use core::time::Duration;
 use ftp_proto::client::{
     Client, ClientConfig, ClientError, DataMode, Event, Op, Outcome, Transfer, TransferKind,
 };
+use ftp_proto::format::{Mode, Structure};
 use ftp_proto::{Instant, Reply, ReplyCode};
 use libfuzzer_sys::fuzz_target;
 
@@ -190,7 +191,7 @@ fn op(kind: u8, path_byte: u8, offset: u8) -> (Op, Kind) {
         (op, Kind::Transfer)
     };
     let other = |op| (op, Kind::Other);
-    match kind % 27 {
+    match kind % 31 {
         0 => other(Op::Login {
             user: p.clone(),
             password: String::from("pw"),
@@ -235,6 +236,24 @@ fn op(kind: u8, path_byte: u8, offset: u8) -> (Op, Kind) {
             // RFC 4217: REIN leaves the security state alone.
             _ => other(Op::Raw(String::from("REIN"))),
         },
+        // The data formats the machine tracks for each transfer.
+        26 => other(Op::SetMode(match path_byte % 4 {
+            0 => Mode::Block,
+            1 => Mode::Compressed,
+            2 => Mode::Deflate,
+            _ => Mode::Stream,
+        })),
+        27 => other(Op::SetStructure(match path_byte & 1 {
+            0 => Structure::Record,
+            _ => Structure::File,
+        })),
+        28 => other(Op::SetType(ftp_proto::client::TransferType::Ebcdic)),
+        29 => other(Op::Raw(String::from(match path_byte % 4 {
+            0 => "RANG 1 2",
+            1 => "MODE B",
+            2 => "MODE Z",
+            _ => "STRU R",
+        }))),
         _ => t(TransferKind::Retrieve),
     }
 }

@@ -1,4 +1,4 @@
-//! The data-format decoders (TYPE E, STRU R, MODE B and C) on arbitrary
+//! The data-format decoders (TYPE E, STRU R, MODE B, C and Z) on arbitrary
 //! wire bytes: never a panic, the same result however the bytes are
 //! split; and the encoders on the same bytes read as a file: decoding
 //! what they wrote gives the file back.
@@ -14,11 +14,14 @@ fn format_of(b: u8) -> Format {
         Representation::Ebcdic,
     ][usize::from(b % 3)];
     let structure = [Structure::File, Structure::Record][usize::from((b / 3) % 2)];
-    let mode = [Mode::Stream, Mode::Block, Mode::Compressed][usize::from((b / 6) % 3)];
+    let mode =
+        [Mode::Stream, Mode::Block, Mode::Compressed, Mode::Deflate][usize::from((b / 6) % 4)];
     Format {
         representation,
         structure,
         mode,
+        // MODE Z's level from the same byte: 0 (stored) to 9.
+        level: (b / 24) % 10,
     }
 }
 
@@ -41,7 +44,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let format = format_of(head);
-    assert_eq!(decode(format, body, body.len()), decode(format, body, cut.into()));
+    assert_eq!(
+        decode(format, body, body.len()),
+        decode(format, body, cut.into())
+    );
 
     // The body as a file: TYPE A in STRU F folds CR LF, so leave CRs out.
     let file: Vec<u8> = match (format.representation, format.structure) {

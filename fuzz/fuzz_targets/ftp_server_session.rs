@@ -41,7 +41,7 @@ const FAILURES: [Failure; 16] = [
 /// Whole command lines a client sends, picked by the fuzz bytes so that
 /// commands with structured arguments (patterns, times, digests) are
 /// reached in a short run, not only when the bytes happen to spell them.
-const LINES: [&str; 32] = [
+const LINES: &[&str] = &[
     "USER anonymous",
     "PASS x",
     "USER alice",
@@ -74,6 +74,28 @@ const LINES: [&str; 32] = [
     "RETR f",
     "ABOR",
     "STAT",
+    // The data formats: TYPE E, STRU R/P, MODE B/C/Z and MODE Z's level,
+    // RANG, REST at a restart marker, and a STOR after each so that
+    // RANG+STOR's refusal and formatted uploads are reached.
+    "TYPE E",
+    "TYPE E N",
+    "TYPE E T",
+    "STRU R",
+    "STRU P",
+    "STRU F",
+    "MODE B",
+    "MODE C",
+    "MODE S",
+    "MODE Z",
+    "OPTS MODE Z LEVEL 0",
+    "OPTS MODE Z LEVEL 10",
+    "OPTS MODE Z",
+    "RANG 1 5",
+    "RANG 1 0",
+    "RANG 5 1",
+    "REST 1048576",
+    "STOR up.bin",
+    "APPE up.bin",
 ];
 
 fn check_path(p: &RootPath) {
@@ -214,8 +236,16 @@ fuzz_target!(|data: &[u8]| {
         data = rest;
         match op % 5 {
             1 if op & 4 == 0 => {
-                // A whole command line from the table.
-                input.extend_from_slice(LINES[usize::from(op >> 3) % LINES.len()].as_bytes());
+                // A whole command line from the table, picked by the next
+                // byte (the table is longer than `op` has bits for).
+                let pick = match data.split_first() {
+                    Some((&b, rest)) => {
+                        data = rest;
+                        b
+                    }
+                    None => op >> 3,
+                };
+                input.extend_from_slice(LINES[usize::from(pick) % LINES.len()].as_bytes());
                 input.extend_from_slice(b"\r\n");
             }
             0 | 1 => {

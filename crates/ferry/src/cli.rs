@@ -225,13 +225,23 @@ pub struct ServeArgs {
     pub tls_require_reuse: bool,
 }
 
-/// TFTP transfer mode.
+/// `--mode`: TFTP's transfer mode, or FTP's transmission mode (the URL's
+/// scheme says which values apply).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TftpMode {
-    /// Raw bytes.
+pub enum TransferMode {
+    /// TFTP: raw bytes [TFTP default].
     Octet,
-    /// Text, lines in CR LF on the wire.
+    /// TFTP: text, lines in CR LF on the wire.
     Netascii,
+    /// FTP: MODE S, the data ends when the connection closes [FTP default].
+    Stream,
+    /// FTP: MODE B, blocks with restart markers (RFC 959 §3.4.2).
+    Block,
+    /// FTP: MODE C, runs of a byte sent as counts (RFC 959 §3.4.3).
+    Compressed,
+    /// FTP: MODE Z, the data through zlib deflate (an extension; FEAT lists it).
+    #[value(alias = "z")]
+    Deflate,
 }
 
 /// FTP representation type.
@@ -241,6 +251,17 @@ pub enum FtpType {
     Binary,
     /// TYPE A.
     Ascii,
+    /// TYPE E: EBCDIC (code page 037) on the wire.
+    Ebcdic,
+}
+
+/// FTP file structure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FtpStructure {
+    /// STRU F: a sequence of bytes.
+    File,
+    /// STRU R: records, each a line of the file.
+    Record,
 }
 
 /// TFTP options of `get` and `put`.
@@ -256,9 +277,15 @@ pub struct TftpArgs {
     /// Retransmission timeout to ask for, in seconds (1-255).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u8).range(1..))]
     pub timeout: Option<u8>,
-    /// Transfer mode.
-    #[arg(long, value_enum, default_value_t = TftpMode::Octet)]
-    pub mode: TftpMode,
+    /// Transfer mode: octet or netascii (TFTP), stream, block or
+    /// compressed (FTP's MODE).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "MODE",
+        help_heading = "TFTP and FTP options"
+    )]
+    pub mode: Option<TransferMode>,
     /// get: after the final ACK, stay a while (1 s, or the negotiated
     /// timeout) to ACK again a final DATA the server repeats because that
     /// ACK was lost (RFC 1350). By default ferry exits as soon as the file
@@ -301,7 +328,8 @@ pub struct FtpArgs {
 /// which apply).
 #[derive(Debug, Args)]
 pub struct ProtocolArgs {
-    /// FTP representation type: ascii converts line ends (CR LF on the wire).
+    /// FTP representation type: ascii converts line ends (CR LF on the
+    /// wire), ebcdic bytes too (code page 037).
     #[arg(
         long = "type",
         value_name = "TYPE",
@@ -310,6 +338,23 @@ pub struct ProtocolArgs {
         help_heading = "FTP options"
     )]
     pub ftp_type: FtpType,
+    /// FTP: TYPE A, as --type ascii (curl's name).
+    #[arg(
+        short = 'B',
+        long,
+        conflicts_with = "ftp_type",
+        help_heading = "FTP options"
+    )]
+    pub use_ascii: bool,
+    /// FTP file structure: record sends each line as a record (STRU R).
+    #[arg(
+        long,
+        value_name = "STRU",
+        value_enum,
+        default_value_t = FtpStructure::File,
+        help_heading = "FTP options"
+    )]
+    pub stru: FtpStructure,
     #[command(flatten)]
     pub ftp: FtpArgs,
     #[command(flatten)]
@@ -548,7 +593,7 @@ mod tests {
         assert_eq!(args.output, Some(PathBuf::from("-")));
         assert_eq!(args.protocol.tftp.blksize, Some(1468));
         assert_eq!(args.protocol.tftp.windowsize, Some(8));
-        assert_eq!(args.protocol.tftp.mode, TftpMode::Netascii);
+        assert_eq!(args.protocol.tftp.mode, Some(TransferMode::Netascii));
         assert!(Cli::try_parse_from(["ferry", "get", "tftp://h/f", "--blksize", "7"]).is_err());
         assert!(Cli::try_parse_from(["ferry", "get", "tftp://h/f", "--timeout", "0"]).is_err());
     }

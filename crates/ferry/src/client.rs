@@ -7,10 +7,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use clap::ValueEnum;
 use ferry_blocking::tftp::{self, ClientOptions, Input, Mode, Output, Progress, TransferConfig};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cli::{FtpArgs, GetArgs, PutArgs, TftpArgs, TftpMode};
+use crate::cli::{FtpArgs, GetArgs, PutArgs, TftpArgs, TransferMode};
 use crate::ftp;
 use crate::url::{TftpUrl, Url};
 use crate::Failure;
@@ -110,7 +111,7 @@ fn tftp_get(url: TftpUrl, args: &GetArgs, output: Option<&Path>) -> Result<(), F
             "--continue works with ftp:// URLs only".to_owned(),
         ));
     }
-    let options = tftp_options(&args.protocol.tftp);
+    let options = tftp_options(&args.protocol.tftp)?;
     let destination = destination(output, &url.path)?;
     let get = |output: Output<'_>, progress: &mut dyn FnMut(Progress)| {
         tftp::get(&url.host, url.port, &url.path, output, &options, progress)
@@ -138,7 +139,7 @@ fn tftp_put(url: TftpUrl, args: &PutArgs) -> Result<(), Failure> {
             "--dally is for downloads: an upload ends with the server's final ACK".to_owned(),
         ));
     }
-    let options = tftp_options(&args.protocol.tftp);
+    let options = tftp_options(&args.protocol.tftp)?;
     let remote = remote_name(&url.path, &args.file, &args.url)?;
     let result = with_bar(|progress| {
         with_input(&args.file, |input| {
@@ -219,16 +220,26 @@ pub fn cancel_flag() -> Arc<AtomicBool> {
     cancel
 }
 
-fn tftp_options(args: &TftpArgs) -> ClientOptions {
+fn tftp_options(args: &TftpArgs) -> Result<ClientOptions, Failure> {
+    let mode = match args.mode {
+        None | Some(TransferMode::Octet) => Mode::Octet,
+        Some(TransferMode::Netascii) => Mode::Netascii,
+        Some(other) => {
+            return Err(Failure::Usage(format!(
+                "--mode {}: an FTP mode; TFTP takes octet or netascii",
+                other
+                    .to_possible_value()
+                    .map(|v| v.get_name().to_owned())
+                    .unwrap_or_default()
+            )))
+        }
+    };
     let mut options = ClientOptions {
         cancel: Some(cancel_flag()),
         blksize: args.blksize,
         windowsize: args.windowsize,
         timeout: args.timeout,
-        mode: match args.mode {
-            TftpMode::Octet => Mode::Octet,
-            TftpMode::Netascii => Mode::Netascii,
-        },
+        mode,
         ..ClientOptions::default()
     };
     // The client's default is to end with the final ACK; the machine
@@ -236,7 +247,7 @@ fn tftp_options(args: &TftpArgs) -> ClientOptions {
     if args.dally {
         options.transfer.dally = TransferConfig::default().dally;
     }
-    options
+    Ok(options)
 }
 
 /// Where a download goes.

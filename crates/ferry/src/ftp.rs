@@ -7,13 +7,14 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use ferry_blocking::ftp::client::{
     entries, ClientTls, ClientTlsOptions, ConnectOptions, Connection, DataMode, Entry, EntryKind,
-    Input, Output, Security, TransferType,
+    Input, Mode, Output, Security, Structure, TransferType,
 };
 use ftp_proto::ascii::Decoder;
 use ftp_proto::glob;
 
 use crate::cli::{
-    FtpArgs, FtpType, GetArgs, LsArgs, MkdirArgs, MvArgs, ProtocolArgs, PutArgs, RmArgs,
+    FtpArgs, FtpStructure, FtpType, GetArgs, LsArgs, MkdirArgs, MvArgs, ProtocolArgs, PutArgs,
+    RmArgs, TransferMode,
 };
 use crate::client::{self, failure, Destination};
 use crate::url::{FtpUrl, Url};
@@ -622,12 +623,38 @@ fn in_parallel<T: Send>(
     results.into_iter().collect()
 }
 
-/// Connects, logs in and sets the representation type for a transfer.
+/// Connects, logs in and sets the data format for a transfer: TYPE, and
+/// STRU and MODE where they are not the defaults (so that a server that
+/// knows only those is asked nothing more).
 fn open_typed(url: &FtpUrl, args: &ProtocolArgs) -> Result<Connection, Failure> {
+    let mode = ftp_mode(args.tftp.mode)?;
     let mut ftp = open(url, &args.ftp)?;
-    ftp.set_type(transfer_type(args.ftp_type))
-        .map_err(failure)?;
+    let ftp_type = match args.use_ascii {
+        true => FtpType::Ascii,
+        false => args.ftp_type,
+    };
+    ftp.set_type(transfer_type(ftp_type)).map_err(failure)?;
+    if args.stru == FtpStructure::Record {
+        ftp.set_structure(Structure::Record).map_err(failure)?;
+    }
+    if mode != Mode::Stream {
+        ftp.set_mode(mode).map_err(failure)?;
+    }
     Ok(ftp)
+}
+
+/// `--mode` for an FTP URL: MODE S unless it says otherwise.
+fn ftp_mode(mode: Option<TransferMode>) -> Result<Mode, Failure> {
+    match mode {
+        None | Some(TransferMode::Stream) => Ok(Mode::Stream),
+        Some(TransferMode::Block) => Ok(Mode::Block),
+        Some(TransferMode::Compressed) => Ok(Mode::Compressed),
+        Some(TransferMode::Deflate) => Ok(Mode::Deflate),
+        Some(TransferMode::Octet | TransferMode::Netascii) => Err(Failure::Usage(
+            "--mode octet and netascii are TFTP modes; FTP takes stream, block, compressed or deflate"
+                .to_owned(),
+        )),
+    }
 }
 
 /// Ends the session politely; the transfer has already succeeded, so a
@@ -670,6 +697,7 @@ fn transfer_type(ftp_type: FtpType) -> TransferType {
     match ftp_type {
         FtpType::Binary => TransferType::Binary,
         FtpType::Ascii => TransferType::Ascii,
+        FtpType::Ebcdic => TransferType::Ebcdic,
     }
 }
 

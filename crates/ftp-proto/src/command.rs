@@ -62,6 +62,8 @@ pub enum TransferMode {
     Block,
     /// `C`
     Compressed,
+    /// `Z`: deflate (draft-preston-ftpext-deflate).
+    Deflate,
 }
 
 /// EPSV's argument (RFC 2428 §3).
@@ -552,6 +554,7 @@ impl<'a> Command<'a> {
                 b'S' => Some(TransferMode::Stream),
                 b'B' => Some(TransferMode::Block),
                 b'C' => Some(TransferMode::Compressed),
+                b'Z' => Some(TransferMode::Deflate),
                 _ => None,
             })?),
             RETR => Command::Retr(required("RETR", arg)?),
@@ -745,6 +748,7 @@ impl<'a> Command<'a> {
                 TransferMode::Stream => b" S",
                 TransferMode::Block => b" B",
                 TransferMode::Compressed => b" C",
+                TransferMode::Deflate => b" Z",
             }),
             Command::Allo(size, record) => {
                 out.push(b' ');

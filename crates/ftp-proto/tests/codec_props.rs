@@ -153,7 +153,8 @@ fn material() -> impl Strategy<Value = Material> {
             prop_oneof![
                 Just(TransferMode::Stream),
                 Just(TransferMode::Block),
-                Just(TransferMode::Compressed)
+                Just(TransferMode::Compressed),
+                Just(TransferMode::Deflate)
             ],
             unknown,
         ),

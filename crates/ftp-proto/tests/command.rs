@@ -336,11 +336,13 @@ fn stru_and_mode() {
     assert_eq!(parse("MODE C"), Ok(Command::Mode(TransferMode::Compressed)));
     assert_eq!(parse("STRU X"), invalid("STRU"));
     assert_eq!(parse("STRU FF"), invalid("STRU"));
-    assert_eq!(parse("MODE Z"), invalid("MODE"));
+    assert_eq!(parse("MODE z"), Ok(Command::Mode(TransferMode::Deflate)));
+    assert_eq!(parse("MODE X"), invalid("MODE"));
     assert_eq!(parse("MODE"), missing("MODE"));
     assert_eq!(parse("STRU"), missing("STRU"));
     assert_eq!(encode(&Command::Stru(Structure::Record)), "STRU R\r\n");
     assert_eq!(encode(&Command::Mode(TransferMode::Block)), "MODE B\r\n");
+    assert_eq!(encode(&Command::Mode(TransferMode::Deflate)), "MODE Z\r\n");
 }
 
 #[test]

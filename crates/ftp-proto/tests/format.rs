@@ -1,4 +1,4 @@
-//! TYPE E, STRU R, MODE B and C (RFC 959 §3.1–§3.5): byte-exact wire
+//! TYPE E, STRU R, MODE B and C (RFC 959 §3.1–§3.5) and MODE Z (deflate): byte-exact wire
 //! forms, every valid form the readers must take, and the round trip of
 //! any file in every format, split anywhere.
 
@@ -13,13 +13,14 @@ const TYPES: [Representation; 3] = [
     Representation::Ebcdic,
 ];
 const STRUCTURES: [Structure; 2] = [Structure::File, Structure::Record];
-const MODES: [Mode; 3] = [Mode::Stream, Mode::Block, Mode::Compressed];
+const MODES: [Mode; 4] = [Mode::Stream, Mode::Block, Mode::Compressed, Mode::Deflate];
 
 fn format(representation: Representation, structure: Structure, mode: Mode) -> Format {
     Format {
         representation,
         structure,
         mode,
+        ..Format::IMAGE
     }
 }
 
@@ -226,8 +227,100 @@ fn ebcdic_stream_maps_lf_to_nl() {
     assert_eq!(decode(f, b"\xc8\x89\x15"), Ok(b"Hi\n".to_vec()));
 }
 
+#[test]
+fn deflate_mode_is_a_zlib_stream_that_ends_the_data() {
+    let f = image(Structure::File, Mode::Deflate);
+    let wire = encode(f, b"hello\n");
+    // RFC 1950: CM 8 with a 32 KiB window, header check a multiple of 31.
+    assert_eq!(wire[0], 0x78);
+    assert_eq!(u16::from_be_bytes([wire[0], wire[1]]) % 31, 0);
+    assert_eq!(decode(f, &wire), Ok(b"hello\n".to_vec()));
+    // Level 0 stores: the file's bytes appear as they are.
+    let stored = encode(Format { level: 0, ..f }, b"hello\n");
+    assert!(stored.windows(6).any(|w| w == b"hello\n"));
+    assert_eq!(decode(f, &stored), Ok(b"hello\n".to_vec()));
+    // An empty file is still a whole zlib stream (header, empty block, Adler-32).
+    assert_eq!(decode(f, &encode(f, b"")), Ok(Vec::new()));
+    // Cut before the stream's end: truncated, not a shorter file.
+    assert_eq!(
+        decode(f, &wire[..wire.len() - 1]),
+        Err(DecodeError::Truncated)
+    );
+    assert_eq!(decode(f, b""), Err(DecodeError::Truncated));
+    // Not zlib at all, or bytes after its end.
+    assert_eq!(decode(f, b"hello world"), Err(DecodeError::BadDeflate));
+    let mut after = wire.clone();
+    after.push(0);
+    assert_eq!(decode(f, &after), Err(DecodeError::AfterEnd));
+    // STRU R inside MODE Z: stream mode's record escapes, deflated.
+    let r = image(Structure::Record, Mode::Deflate);
+    let wire = encode(r, b"a\xffb\nc");
+    assert_eq!(decode(r, &wire), Ok(b"a\xffb\nc".to_vec()));
+    let plain = encode(image(Structure::Record, Mode::Stream), b"a\xffb\nc");
+    assert_eq!(
+        decode(image(Structure::File, Mode::Deflate), &wire),
+        Ok(plain)
+    );
+}
+
+#[test]
+fn deflate_mode_compresses_and_takes_every_level() {
+    let f = image(Structure::File, Mode::Deflate);
+    let file: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    for level in 0..=9 {
+        let wire = encode(Format { level, ..f }, &file);
+        if level > 0 {
+            assert!(
+                wire.len() < file.len() / 10,
+                "level {level}: {}",
+                wire.len()
+            );
+        }
+        assert_eq!(decode(f, &wire).as_deref(), Ok(&file[..]));
+    }
+}
+
+#[test]
+fn deflate_mode_reader_loses_nothing_when_output_outruns_input() {
+    // Far more output than input per read: the inflater holds output
+    // back between calls, and all of it must come out, however the wire
+    // is cut.
+    let f = Format {
+        level: 9,
+        ..image(Structure::File, Mode::Deflate)
+    };
+    let mut file = vec![0u8; 3 << 20];
+    file.extend((0..100_000u32).map(|i| (i * 7 % 253) as u8));
+    let wire = encode(f, &file);
+    for slice in [wire.len(), 4096, 100, 7] {
+        let chunks: Vec<&[u8]> = wire.chunks(slice).collect();
+        let (back, _) = decode_chunks(f, &chunks).unwrap();
+        assert!(
+            back == file,
+            "slice {slice}: {} of {} bytes",
+            back.len(),
+            file.len()
+        );
+    }
+}
+
+#[test]
+fn deflate_mode_finds_the_same_error_however_cut() {
+    // A zlib stream (found by fuzzing) whose inflated bytes hold a bad
+    // STRU R escape before the stream itself goes bad: the escape is
+    // the error, read whole or cut every 33 bytes.
+    let wire = b"\x78\x01\x63\x63\xff\x04\x63\x63\x61\x21\xf6\x05\x63\xf7\x5e\xee\x86\x00\x43\xff\
+                 \x05\x82\xf2\x61\xd6\xd6\xd6\xff\xff\xd6\xd6\xde\x2a\xff\x29\x29\xfa\xde\xa1\x08\
+                 \x9e\xf7\xee\x86\xf0\x2a\x41\xff\x05\xb3\xf2\x0a\x5a\xc1\x59\xff";
+    let f = format(Representation::Ascii, Structure::Record, Mode::Deflate);
+    let whole = decode_chunks(f, &[wire]);
+    let cut: Vec<&[u8]> = wire.chunks(33).collect();
+    assert_eq!(whole, decode_chunks(f, &cut));
+    assert_eq!(whole, Err(DecodeError::BadEscape(253)));
+}
+
 fn all_formats() -> impl Strategy<Value = Format> {
-    (0..3usize, 0..2usize, 0..3usize)
+    (0..3usize, 0..2usize, 0..4usize)
         .prop_map(|(t, s, m)| format(TYPES[t], STRUCTURES[s], MODES[m]))
 }
 

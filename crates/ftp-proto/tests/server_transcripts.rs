@@ -507,7 +507,11 @@ fn type_stru_and_mode() {
         > MODE C
         < 200 Mode set to C.
         > MODE Z
+        < 200 Mode set to Z.
+        > MODE X
         < 501...
+        > MODE C
+        < 200 Mode set to C.
         > STAT
         < 211-FTP server status:
         <  Connected to 10.0.0.2
@@ -623,6 +627,7 @@ fn feat_lists_exactly_what_is_implemented() {
         <  MDTM
         <  MFMT
         <  MLST type*;size*;modify*;perm*;unique*;
+        <  MODE Z
         <  PASV
         <  RANG STREAM
         <  REST STREAM
@@ -642,6 +647,7 @@ fn feat_lists_exactly_what_is_implemented() {
         <  MDTM
         <  MFMT
         <  MLST type*;size*;modify;perm;unique;
+        <  MODE Z
         <  PASV
         <  RANG STREAM
         <  REST STREAM
@@ -669,6 +675,22 @@ fn opts_utf8_and_mlst() {
         < 200 MLST OPTS size;modify;
         > OPTS MLST
         < 200 MLST OPTS
+        > OPTS MODE Z
+        < 200 MODE Z LEVEL 6
+        > OPTS MODE Z LEVEL 9
+        < 200 MODE Z LEVEL 9
+        > OPTS mode z level 0
+        < 200 MODE Z LEVEL 0
+        > OPTS MODE Z LEVEL 10
+        < 501 LEVEL takes 0 to 9.
+        > OPTS MODE Z LEVEL
+        < 504 MODE Z takes only LEVEL.
+        > OPTS MODE Z ENGINE 1
+        < 504 MODE Z takes only LEVEL.
+        > OPTS MODE B
+        < 504 Only MODE Z takes options.
+        > OPTS MODE Z
+        < 200 MODE Z LEVEL 0
         ",
     );
 }

@@ -370,7 +370,9 @@ impl Buffered {
                     Ok(Some(n)) => {
                         sent += n;
                         *moved += n as u64;
-                        budget -= n;
+                        // A format may give more wire bytes than were read
+                        // (MODE B releases a whole held-back block).
+                        budget = budget.saturating_sub(n);
                     }
                     Ok(None) => {
                         // Kept for the next step: the file has moved on.

@@ -223,6 +223,9 @@ impl Source {
     }
 }
 
+/// Wire bytes decoded at once on upload (see [`Sink::write`]).
+const DECODE_SLICE: usize = 2048;
+
 /// An upload's file: wire bytes into the upload (a temporary file, or an
 /// object's parts), which is published only by [`commit`](Sink::commit).
 /// Dropped before, it removes the temporary file or aborts the multipart
@@ -254,17 +257,19 @@ impl Sink {
     /// Stores bytes that came on the data connection, converted through
     /// `converted` unless they are the file's as they are.
     pub fn write(&mut self, wire: &[u8], converted: &mut Vec<u8>) -> Result<(), Failure> {
-        let bytes = match &mut self.decoder {
-            Some(decoder) => {
-                converted.clear();
-                decoder
-                    .decode(wire, converted)
-                    .map_err(|_| Failure::MalformedData)?;
-                &converted[..]
-            }
-            None => wire,
+        let Some(decoder) = &mut self.decoder else {
+            return self.upload.write_all(wire).map_err(write_failure);
         };
-        self.upload.write_all(bytes).map_err(write_failure)
+        // MODE Z inflates up to about 1000 times: a slice at a time, one
+        // read of a few KiB never becomes a buffer of tens of MiB.
+        for piece in wire.chunks(DECODE_SLICE) {
+            converted.clear();
+            decoder
+                .decode(piece, converted)
+                .map_err(|_| Failure::MalformedData)?;
+            self.upload.write_all(converted).map_err(write_failure)?;
+        }
+        Ok(())
     }
 
     /// The data carried its own end of file (MODE B or C, STRU R): the
@@ -385,6 +390,32 @@ mod tests {
         let mut sink = Sink::prepare(new, block_mode()).unwrap();
         let bad = sink.write(b"\x0f\x00\x00", &mut converted);
         assert_eq!(bad, Err(Failure::MalformedData));
+    }
+
+    #[test]
+    fn a_sink_inflates_mode_z_a_slice_at_a_time() {
+        let deflate = Format {
+            mode: ftp_proto::format::Mode::Deflate,
+            level: 9,
+            ..Format::IMAGE
+        };
+        // 16 MiB of zeros deflate to about 16 KiB.
+        let file = vec![0u8; 16 << 20];
+        let mut wire = Vec::new();
+        let mut encoder = Encoder::new(deflate, 0);
+        encoder.encode(&file, &mut wire);
+        encoder.finish(&mut wire);
+        assert!(wire.len() < 64 << 10, "{}", wire.len());
+        let dir = tempfile::tempdir().unwrap();
+        let root = Root::new(dir.path()).unwrap();
+        let new = NewStoreUpload::Local(root.begin_upload("z.bin", UploadMode::Replace).unwrap());
+        let mut sink = Sink::prepare(new, deflate).unwrap();
+        let mut converted = Vec::new();
+        sink.write(&wire, &mut converted).unwrap();
+        assert!(converted.capacity() <= 4 << 20, "{}", converted.capacity());
+        assert!(sink.is_complete());
+        sink.commit(&mut converted).unwrap();
+        assert!(std::fs::read(dir.path().join("z.bin")).unwrap() == file);
     }
 
     #[test]

@@ -369,6 +369,7 @@ impl Client {
             representation: self.ext.transfer_type.representation(),
             structure: self.ext.structure,
             mode: self.ext.mode,
+            ..Format::IMAGE
         }
     }
 

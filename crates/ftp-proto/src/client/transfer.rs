@@ -349,6 +349,7 @@ impl TransferOp {
                     representation: ctx.ext.transfer_type.representation(),
                     structure: ctx.ext.structure,
                     mode: ctx.ext.mode,
+                    ..Format::IMAGE
                 },
                 false => Format {
                     mode: ctx.ext.mode,

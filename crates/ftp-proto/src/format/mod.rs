@@ -1,7 +1,7 @@
 //! The data formats of RFC 959 §3.1–§3.4 beyond TYPE A/I in stream mode:
 //! what a transfer's bytes look like on the data connection, given its
 //! representation type (TYPE A, E, I), its structure (STRU F, R) and its
-//! transmission mode (MODE S, B, C). A [`Format`] is the three together;
+//! transmission mode (MODE S, B, C, and the deflate extension's Z). A [`Format`] is the three together;
 //! an [`Encoder`] turns a local file's bytes into wire bytes and a
 //! [`Decoder`] turns wire bytes back into the file's. Both are streaming:
 //! input may be split anywhere and gives the same output.
@@ -20,7 +20,8 @@
 //! - MODE S with STRU F ends the data by closing the connection; with
 //!   STRU R it uses the escapes of [`record`]; MODE B and C carry record
 //!   ends, the end of file and restart markers in their own framing
-//!   ([`block`], [`compressed`]).
+//!   ([`block`], [`compressed`]). MODE Z is stream mode's bytes
+//!   through zlib, whose own end marks the end ([`deflate`]).
 //! - Restart markers (MODE B and C, RFC 959 §3.5): the sender marks the
 //!   file offset every [`MARKER_INTERVAL`] file bytes, the marker being
 //!   that offset in decimal ASCII. `REST` takes the same number, so a
@@ -28,6 +29,7 @@
 
 pub mod block;
 pub mod compressed;
+pub mod deflate;
 pub mod record;
 
 use alloc::vec::Vec;
@@ -73,6 +75,9 @@ pub struct Format {
     pub structure: Structure,
     /// MODE.
     pub mode: Mode,
+    /// MODE Z's deflate level, 0 to [`deflate::MAX_LEVEL`] (`OPTS MODE Z
+    /// LEVEL`); the other modes ignore it.
+    pub level: u8,
 }
 
 impl Format {
@@ -81,6 +86,7 @@ impl Format {
         representation: Representation::Image,
         structure: Structure::File,
         mode: Mode::Stream,
+        level: deflate::DEFAULT_LEVEL,
     };
 
     /// TYPE A, STRU F, MODE S (RFC 959's defaults).
@@ -88,17 +94,24 @@ impl Format {
         representation: Representation::Ascii,
         structure: Structure::File,
         mode: Mode::Stream,
+        level: deflate::DEFAULT_LEVEL,
     };
 
     /// The wire bytes are the file's bytes: a driver may move them with
     /// `sendfile(2)` or `splice(2)`.
     pub fn is_plain(&self) -> bool {
-        *self == Format::IMAGE
+        self.same_bytes(&Format::IMAGE)
     }
 
     /// TYPE A in STRU F and MODE S: today's plain text transfer.
     pub fn is_ascii(&self) -> bool {
-        *self == Format::ASCII
+        self.same_bytes(&Format::ASCII)
+    }
+
+    /// TYPE, STRU and MODE agree (the level changes no byte's meaning).
+    fn same_bytes(&self, other: &Format) -> bool {
+        (self.representation, self.structure, self.mode)
+            == (other.representation, other.structure, other.mode)
     }
 
     /// The mode delimits the data itself (an end of file marker), so the
@@ -154,14 +167,19 @@ pub enum DecodeError {
     /// escape, a header or a block).
     #[error("the data ended before its end of file")]
     Truncated,
+    /// MODE Z: the bytes are not a valid zlib stream.
+    #[error("invalid deflate stream")]
+    BadDeflate,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum Writer {
     Stream,
     RecordStream,
     Block(block::Writer),
     Compressed(compressed::Writer),
+    // Boxed: the compressor's buffers would make every Encoder large.
+    Deflate(alloc::boxed::Box<deflate::Writer>),
 }
 
 impl Writer {
@@ -171,6 +189,9 @@ impl Writer {
             (Mode::Stream, Structure::Record) => Writer::RecordStream,
             (Mode::Block, _) => Writer::Block(block::Writer::default()),
             (Mode::Compressed, _) => Writer::Compressed(compressed::Writer::new(format.filler())),
+            (Mode::Deflate, structure) => Writer::Deflate(alloc::boxed::Box::new(
+                deflate::Writer::new(format.level, structure == Structure::Record),
+            )),
         }
     }
 
@@ -180,6 +201,7 @@ impl Writer {
             Writer::RecordStream => record::data(bytes, out),
             Writer::Block(w) => w.data(bytes, out),
             Writer::Compressed(w) => w.data(bytes, out),
+            Writer::Deflate(w) => w.data(bytes, out),
         }
     }
 
@@ -190,13 +212,14 @@ impl Writer {
             Writer::RecordStream => record::end_record(out),
             Writer::Block(w) => w.end_record(out),
             Writer::Compressed(w) => w.end_record(out),
+            Writer::Deflate(w) => w.end_record(out),
         }
     }
 
     fn marker(&mut self, marker: &[u8], out: &mut Vec<u8>) {
         match self {
-            // Stream mode has no markers (RFC 959 §3.5).
-            Writer::Stream | Writer::RecordStream => {}
+            // Stream mode has no markers (RFC 959 §3.5), nor MODE Z.
+            Writer::Stream | Writer::RecordStream | Writer::Deflate(_) => {}
             Writer::Block(w) => w.marker(marker, out),
             Writer::Compressed(w) => w.marker(marker, out),
         }
@@ -208,12 +231,13 @@ impl Writer {
             Writer::RecordStream => record::end_file(out),
             Writer::Block(w) => w.end_file(out),
             Writer::Compressed(w) => w.end_file(out),
+            Writer::Deflate(w) => w.end_file(out),
         }
     }
 }
 
 /// A local file's bytes into wire bytes in a [`Format`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Encoder {
     format: Format,
     ascii: ascii::Encoder,
@@ -235,7 +259,7 @@ impl Encoder {
 
     /// The same with markers every `interval` file bytes (0: none).
     pub fn with_marker_interval(format: Format, start: u64, interval: u64) -> Encoder {
-        let marks = format.mode != Mode::Stream && interval > 0;
+        let marks = matches!(format.mode, Mode::Block | Mode::Compressed) && interval > 0;
         Encoder {
             format,
             ascii: ascii::Encoder::new(),
@@ -313,12 +337,13 @@ impl Encoder {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum Reader {
     Stream,
     RecordStream(record::Reader),
     Block(block::Reader),
     Compressed(compressed::Reader),
+    Deflate(alloc::boxed::Box<deflate::Reader>),
 }
 
 /// A restart marker received (RFC 959 §3.5), with where it fell.
@@ -385,7 +410,7 @@ impl Assembler {
 }
 
 /// Wire bytes in a [`Format`] back into a local file's bytes.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Decoder {
     reader: Reader,
     assembler: Assembler,
@@ -399,6 +424,9 @@ impl Decoder {
             (Mode::Stream, Structure::Record) => Reader::RecordStream(record::Reader::default()),
             (Mode::Block, _) => Reader::Block(block::Reader::default()),
             (Mode::Compressed, _) => Reader::Compressed(compressed::Reader::new(format.filler())),
+            (Mode::Deflate, structure) => Reader::Deflate(alloc::boxed::Box::new(
+                deflate::Reader::new(structure == Structure::Record),
+            )),
         };
         Decoder {
             reader,
@@ -426,6 +454,7 @@ impl Decoder {
             Reader::RecordStream(r) => r.feed(input, &mut |item| assembler.item(item, out)),
             Reader::Block(r) => r.feed(input, &mut |item| assembler.item(item, out)),
             Reader::Compressed(r) => r.feed(input, &mut |item| assembler.item(item, out)),
+            Reader::Deflate(r) => r.feed(input, &mut |item| assembler.item(item, out)),
         };
         self.assembler.base += (out.len() - start_len) as u64;
         result

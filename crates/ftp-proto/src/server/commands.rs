@@ -693,6 +693,9 @@ impl State {
             }
             return self.answer("OPTS", None, ReplyCode::OK, self.hash.name());
         }
+        if name.eq_ignore_ascii_case("MODE") {
+            return self.mode_options(value);
+        }
         if name.eq_ignore_ascii_case("MLST") {
             let mut facts = Facts::NONE;
             // Unknown facts are ignored (RFC 3659 §7.9); the reply lists
@@ -783,13 +786,55 @@ impl State {
         self.answer("STRU", None, ReplyCode::OK, text)
     }
 
-    /// MODE (RFC 959 §3.4): S, B and C.
+    /// `OPTS MODE Z LEVEL n` (draft-preston-ftpext-deflate §5): the
+    /// deflate level of later MODE Z transfers; `OPTS MODE Z` alone
+    /// names it.
+    fn mode_options(&mut self, value: &str) {
+        let mut words = value.split_ascii_whitespace();
+        if !words.next().is_some_and(|m| m.eq_ignore_ascii_case("Z")) {
+            return self.answer(
+                "OPTS",
+                None,
+                ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+                "Only MODE Z takes options.",
+            );
+        }
+        match (words.next(), words.next(), words.next()) {
+            (None, _, _) => {}
+            (Some(key), Some(n), None) if key.eq_ignore_ascii_case("LEVEL") => {
+                match n.parse::<u8>() {
+                    Ok(level) if level <= format::deflate::MAX_LEVEL => self.format.level = level,
+                    _ => {
+                        return self.answer(
+                            "OPTS",
+                            None,
+                            ReplyCode::PARAMETER_SYNTAX,
+                            "LEVEL takes 0 to 9.",
+                        )
+                    }
+                }
+            }
+            _ => {
+                return self.answer(
+                    "OPTS",
+                    None,
+                    ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+                    "MODE Z takes only LEVEL.",
+                )
+            }
+        }
+        let text = alloc::format!("MODE Z LEVEL {}", self.format.level);
+        self.answer("OPTS", None, ReplyCode::OK, &text)
+    }
+
+    /// MODE (RFC 959 §3.4): S, B and C, and Z (draft-preston-ftpext-deflate).
     fn set_mode(&mut self, mode: TransferMode) {
         self.format.mode = mode;
         let text = match mode {
             TransferMode::Stream => "Mode set to S.",
             TransferMode::Block => "Mode set to B.",
             TransferMode::Compressed => "Mode set to C.",
+            TransferMode::Deflate => "Mode set to Z.",
         };
         self.answer("MODE", None, ReplyCode::OK, text)
     }
@@ -1002,6 +1047,7 @@ impl State {
                     representation: Representation::Image,
                     structure: format::Structure::File,
                     mode: self.format.mode,
+                    ..self.format
                 }
             } else {
                 self.format

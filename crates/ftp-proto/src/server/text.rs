@@ -39,7 +39,7 @@ pub(super) fn features(facts: &Facts, tls: bool, hash: HashAlgorithm) -> String 
         }
     }
     format!(
-        "Features:{auth}\n EPRT\n EPSV\n {hashes}\n MDTM\n MFMT\n {}\n PASV{pbsz_prot}\n RANG STREAM\n REST STREAM\n SIZE\n TVFS\n UTF8\nEnd",
+        "Features:{auth}\n EPRT\n EPSV\n {hashes}\n MDTM\n MFMT\n {}\n MODE Z\n PASV{pbsz_prot}\n RANG STREAM\n REST STREAM\n SIZE\n TVFS\n UTF8\nEnd",
         mlst.trim_start()
     )
 }
@@ -149,5 +149,6 @@ pub(super) fn mode_letter(mode: Mode) -> char {
         Mode::Stream => 'S',
         Mode::Block => 'B',
         Mode::Compressed => 'C',
+        Mode::Deflate => 'Z',
     }
 }

@@ -1,11 +1,12 @@
 //! Data connections: opened, accepted, and the bytes moved over them,
-//! converted for TYPE A when the machine says so.
+//! converted through the transfer's format (TYPE A/E, STRU R, MODE B/C)
+//! when the machine says it is not the file's bytes as they are.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
-use ftp_proto::ascii::{Decoder, Encoder};
+use ftp_proto::format::{Decoder, Encoder, Format};
 use socket2::Socket;
 
 use super::tls::{self, DataStream};
@@ -14,6 +15,9 @@ use crate::clock;
 
 /// Bytes read from or written to a data connection at a time.
 const DATA_BUFFER: usize = 256 * 1024;
+
+/// Wire bytes of a download decoded at once (see `download`).
+const DECODE_SLICE: usize = 2048;
 
 /// Progress is reported at least this often (in bytes), and at the end.
 const PROGRESS_STEP: u64 = 256 * 1024;
@@ -100,6 +104,12 @@ pub(super) fn listen(local: SocketAddr) -> io::Result<(Socket, SocketAddr)> {
     Ok((Socket::from(listener), addr))
 }
 
+/// Wire bytes the transfer's format does not allow: the data connection
+/// failed, as far as the machine is concerned.
+fn malformed(err: ftp_proto::format::DecodeError) -> Stop {
+    Stop::Data(io::Error::new(io::ErrorKind::InvalidData, err))
+}
+
 /// A read or write that gave up at its socket timeout.
 pub(super) fn is_timeout(err: &io::Error) -> bool {
     matches!(
@@ -136,17 +146,21 @@ impl Connection {
         }
     }
 
-    /// Reads the data connection to its end into `sink`, decoding TYPE A
-    /// when `ascii`. Returns the bytes that came over the connection.
+    /// Reads the data connection into `sink`, decoding `format`, to its
+    /// end: the connection's close, or the format's own end of file
+    /// (MODE B/C, STRU R), after which the server may keep it open (RFC
+    /// 959 §3.4.2). `offset` is where the file resumes (REST). Returns
+    /// the bytes that came over the connection.
     pub(super) fn download(
         &mut self,
         mut stream: DataStream,
-        ascii: bool,
+        format: Format,
+        offset: u64,
         sink: &mut dyn Write,
         meter: &mut Meter<'_>,
     ) -> Result<u64, Stop> {
         let mut buf = vec![0u8; DATA_BUFFER];
-        let mut decoder = ascii.then(Decoder::new);
+        let mut decoder = (!format.is_plain()).then(|| Decoder::new(format, offset));
         let mut decoded = Vec::new();
         let mut wire = 0u64;
         self.data_timeouts(stream.sock())?;
@@ -164,20 +178,31 @@ impl Connection {
             };
             wire += n as u64;
             self.client.data_progress(clock::now());
-            let local = match decoder.as_mut() {
+            match decoder.as_mut() {
+                // MODE Z inflates up to about 1000 times: a slice at a
+                // time, so one read never becomes a buffer of tens of MiB.
                 Some(decoder) => {
-                    decoded.clear();
-                    decoder.decode(&buf[..n], &mut decoded);
-                    &decoded[..]
+                    for piece in buf[..n].chunks(DECODE_SLICE) {
+                        decoded.clear();
+                        decoder.decode(piece, &mut decoded).map_err(malformed)?;
+                        sink.write_all(&decoded).map_err(Stop::Local)?;
+                        meter.advance(decoded.len());
+                    }
                 }
-                None => &buf[..n],
-            };
-            sink.write_all(local).map_err(Stop::Local)?;
-            meter.advance(local.len());
+                None => {
+                    sink.write_all(&buf[..n]).map_err(Stop::Local)?;
+                    meter.advance(n);
+                }
+            }
+            if decoder.as_ref().is_some_and(Decoder::is_complete) {
+                break;
+            }
         }
         if let Some(mut decoder) = decoder {
             decoded.clear();
-            decoder.finish(&mut decoded);
+            // Data cut before its end of file marker is a failed transfer,
+            // whatever the server's reply says.
+            decoder.finish(&mut decoded).map_err(malformed)?;
             sink.write_all(&decoded).map_err(Stop::Local)?;
             meter.advance(decoded.len());
         }
@@ -191,34 +216,39 @@ impl Connection {
         Ok(wire)
     }
 
-    /// Writes `source` to the data connection, encoding TYPE A when
-    /// `ascii`, then closes it so the server sees the end. Returns the
-    /// bytes that went over the connection.
+    /// Writes `source` to the data connection, encoded in `format` (with
+    /// its end of file marker, if it has one), then closes it so the
+    /// server sees the end. Returns the bytes that went over the
+    /// connection.
     pub(super) fn upload(
         &mut self,
         mut stream: DataStream,
-        ascii: bool,
+        format: Format,
         source: &mut dyn Read,
         meter: &mut Meter<'_>,
     ) -> Result<u64, Stop> {
         let mut buf = vec![0u8; DATA_BUFFER];
-        let mut encoder = ascii.then(Encoder::new);
+        let mut encoder = (!format.is_plain()).then(|| Encoder::new(format, 0));
         let mut encoded = Vec::new();
         let mut wire = 0u64;
+        let mut ended = false;
         self.data_timeouts(stream.sock())?;
-        loop {
+        while !ended {
             self.check_cancel()?;
             let n = match source.read(&mut buf) {
-                Ok(0) => break,
                 Ok(n) => n,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(err) => return Err(Stop::Local(err)),
             };
             meter.advance(n);
+            ended = n == 0;
             let mut out = match encoder.as_mut() {
                 Some(encoder) => {
                     encoded.clear();
-                    encoder.encode(&buf[..n], &mut encoded);
+                    match ended {
+                        true => encoder.finish(&mut encoded),
+                        false => encoder.encode(&buf[..n], &mut encoded),
+                    }
                     &encoded[..]
                 }
                 None => &buf[..n],

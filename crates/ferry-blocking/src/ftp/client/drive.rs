@@ -20,9 +20,11 @@ const CANCEL_TICK: Duration = Duration::from_millis(200);
 pub(super) enum Job<'a, 'p> {
     /// No transfer.
     None,
-    /// Read the data connection into `sink`.
+    /// Read the data connection into `sink`, whose file resumes at
+    /// `offset` (REST).
     Download {
         sink: &'a mut dyn Write,
+        offset: u64,
         meter: &'a mut Meter<'p>,
     },
     /// Write `source` to the data connection.
@@ -162,7 +164,7 @@ impl Connection {
                 }
             }
             Event::TransferStarted {
-                ascii, protected, ..
+                format, protected, ..
             } => {
                 if let Some(stream) = run.data.stream.take() {
                     let stream = match self.data_stream(stream, protected) {
@@ -175,11 +177,13 @@ impl Connection {
                         }
                     };
                     let moved = match job {
-                        Job::Download { sink, meter } => {
-                            self.download(stream, ascii, &mut **sink, meter)
-                        }
+                        Job::Download {
+                            sink,
+                            offset,
+                            meter,
+                        } => self.download(stream, format, *offset, &mut **sink, meter),
                         Job::Upload { source, meter } => {
-                            self.upload(stream, ascii, &mut **source, meter)
+                            self.upload(stream, format, &mut **source, meter)
                         }
                         Job::None => Err(Stop::Data(io::Error::other("nothing to transfer"))),
                     };

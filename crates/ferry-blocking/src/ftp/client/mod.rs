@@ -4,9 +4,10 @@
 //!
 //! The machine decides everything the protocol decides (EPSV or PASV,
 //! EPRT or PORT, REST, TYPE, what a reply means); this driver moves
-//! bytes, converts TYPE A data with [`ftp_proto::ascii`] when the
-//! machine says the transfer is in TYPE A, and reports what happened on
-//! the sockets.
+//! bytes, converts them with [`ftp_proto::format`] when the machine says
+//! the transfer's TYPE, STRU or MODE is not the file's bytes as they are
+//! (TYPE A or E, STRU R, MODE B or C), and reports what happened on the
+//! sockets.
 //!
 //! ```no_run
 //! use ferry_blocking::ftp::client::{Connection, ConnectOptions, Output, TransferType};
@@ -35,6 +36,7 @@ use ftp_proto::client::{self as proto, Client, Op, Outcome, Transfer, TransferKi
 
 pub use ftp_proto::client::entries::{self, Entry, EntryKind};
 pub use ftp_proto::client::{ClientConfig, DataMode, Features, TransferType};
+pub use ftp_proto::format::{Mode, Structure};
 
 use crate::clock;
 use crate::local::{open_upload, PartialFile};
@@ -308,9 +310,20 @@ impl Connection {
         Ok(())
     }
 
-    /// TYPE I or TYPE A for the transfers that follow.
+    /// TYPE I, A or E for the transfers that follow.
     pub fn set_type(&mut self, transfer_type: TransferType) -> Result<(), ClientError> {
         self.op(Op::SetType(transfer_type)).map(drop)
+    }
+
+    /// STRU F or R for the transfers that follow (a record is a line of
+    /// the file: RFC 959 §3.1.2 as [`ftp_proto::format`] maps it).
+    pub fn set_structure(&mut self, structure: Structure) -> Result<(), ClientError> {
+        self.op(Op::SetStructure(structure)).map(drop)
+    }
+
+    /// MODE S, B or C for the transfers (and listings) that follow.
+    pub fn set_mode(&mut self, mode: Mode) -> Result<(), ClientError> {
+        self.op(Op::SetMode(mode)).map(drop)
     }
 
     /// SIZE: the file's size in bytes as the server counts it.
@@ -363,6 +376,7 @@ impl Connection {
             Some(Op::Transfer(transfer)),
             &mut Job::Download {
                 sink: target.writer(),
+                offset,
                 meter: &mut meter,
             },
         );
@@ -433,6 +447,7 @@ impl Connection {
             Some(Op::Transfer(transfer)),
             &mut Job::Download {
                 sink: out,
+                offset: 0,
                 meter: &mut meter,
             },
         )?;

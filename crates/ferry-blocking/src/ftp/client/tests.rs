@@ -258,6 +258,81 @@ fn ascii_upload_sends_cr_lf() {
     script.join().unwrap();
 }
 
+#[test]
+fn block_mode_record_upload_sends_rfc_959_blocks() {
+    let (port, script) = server(|peer| {
+        peer.login();
+        peer.expect("TYPE E", "200 ebcdic");
+        peer.expect("STRU R", "200 records");
+        peer.expect("MODE B", "200 blocks");
+        let mut data = peer.epsv_data();
+        peer.expect("STOR up.txt", "150 send it");
+        let mut got = Vec::new();
+        data.read_to_end(&mut got).unwrap();
+        // "ab" EOR, then "c" with EOF: CP037 a=0x81 b=0x82 c=0x83.
+        assert_eq!(got, b"\x80\x00\x02\x81\x82\x40\x00\x01\x83");
+        peer.send("226 stored");
+    });
+    let mut ftp = connect(port, ConnectOptions::default());
+    ftp.set_type(TransferType::Ebcdic).unwrap();
+    ftp.set_structure(Structure::Record).unwrap();
+    ftp.set_mode(Mode::Block).unwrap();
+    let mut source: &[u8] = b"ab\nc";
+    let input = Input::Reader {
+        reader: &mut source,
+        len: Some(4),
+    };
+    assert_eq!(ftp.put(input, "up.txt", &mut |_| {}).unwrap(), 4);
+    script.join().unwrap();
+}
+
+#[test]
+fn compressed_download_is_decoded_and_ends_at_its_eof() {
+    let (port, script) = server(|peer| {
+        peer.login();
+        peer.expect("TYPE I", "200 binary");
+        peer.expect("MODE C", "200 compressed");
+        peer.expect("SIZE f", "213 9");
+        let mut data = peer.epsv_data();
+        peer.expect("RETR f", "150 here");
+        // 2 data bytes, 5 x 'z', 2 filler (zero in TYPE I), EOF; the
+        // connection stays open: the EOF marker ends the data.
+        data.write_all(b"\x02hi\x85z\xc2\x00\x40").unwrap();
+        peer.send("226 sent");
+        assert_eq!(peer.line(), "QUIT");
+        drop(data);
+    });
+    let mut ftp = connect(port, ConnectOptions::default());
+    ftp.set_type(TransferType::Binary).unwrap();
+    ftp.set_mode(Mode::Compressed).unwrap();
+    let mut out = Vec::new();
+    ftp.get("f", Output::Writer(&mut out), &mut |_| {}).unwrap();
+    assert_eq!(out, b"hizzzzz\0\0");
+    let _ = ftp.quit();
+    script.join().unwrap();
+}
+
+#[test]
+fn block_mode_download_cut_before_its_eof_fails() {
+    let (port, script) = server(|peer| {
+        peer.login();
+        peer.expect("TYPE I", "200 binary");
+        peer.expect("MODE B", "200 blocks");
+        peer.expect("SIZE f", "213 3");
+        let mut data = peer.epsv_data();
+        peer.expect("RETR f", "150 here");
+        data.write_all(b"\x00\x00\x03abc").unwrap();
+        drop(data);
+        peer.send("226 sent");
+    });
+    let mut ftp = connect(port, ConnectOptions::default());
+    ftp.set_type(TransferType::Binary).unwrap();
+    ftp.set_mode(Mode::Block).unwrap();
+    let err = failed_download(&mut ftp, "f");
+    assert!(matches!(err, ClientError::Session(_)), "{err:?}");
+    script.join().unwrap();
+}
+
 /// Connects to `to` from `from` (any 127/8 address works on loopback).
 fn connect_from(from: Ipv4Addr, to: SocketAddr) -> TcpStream {
     let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();

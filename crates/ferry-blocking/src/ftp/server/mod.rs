@@ -55,8 +55,11 @@ const STOP_POLL: Duration = Duration::from_millis(200);
 const DRAIN_LIMIT: Duration = Duration::from_secs(15);
 const _: () = assert!(DRAIN_LIMIT.as_secs() > CONNECT_TIMEOUT.as_secs());
 
-/// Stack of a session or transfer thread: buffers live on the heap.
-const THREAD_STACK: usize = 256 * 1024;
+/// Stack of a session or transfer thread: buffers live on the heap, but
+/// MODE Z's compressor builds its tables (about 200 KiB) on the stack
+/// before boxing them in unoptimised builds. Untouched stack pages cost
+/// no memory.
+const THREAD_STACK: usize = 1024 * 1024;
 
 /// A bound FTP server. Call [`Server::run`] or [`Server::run_until`].
 pub struct Server {
