@@ -4,8 +4,8 @@
 //!
 //! Every protocol decision is the session machine's
 //! ([`ftp_proto::server::Session`]); this module moves bytes, performs the
-//! machine's requests against the served [`Root`] and
-//! reports back.
+//! machine's requests against the served [`Store`] (a directory or a
+//! bucket) and reports back.
 //!
 //! ```no_run
 //! use ferry_blocking::ftp::server::{Server, ServerConfig};
