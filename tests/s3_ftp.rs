@@ -13,26 +13,13 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ferry_interop::ftp::{connect_data, read_all, reset, tree, FtpServer};
-use ferry_interop::seaweedfs::{
-    get_object, make_bucket, open_uploads, put_object, s3_curl, weed, Weed, KEY, SECRET,
-};
+use ferry_interop::seaweedfs::{bucket, get_object, open_uploads, put_object, s3_curl, Weed};
 use ferry_interop::{
     assert_bytes_eq, content, make_file, require_peer, run, temp_dir, Driver, PEER_TIMEOUT,
 };
 
 fn peer(name: &str) -> PathBuf {
     ferry_interop::find_program(name).expect("peer checked by require_peer! first")
-}
-
-/// SeaweedFS, with this process's AWS_* settings pointing at it (the
-/// servers the tests start inherit them), and a fresh bucket.
-fn bucket(name: &str) -> Option<&'static Weed> {
-    let weed = weed()?;
-    std::env::set_var("AWS_ENDPOINT_URL", &weed.endpoint);
-    std::env::set_var("AWS_ACCESS_KEY_ID", KEY);
-    std::env::set_var("AWS_SECRET_ACCESS_KEY", SECRET);
-    make_bucket(weed, name);
-    Some(weed)
 }
 
 /// A bucket name of its own for each test and driver.

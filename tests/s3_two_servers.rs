@@ -11,9 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use ferry_interop::ftp::{connect_data, read_all, FtpServer};
-use ferry_interop::seaweedfs::{
-    get_object, make_bucket, open_uploads, s3_curl, weed, Weed, KEY, SECRET,
-};
+use ferry_interop::seaweedfs::{bucket, get_object, open_uploads, s3_curl};
 use ferry_interop::tftp::tftp_hpa;
 use ferry_interop::{
     assert_bytes_eq, content, require_peer, run, temp_dir, Driver, Launched, Service, PEER_TIMEOUT,
@@ -21,17 +19,6 @@ use ferry_interop::{
 
 fn peer(name: &str) -> PathBuf {
     ferry_interop::find_program(name).expect("peer checked by require_peer! first")
-}
-
-/// SeaweedFS, with this process's AWS_* settings pointing at it (the
-/// servers the tests start inherit them), and a fresh bucket.
-fn bucket(name: &str) -> Option<&'static Weed> {
-    let weed = weed()?;
-    std::env::set_var("AWS_ENDPOINT_URL", &weed.endpoint);
-    std::env::set_var("AWS_ACCESS_KEY_ID", KEY);
-    std::env::set_var("AWS_SECRET_ACCESS_KEY", SECRET);
-    make_bucket(weed, name);
-    Some(weed)
 }
 
 /// Two writable FTP servers on the same bucket.

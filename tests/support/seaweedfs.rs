@@ -169,6 +169,17 @@ pub fn s3_curl(weed: &Weed, args: &[&str], path: &str) -> (u16, Vec<u8>) {
     (code, body)
 }
 
+/// SeaweedFS, with this process's AWS_* settings pointing at it (the
+/// servers a test starts inherit them), and a fresh bucket `name`.
+pub fn bucket(name: &str) -> Option<&'static Weed> {
+    let weed = weed()?;
+    std::env::set_var("AWS_ENDPOINT_URL", &weed.endpoint);
+    std::env::set_var("AWS_ACCESS_KEY_ID", KEY);
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", SECRET);
+    make_bucket(weed, name);
+    Some(weed)
+}
+
 pub fn make_bucket(weed: &Weed, name: &str) {
     let (code, body) = s3_curl(weed, &["-X", "PUT"], name);
     assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
