@@ -10,7 +10,7 @@ use std::time::Duration;
 use ferry_interop::seaweedfs::{
     free_port, get_object, make_bucket, open_uploads, put_object, weed, Weed, KEY, SECRET,
 };
-use ferry_interop::tftp::tftp_hpa;
+use ferry_interop::tftp::{atftp, tftp_hpa};
 use ferry_interop::{
     assert_bytes_eq, content, ferry, require_peer, run, Driver, Launched, Service,
 };
@@ -158,6 +158,57 @@ fn tftp_reads_and_writes_objects_byte_exact_under_the_blocking_driver() {
         assert!(!bytes.starts_with(b"outside"), "{name} reached the bait");
     }
     assert_eq!(open_uploads(weed, "boot"), 0);
+}
+
+/// atftp sends exactly the options it is given: blksize 1468 with
+/// windowsize 4, as netboot firmware asks, both ways through a bucket.
+#[test]
+fn atftp_reads_and_writes_objects_with_windows() {
+    let Some(weed) = weed() else { return };
+    let _atftp = require_peer!("atftp");
+    make_bucket(weed, "windows");
+    use_weed_env(weed);
+    let image = content(11, 5 * 1024 * 1024 + 1468 * 3);
+    put_object(weed, "windows/kernel.img", &image);
+    let server = Launched::start(
+        Service::Tftp,
+        Driver::Blocking,
+        Path::new("s3://windows"),
+        &["--write"],
+    );
+    let port = server.addr().port();
+    let dir = tempfile::tempdir().unwrap();
+
+    let local = dir.path().join("kernel.img");
+    run(
+        atftp(port, 1468, Some(4))
+            .args(["-g", "-r", "kernel.img", "-l"])
+            .arg(&local),
+        Duration::from_secs(120),
+    )
+    .assert_success("atftp get");
+    assert_bytes_eq(
+        &std::fs::read(&local).unwrap(),
+        &image,
+        "atftp RRQ of an object",
+    );
+
+    let upload = content(12, 1468 * 700);
+    let sent = dir.path().join("up.bin");
+    std::fs::write(&sent, &upload).unwrap();
+    run(
+        atftp(port, 1468, Some(4))
+            .args(["-p", "-r", "up.bin", "-l"])
+            .arg(&sent),
+        Duration::from_secs(120),
+    )
+    .assert_success("atftp put");
+    assert_bytes_eq(
+        &get_object(weed, "windows/up.bin").expect("uploaded object"),
+        &upload,
+        "atftp WRQ into an object",
+    );
+    assert_eq!(open_uploads(weed, "windows"), 0);
 }
 
 #[test]
