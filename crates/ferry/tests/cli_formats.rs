@@ -2,72 +2,10 @@
 //! maps to a Unix file (TYPE A/E/I, STRU F/R, MODE S/B/C), against
 //! `ferry serve` on both drivers: the file arrives byte for byte.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::thread;
-
 use ferry_interop::Driver;
 
-const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
-
-/// `ferry serve --write` on an ephemeral FTP port, stopped when dropped.
-struct Serve {
-    child: Child,
-    ftp_port: u16,
-}
-
-impl Serve {
-    fn start(driver: Driver, root: &Path) -> Serve {
-        let mut child = Command::new(FERRY)
-            .args(["serve", "--no-tftp", "--ftp", "127.0.0.1:0", "--write"])
-            .args(["--driver", driver.name()])
-            .arg("--root")
-            .arg(root)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut line = String::new();
-        stderr.read_line(&mut line).unwrap();
-        let ftp_port = line
-            .trim_end()
-            .strip_prefix("ferry: ftp listening on 127.0.0.1:")
-            .unwrap_or_else(|| panic!("no listening line: {line:?}"))
-            .parse()
-            .unwrap();
-        // Keep draining the log so the server never blocks on a full pipe.
-        thread::spawn(move || {
-            let mut line = String::new();
-            while stderr.read_line(&mut line).is_ok_and(|n| n > 0) {
-                line.clear();
-            }
-        });
-        Serve { child, ftp_port }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("ftp://127.0.0.1:{}/{path}", self.ftp_port)
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn ferry(args: &[&str], cwd: &Path) -> Output {
-    Command::new(FERRY)
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
+mod support;
+use support::{ferry, Serve};
 
 /// Every byte value, runs long enough for MODE C's replicated and filler
 /// units (zeros, spaces), 0xFF for STRU R's escapes, line ends for its
@@ -112,7 +50,7 @@ fn file_for(ftp_type: &str, stru: &str) -> Vec<u8> {
 fn formats_round_trip(driver: Driver) {
     let root = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
-    let server = Serve::start(driver, root.path());
+    let server = Serve::start(Some(driver), root.path(), &["--write"]);
     for ftp_type in ["binary", "ascii", "ebcdic"] {
         for stru in ["file", "record"] {
             for mode in ["stream", "block", "compressed", "deflate"] {
@@ -122,7 +60,7 @@ fn formats_round_trip(driver: Driver) {
                 // Up: the server stores the file as it was.
                 let local = work.path().join(&name);
                 std::fs::write(&local, &content).unwrap();
-                let url = server.url(&name);
+                let url = server.ftp_url(&name);
                 let mut args = vec!["put", name.as_str(), url.as_str()];
                 args.extend(flags);
                 let out = ferry(&args, work.path());
@@ -156,10 +94,10 @@ fn formats_round_trip(driver: Driver) {
 fn active_ascii_blocks_and_compressed_trees(driver: Driver) {
     let root = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
-    let server = Serve::start(driver, root.path());
+    let server = Serve::start(Some(driver), root.path(), &["--write"]);
     let text = text_file();
     std::fs::write(work.path().join("t.txt"), &text).unwrap();
-    let url = server.url("t.txt");
+    let url = server.ftp_url("t.txt");
     let block = ["-B", "--mode", "block", "--stru", "record", "--active"];
     let out = ferry(&[&["put", "t.txt", &url][..], &block].concat(), work.path());
     assert!(
@@ -186,7 +124,7 @@ fn active_ascii_blocks_and_compressed_trees(driver: Driver) {
         &[
             "get",
             "-r",
-            &server.url("tree/"),
+            &server.ftp_url("tree/"),
             "down",
             "--mode",
             "compressed",
