@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use ferry_interop::ftp::{names, tree, FtpServer};
+use ferry_interop::ftp::{lftp, names, tree, FtpServer};
 use ferry_interop::{
     assert_bytes_eq, assert_file_eq, make_file, require_peer, run, sha256_hex, temp_dir, Driver,
     PEER_TIMEOUT,
@@ -782,17 +782,6 @@ fn python_ftplib_abort(driver: Driver) {
 
 // ---------------------------------------------------------------------------
 // lftp: mirror a tree down, then up into a fresh root.
-
-fn lftp(server: &FtpServer, script: &str) -> Command {
-    let mut cmd = Command::new(peer("lftp"));
-    cmd.arg("-c").arg(format!(
-        "set cmd:fail-exit yes; set net:max-retries 2; set net:reconnect-interval-base 1; \
-         set net:timeout 20; set ftp:passive-mode yes; set xfer:clobber yes; \
-         open -u anonymous,lftp@example.org ftp://127.0.0.1:{}; {script}",
-        server.port()
-    ));
-    cmd
-}
 
 /// 50 small files in a few levels of directories, two of 8 MiB and an
 /// empty directory.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use ferry_interop::ftp::FtpServer;
+use ferry_interop::ftp::{lftp, FtpServer};
 use ferry_interop::{assert_file_eq, make_file, require_peer, run, temp_dir, Driver, PEER_TIMEOUT};
 
 fn peer(name: &str) -> PathBuf {
@@ -327,17 +327,6 @@ fn wget_mirror_gets_linked_files(driver: Driver) {
         &want,
         &["top.bin", "dir/x.bin", "dir/y.txt", "link.bin", "sub/y.txt"],
     );
-}
-
-fn lftp(server: &FtpServer, script: &str) -> Command {
-    let mut cmd = Command::new(peer("lftp"));
-    cmd.arg("-c").arg(format!(
-        "set cmd:fail-exit yes; set net:max-retries 2; set net:reconnect-interval-base 1; \
-         set net:timeout 20; set xfer:clobber yes; \
-         open -u anonymous,lftp@example.org ftp://127.0.0.1:{}; {script}",
-        server.port()
-    ));
-    cmd
 }
 
 fn lftp_mirror_gets_linked_files(driver: Driver) {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ferry_interop::ftp::{connect_data, read_all, reset, tree, FtpServer};
+use ferry_interop::ftp::{connect_data, lftp, read_all, reset, tree, FtpServer};
 use ferry_interop::seaweedfs::{bucket, get_object, open_uploads, put_object, s3_curl, Weed};
 use ferry_interop::{
     assert_bytes_eq, content, make_file, require_peer, run, temp_dir, Driver, PEER_TIMEOUT,
@@ -235,17 +235,6 @@ fn ftplib_lists_makes_and_removes(driver: Driver) {
         get_object(weed, &format!("{bucket_name}/site/top.txt")).unwrap(),
         b"alpha\n"
     );
-}
-
-fn lftp(server: &FtpServer, script: &str) -> Command {
-    let mut cmd = Command::new(peer("lftp"));
-    cmd.arg("-c").arg(format!(
-        "set cmd:fail-exit yes; set net:max-retries 2; set net:reconnect-interval-base 1; \
-         set net:timeout 20; set ftp:passive-mode yes; set xfer:clobber yes; \
-         open -u anonymous,lftp@example.org ftp://127.0.0.1:{}; {script}",
-        server.port()
-    ));
-    cmd
 }
 
 /// 30 small files in a few levels of directories, one of 9 MiB (a

@@ -4,7 +4,7 @@
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::ExitStatus;
+use std::process::{Command, ExitStatus};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -567,4 +567,19 @@ pub fn raise_fd_limit(want: u64) {
     };
     limit.current = Some(target);
     let _ = setrlimit(Resource::Nofile, limit);
+}
+
+/// lftp running `script` against `server`: logged in anonymously,
+/// passive, ending at the first failed command, with short retries so a
+/// refused step fails the test instead of stalling it.
+pub fn lftp(server: &FtpServer, script: &str) -> Command {
+    let lftp = super::find_program("lftp").expect("peer checked by require_peer! first");
+    let mut cmd = Command::new(lftp);
+    cmd.arg("-c").arg(format!(
+        "set cmd:fail-exit yes; set net:max-retries 2; set net:reconnect-interval-base 1; \
+         set net:timeout 20; set ftp:passive-mode yes; set xfer:clobber yes; \
+         open -u anonymous,lftp@example.org ftp://127.0.0.1:{}; {script}",
+        server.port()
+    ));
+    cmd
 }
