@@ -12,7 +12,7 @@ use std::os::fd::AsFd;
 
 use ferry_storage::StorageError;
 use ferry_time::Instant;
-use ftp_proto::format::{Decoder, Encoder, Format};
+use ftp_proto::format::{Decoder, Encoder, Format, DECODE_SLICE};
 use ftp_proto::server::{Completion, Failure, RequestId, Session, Transfer};
 
 use super::{failure, open_job, Download, Job, SessionLog, View};
@@ -223,9 +223,6 @@ impl Source {
     }
 }
 
-/// Wire bytes decoded at once on upload (see [`Sink::write`]).
-const DECODE_SLICE: usize = 2048;
-
 /// An upload's file: wire bytes into the upload (a temporary file, or an
 /// object's parts), which is published only by [`commit`](Sink::commit).
 /// Dropped before, it removes the temporary file or aborts the multipart
@@ -260,8 +257,6 @@ impl Sink {
         let Some(decoder) = &mut self.decoder else {
             return self.upload.write_all(wire).map_err(write_failure);
         };
-        // MODE Z inflates up to about 1000 times: a slice at a time, one
-        // read of a few KiB never becomes a buffer of tens of MiB.
         for piece in wire.chunks(DECODE_SLICE) {
             converted.clear();
             decoder

@@ -45,6 +45,12 @@ pub const MARKER_INTERVAL: u64 = 1 << 20;
 /// digits).
 pub const MAX_MARKER: usize = 64;
 
+/// The most wire bytes to hand one [`Decoder::decode`] call when its
+/// output is to stay small: MODE Z inflates up to about 1000 times, so a
+/// slice of this size gives at most a few MiB, where a whole socket read
+/// could give hundreds.
+pub const DECODE_SLICE: usize = 2048;
+
 /// TYPE (RFC 959 §3.1.1), as far as it changes bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Representation {

@@ -6,7 +6,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
-use ftp_proto::format::{Decoder, Encoder, Format};
+use ftp_proto::format::{Decoder, Encoder, Format, DECODE_SLICE};
 use socket2::Socket;
 
 use super::tls::{self, DataStream};
@@ -15,9 +15,6 @@ use crate::clock;
 
 /// Bytes read from or written to a data connection at a time.
 const DATA_BUFFER: usize = 256 * 1024;
-
-/// Wire bytes of a download decoded at once (see `download`).
-const DECODE_SLICE: usize = 2048;
 
 /// Progress is reported at least this often (in bytes), and at the end.
 const PROGRESS_STEP: u64 = 256 * 1024;
@@ -179,8 +176,6 @@ impl Connection {
             wire += n as u64;
             self.client.data_progress(clock::now());
             match decoder.as_mut() {
-                // MODE Z inflates up to about 1000 times: a slice at a
-                // time, so one read never becomes a buffer of tens of MiB.
                 Some(decoder) => {
                     for piece in buf[..n].chunks(DECODE_SLICE) {
                         decoded.clear();
