@@ -362,12 +362,7 @@ fn declined_oack_is_logged_at_info_and_counted_apart(driver: Driver) {
     let root = tempfile::tempdir().unwrap();
     std::fs::write(root.path().join("bootx64.efi"), vec![9u8; 3000]).unwrap();
     let server = Serve::start(driver, root.path(), &["--metrics", "127.0.0.1:0"]);
-    let log = server.wait_for("ferry: metrics listening on ");
-    let url = log
-        .lines()
-        .find_map(|line| line.strip_prefix("ferry: metrics listening on "))
-        .unwrap()
-        .to_owned();
+    let url = metrics_url(&server);
     let before = scrape(&url);
     let delta = |after: &std::collections::HashMap<String, f64>, key: &str| {
         after.get(key).copied().unwrap_or(0.0) - before.get(key).copied().unwrap_or(0.0)
@@ -588,6 +583,17 @@ fn sighup_rereads_the_tls_certificate(driver: Driver) {
     assert!(get(&new).status.success());
 }
 
+/// Where `server` (started with `--metrics 127.0.0.1:0`) says its
+/// metrics listen.
+fn metrics_url(server: &Serve) -> String {
+    let prefix = "ferry: metrics listening on ";
+    let log = server.wait_for(prefix);
+    log.lines()
+        .find_map(|line| line.strip_prefix(prefix))
+        .unwrap()
+        .to_owned()
+}
+
 /// Scrapes `url` with curl: each sample's value by its name and labels.
 fn scrape(url: &str) -> std::collections::HashMap<String, f64> {
     let out = Command::new("curl")
@@ -621,12 +627,7 @@ fn metrics_count_sessions_logins_transfers_and_bytes(driver: Driver) {
         root.path(),
         &["--write", "--metrics", "127.0.0.1:0"],
     );
-    let log = server.wait_for("ferry: metrics listening on ");
-    let url = log
-        .lines()
-        .find_map(|line| line.strip_prefix("ferry: metrics listening on "))
-        .unwrap()
-        .to_owned();
+    let url = metrics_url(&server);
     let before = scrape(&url);
     let delta = |after: &std::collections::HashMap<String, f64>, key: &str| {
         after.get(key).copied().unwrap_or(0.0) - before.get(key).copied().unwrap_or(0.0)
