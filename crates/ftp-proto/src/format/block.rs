@@ -12,7 +12,7 @@
 
 use alloc::vec::Vec;
 
-use super::{DecodeError, Item, MAX_MARKER};
+use super::{after_end, DecodeError, Item, MAX_MARKER};
 
 /// The end of a record (RFC 959 §3.4.2).
 pub const END_OF_RECORD: u8 = 0x80;
@@ -118,8 +118,7 @@ impl Reader {
     ) -> Result<(), DecodeError> {
         loop {
             match &mut self.state {
-                State::Ended if !input.is_empty() => return Err(DecodeError::AfterEnd),
-                State::Ended => return Ok(()),
+                State::Ended => return after_end(input),
                 State::Header { have, header } => {
                     let Some((&b, rest)) = input.split_first() else {
                         return Ok(());

@@ -19,7 +19,7 @@
 use alloc::vec::Vec;
 
 use super::block::{END_OF_FILE, END_OF_RECORD, RESTART_MARKER};
-use super::{DecodeError, Item};
+use super::{after_end, DecodeError, Item};
 
 const MAX_DATA: usize = 127;
 const MAX_RUN: u8 = 63;
@@ -184,10 +184,7 @@ impl Reader {
                 continue;
             }
             if let State::Ended = self.state {
-                return match input.is_empty() {
-                    true => Ok(()),
-                    false => Err(DecodeError::AfterEnd),
-                };
+                return after_end(input);
             }
             let Some((&b, rest)) = input.split_first() else {
                 return Ok(());

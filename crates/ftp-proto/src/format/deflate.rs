@@ -13,7 +13,7 @@ use miniz_oxide::deflate::core::{create_comp_flags_from_zip_params, CompressorOx
 use miniz_oxide::inflate::stream::InflateState;
 use miniz_oxide::{DataFormat, MZError, MZFlush, MZStatus};
 
-use super::{record, DecodeError, Item};
+use super::{after_end, record, DecodeError, Item};
 
 /// The level when `OPTS MODE Z LEVEL` has not set one (zlib's default).
 pub const DEFAULT_LEVEL: u8 = 6;
@@ -139,10 +139,7 @@ impl Reader {
     ) -> Result<(), DecodeError> {
         loop {
             if self.ended {
-                return match input.is_empty() {
-                    true => Ok(()),
-                    false => Err(DecodeError::AfterEnd),
-                };
+                return after_end(input);
             }
             self.plain.clear();
             self.plain.resize(STEP, 0);

@@ -51,6 +51,14 @@ pub const MAX_MARKER: usize = 64;
 /// could give hundreds.
 pub const DECODE_SLICE: usize = 2048;
 
+/// What a reader answers once its data has ended: nothing more may come.
+fn after_end(input: &[u8]) -> Result<(), DecodeError> {
+    match input.is_empty() {
+        true => Ok(()),
+        false => Err(DecodeError::AfterEnd),
+    }
+}
+
 /// TYPE (RFC 959 §3.1.1), as far as it changes bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Representation {

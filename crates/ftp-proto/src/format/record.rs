@@ -5,7 +5,7 @@
 
 use alloc::vec::Vec;
 
-use super::{DecodeError, Item};
+use super::{after_end, DecodeError, Item};
 
 const ESCAPE: u8 = 0xFF;
 const EOR: u8 = 0x01;
@@ -46,10 +46,7 @@ impl Reader {
     ) -> Result<(), DecodeError> {
         loop {
             if self.ended {
-                return match input.is_empty() {
-                    true => Ok(()),
-                    false => Err(DecodeError::AfterEnd),
-                };
+                return after_end(input);
             }
             if self.escaped {
                 let Some((&code, rest)) = input.split_first() else {
