@@ -89,6 +89,17 @@ trap 'rm -f "$log"' EXIT
 
 # --all-targets: libraries, binaries, tests, examples and benchmarks (each
 # benchmark runs once, as a smoke test). Doc tests are not among its targets.
+# Building first lets the interop tests use the ferry binary this build
+# made (FERRY_BIN) instead of each building `-p ferry` again: that build
+# resolves features differently and would compile many crates a second
+# time, doubling the target directory.
+cargo test --workspace --all-targets --no-run 2>&1 | tee -a "$log"
+if [ -z "${FERRY_BIN:-}" ]; then
+  target_dir=$(cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+  export FERRY_BIN="$target_dir/debug/ferry"
+  [ -x "$FERRY_BIN" ] || { echo "test.sh: no ferry binary at $FERRY_BIN" >&2; exit 1; }
+fi
 cargo test --workspace --all-targets -- "$@" 2>&1 | tee -a "$log"
 if [ $# -eq 0 ]; then
   cargo test --workspace --doc 2>&1 | tee -a "$log"
