@@ -111,7 +111,7 @@ fn bios_boot(driver: Driver, extra: &[&str]) {
     }
 
     let root = temp_dir("pxe-root");
-    let sizes = served_files(root.path());
+    let sizes = BIOS.lay_out(root.path());
     let server = Launched::start_on(Service::Tftp, driver, root.path(), TFTP_ADDR, extra);
 
     let scratch = temp_dir("pxe-guest");
@@ -150,18 +150,106 @@ fn port_69_unavailable() -> bool {
     }
 }
 
-/// Lays out what a PXELINUX server holds and returns each file's size.
-fn served_files(root: &Path) -> Vec<(&'static str, u64)> {
-    std::fs::create_dir(root.join("pxelinux.cfg")).unwrap();
-    let config = format!("SAY {MARKER}\nDEFAULT k\nLABEL k\n  LINUX {KERNEL}\n");
-    std::fs::write(root.join("pxelinux.cfg/default"), &config).unwrap();
-    std::fs::copy(PXELINUX, root.join("pxelinux.0")).unwrap();
-    std::fs::copy(LDLINUX, root.join("ldlinux.c32")).unwrap();
-    make_file(root, KERNEL, KERNEL_LEN, 12);
-    ["pxelinux.0", "ldlinux.c32", "pxelinux.cfg/default", KERNEL]
-        .into_iter()
-        .map(|name| (name, std::fs::metadata(root.join(name)).unwrap().len()))
-        .collect()
+/// What a SYSLINUX-family server holds: a loader and its core module
+/// from Debian's packages, `pxelinux.cfg/default` and a kernel-sized file,
+/// all in `dir` under the root, asked for by names that start with
+/// `prefix`; and the address (in hex) whose config names the loader tries.
+struct Syslinux {
+    dir: &'static str,
+    prefix: &'static str,
+    loader: (&'static str, &'static str),
+    module: (&'static str, &'static str),
+    kernel_len: usize,
+    seed: u64,
+    ip_config: &'static str,
+}
+
+/// PXELINUX through iPXE, at the root.
+const BIOS: Syslinux = Syslinux {
+    dir: "",
+    prefix: "",
+    loader: (PXELINUX, "pxelinux.0"),
+    module: (LDLINUX, "ldlinux.c32"),
+    kernel_len: KERNEL_LEN,
+    seed: 12,
+    ip_config: IP_CONFIG,
+};
+
+impl Syslinux {
+    /// The name the guest asks for `file` by.
+    fn named(&self, file: &str) -> String {
+        format!("{}{file}", self.prefix)
+    }
+
+    /// Lays the files out under `root` and returns each one's size under
+    /// the name the guest asks for.
+    fn lay_out(&self, root: &Path) -> Vec<(String, u64)> {
+        let dir = root.join(self.dir);
+        std::fs::create_dir_all(dir.join("pxelinux.cfg")).unwrap();
+        let config = format!("SAY {MARKER}\nDEFAULT k\nLABEL k\n  LINUX {KERNEL}\n");
+        std::fs::write(dir.join("pxelinux.cfg/default"), &config).unwrap();
+        for (source, name) in [self.loader, self.module] {
+            std::fs::copy(source, dir.join(name)).unwrap();
+        }
+        make_file(&dir, KERNEL, self.kernel_len, self.seed);
+        [self.loader.1, self.module.1, "pxelinux.cfg/default", KERNEL]
+            .into_iter()
+            .map(|name| {
+                let len = std::fs::metadata(dir.join(name)).unwrap().len();
+                (self.named(name), len)
+            })
+            .collect()
+    }
+
+    /// The per-machine config names the loader tries before `default`,
+    /// in order: UUID, MAC, then the hex address shortened a digit at a
+    /// time. Each must be a miss.
+    fn misses(&self) -> Vec<String> {
+        let ip = self.ip_config;
+        let mut names = vec![
+            format!("pxelinux.cfg/{UUID_CONFIG}"),
+            format!("pxelinux.cfg/{MAC_CONFIG}"),
+        ];
+        names.extend((0..ip.len()).map(|n| format!("pxelinux.cfg/{}", &ip[..ip.len() - n])));
+        names.into_iter().map(|name| self.named(&name)).collect()
+    }
+
+    /// What the guest must fetch after `before`, in order: the loader and
+    /// its module whole, every miss, then the default config and the
+    /// kernel whole.
+    fn expected(
+        &self,
+        sizes: &[(String, u64)],
+        before: Vec<(String, Option<u64>)>,
+    ) -> Vec<(String, Option<u64>)> {
+        let sent = |name: &str| {
+            let name = self.named(name);
+            let len = sizes.iter().find(|(n, _)| *n == name).unwrap().1;
+            (name, Some(len))
+        };
+        let mut expected = before;
+        expected.extend([sent(self.loader.1), sent(self.module.1)]);
+        expected.extend(self.misses().into_iter().map(|name| (name, None)));
+        expected.extend([sent("pxelinux.cfg/default"), sent(KERNEL)]);
+        expected
+    }
+}
+
+/// Every transfer logged at info, each miss refused with ERROR 1 File
+/// not found, every other one ok.
+fn assert_outcomes(logged: &[Transfer], misses: &[String]) {
+    for t in logged {
+        assert_eq!(t.level, "INFO", "{t:?}");
+        if misses.contains(&t.file) {
+            assert!(
+                t.outcome.starts_with("refused with error 1"),
+                "{} should be ERROR 1 File not found: {t:?}",
+                t.file
+            );
+        } else {
+            assert_eq!(t.outcome, "ok", "{t:?}");
+        }
+    }
 }
 
 /// The BIOS guest: SeaBIOS, iPXE from the NIC's option ROM, slirp.
@@ -319,37 +407,16 @@ fn transfers(log: &str) -> Vec<Transfer> {
 /// What ferry must have logged, in order: PXELINUX and its module sent
 /// whole, every per-machine config name a miss (ERROR 1), then the default
 /// config and the kernel, byte counts equal to the files' sizes.
-fn assert_boot_sequence(log: &str, sizes: &[(&str, u64)]) {
-    let size = |name: &str| sizes.iter().find(|(n, _)| *n == name).unwrap().1;
-    let sent = |name: &'static str| (name.to_owned(), Some(size(name)));
-    let mut misses = vec![
-        format!("pxelinux.cfg/{UUID_CONFIG}"),
-        format!("pxelinux.cfg/{MAC_CONFIG}"),
-    ];
-    misses.extend(
-        (0..IP_CONFIG.len()).map(|n| format!("pxelinux.cfg/{}", &IP_CONFIG[..IP_CONFIG.len() - n])),
-    );
-
-    let mut expected = vec![sent("pxelinux.0"), sent("ldlinux.c32")];
-    expected.extend(misses.iter().map(|name| (name.clone(), None)));
-    expected.extend([sent("pxelinux.cfg/default"), sent(KERNEL)]);
-
+fn assert_boot_sequence(log: &str, sizes: &[(String, u64)]) {
     let logged = transfers(log);
     let seen: Vec<(String, Option<u64>)> =
         logged.iter().map(|t| (t.file.clone(), t.bytes)).collect();
-    assert_eq!(seen, expected, "transfers in ferry's log:\n{log}");
-    for t in &logged {
-        assert_eq!(t.level, "INFO", "{t:?}\n{log}");
-        if misses.contains(&t.file) {
-            assert!(
-                t.outcome.starts_with("refused with error 1"),
-                "{} should be ERROR 1 File not found: {t:?}",
-                t.file
-            );
-        } else {
-            assert_eq!(t.outcome, "ok", "{t:?}");
-        }
-    }
+    assert_eq!(
+        seen,
+        BIOS.expected(sizes, Vec::new()),
+        "transfers in ferry's log:\n{log}"
+    );
+    assert_outcomes(&logged, &BIOS.misses());
 }
 
 // ---------------------------------------------------------------------------
@@ -425,7 +492,7 @@ fn uefi_boot_in_own_network(driver: Driver, qemu: &Path, dnsmasq: &Path, ip: &Pa
     }
 
     let root = temp_dir("uefi-root");
-    let sizes = uefi_served_files(root.path());
+    let sizes = UEFI.lay_out(root.path());
     let scratch = temp_dir("uefi-guest");
     let _dhcp = Dhcp::start(dnsmasq, scratch.path());
     let server = Launched::start_on(
@@ -455,24 +522,17 @@ fn uefi_boot_in_own_network(driver: Driver, qemu: &Path, dnsmasq: &Path, ip: &Pa
     assert_uefi_boot_sequence(&log, &sizes);
 }
 
-/// Lays out a UEFI SYSLINUX server under `EFI/BOOT/` and returns each
-/// file's size under the name the guest asks for.
-fn uefi_served_files(root: &Path) -> Vec<(String, u64)> {
-    let dir = root.join("EFI/BOOT");
-    std::fs::create_dir_all(dir.join("pxelinux.cfg")).unwrap();
-    let config = format!("SAY {MARKER}\nDEFAULT k\nLABEL k\n  LINUX {KERNEL}\n");
-    std::fs::write(dir.join("pxelinux.cfg/default"), &config).unwrap();
-    std::fs::copy(SYSLINUX_EFI, dir.join("BOOTX64.EFI")).unwrap();
-    std::fs::copy(LDLINUX_E64, dir.join("ldlinux.e64")).unwrap();
-    make_file(&dir, KERNEL, UEFI_KERNEL_LEN, 13);
-    ["BOOTX64.EFI", "ldlinux.e64", "pxelinux.cfg/default", KERNEL]
-        .into_iter()
-        .map(|name| {
-            let len = std::fs::metadata(dir.join(name)).unwrap().len();
-            (format!("{UEFI_PREFIX}{name}"), len)
-        })
-        .collect()
-}
+/// SYSLINUX's EFI build through OVMF's own PXE client, under `EFI/BOOT/`
+/// and asked for by backslashed names.
+const UEFI: Syslinux = Syslinux {
+    dir: "EFI/BOOT",
+    prefix: UEFI_PREFIX,
+    loader: (SYSLINUX_EFI, "BOOTX64.EFI"),
+    module: (LDLINUX_E64, "ldlinux.e64"),
+    kernel_len: UEFI_KERNEL_LEN,
+    seed: 13,
+    ip_config: UEFI_IP_CONFIG,
+};
 
 /// The UEFI guest: OVMF, a virtio NIC without option ROM (so the
 /// firmware's own network stack boots), on the tap device.
@@ -541,54 +601,23 @@ impl Drop for Dhcp {
 /// core module sent whole, every per-machine
 /// config name a miss (ERROR 1), then the default config and the kernel.
 fn assert_uefi_boot_sequence(log: &str, sizes: &[(String, u64)]) {
-    let size = |name: &str| sizes.iter().find(|(n, _)| n == name).unwrap().1;
-    let named = |name: &str| format!("{UEFI_PREFIX}{name}");
-    let mut misses = vec![
-        named(&format!("pxelinux.cfg/{UUID_CONFIG}")),
-        named(&format!("pxelinux.cfg/{MAC_CONFIG}")),
-    ];
-    misses.extend((0..UEFI_IP_CONFIG.len()).map(|n| {
-        named(&format!(
-            "pxelinux.cfg/{}",
-            &UEFI_IP_CONFIG[..UEFI_IP_CONFIG.len() - n]
-        ))
-    }));
-    let sent = |name: String| {
-        let len = size(&name);
-        (name, Some(len))
-    };
-
-    let mut expected = vec![
-        (UEFI_BOOT_FILE.to_owned(), Some(0)),
-        sent(UEFI_BOOT_FILE.to_owned()),
-        sent(named("ldlinux.e64")),
-    ];
-    expected.extend(misses.iter().map(|name| (name.clone(), None)));
-    expected.extend([sent(named("pxelinux.cfg/default")), sent(named(KERNEL))]);
-
     let logged = transfers(log);
     let seen: Vec<(String, Option<u64>)> =
         logged.iter().map(|t| (t.file.clone(), t.bytes)).collect();
-    assert_eq!(seen, expected, "transfers in ferry's log:\n{log}");
+    let probe = vec![(UEFI_BOOT_FILE.to_owned(), Some(0))];
+    assert_eq!(
+        seen,
+        UEFI.expected(sizes, probe),
+        "transfers in ferry's log:\n{log}"
+    );
 
     let probe = &logged[0];
-    let boot_len = size(UEFI_BOOT_FILE);
+    let boot_len = sizes.iter().find(|(n, _)| n == UEFI_BOOT_FILE).unwrap().1;
     assert!(
         probe.options.contains(&format!("tsize={boot_len}"))
             && probe.outcome.starts_with("options declined with error 8"),
         "the size probe should get the size in the OACK, then end with the firmware's ERROR 8: {probe:?}"
     );
     assert_eq!(probe.level, "INFO", "{probe:?}\n{log}");
-    for t in &logged[1..] {
-        assert_eq!(t.level, "INFO", "{t:?}\n{log}");
-        if misses.contains(&t.file) {
-            assert!(
-                t.outcome.starts_with("refused with error 1"),
-                "{} should be ERROR 1 File not found: {t:?}",
-                t.file
-            );
-        } else {
-            assert_eq!(t.outcome, "ok", "{t:?}");
-        }
-    }
+    assert_outcomes(&logged[1..], &UEFI.misses());
 }
