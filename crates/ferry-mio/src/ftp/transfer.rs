@@ -3,6 +3,7 @@
 //! from everyone else. The file ends ([`Source`], [`Sink`]) are
 //! ferry-service's, as the blocking driver's are.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
@@ -11,7 +12,7 @@ use ferry_service::ftp::{self as service, send_file, Download, Route, SendFile, 
 use ferry_service::StoreUpload;
 use ferry_storage::StorageError;
 use ferry_tls::TlsConn;
-use ftp_proto::format::Format;
+use ftp_proto::format::{Format, Marker};
 use ftp_proto::server::Failure;
 use rustix::pipe::{self, PipeFlags, SpliceFlags};
 
@@ -132,6 +133,8 @@ pub(super) enum Mover {
 pub(super) struct Receive {
     /// Taken by the commit.
     sink: Option<Sink>,
+    /// Restart markers the sink still held at the commit, for the session.
+    marks: VecDeque<Marker>,
     /// TYPE I: the temporary file again (the same open file, so the same
     /// position), for splicing into while that works.
     splice_to: Option<File>,
@@ -202,8 +205,22 @@ impl Mover {
         };
         Mover::Receive(Box::new(Receive {
             sink: Some(Sink::new(upload, format)),
+            marks: VecDeque::new(),
             splice_to,
         }))
+    }
+
+    /// The oldest restart marker an upload's data carried that the
+    /// session has not been given ([`Sink::take_marker`]); the driver
+    /// takes them after every step.
+    pub(super) fn take_marker(&mut self) -> Option<Marker> {
+        match self {
+            Mover::Receive(receive) => match &mut receive.sink {
+                Some(sink) => sink.take_marker(),
+                None => receive.marks.pop_front(),
+            },
+            _ => None,
+        }
     }
 
     /// Moves what the connection takes or gives, at most `budget` bytes
@@ -525,6 +542,10 @@ impl Receive {
     /// The client closed the connection: the upload is complete.
     fn commit(&mut self, buffers: &mut Buffers) -> Step {
         self.splice_to = None;
+        if let Some(sink) = &mut self.sink {
+            // The commit ends the sink, not its markers' 110s.
+            self.marks.extend(std::iter::from_fn(|| sink.take_marker()));
+        }
         match self
             .sink
             .take()
