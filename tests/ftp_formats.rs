@@ -304,7 +304,47 @@ fn lftp_mode_z_get_and_put(driver: Driver) {
     assert!(std::fs::read(root.path().join("stored.bin")).unwrap() == file);
 }
 
+/// ferry's own client puts a file of more than two marker intervals in
+/// MODE B and in MODE C: it sends a restart marker every 1 MiB, the
+/// server answers each with its 110 (which the client reports at `-v`)
+/// before the 226, and the file is stored byte for byte.
+fn ferry_put_in_block_and_compressed_mode_gets_110s(driver: Driver) {
+    let root = temp_dir("root");
+    let work = temp_dir("work");
+    let file: Vec<u8> = (0..(2u32 << 20) + 777)
+        .map(|i| (i * 7 % 251) as u8)
+        .collect();
+    std::fs::write(work.path().join("up.bin"), &file).unwrap();
+    let server = FtpServer::writable(driver, root.path());
+    for mode in ["block", "compressed"] {
+        let name = format!("{mode}.bin");
+        let done = run(
+            ferry_interop::ferry().current_dir(work.path()).args([
+                "-v",
+                "put",
+                "up.bin",
+                &server.url(&name),
+                "--mode",
+                mode,
+            ]),
+            PEER_TIMEOUT,
+        );
+        done.assert_success(&format!("ferry put --mode {mode}"));
+        let marks: Vec<&str> = done
+            .stderr
+            .lines()
+            .filter(|l| l.contains("marked a restart point"))
+            .collect();
+        assert_eq!(marks.len(), 2, "{mode}: {}", done.stderr);
+        assert!(marks[0].contains("MARK 1048576 = 1048576"), "{}", marks[0]);
+        assert!(marks[1].contains("MARK 2097152 = 2097152"), "{}", marks[1]);
+        let stored = std::fs::read(root.path().join(&name)).unwrap();
+        assert!(stored == file, "{mode}: stored file differs");
+    }
+}
+
 ferry_interop::driver_tests!(
+    ferry_put_in_block_and_compressed_mode_gets_110s,
     ftplib_formats_on_the_wire,
     feat_lists_exactly_what_exists,
     lftp_mode_z_get_and_put
