@@ -854,6 +854,42 @@ mod tests {
     }
 
     #[test]
+    fn an_uploads_markers_outlast_the_commit_for_the_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let block = Format {
+            mode: ftp_proto::format::Mode::Block,
+            ..Format::IMAGE
+        };
+        let mut mover = Receive(Mover::receive(upload(dir.path(), "m.bin"), block, false));
+        let mut buffers = Buffers::new();
+        let mut moved = 0;
+        // A marker, then the EOF block: one step stores it all and
+        // commits, which ends the sink but not the marker.
+        let mut incoming = Incoming {
+            bytes: b"\x00\x00\x02ab\x10\x00\x02m1\x00\x00\x01c\x10\x00\x02m2",
+            end: false,
+        };
+        assert!(matches!(
+            mover.step(&mut incoming, &mut moved, BUDGET, &mut buffers),
+            Step::Blocked
+        ));
+        let first = mover.0.take_marker().unwrap();
+        assert_eq!((&first.sender[..], first.offset), (&b"m1"[..], 2));
+        let mut incoming = Incoming {
+            bytes: b"\x40\x00\x01d",
+            end: false,
+        };
+        assert!(matches!(
+            mover.step(&mut incoming, &mut moved, BUDGET, &mut buffers),
+            Step::Done
+        ));
+        let second = mover.0.take_marker().unwrap();
+        assert_eq!((&second.sender[..], second.offset), (&b"m2"[..], 3));
+        assert_eq!(mover.0.take_marker(), None);
+        assert_eq!(std::fs::read(dir.path().join("m.bin")).unwrap(), b"abcd");
+    }
+
+    #[test]
     fn a_type_i_upload_is_spliced_into_its_file_byte_for_byte() {
         let dir = tempfile::tempdir().unwrap();
         let data = content();

@@ -482,6 +482,47 @@ mod tests {
     }
 
     #[test]
+    fn markers_wait_for_the_control_thread_eight_at_most_the_newest_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = ferry_storage::Root::new(dir.path()).unwrap();
+        let mode = ferry_storage::UploadMode::Replace;
+        let upload = NewStoreUpload::Local(root.begin_upload("m.bin", mode).unwrap());
+        let block = Format {
+            mode: ftp_proto::format::Mode::Block,
+            ..Format::IMAGE
+        };
+        let mut sink = Sink::prepare(upload, block).unwrap();
+        let (wake_tx, mut wake_rx) = UnixStream::pair().unwrap();
+        wake_rx.set_nonblocking(true).unwrap();
+        let marks = Marks::new(Some(Arc::new(wake_tx)));
+        let mut converted = Vec::new();
+        // Three reads of five markers each, one data byte before each.
+        for read in 0..3 {
+            let mut wire = Vec::new();
+            for i in 0..5 {
+                let n = read * 5 + i;
+                wire.extend_from_slice(b"\x00\x00\x01x\x10\x00\x02");
+                wire.extend_from_slice(format!("{n:02}").as_bytes());
+            }
+            sink.write(&wire, &mut converted).unwrap();
+            marks.carry(&mut sink);
+            // Each read with markers wakes the control thread.
+            assert!(matches!(wake_rx.read(&mut [0; 8]), Ok(n) if n > 0));
+        }
+        let left: Vec<(Vec<u8>, u64)> = std::iter::from_fn(|| marks.take())
+            .map(|m| (m.sender, m.offset))
+            .collect();
+        let newest: Vec<(Vec<u8>, u64)> = (7..15u64)
+            .map(|n| (format!("{n:02}").into_bytes(), n + 1))
+            .collect();
+        assert_eq!(left, newest);
+        // No markers, no wake-up.
+        sink.write(b"\x00\x00\x01y", &mut converted).unwrap();
+        marks.carry(&mut sink);
+        assert!(wake_rx.read(&mut [0; 8]).is_err());
+    }
+
+    #[test]
     fn a_stopped_transfer_sends_nothing() {
         let (sender, _receiver) = pair();
         let stop = AtomicBool::new(true);
