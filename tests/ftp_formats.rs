@@ -3,7 +3,8 @@
 //! moves the data over a raw data socket (`transfercmd`), against `ferry
 //! serve` on both drivers. The bytes on the data connection are compared
 //! with encodings worked out by hand from RFC 959 §3.4 (and CP037 for
-//! TYPE E), and so are the files an upload stores. And FEAT: it lists
+//! TYPE E), and so are the files an upload stores and the 110 reply
+//! each restart marker of an upload gets. And FEAT: it lists
 //! exactly the extensions the server answers.
 
 use std::process::Command;
@@ -118,10 +119,41 @@ def stor_code(name, wire):
     except ftplib.error_temp as e:
         return str(e)[:3]
 
+def marked_stor(name, wire, marks):
+    # RFC 959 §3.5 and §4.2: a 110 for each restart marker, in order,
+    # with the text exactly "MARK yyyy = mmmm", then the 226.
+    conn = ftp.transfercmd("STOR " + name)
+    conn.sendall(wire)
+    conn.close()
+    got = [ftp.getline() for _ in marks]
+    expect("110s of " + name, got, ["110 MARK %s = %d" % m for m in marks])
+    expect("reply of " + name, ftp.getline()[:4], "226 ")
+
 code("TYPE I"); code("MODE B")
-reply, conn = stor("b.bin", b"\x00\x00\x03abc" + b"\x10\x00\x013" + b"\x40\x00\x02de", close=False)
-expect("STOR B open", reply, "226")
+# Block mode's EOF ends the file with the connection still open: the
+# marker's 110, then the 226, come before the client closes it.
+conn = ftp.transfercmd("STOR b.bin")
+conn.sendall(b"\x00\x00\x03abc" + b"\x10\x00\x013" + b"\x40\x00\x02de")
+expect("STOR B open", [ftp.getline(), ftp.getline()[:4]], ["110 MARK 3 = 3", "226 "])
 conn.close()
+# Two marker blocks between 40000-byte data blocks; the markers are the
+# client's own words, the offsets the server's.
+up = bytes(i % 251 for i in range(80005))
+wire = (b"\x00\x9c\x40" + up[:40000] + b"\x10\x00\x04ck-1"
+        + b"\x00\x9c\x40" + up[40000:80000] + b"\x10\x00\x0580000"
+        + b"\x40\x00\x05" + up[80000:])
+marked_stor("mb.bin", wire, [("ck-1", 40000), ("80000", 80000)])
+# REST 4 keeps four bytes of the old file: the offsets count them.
+expect("REST B", code("REST 4"), "350")
+marked_stor("base.bin", b"\x00\x00\x02ab\x10\x00\x02k1\x40\x00\x01c", [("k1", 6)])
+code("MODE C")
+def strings(data):
+    return b"".join(bytes([len(data[i:i + 127])]) + data[i:i + 127]
+                    for i in range(0, len(data), 127))
+wire = (strings(up[:40000]) + b"\x00\x10\x04ck-1" + strings(up[40000:80000])
+        + b"\x00\x10\x0580000" + strings(up[80000:]) + b"\x00\x40")
+marked_stor("mc.bin", wire, [("ck-1", 40000), ("80000", 80000)])
+code("MODE B")
 expect("STOR B bad descriptor", stor_code("bad.bin", b"\x0f\x00\x00"), "451")
 expect("STOR B cut", stor_code("cut.bin", b"\x00\x00\x03abc"), "451")
 code("TYPE A"); code("STRU R"); code("MODE S")
@@ -144,6 +176,7 @@ fn ftplib_formats_on_the_wire(driver: Driver) {
     std::fs::write(root.path().join("runs.txt"), RUNS).unwrap();
     std::fs::write(root.path().join("zeros.bin"), ZEROS).unwrap();
     std::fs::write(root.path().join("marked.bin"), marked()).unwrap();
+    std::fs::write(root.path().join("base.bin"), b"0123456789").unwrap();
     let script = work.path().join("formats.py");
     std::fs::write(&script, SCRIPT).unwrap();
     let server = FtpServer::writable(driver, root.path());
@@ -158,6 +191,11 @@ fn ftplib_formats_on_the_wire(driver: Driver) {
     let stored = |name: &str| std::fs::read(root.path().join(name)).ok();
     // The marker block is skipped; the EOF block's data is the file's end.
     assert_eq!(stored("b.bin").as_deref(), Some(&b"abcde"[..]));
+    // The uploads with two markers each, byte for byte.
+    let up: Vec<u8> = (0..80005u32).map(|i| (i % 251) as u8).collect();
+    assert!(stored("mb.bin").as_deref() == Some(&up[..]), "mb.bin");
+    assert!(stored("mc.bin").as_deref() == Some(&up[..]), "mc.bin");
+    assert_eq!(stored("base.bin").as_deref(), Some(&b"0123abc"[..]));
     // Records become lines; the doubled 0xFF one data byte.
     assert_eq!(stored("r.txt").as_deref(), Some(&b"one\ntw\xffo\n"[..]));
     assert_eq!(stored("c.txt").as_deref(), Some(&b"abc  dd"[..]));
@@ -266,7 +304,47 @@ fn lftp_mode_z_get_and_put(driver: Driver) {
     assert!(std::fs::read(root.path().join("stored.bin")).unwrap() == file);
 }
 
+/// ferry's own client puts a file of more than two marker intervals in
+/// MODE B and in MODE C: it sends a restart marker every 1 MiB, the
+/// server answers each with its 110 (which the client reports at `-v`)
+/// before the 226, and the file is stored byte for byte.
+fn ferry_put_in_block_and_compressed_mode_gets_110s(driver: Driver) {
+    let root = temp_dir("root");
+    let work = temp_dir("work");
+    let file: Vec<u8> = (0..(2u32 << 20) + 777)
+        .map(|i| (i * 7 % 251) as u8)
+        .collect();
+    std::fs::write(work.path().join("up.bin"), &file).unwrap();
+    let server = FtpServer::writable(driver, root.path());
+    for mode in ["block", "compressed"] {
+        let name = format!("{mode}.bin");
+        let done = run(
+            ferry_interop::ferry().current_dir(work.path()).args([
+                "-v",
+                "put",
+                "up.bin",
+                &server.url(&name),
+                "--mode",
+                mode,
+            ]),
+            PEER_TIMEOUT,
+        );
+        done.assert_success(&format!("ferry put --mode {mode}"));
+        let marks: Vec<&str> = done
+            .stderr
+            .lines()
+            .filter(|l| l.contains("marked a restart point"))
+            .collect();
+        assert_eq!(marks.len(), 2, "{mode}: {}", done.stderr);
+        assert!(marks[0].contains("MARK 1048576 = 1048576"), "{}", marks[0]);
+        assert!(marks[1].contains("MARK 2097152 = 2097152"), "{}", marks[1]);
+        let stored = std::fs::read(root.path().join(&name)).unwrap();
+        assert!(stored == file, "{mode}: stored file differs");
+    }
+}
+
 ferry_interop::driver_tests!(
+    ferry_put_in_block_and_compressed_mode_gets_110s,
     ftplib_formats_on_the_wire,
     feat_lists_exactly_what_exists,
     lftp_mode_z_get_and_put

@@ -11,6 +11,7 @@
 use core::net::SocketAddr;
 use core::time::Duration;
 
+use ftp_proto::format::Marker;
 use ftp_proto::listing::{FileKind, Metadata};
 use ftp_proto::server::{
     Access, Completion, Config, DataChannel, Event, Failure, Operation, RequestId, Session, Tls,
@@ -253,6 +254,35 @@ fuzz_target!(|data: &[u8]| {
                 let len = usize::from(op >> 2).min(data.len());
                 input.extend_from_slice(&data[..len]);
                 data = &data[len..];
+            }
+            2 if op & 4 != 0 => {
+                // The upload's data carried a restart marker: arbitrary
+                // bytes (its 110 repeats only a printable one, exactly).
+                let (len, offset) = match data {
+                    [len, offset, rest @ ..] => {
+                        data = rest;
+                        (usize::from(*len % 72).min(rest.len()), u64::from(*offset))
+                    }
+                    _ => (0, 0),
+                };
+                let marker = Marker {
+                    sender: data[..len].to_vec(),
+                    offset,
+                };
+                data = &data[len..];
+                let Some(&latest) = outstanding.last() else {
+                    continue;
+                };
+                let before = session.transmit().len();
+                session.restart_marker(now, latest, &marker);
+                let added = &session.transmit()[before..];
+                if !added.is_empty() {
+                    let mut want = b"110 MARK ".to_vec();
+                    want.extend_from_slice(&marker.sender);
+                    want.extend_from_slice(format!(" = {offset}\r\n").as_bytes());
+                    assert_eq!(added, &want[..]);
+                    assert!(marker.sender.iter().all(u8::is_ascii_graphic));
+                }
             }
             2 => {
                 // The driver completes a request: the outstanding one, or

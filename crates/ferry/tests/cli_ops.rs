@@ -5,131 +5,14 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::os::fd::OwnedFd;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use ferry_interop::Driver;
 
-const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
-
-/// A running `ferry serve`, stopped when dropped.
-struct Serve {
-    child: Child,
-    ftp_port: u16,
-    tftp_port: u16,
-    drain: Option<thread::JoinHandle<()>>,
-    /// What it logged after the listening lines, so far.
-    log: Arc<Mutex<String>>,
-}
-
-impl Serve {
-    /// `ferry serve --driver DRIVER --root ROOT` on ephemeral ports.
-    fn start(driver: Driver, root: &Path, extra: &[&str]) -> Serve {
-        let mut command = Command::new(FERRY);
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .args(["serve", "--tftp", "127.0.0.1:0", "--ftp", "127.0.0.1:0"])
-            .args(["--driver", driver.name()])
-            .arg("--root")
-            .arg(root)
-            .args(extra);
-        Serve::spawn(command)
-    }
-
-    /// Spawns `command` (its stdin and stdout set) and waits for its FTP and TFTP listening lines.
-    fn spawn(mut command: Command) -> Serve {
-        let mut child = command.stderr(Stdio::piped()).spawn().unwrap();
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut port_after = |prefix: &str| {
-            let mut line = String::new();
-            stderr.read_line(&mut line).unwrap();
-            // With a certificate, its fingerprint comes first.
-            if line.starts_with("ferry: tls certificate sha256 ") {
-                line.clear();
-                stderr.read_line(&mut line).unwrap();
-            }
-            let addr = line
-                .trim_end()
-                .strip_prefix(prefix)
-                .unwrap_or_else(|| panic!("expected {prefix:?}, got {line:?}"))
-                .to_owned();
-            addr.rsplit(':').next().unwrap().parse::<u16>().unwrap()
-        };
-        let ftp_port = port_after("ferry: ftp listening on ");
-        let tftp_port = port_after("ferry: tftp listening on ");
-        let log = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&log);
-        let drain = thread::spawn(move || {
-            let mut line = String::new();
-            while stderr.read_line(&mut line).is_ok_and(|n| n > 0) {
-                sink.lock().unwrap().push_str(&line);
-                line.clear();
-            }
-        });
-        Serve {
-            child,
-            ftp_port,
-            tftp_port,
-            drain: Some(drain),
-            log,
-        }
-    }
-
-    /// Stops the server; what it logged after the listening lines.
-    fn stop(mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.drain.take().unwrap().join().unwrap();
-        std::mem::take(&mut *self.log.lock().unwrap())
-    }
-
-    /// Sends SIGHUP and waits for the log line that says what came of it.
-    fn reload(&self, expect: &str) {
-        let status = Command::new("kill")
-            .args(["-HUP", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        self.wait_for(expect);
-    }
-
-    /// Waits until the log holds `expect`; the log so far.
-    fn wait_for(&self, expect: &str) -> String {
-        self.wait_for_n(expect, 1)
-    }
-
-    /// Waits until the log holds `expect` `n` times; the log so far.
-    fn wait_for_n(&self, expect: &str, n: usize) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let log = self.log.lock().unwrap();
-            if log.matches(expect).count() >= n {
-                return log.clone();
-            }
-            assert!(Instant::now() < deadline, "no {expect:?} in {log}");
-            drop(log);
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn tftp_url(&self, path: &str) -> String {
-        format!("tftp://127.0.0.1:{}/{path}", self.tftp_port)
-    }
-
-    fn ftp_url(&self, path: &str) -> String {
-        format!("ftp://127.0.0.1:{}/{path}", self.ftp_port)
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod support;
+use support::{Serve, FERRY};
 
 fn ferry(args: &[&str]) -> Output {
     Command::new(FERRY)
@@ -142,8 +25,8 @@ fn ferry(args: &[&str]) -> Output {
 fn log_format_json_writes_one_object_per_line(driver: Driver) {
     let root = tempfile::tempdir().unwrap();
     std::fs::write(root.path().join("f"), b"hello").unwrap();
-    let server = Serve::start(driver, root.path(), &["--log-format", "json"]);
-    let out = ferry(&["get", &server.tftp_url("f"), "-o", "-"]);
+    let server = Serve::start(Some(driver), root.path(), &["--log-format", "json"]);
+    let out = ferry(&["get", &server.url("f"), "-o", "-"]);
     assert!(
         out.status.success(),
         "{}",
@@ -234,8 +117,8 @@ fn serves_on_sockets_passed_by_the_service_manager(driver: Driver) {
     for (sockets, names) in [(by_order, None), (by_name, Some("tftp:ftp"))] {
         let server = activated(driver, root.path(), sockets, names);
         // The listening lines name the passed sockets, not the defaults.
-        assert_eq!((server.ftp_port, server.tftp_port), (ftp_port, tftp_port));
-        for url in [server.ftp_url("f"), server.tftp_url("f")] {
+        assert_eq!((server.ftp_port, server.port), (ftp_port, tftp_port));
+        for url in [server.ftp_url("f"), server.url("f")] {
             let out = ferry(&["get", &url, "-o", "-"]);
             assert!(
                 out.status.success(),
@@ -281,7 +164,7 @@ fn greeting(port: u16) -> (TcpStream, String) {
 
 fn max_per_ip_refuses_ftp_connections_beyond_it(driver: Driver) {
     let root = tempfile::tempdir().unwrap();
-    let server = Serve::start(driver, root.path(), &["--max-per-ip", "2"]);
+    let server = Serve::start(Some(driver), root.path(), &["--max-per-ip", "2"]);
     let (first, line) = greeting(server.ftp_port);
     assert!(line.starts_with("220"), "{line:?}");
     let (_second, line) = greeting(server.ftp_port);
@@ -318,8 +201,8 @@ fn rrq(file: &str) -> Vec<u8> {
 fn max_per_ip_refuses_tftp_requests_beyond_it(driver: Driver) {
     let root = tempfile::tempdir().unwrap();
     std::fs::write(root.path().join("big"), vec![7u8; 100_000]).unwrap();
-    let server = Serve::start(driver, root.path(), &["--max-per-ip", "2"]);
-    let to = ("127.0.0.1", server.tftp_port);
+    let server = Serve::start(Some(driver), root.path(), &["--max-per-ip", "2"]);
+    let to = ("127.0.0.1", server.port);
     let client = || {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         socket
@@ -361,7 +244,7 @@ fn declined_oack_is_logged_at_info_and_counted_apart(driver: Driver) {
     ferry_interop::require_peer!("curl");
     let root = tempfile::tempdir().unwrap();
     std::fs::write(root.path().join("bootx64.efi"), vec![9u8; 3000]).unwrap();
-    let server = Serve::start(driver, root.path(), &["--metrics", "127.0.0.1:0"]);
+    let server = Serve::start(Some(driver), root.path(), &["--metrics", "127.0.0.1:0"]);
     let url = metrics_url(&server);
     let before = scrape(&url);
     let delta = |after: &std::collections::HashMap<String, f64>, key: &str| {
@@ -375,7 +258,7 @@ fn declined_oack_is_logged_at_info_and_counted_apart(driver: Driver) {
     socket
         .send_to(
             b"\0\x01bootx64.efi\0octet\0tsize\x000\0blksize\x001468\0",
-            ("127.0.0.1", server.tftp_port),
+            ("127.0.0.1", server.port),
         )
         .unwrap();
     let mut buf = [0u8; 1024];
@@ -478,7 +361,11 @@ fn sighup_rereads_the_users_file_and_keeps_sessions(driver: Driver) {
     let etc = tempfile::tempdir().unwrap();
     let users = etc.path().join("users");
     std::fs::write(&users, users_line("alice", "first")).unwrap();
-    let server = Serve::start(driver, root.path(), &["--users", users.to_str().unwrap()]);
+    let server = Serve::start(
+        Some(driver),
+        root.path(),
+        &["--users", users.to_str().unwrap()],
+    );
     let port = server.ftp_port;
     let mut session = Control::connect(port);
     assert_eq!(session.command("USER alice"), "331");
@@ -531,7 +418,7 @@ fn sighup_rereads_the_tls_certificate(driver: Driver) {
     let old = cert("old.example");
     let (cert_path, key_path) = (tls.path().join("cert.pem"), tls.path().join("key.pem"));
     let server = Serve::start(
-        driver,
+        Some(driver),
         root.path(),
         &[
             "--tls-cert",
@@ -623,7 +510,7 @@ fn metrics_count_sessions_logins_transfers_and_bytes(driver: Driver) {
     std::fs::write(root.path().join("f"), vec![1u8; 5000]).unwrap();
     std::fs::write(work.path().join("up"), vec![2u8; 700]).unwrap();
     let server = Serve::start(
-        driver,
+        Some(driver),
         root.path(),
         &["--write", "--metrics", "127.0.0.1:0"],
     );
@@ -633,7 +520,7 @@ fn metrics_count_sessions_logins_transfers_and_bytes(driver: Driver) {
         after.get(key).copied().unwrap_or(0.0) - before.get(key).copied().unwrap_or(0.0)
     };
 
-    for url in [server.tftp_url("f"), server.ftp_url("f")] {
+    for url in [server.url("f"), server.ftp_url("f")] {
         let out = ferry(&["get", &url, "-o", "-"]);
         assert!(
             out.status.success(),
@@ -649,7 +536,7 @@ fn metrics_count_sessions_logins_transfers_and_bytes(driver: Driver) {
         String::from_utf8_lossy(&out.stderr)
     );
     // A missing file over TFTP: ERROR 1.
-    let out = ferry(&["get", &server.tftp_url("missing"), "-o", "-"]);
+    let out = ferry(&["get", &server.url("missing"), "-o", "-"]);
     assert_eq!(out.status.code(), Some(1));
     // A named user without a users file: a failed login; then errors of
     // two classes.
@@ -913,7 +800,7 @@ fn serves_as_its_config_file_says(driver: Driver) {
         .stdin(Stdio::null())
         .stdout(Stdio::null());
     let server = Serve::spawn(command);
-    for url in [server.ftp_url("f"), server.tftp_url("f")] {
+    for url in [server.ftp_url("f"), server.url("f")] {
         let out = ferry(&["get", &url, "-o", "-"]);
         assert!(
             out.status.success(),
@@ -980,7 +867,7 @@ fn rate_limit_paces_ftp_and_tftp_both_ways(driver: Driver) {
         std::fs::write(root.path().join("many").join(format!("{i:0>200}")), b"").unwrap();
     }
     let server = Serve::start(
-        driver,
+        Some(driver),
         root.path(),
         &["--write", "--rate-limit", PACED_RATE],
     );
@@ -995,14 +882,8 @@ fn rate_limit_paces_ftp_and_tftp_both_ways(driver: Driver) {
             "ftp put",
             vec!["-T".into(), up.clone(), server.ftp_url("ftp-up")],
         ),
-        (
-            "tftp get",
-            vec![server.tftp_url("f"), "-o".into(), out("tftp")],
-        ),
-        (
-            "tftp put",
-            vec!["-T".into(), up, server.tftp_url("tftp-up")],
-        ),
+        ("tftp get", vec![server.url("f"), "-o".into(), out("tftp")]),
+        ("tftp put", vec!["-T".into(), up, server.url("tftp-up")]),
     ]);
     for (what, took) in took {
         assert_paced(what, took);
@@ -1038,7 +919,7 @@ fn anon_rate_limit_slows_anonymous_clients_only(driver: Driver) {
     let users = work.path().join("users");
     std::fs::write(&users, users_line("alice", "secret")).unwrap();
     let server = Serve::start(
-        driver,
+        Some(driver),
         root.path(),
         &[
             "--users",
@@ -1055,10 +936,7 @@ fn anon_rate_limit_slows_anonymous_clients_only(driver: Driver) {
             "anonymous ftp get",
             vec![server.ftp_url("f"), "-o".into(), out("anon")],
         ),
-        (
-            "tftp get",
-            vec![server.tftp_url("f"), "-o".into(), out("tftp")],
-        ),
+        ("tftp get", vec![server.url("f"), "-o".into(), out("tftp")]),
         ("named ftp get", vec![named, "-o".into(), out("named")]),
     ]);
     for (what, took) in took {

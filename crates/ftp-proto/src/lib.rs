@@ -108,8 +108,11 @@
 //!   transfer is completed twice, `Started` once the file is open and
 //!   `Finished` (or `Failed`) once the data connection is closed, with
 //!   [`transfer_progress`](server::Session::transfer_progress) as bytes
-//!   move. Failures are reported as a [`server::Failure`]; the session
-//!   chooses the reply.
+//!   move, and an upload's restart markers (MODE B and C, what its
+//!   [`format::Decoder`] finds) given to
+//!   [`restart_marker`](server::Session::restart_marker) before the
+//!   completion, which answers them with 110. Failures are reported as a
+//!   [`server::Failure`]; the session chooses the reply.
 //! - `Abort { id }`: stop that transfer and complete it with
 //!   `Failed(Failure::Aborted)` (or as usual, if it finished first).
 //! - `SecureControl`: write what `transmit` holds in clear, drop unread
@@ -140,6 +143,8 @@
 //!   [`control_secured`](client::Client::control_secured) or
 //!   [`control_tls_failed`](client::Client::control_tls_failed).
 //! - `CloseData`: close the data connection and listener now.
+//! - `RestartMarker { text }`: nothing; the server's 110 for a restart
+//!   marker of an upload, to report if the driver likes.
 //! - `Done(result)`: the operation ended; the next may
 //!   [`start`](client::Client::start). `Disconnected`: the session ended
 //!   between operations.

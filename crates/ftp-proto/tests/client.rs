@@ -1863,3 +1863,45 @@ fn auth_started_before_the_greeting_waits_for_it() {
     s.client.control_secured(s.now);
     assert_eq!(s.done(), Ok(Outcome::Ok));
 }
+
+#[test]
+fn restart_marker_replies_neither_start_nor_end_an_upload() {
+    // RFC 959 §3.5: a server receiving a MODE B or C upload answers each
+    // restart marker with 110 while the data still flows, before the 226.
+    let mut s = Script::logged_in();
+    s.start(Op::Transfer(transfer(TransferKind::Store, Some("up.bin"))));
+    s.run(
+        "> EPSV
+         < 229 Entering Extended Passive Mode (|||50123|)",
+    );
+    s.connect_event();
+    s.client.data_connected(s.now);
+    // A 110 before the 150 does not start the transfer either.
+    s.run(
+        "> STOR up.bin
+         < 110 MARK 1048576 = 1048576",
+    );
+    s.no_event();
+    s.run("< 150 Ok to send data.");
+    assert_eq!(s.started(), None);
+    let marked = |text: &str| {
+        Some(Event::RestartMarker {
+            text: text.to_owned(),
+        })
+    };
+    s.run(
+        "< 110 MARK 1048576 = 1048576
+         < 110 MARK 2097152 = 2097152",
+    );
+    assert_eq!(s.event(), marked("MARK 1048576 = 1048576"));
+    assert_eq!(s.event(), marked("MARK 2097152 = 2097152"));
+    s.no_event();
+    s.client.data_finished(s.now, 2_097_160);
+    s.no_event();
+    s.run(
+        "< 110 MARK 2097152 = 2097152
+         < 226 Transfer complete.",
+    );
+    assert_eq!(s.event(), marked("MARK 2097152 = 2097152"));
+    assert_eq!(s.done(), Ok(Outcome::Transferred { bytes: 2_097_160 }));
+}

@@ -2035,3 +2035,74 @@ fn an_append_the_storage_cannot_do_gets_553_naming_the_limitation() {
         ",
     );
 }
+
+// Restart markers (RFC 959 §3.5) -----------------------------------------
+
+#[test]
+fn restart_markers_of_an_upload_get_110_before_the_226() {
+    // The marker as the client wrote it, then the file offset it fell at,
+    // which REST takes (here the upload resumed at 100).
+    alice(
+        "
+        > TYPE I
+        < 200
+        > MODE B
+        < 200 Mode set to B.
+        > PASV
+        ! Listen 10.0.0.1 -> listening 10.0.0.1:30000
+        < 227...
+        > REST 100
+        < 350...
+        > STOR part.bin
+        ! Transfer Store /home/alice/part.bin resume 100 passive Image/File/Block -> Started
+        < 150 Opening BINARY mode data connection for part.bin.
+        mark 1048576 1048676
+        < 110 MARK 1048576 = 1048676
+        mark chk-2 2097252
+        < 110 MARK chk-2 = 2097252
+        # Not repeatable as it came (a space, nothing at all): no 110.
+        mark two words 3000000
+        mark  3000000
+        -> Finished 3000000
+        < 226 Transfer complete.
+        ",
+    );
+}
+
+#[test]
+fn restart_markers_are_for_the_running_upload_only() {
+    alice(
+        "
+        > MODE B
+        < 200
+        > PASV
+        ! Listen 10.0.0.1 -> listening 10.0.0.1:30000
+        < 227...
+        > RETR big
+        ! Transfer Retrieve /home/alice/big @0 passive Ascii/File/Block -> Started 10
+        < 150...
+        # A download's markers are the server's own: nothing to answer.
+        mark 5 5
+        -> Finished 10
+        < 226 Transfer complete.
+        > PASV
+        ! Listen 10.0.0.1 -> listening 10.0.0.1:30000
+        < 227...
+        > STOR up
+        ! Transfer Store /home/alice/up replace passive Ascii/File/Block
+        # Before its 150 a 110 would read as the transfer's start.
+        mark 1 1
+        -> Started
+        < 150...
+        mark 2 2
+        < 110 MARK 2 = 2
+        > ABOR
+        ! Abort
+        # Once stopping, the client waits for 426 and 226 alone.
+        mark 3 3
+        -> Failed Aborted
+        < 426 Connection closed; transfer aborted.
+        < 226 ABOR successful.
+        ",
+    );
+}

@@ -1243,6 +1243,10 @@ impl Conn {
             self.session
                 .transfer_progress(env.now(), data.id, data.moved);
         }
+        // Before the transfer's end, whose reply follows their 110s.
+        while let Some(marker) = mover.take_marker() {
+            self.session.restart_marker(env.now(), data.id, &marker);
+        }
         let result = match step {
             Step::Blocked => return,
             Step::Yield => return self.requeue(env),

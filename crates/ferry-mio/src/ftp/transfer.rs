@@ -3,6 +3,7 @@
 //! from everyone else. The file ends ([`Source`], [`Sink`]) are
 //! ferry-service's, as the blocking driver's are.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
@@ -11,7 +12,7 @@ use ferry_service::ftp::{self as service, send_file, Download, Route, SendFile, 
 use ferry_service::StoreUpload;
 use ferry_storage::StorageError;
 use ferry_tls::TlsConn;
-use ftp_proto::format::Format;
+use ftp_proto::format::{Format, Marker};
 use ftp_proto::server::Failure;
 use rustix::pipe::{self, PipeFlags, SpliceFlags};
 
@@ -132,6 +133,8 @@ pub(super) enum Mover {
 pub(super) struct Receive {
     /// Taken by the commit.
     sink: Option<Sink>,
+    /// Restart markers the sink still held at the commit, for the session.
+    marks: VecDeque<Marker>,
     /// TYPE I: the temporary file again (the same open file, so the same
     /// position), for splicing into while that works.
     splice_to: Option<File>,
@@ -202,8 +205,22 @@ impl Mover {
         };
         Mover::Receive(Box::new(Receive {
             sink: Some(Sink::new(upload, format)),
+            marks: VecDeque::new(),
             splice_to,
         }))
+    }
+
+    /// The oldest restart marker an upload's data carried that the
+    /// session has not been given ([`Sink::take_marker`]); the driver
+    /// takes them after every step.
+    pub(super) fn take_marker(&mut self) -> Option<Marker> {
+        match self {
+            Mover::Receive(receive) => match &mut receive.sink {
+                Some(sink) => sink.take_marker(),
+                None => receive.marks.pop_front(),
+            },
+            _ => None,
+        }
     }
 
     /// Moves what the connection takes or gives, at most `budget` bytes
@@ -525,6 +542,10 @@ impl Receive {
     /// The client closed the connection: the upload is complete.
     fn commit(&mut self, buffers: &mut Buffers) -> Step {
         self.splice_to = None;
+        if let Some(sink) = &mut self.sink {
+            // The commit ends the sink, not its markers' 110s.
+            self.marks.extend(std::iter::from_fn(|| sink.take_marker()));
+        }
         match self
             .sink
             .take()
@@ -830,6 +851,42 @@ mod tests {
         }
         writer.join().unwrap();
         moved
+    }
+
+    #[test]
+    fn an_uploads_markers_outlast_the_commit_for_the_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let block = Format {
+            mode: ftp_proto::format::Mode::Block,
+            ..Format::IMAGE
+        };
+        let mut mover = Receive(Mover::receive(upload(dir.path(), "m.bin"), block, false));
+        let mut buffers = Buffers::new();
+        let mut moved = 0;
+        // A marker, then the EOF block: one step stores it all and
+        // commits, which ends the sink but not the marker.
+        let mut incoming = Incoming {
+            bytes: b"\x00\x00\x02ab\x10\x00\x02m1\x00\x00\x01c\x10\x00\x02m2",
+            end: false,
+        };
+        assert!(matches!(
+            mover.step(&mut incoming, &mut moved, BUDGET, &mut buffers),
+            Step::Blocked
+        ));
+        let first = mover.0.take_marker().unwrap();
+        assert_eq!((&first.sender[..], first.offset), (&b"m1"[..], 2));
+        let mut incoming = Incoming {
+            bytes: b"\x40\x00\x01d",
+            end: false,
+        };
+        assert!(matches!(
+            mover.step(&mut incoming, &mut moved, BUDGET, &mut buffers),
+            Step::Done
+        ));
+        let second = mover.0.take_marker().unwrap();
+        assert_eq!((&second.sender[..], second.offset), (&b"m2"[..], 3));
+        assert_eq!(mover.0.take_marker(), None);
+        assert_eq!(std::fs::read(dir.path().join("m.bin")).unwrap(), b"abcd");
     }
 
     #[test]

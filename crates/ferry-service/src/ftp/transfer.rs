@@ -12,7 +12,7 @@ use std::os::fd::AsFd;
 
 use ferry_storage::StorageError;
 use ferry_time::Instant;
-use ftp_proto::format::{Decoder, Encoder, Format, DECODE_SLICE};
+use ftp_proto::format::{Decoder, Encoder, Format, Marker, DECODE_SLICE};
 use ftp_proto::server::{Completion, Failure, RequestId, Session, Transfer};
 
 use super::{failure, open_job, Download, Job, SessionLog, View};
@@ -235,12 +235,28 @@ pub struct Sink {
 }
 
 impl Sink {
-    /// Into `upload`, received in `format`.
-    pub fn new(upload: StoreUpload, format: Format) -> Sink {
+    /// Into `upload`, received in `format`. The data's restart markers
+    /// ([`take_marker`](Self::take_marker)) count file offsets from what
+    /// the upload holds already: an APPE's old file, or REST+STOR's kept
+    /// part, so a marker names the offset a `REST` would resume at.
+    pub fn new(mut upload: StoreUpload, format: Format) -> Sink {
+        let start = upload
+            .file()
+            .and_then(|file| file.metadata().ok())
+            .map_or(0, |meta| meta.len());
         Sink {
             upload,
-            decoder: (!format.is_plain()).then(|| Decoder::new(format, 0)),
+            decoder: (!format.is_plain()).then(|| Decoder::new(format, start)),
         }
+    }
+
+    /// The oldest restart marker the data carried (MODE B and C) and not
+    /// yet taken, for [`Session::restart_marker`]. A driver takes them
+    /// after every [`write`](Self::write); of more than
+    /// [`MAX_PENDING_MARKERS`](ftp_proto::format::MAX_PENDING_MARKERS) in
+    /// one write only the newest are kept.
+    pub fn take_marker(&mut self) -> Option<Marker> {
+        self.decoder.as_mut().and_then(Decoder::take_marker)
     }
 
     /// Readies `upload` ([`NewStoreUpload::prepare`]: for APPE and
@@ -385,6 +401,25 @@ mod tests {
         let mut sink = Sink::prepare(new, block_mode()).unwrap();
         let bad = sink.write(b"\x0f\x00\x00", &mut converted);
         assert_eq!(bad, Err(Failure::MalformedData));
+    }
+
+    #[test]
+    fn a_sinks_markers_are_offsets_in_the_stored_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("m.bin"), b"0123456789").unwrap();
+        let root = Root::new(dir.path()).unwrap();
+        let mut converted = Vec::new();
+        // REST 4 + STOR: four bytes kept, then "ab", a marker, "c".
+        let mode = UploadMode::Resume(4);
+        let new = NewStoreUpload::Local(root.begin_upload("m.bin", mode).unwrap());
+        let mut sink = Sink::prepare(new, block_mode()).unwrap();
+        sink.write(b"\x00\x00\x02ab\x10\x00\x02m1\x40\x00\x01c", &mut converted)
+            .unwrap();
+        let marker = sink.take_marker().unwrap();
+        assert_eq!((&marker.sender[..], marker.offset), (&b"m1"[..], 6));
+        assert_eq!(sink.take_marker(), None);
+        sink.commit(&mut converted).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("m.bin")).unwrap(), b"0123abc");
     }
 
     #[test]

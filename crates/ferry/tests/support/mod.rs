@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ferry_interop::Driver;
 
@@ -28,21 +28,31 @@ impl Serve {
     /// `ferry serve --driver DRIVER ...`; `None` leaves the driver to
     /// the default.
     pub fn start(driver: Option<Driver>, root: &Path, extra: &[&str]) -> Serve {
-        let mut child = Command::new(FERRY)
+        let mut command = Command::new(FERRY);
+        command
             .args(["serve", "--tftp", "127.0.0.1:0", "--ftp", "127.0.0.1:0"])
             .args(driver.map(|d| ["--driver", d.name()]).into_iter().flatten())
             .arg("--root")
             .arg(root)
             .args(extra)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .stdout(Stdio::null());
+        Serve::spawn(command)
+    }
+
+    /// Spawns `command` (a `ferry serve` with its stdin and stdout set)
+    /// and waits for its FTP and TFTP listening lines, on 127.0.0.1.
+    pub fn spawn(mut command: Command) -> Serve {
+        let mut child = command.stderr(Stdio::piped()).spawn().unwrap();
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
         let mut port_after = |prefix: &str| {
             let mut line = String::new();
             stderr.read_line(&mut line).unwrap();
+            // With a certificate, its fingerprint comes first.
+            if line.starts_with("ferry: tls certificate sha256 ") {
+                line.clear();
+                stderr.read_line(&mut line).unwrap();
+            }
             let addr = line
                 .trim_end()
                 .strip_prefix(prefix)
@@ -70,6 +80,37 @@ impl Serve {
             ftp_port,
             log,
             drain: Some(drain),
+        }
+    }
+
+    /// Sends SIGHUP and waits for the log line that says what came of it.
+    pub fn reload(&self, expect: &str) {
+        let status = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        self.wait_for(expect);
+    }
+
+    /// Waits until the log holds `expect` (failing after 10 s); the log
+    /// so far.
+    pub fn wait_for(&self, expect: &str) -> String {
+        self.wait_for_n(expect, 1)
+    }
+
+    /// Waits until the log holds `expect` `n` times (failing after 10 s);
+    /// the log so far.
+    pub fn wait_for_n(&self, expect: &str, n: usize) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log.lock().unwrap();
+            if log.matches(expect).count() >= n {
+                return log.clone();
+            }
+            assert!(Instant::now() < deadline, "no {expect:?} in {log}");
+            drop(log);
+            thread::sleep(Duration::from_millis(20));
         }
     }
 

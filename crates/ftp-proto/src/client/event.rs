@@ -76,6 +76,15 @@ pub enum Event {
     /// Close the data connection and the listener, if any, now: the
     /// transfer will not finish (it failed or was aborted).
     CloseData,
+    /// During a transfer the server reported a restart marker it
+    /// received (RFC 959 §3.5, MODE B and C uploads): a 110 reply, whose
+    /// text RFC 959 §4.2 fixes as `MARK yyyy = mmmm` (the marker sent,
+    /// then the server's own, which `REST` takes). For the driver to
+    /// report; the transfer goes on.
+    RestartMarker {
+        /// The reply's text, as the server wrote it.
+        text: String,
+    },
     /// The running operation ended; the next one may start.
     Done(Result<Outcome, ClientError>),
     /// The session ended while no operation was running (greeting

@@ -330,8 +330,14 @@ impl TransferOp {
     fn on_command_reply(&mut self, ctx: &mut Ctx<'_>, reply: Reply) -> Flow {
         let code = reply.code;
         if code.is_preliminary() {
-            if self.started || self.confirmed {
-                // 110 restart markers and repeats: nothing to do.
+            // RFC 959 §3.5: a 110 reports a restart marker the server
+            // received (MODE B and C uploads); it neither starts a
+            // transfer nor ends one. Repeated 1yz: nothing to do either.
+            if self.started || self.confirmed || code == ReplyCode::RESTART_MARKER {
+                if code == ReplyCode::RESTART_MARKER && self.started {
+                    ctx.events
+                        .push_back(Event::RestartMarker { text: reply.text });
+                }
                 return Flow::Unchanged;
             }
             self.started = true;

@@ -26,6 +26,9 @@
 //!   file offset every [`MARKER_INTERVAL`] file bytes, the marker being
 //!   that offset in decimal ASCII. `REST` takes the same number, so a
 //!   transfer restarts at a marker as it would at a stream-mode offset.
+//!   A [`Decoder`] reports the markers it receives with the file offset
+//!   each fell at ([`Marker`]); the server session answers each with a
+//!   110 reply (`Session::restart_marker`).
 
 pub mod block;
 pub mod compressed;
@@ -365,13 +368,17 @@ enum Reader {
 pub struct Marker {
     /// The marker as the sender wrote it.
     pub sender: Vec<u8>,
-    /// File bytes stored before it, counted from the transfer's start
-    /// offset: the receiver's own marker, what a `REST` resumes at.
+    /// The file offset it fell at: the decoder's start offset plus the
+    /// file bytes decoded before it. The receiver's own marker, what a
+    /// `REST` names to resume there.
     pub offset: u64,
 }
 
-/// Markers kept for [`Decoder::take_marker`]; older ones are dropped.
-const KEPT_MARKERS: usize = 8;
+/// Markers a [`Decoder`] keeps until [`Decoder::take_marker`] takes
+/// them; past this the oldest is dropped (the newest is the one a
+/// restart needs). A driver that takes them after every write of wire
+/// bytes loses none unless one write carries more than this many.
+pub const MAX_PENDING_MARKERS: usize = 8;
 
 /// What a [`Reader`]'s items do to the file.
 #[derive(Debug, Clone)]
@@ -406,7 +413,7 @@ impl Assembler {
                 }
             }
             Item::Marker(sender) => {
-                if self.markers.len() == KEPT_MARKERS {
+                if self.markers.len() == MAX_PENDING_MARKERS {
                     self.markers.remove(0);
                 }
                 let offset = self.base + (out.len() - self.start_len) as u64;

@@ -1039,6 +1039,7 @@ impl State {
             Data::Active(addr) => DataChannel::Active(addr),
             Data::Passive => DataChannel::Passive,
         };
+        let receives = matches!(kind, TransferKind::Store { .. });
         let op = Operation::Transfer(Transfer {
             kind,
             data,
@@ -1063,6 +1064,8 @@ impl State {
                 progress: 0,
                 unique,
                 listing,
+                receives,
+                held_mark: None,
                 stop: Stop::No,
             }),
         );

@@ -13,7 +13,7 @@ use super::event::{CloseReason, Event, LogEvent};
 use super::ops::{Completion, Failure, HashAlgorithm, Operation, RequestId};
 use super::text;
 use crate::command::Command;
-use crate::format::Format;
+use crate::format::{Format, Marker};
 use crate::line::{Fed, LineReader};
 use crate::listing::{Facts, FileKind};
 use crate::path::{write_quoted, RootPath};
@@ -24,6 +24,14 @@ use crate::Instant;
 /// until the driver has written some: a client that pipelines commands
 /// without reading replies cannot make it buffer without bound.
 const OUTPUT_HIGH_WATER: usize = 16 * 1024;
+
+/// A 110 restart-marker reply is queued only while fewer reply bytes
+/// than this are unsent; past it the newest marker waits in one slot
+/// (replacing an older one waiting there) until the client reads. So a
+/// client that marks every block and reads nothing on the control
+/// connection costs a bounded buffer, and the marker it gets last is the
+/// latest one, the one a restart needs (RFC 959 §3.5).
+const MARK_ROOM: usize = 1024;
 
 /// One FTP control connection, from the 220 greeting to its close.
 ///
@@ -240,6 +248,11 @@ pub(super) struct Running {
     pub(super) progress: u64,
     pub(super) unique: bool,
     pub(super) listing: bool,
+    /// STOR, APPE, STOU: the client sends the data, and its restart
+    /// markers get 110 replies.
+    pub(super) receives: bool,
+    /// A marker whose 110 waits for room in the reply buffer.
+    pub(super) held_mark: Option<alloc::boxed::Box<Marker>>,
     pub(super) stop: Stop,
 }
 
@@ -642,6 +655,52 @@ impl Session {
         }
     }
 
+    /// Reports a restart marker that upload `id`'s data carried (RFC 959
+    /// §3.5, MODE B and C), as [`format::Decoder::take_marker`] gives it;
+    /// a driver reports them in the order they came, before the
+    /// transfer's completion. The session answers each with `110 MARK
+    /// yyyy = mmmm` on the control connection while the transfer runs:
+    /// `yyyy` the client's marker as it came, `mmmm` the file offset the
+    /// marker fell at, which `REST mmmm` names for a later transfer
+    /// (restart markers here are byte offsets, as REST's are).
+    ///
+    /// Ignored for any other id, a download or listing, a transfer being
+    /// stopped, and a marker that is not 1 to [`format::MAX_MARKER`]
+    /// printable characters without spaces (RFC 959 §3.4.2), which could
+    /// not be repeated as it came. While 1 KiB of replies is unsent, only
+    /// the newest marker is kept, and its 110 follows once the client has
+    /// read; a marker still kept when the transfer ends goes out before
+    /// its final reply.
+    ///
+    /// [`format::Decoder::take_marker`]: crate::format::Decoder::take_marker
+    /// [`format::MAX_MARKER`]: crate::format::MAX_MARKER
+    pub fn restart_marker(&mut self, now: Instant, id: RequestId, marker: &Marker) {
+        let _ = now;
+        let Wait::Request(Pending {
+            id: pending,
+            then: Then::Transfer(running),
+            ..
+        }) = &mut self.st.wait
+        else {
+            return;
+        };
+        if *pending != id || !running.receives || !running.started || running.stop != Stop::No {
+            return;
+        }
+        if !text::printable_marker(&marker.sender) {
+            return;
+        }
+        if self.st.out.len() < MARK_ROOM {
+            write_reply(
+                &mut self.st.out,
+                ReplyCode::RESTART_MARKER,
+                &text::restart_mark(marker),
+            );
+        } else {
+            running.held_mark = Some(alloc::boxed::Box::new(marker.clone()));
+        }
+    }
+
     /// Reply bytes to write on the control connection.
     pub fn transmit(&self) -> &[u8] {
         &self.st.out
@@ -658,6 +717,9 @@ impl Session {
             *out = Vec::new();
         } else {
             out.drain(..n);
+        }
+        if self.st.out.len() < MARK_ROOM {
+            self.st.release_held_mark();
         }
     }
 
@@ -705,6 +767,20 @@ impl Session {
 impl State {
     fn idle_deadline(&self) -> Instant {
         self.last_activity + self.policy.idle_timeout
+    }
+
+    /// The 110 of a marker held for room, if the running transfer has one.
+    fn release_held_mark(&mut self) {
+        if let Wait::Request(Pending {
+            then: Then::Transfer(running),
+            ..
+        }) = &mut self.wait
+        {
+            if let Some(marker) = running.held_mark.take() {
+                let text = text::restart_mark(&marker);
+                self.reply(ReplyCode::RESTART_MARKER, &text);
+            }
+        }
     }
 
     /// Appends a reply.
@@ -836,9 +912,13 @@ impl State {
 
     /// A transfer's final reply, then whatever ABOR or a stop waited for it.
     fn transfer_ended(&mut self, pending: Pending, completion: Completion) {
-        let Then::Transfer(running) = pending.then else {
+        let Then::Transfer(mut running) = pending.then else {
             return;
         };
+        // RFC 959 §4.2: a 110 comes before the final reply, never after.
+        if let Some(marker) = running.held_mark.take() {
+            self.reply(ReplyCode::RESTART_MARKER, &text::restart_mark(&marker));
+        }
         let (code, reply, bytes) = match completion {
             Completion::Finished { bytes } => {
                 (ReplyCode::CLOSING_DATA, "Transfer complete.", bytes)

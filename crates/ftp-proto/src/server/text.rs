@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use core::net::{Ipv4Addr, SocketAddr};
 
 use super::ops::{Failure, HashAlgorithm};
-use crate::format::{Mode, Representation, Structure};
+use crate::format::{Marker, Mode, Representation, Structure, MAX_MARKER};
 use crate::listing::{mlst_feature, Facts};
 use crate::reply::ReplyCode;
 
@@ -42,6 +42,22 @@ pub(super) fn features(facts: &Facts, tls: bool, hash: HashAlgorithm) -> String 
         "Features:{auth}\n EPRT\n EPSV\n {hashes}\n MDTM\n MFMT\n {}\n MODE Z\n PASV{pbsz_prot}\n RANG STREAM\n REST STREAM\n SIZE\n TVFS\n UTF8\nEnd",
         mlst.trim_start()
     )
+}
+
+/// The text of a 110 reply, which RFC 959 §4.2 fixes exactly: `MARK
+/// yyyy = mmmm`, the sender's marker as it came, then the receiver's,
+/// here the file offset the marker fell at (what REST takes).
+pub(super) fn restart_mark(marker: &Marker) -> String {
+    // Only printable ASCII reaches here (`printable_marker`).
+    let sender = core::str::from_utf8(&marker.sender).unwrap_or_default();
+    format!("MARK {sender} = {}", marker.offset)
+}
+
+/// Whether a sender's marker can be repeated in a 110 as it came: 1 to
+/// [`MAX_MARKER`] printable characters, none a space (RFC 959 §3.4.2).
+/// Anything else (a CR LF above all) would change the reply's meaning.
+pub(super) fn printable_marker(sender: &[u8]) -> bool {
+    !sender.is_empty() && sender.len() <= MAX_MARKER && sender.iter().all(u8::is_ascii_graphic)
 }
 
 /// Verbs this server recognises, for HELP (RFC 959 §4.1.3).

@@ -24,7 +24,8 @@
 //! `! Abort`, `! ReleaseData` and `! SecureControl` expect those events;
 //! `secure` is the driver's TLS handshake succeeding (it discards the
 //! client bytes not taken, then calls `control_secured`), `tls-failed` its
-//! failure; `progress N` reports transfer progress; `# ...` is a comment. A reply given by
+//! failure; `progress N` reports transfer progress, `mark SENDER OFFSET`
+//! a restart marker the upload carried; `# ...` is a comment. A reply given by
 //! code alone (`< 211`) takes every line of a multi-line reply. Client
 //! bytes the session does not take yet are kept and fed again after
 //! each completion, timeout and write, as a driver does. At the end every
@@ -163,6 +164,16 @@ impl Transcript {
             let id = self.outstanding.expect("no outstanding request");
             self.session
                 .transfer_progress(self.now, id, n.parse().unwrap());
+        } else if let Some(rest) = line.strip_prefix("mark ") {
+            // `mark SENDER OFFSET`: the upload's data carried a restart
+            // marker (SENDER may hold spaces; the last word is the offset).
+            let (sender, offset) = rest.rsplit_once(' ').expect("mark SENDER OFFSET");
+            let id = self.outstanding.expect("no outstanding request");
+            let marker = ftp_proto::format::Marker {
+                sender: sender.as_bytes().to_vec(),
+                offset: offset.parse().unwrap(),
+            };
+            self.session.restart_marker(self.now, id, &marker);
         } else if line == "closed" {
             self.drain();
             if !self.session.is_closed() {

@@ -194,6 +194,9 @@ impl Connection {
                 }
             }
             Event::CloseData => run.data = DataChannel::default(),
+            Event::RestartMarker { text } => {
+                tracing::debug!(reply = %text, "the server marked a restart point");
+            }
             Event::Done(result) => return Step::Finished(result),
             Event::Disconnected(err) => return Step::Finished(Err(err)),
             other => tracing::trace!(event = ?other, "ignored client event"),

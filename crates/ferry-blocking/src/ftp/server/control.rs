@@ -29,7 +29,7 @@ use ftp_proto::server::{
 use ftp_proto::Instant;
 use rustix::event::{PollFd, PollFlags, Timespec};
 
-use super::data::{self, Connect, Protect};
+use super::data::{self, Connect, Marks, Protect};
 use super::secure::{self, Unsecured};
 use super::Shared;
 use crate::clock;
@@ -130,6 +130,8 @@ struct Running {
     /// Bytes moved so far, and what the session was last told.
     moved: Arc<AtomicU64>,
     reported: u64,
+    /// Restart markers its data carried, not yet given to the session.
+    marks: Arc<Marks>,
 }
 
 struct Control {
@@ -429,6 +431,8 @@ impl Control {
             while let Ok((id, completion)) = self.done_rx.try_recv() {
                 let now = clock::now();
                 if self.running.as_ref().is_some_and(|r| r.id == id) {
+                    // Its markers were all queued before it ended.
+                    self.report_progress(now);
                     let running = self.running.take().expect("checked");
                     let moved = running.moved.load(Ordering::Relaxed);
                     let (session, log) = (&mut self.session, &mut self.log);
@@ -522,6 +526,9 @@ impl Control {
             if moved != running.reported {
                 running.reported = moved;
                 self.session.transfer_progress(now, running.id, moved);
+            }
+            while let Some(marker) = running.marks.take() {
+                self.session.restart_marker(now, running.id, &marker);
             }
         }
     }
@@ -686,6 +693,7 @@ impl Control {
         let stop = Arc::new(AtomicBool::new(false));
         let slot = Arc::new(Mutex::new(None));
         let moved = Arc::new(AtomicU64::new(0));
+        let marks = Arc::new(Marks::new(Some(Arc::clone(&self.wake_tx))));
         let limit = self.log.rate_limit(self.shared.config.rate_limits, &job);
         let work = data::Work {
             job,
@@ -696,6 +704,7 @@ impl Control {
             stop: Arc::clone(&stop),
             slot: Arc::clone(&slot),
             moved: Arc::clone(&moved),
+            marks: Arc::clone(&marks),
         };
         let done = self.done_tx.clone();
         let wake = Arc::clone(&self.wake_tx);
@@ -715,6 +724,7 @@ impl Control {
                     data: slot,
                     moved,
                     reported: 0,
+                    marks,
                 })
             }
             Err(err) => {

@@ -6,9 +6,11 @@
 //! sent with `sendfile(2)`: the file is read and encrypted through a
 //! buffer.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
+use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,7 +22,7 @@ use ferry_service::ftp::{
 use ferry_service::pace::{Pacer, RateLimit};
 use ferry_service::NewStoreUpload;
 use ferry_tls::{MaybeTls, ReuseKey, ServerTls, TlsStream};
-use ftp_proto::format::Format;
+use ftp_proto::format::{Format, Marker, MAX_PENDING_MARKERS};
 use ftp_proto::server::{Completion, Failure};
 
 /// Copy buffer for uploads, TYPE A and the fallback download path (each
@@ -77,6 +79,54 @@ pub(super) struct Work {
     pub slot: Arc<Mutex<Option<TcpStream>>>,
     /// Bytes moved on the data connection so far.
     pub moved: Arc<AtomicU64>,
+    /// Restart markers an upload's data carried, for the session.
+    pub marks: Arc<Marks>,
+}
+
+/// Restart markers an upload's data carried (MODE B and C), on their way
+/// from the transfer thread to the control thread, which hands them to
+/// the session. At most [`MAX_PENDING_MARKERS`] wait, as in the decoder
+/// they came from: past that the oldest is dropped.
+pub(super) struct Marks {
+    queue: Mutex<VecDeque<Marker>>,
+    /// Written to when markers came, so the control thread wakes for them.
+    wake: Option<Arc<UnixStream>>,
+}
+
+impl Marks {
+    /// Markers for a control thread woken through `wake`.
+    pub(super) fn new(wake: Option<Arc<UnixStream>>) -> Marks {
+        Marks {
+            queue: Mutex::new(VecDeque::new()),
+            wake,
+        }
+    }
+
+    /// The oldest marker not yet taken.
+    pub(super) fn take(&self) -> Option<Marker> {
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front()
+    }
+
+    /// Moves the markers `sink` found to the queue, and wakes the
+    /// control thread if there were any.
+    fn carry(&self, sink: &mut Sink) {
+        let mut came = false;
+        while let Some(marker) = sink.take_marker() {
+            let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            if queue.len() == MAX_PENDING_MARKERS {
+                queue.pop_front();
+            }
+            queue.push_back(marker);
+            came = true;
+        }
+        if let (true, Some(wake)) = (came, &self.wake) {
+            // A full wake-up socket already has the thread awake.
+            let _ = (&**wake).write(&[1]);
+        }
+    }
 }
 
 /// Runs one transfer to its end and says how it ended. The data
@@ -92,6 +142,7 @@ pub(super) fn run(work: Work) -> Completion {
         stop,
         slot,
         moved,
+        marks,
     } = work;
     let stream = match connect {
         Connect::Accepted(stream) => stream,
@@ -126,6 +177,7 @@ pub(super) fn run(work: Work) -> Completion {
         stream,
         stop: &stop,
         moved: &moved,
+        marks: &marks,
         total: 0,
         pacer: Pacer::maybe(limit, clock::now()),
     };
@@ -208,6 +260,7 @@ struct Mover<'a> {
     stream: DataStream,
     stop: &'a AtomicBool,
     moved: &'a AtomicU64,
+    marks: &'a Marks,
     total: u64,
     /// The rate limit's bucket: each piece waits for it.
     pacer: Option<Pacer>,
@@ -328,6 +381,8 @@ impl Mover<'_> {
             };
             self.count(n);
             sink.write(&buf[..n], &mut converted)?;
+            // Before the completion is sent: its reply follows their 110s.
+            self.marks.carry(&mut sink);
             if sink.is_complete() {
                 // MODE B/C, STRU R: the data's own end of file came; a
                 // sender that keeps the connection open is not waited for.
@@ -367,10 +422,12 @@ mod tests {
     }
 
     fn mover<'a>(stream: TcpStream, stop: &'a AtomicBool, moved: &'a AtomicU64) -> Mover<'a> {
+        static NO_MARKS: std::sync::OnceLock<Marks> = std::sync::OnceLock::new();
         Mover {
             stream: DataStream::Plain(stream),
             stop,
             moved,
+            marks: NO_MARKS.get_or_init(|| Marks::new(None)),
             total: 0,
             pacer: None,
         }
@@ -422,6 +479,47 @@ mod tests {
         });
         assert_eq!(wire, b"one\r\ntwo\r\nthree\r\n");
         assert_eq!(n, wire.len() as u64);
+    }
+
+    #[test]
+    fn markers_wait_for_the_control_thread_eight_at_most_the_newest_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = ferry_storage::Root::new(dir.path()).unwrap();
+        let mode = ferry_storage::UploadMode::Replace;
+        let upload = NewStoreUpload::Local(root.begin_upload("m.bin", mode).unwrap());
+        let block = Format {
+            mode: ftp_proto::format::Mode::Block,
+            ..Format::IMAGE
+        };
+        let mut sink = Sink::prepare(upload, block).unwrap();
+        let (wake_tx, mut wake_rx) = UnixStream::pair().unwrap();
+        wake_rx.set_nonblocking(true).unwrap();
+        let marks = Marks::new(Some(Arc::new(wake_tx)));
+        let mut converted = Vec::new();
+        // Three reads of five markers each, one data byte before each.
+        for read in 0..3 {
+            let mut wire = Vec::new();
+            for i in 0..5 {
+                let n = read * 5 + i;
+                wire.extend_from_slice(b"\x00\x00\x01x\x10\x00\x02");
+                wire.extend_from_slice(format!("{n:02}").as_bytes());
+            }
+            sink.write(&wire, &mut converted).unwrap();
+            marks.carry(&mut sink);
+            // Each read with markers wakes the control thread.
+            assert!(matches!(wake_rx.read(&mut [0; 8]), Ok(n) if n > 0));
+        }
+        let left: Vec<(Vec<u8>, u64)> = std::iter::from_fn(|| marks.take())
+            .map(|m| (m.sender, m.offset))
+            .collect();
+        let newest: Vec<(Vec<u8>, u64)> = (7..15u64)
+            .map(|n| (format!("{n:02}").into_bytes(), n + 1))
+            .collect();
+        assert_eq!(left, newest);
+        // No markers, no wake-up.
+        sink.write(b"\x00\x00\x01y", &mut converted).unwrap();
+        marks.carry(&mut sink);
+        assert!(wake_rx.read(&mut [0; 8]).is_err());
     }
 
     #[test]
