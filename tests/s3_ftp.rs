@@ -450,21 +450,7 @@ fn no_name_reaches_keys_outside_the_prefix_or_the_home(driver: Driver) {
     );
 }
 
-/// Until the event loop serves a bucket, these run on the blocking driver.
-macro_rules! blocking_tests {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[test]
-                fn blocking() {
-                    super::$name(ferry_interop::Driver::Blocking)
-                }
-            }
-        )*
-    };
-}
-
-blocking_tests!(
+ferry_interop::driver_tests!(
     curl_gets_and_puts_objects_byte_exact,
     what_object_storage_cannot_do_gets_553,
     ftplib_lists_makes_and_removes,

@@ -75,9 +75,9 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
 }
 
 /// An `s3://` root: the bucket, checked (endpoint, bucket, keys) before
-/// anything is bound. Only the blocking driver serves one yet; the event
-/// loop is refused with the reason rather than served from somewhere
-/// else.
+/// anything is bound. The event loop serves one over FTP only yet; its
+/// TFTP server is refused with the reason rather than served from
+/// somewhere else.
 fn s3_root(root: &str, args: &ServeArgs) -> Result<ferry_s3::Bucket, Failure> {
     let usage = |err: ferry_s3::S3Error| Failure::Usage(format!("--root {root}: {err}"));
     let location = ferry_s3::Location::parse(root)
@@ -85,9 +85,9 @@ fn s3_root(root: &str, args: &ServeArgs) -> Result<ferry_s3::Bucket, Failure> {
         .map_err(usage)?;
     let config = ferry_s3::S3Config::from_env(args.s3_endpoint.as_deref()).map_err(usage)?;
     let bucket = ferry_s3::Bucket::connect(&config, &location).map_err(usage)?;
-    if args.driver != Driver::Blocking {
+    if args.driver != Driver::Blocking && !args.no_tftp {
         return Err(Failure::Usage(format!(
-            "--root {root}: only --driver blocking serves an S3 bucket yet"
+            "--root {root}: only --driver blocking serves TFTP on an S3 bucket yet (add --no-tftp, or use --driver blocking)"
         )));
     }
     Ok(bucket)

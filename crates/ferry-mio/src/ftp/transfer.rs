@@ -8,6 +8,7 @@ use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 
 use ferry_service::ftp::{self as service, send_file, Download, Route, SendFile, Sink, Source};
+use ferry_service::relay::{Fed, Feed, Fetch, Fetched, Running, Wake};
 use ferry_service::StoreUpload;
 use ferry_storage::StorageError;
 use ferry_tls::TlsConn;
@@ -25,6 +26,26 @@ pub(super) const BUDGET: usize = 256 * 1024;
 /// reads half as much: each LF may become CR LF). What the socket does not
 /// take of them is all a download keeps between steps.
 const CHUNK: usize = 64 * 1024;
+
+/// A download relayed from the network reads this much per chunk, and at
+/// most [`RELAY_DEPTH`] chunks wait for the client: with the chunk being
+/// read and the one being sent, 4 MiB per transfer.
+const RELAY_CHUNK: usize = 1024 * 1024;
+
+/// Chunks queued between a relayed transfer's thread and the loop: a
+/// download's of [`RELAY_CHUNK`], an upload's of one socket read (at most
+/// [`BUDGET`]), so an upload holds at most 2.25 MiB besides the part the
+/// store fills.
+const RELAY_DEPTH: usize = 2;
+const UPLOAD_DEPTH: usize = 8;
+
+/// What a transfer whose file waits on the network (an object store)
+/// needs to run on a thread of its own: the count the server waits for
+/// when it stops, and the wake that brings the session back to the loop.
+pub(super) struct Relay {
+    pub running: Running,
+    pub wake: Wake,
+}
 
 /// The loop's buffers for moving bytes, shared by every transfer: a step
 /// fills and empties them before it returns, so one set serves them all
@@ -127,6 +148,23 @@ pub(super) enum Mover {
     /// STOR, APPE, STOU: into the upload's temporary file until the client
     /// closes the connection; then published.
     Receive(Box<Receive>),
+    /// A download whose file waits on the network: read ahead on a thread
+    /// of its own, a few chunks at most.
+    Fetching(Box<Fetching>),
+    /// An upload whose file waits on the network: stored on a thread of
+    /// its own, a few chunks behind at most.
+    Feeding(Box<Feeding>),
+}
+
+pub(super) struct Fetching {
+    fetch: Fetch<Failure>,
+    /// The chunk being sent, from `at`.
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+pub(super) struct Feeding {
+    feed: Feed<Failure>,
 }
 
 pub(super) struct Receive {
@@ -167,14 +205,42 @@ impl Protected {
 impl Mover {
     /// A download of `file`, from its current position; `protected`: on
     /// a TLS data connection.
-    pub(super) fn send(download: Download, format: Format, protected: bool) -> Mover {
+    pub(super) fn send(
+        download: Download,
+        format: Format,
+        protected: bool,
+        relay: impl FnOnce() -> Relay,
+    ) -> Result<Mover, Failure> {
         // Under TLS the kernel cannot send the file's pages as they are:
         // they are read and encrypted.
-        match Source::route(download, format) {
+        Ok(match Source::route(download, format) {
             Route::Whole(file) if !protected => Mover::SendFile(file),
             Route::Whole(file) => Mover::copy(Source::plain(file)),
+            Route::Through(source) if source.is_remote() => Mover::fetch(*source, relay())?,
             Route::Through(source) => Mover::copy(*source),
-        }
+        })
+    }
+
+    /// `source` read ahead on a thread of its own.
+    fn fetch(mut source: Source, relay: Relay) -> Result<Mover, Failure> {
+        let (mut buf, mut converted) = (vec![0; RELAY_CHUNK], Vec::new());
+        let fill = move |out: &mut Vec<u8>| loop {
+            if out.len() >= RELAY_CHUNK {
+                return Ok(true);
+            }
+            let want = source.read_size(RELAY_CHUNK - out.len()).max(1);
+            match source.read(&mut buf[..want], &mut converted)? {
+                Some(wire) => out.extend_from_slice(wire),
+                None => return Ok(false),
+            }
+        };
+        let fetch = Fetch::start(RELAY_CHUNK, RELAY_DEPTH, &relay.running, fill, relay.wake)
+            .map_err(|_| Failure::Io)?;
+        Ok(Mover::Fetching(Box::new(Fetching {
+            fetch,
+            chunk: Vec::new(),
+            at: 0,
+        })))
     }
 
     fn copy(source: Source) -> Mover {
@@ -192,7 +258,36 @@ impl Mover {
 
     /// An upload into `upload` (prepared), received in TYPE A (`ascii`)
     /// or TYPE I, ready for data.
-    pub(super) fn receive(mut upload: StoreUpload, format: Format, protected: bool) -> Mover {
+    pub(super) fn receive(
+        upload: StoreUpload,
+        format: Format,
+        protected: bool,
+        relay: impl FnOnce() -> Relay,
+    ) -> Result<Mover, Failure> {
+        if upload.is_remote() {
+            let relay = relay();
+            let write = |sink: &mut (Sink, Vec<u8>), bytes: &[u8]| {
+                let (sink, converted) = sink;
+                sink.write(bytes, converted)?;
+                Ok(sink.is_complete())
+            };
+            let commit = |(sink, mut converted): (Sink, Vec<u8>)| sink.commit(&mut converted);
+            let sink = (Sink::new(upload, format), Vec::new());
+            let feed = Feed::start(
+                UPLOAD_DEPTH,
+                &relay.running,
+                sink,
+                write,
+                commit,
+                relay.wake,
+            )
+            .map_err(|_| Failure::Io)?;
+            return Ok(Mover::Feeding(Box::new(Feeding { feed })));
+        }
+        Ok(Mover::local_receive(upload, format, protected))
+    }
+
+    fn local_receive(mut upload: StoreUpload, format: Format, protected: bool) -> Mover {
         // Without a second descriptor, the upload is read as TYPE A's is;
         // under TLS it is read and decrypted.
         let splice_to = if !format.is_plain() || protected {
@@ -243,6 +338,8 @@ impl Mover {
             Mover::Buffered(copy) => copy.step(stream, moved, budget, buffers),
             Mover::Listing { bytes, at } => send_listing(stream, bytes, at, moved, budget),
             Mover::Receive(receive) => receive.step(stream, moved, budget, buffers),
+            Mover::Fetching(fetching) => fetching.step(stream, moved, budget),
+            Mover::Feeding(feeding) => feeding.step(stream, moved, budget, buffers),
         }
     }
 
@@ -267,11 +364,13 @@ impl Mover {
                 Mover::Buffered(copy) => copy.step(&mut io, moved, budget, buffers),
                 Mover::Listing { bytes, at } => send_listing(&mut io, bytes, at, moved, budget),
                 Mover::Receive(receive) => receive.read(&mut io, moved, budget, buffers),
+                Mover::Fetching(fetching) => fetching.step(&mut io, moved, budget),
+                Mover::Feeding(feeding) => feeding.step(&mut io, moved, budget, buffers),
                 // Never made for a protected transfer.
                 Mover::SendFile(_) => Step::Failed(Failure::Io),
             };
             match step {
-                Step::Done if matches!(self, Mover::Receive(_)) => {
+                Step::Done if matches!(self, Mover::Receive(_) | Mover::Feeding(_)) => {
                     // The upload is stored. Clients that close TLS both
                     // ways (Python's ftplib) wait for close_notify in
                     // answer to theirs; others are gone already, so one
@@ -381,6 +480,80 @@ impl Buffered {
                     }
                     Err(failure) => return Step::Failed(failure),
                 }
+            }
+        }
+    }
+}
+
+impl Fetching {
+    /// A relayed download's step: the chunks the thread has read, as far
+    /// as the socket and the budget take them. With no chunk ready the
+    /// step waits for the thread's wake, not for the socket.
+    fn step<S: Write>(&mut self, stream: &mut S, moved: &mut u64, mut budget: usize) -> Step {
+        loop {
+            while self.at < self.chunk.len() {
+                if budget == 0 {
+                    return Step::Yield;
+                }
+                let end = self.chunk.len().min(self.at + budget);
+                match write(stream, &self.chunk[self.at..end]) {
+                    Ok(Some(n)) => {
+                        self.at += n;
+                        *moved += n as u64;
+                        budget -= n;
+                    }
+                    Ok(None) => return Step::Blocked,
+                    Err(failure) => return Step::Failed(failure),
+                }
+            }
+            self.at = 0;
+            self.chunk = match self.fetch.next() {
+                Fetched::Bytes(bytes) => bytes,
+                Fetched::Pending => {
+                    self.chunk = Vec::new();
+                    return Step::Blocked;
+                }
+                Fetched::End => return Step::Done,
+                Fetched::Failed(failure) => return Step::Failed(failure.unwrap_or(Failure::Io)),
+            };
+        }
+    }
+}
+
+impl Feeding {
+    /// A relayed upload's step: socket reads handed to the thread while
+    /// its queue has room (a full queue leaves the client's bytes in the
+    /// socket: the client is slowed, nothing grows); at the end of the
+    /// data, the thread publishes the upload, and the step waits for its
+    /// verdict.
+    fn step<S: Read>(
+        &mut self,
+        stream: &mut S,
+        moved: &mut u64,
+        mut budget: usize,
+        buffers: &mut Buffers,
+    ) -> Step {
+        loop {
+            match self.feed.poll() {
+                Fed::Room => {}
+                Fed::Full => return Step::Blocked,
+                Fed::Done(Ok(())) => return Step::Done,
+                Fed::Done(Err(failure)) => return Step::Failed(failure.unwrap_or(Failure::Io)),
+            }
+            if budget == 0 {
+                return Step::Yield;
+            }
+            let want = budget.min(buffers.read.len());
+            match stream.read(&mut buffers.read[..want]) {
+                Ok(0) => self.feed.end(),
+                Ok(n) => {
+                    *moved += n as u64;
+                    budget -= n;
+                    self.feed.send(buffers.read[..n].to_vec());
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Step::Blocked,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Step::Failed(Failure::DataConnectionLost),
             }
         }
     }
@@ -616,6 +789,11 @@ mod tests {
         }
     }
 
+    /// A local file's download, which never needs a relay.
+    fn local_send(download: Download, format: Format, protected: bool) -> Mover {
+        Mover::send(download, format, protected, || unreachable!("a local file")).unwrap()
+    }
+
     fn file_with(bytes: &[u8]) -> File {
         let mut file = tempfile::tempfile().unwrap();
         file.write_all(bytes).unwrap();
@@ -657,7 +835,7 @@ mod tests {
     #[test]
     fn sendfile_and_the_buffered_path_send_the_same_bytes() {
         let data = content();
-        let (by_sendfile, n) = send(Mover::send(dl(file_with(&data)), Format::IMAGE, false));
+        let (by_sendfile, n) = send(local_send(dl(file_with(&data)), Format::IMAGE, false));
         assert!(by_sendfile == data);
         assert_eq!(n, data.len() as u64);
         let (by_copy, n) = send(Mover::copy(Source::plain(file_with(&data))));
@@ -677,7 +855,7 @@ mod tests {
 
     #[test]
     fn type_a_sends_cr_lf_and_counts_wire_bytes() {
-        let (wire, n) = send(Mover::send(
+        let (wire, n) = send(local_send(
             dl(file_with(b"one\ntwo\r\nthree\n")),
             Format::ASCII,
             false,
@@ -737,7 +915,7 @@ mod tests {
             .collect();
         let mut expected = Vec::new();
         Encoder::new().encode(&text, &mut expected);
-        let Mover::Buffered(mut copy) = Mover::send(dl(file_with(&text)), Format::ASCII, false)
+        let Mover::Buffered(mut copy) = local_send(dl(file_with(&text)), Format::ASCII, false)
         else {
             unreachable!()
         };
@@ -802,7 +980,7 @@ mod tests {
     }
 
     fn receive(upload: StoreUpload, ascii: bool) -> Receive {
-        Receive(Mover::receive(
+        Receive(Mover::local_receive(
             upload,
             if ascii { Format::ASCII } else { Format::IMAGE },
             false,
@@ -838,7 +1016,7 @@ mod tests {
         let data = content();
         let mut buffers = Buffers::new();
         assert!(buffers.pipe.is_some());
-        let mover = Mover::receive(upload(dir.path(), "up.bin"), Format::IMAGE, false);
+        let mover = Mover::local_receive(upload(dir.path(), "up.bin"), Format::IMAGE, false);
         let Mover::Receive(receive) = &mover else {
             unreachable!()
         };
@@ -849,7 +1027,7 @@ mod tests {
         // The pipe is left empty for the next upload: a second one, with
         // other bytes, arrives whole too.
         let other: Vec<u8> = data.iter().rev().copied().collect();
-        let mover = Mover::receive(upload(dir.path(), "two.bin"), Format::IMAGE, false);
+        let mover = Mover::local_receive(upload(dir.path(), "two.bin"), Format::IMAGE, false);
         assert_eq!(
             upload_over_tcp(mover, other.clone(), &mut buffers),
             other.len() as u64
@@ -862,7 +1040,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut buffers = Buffers::new();
         let wire: Vec<u8> = (0..100_000).flat_map(|_| *b"line\r\n").collect();
-        let mover = Mover::receive(upload(dir.path(), "a.txt"), Format::ASCII, false);
+        let mover = Mover::local_receive(upload(dir.path(), "a.txt"), Format::ASCII, false);
         assert_eq!(
             upload_over_tcp(mover, wire.clone(), &mut buffers),
             wire.len() as u64
