@@ -1,6 +1,7 @@
-//! FTP over `ferry serve --root s3://BUCKET[/PREFIX]`, against a real S3
-//! server (SeaweedFS, one per test binary): curl, Python's ftplib and
-//! lftp byte-exact; what object storage cannot do answered 553; a cut
+//! FTP over `ferry serve --root s3://BUCKET[/PREFIX]`, under both
+//! drivers, against a real S3 server (SeaweedFS, one per test binary):
+//! curl (in clear and explicit FTPS), Python's ftplib and lftp
+//! byte-exact; what object storage cannot do answered 553; a cut
 //! upload leaving the old object and no open multipart upload; no name
 //! reaching a key outside the prefix or a user's home.
 //!
@@ -13,6 +14,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ferry_interop::ftp::{connect_data, lftp, read_all, reset, tree, FtpServer};
+use ferry_interop::ftps::{FtpsOptions, FtpsServer};
 use ferry_interop::seaweedfs::{bucket, get_object, open_uploads, put_object, s3_curl, Weed};
 use ferry_interop::{
     assert_bytes_eq, content, make_file, require_peer, run, temp_dir, Driver, PEER_TIMEOUT,
@@ -34,6 +36,14 @@ fn serve(driver: Driver, root: &str, extra: &[&str]) -> FtpServer {
 fn curl() -> Command {
     let mut cmd = Command::new(peer("curl"));
     cmd.args(["-s", "-S", "--max-time", "120"]);
+    cmd
+}
+
+/// Explicit FTPS (AUTH TLS) required by curl and by the server: every
+/// byte below moved under TLS.
+fn curl_tls() -> Command {
+    let mut cmd = curl();
+    cmd.args(["-v", "--ssl-reqd", "-k"]);
     cmd
 }
 
@@ -117,6 +127,51 @@ fn curl_gets_and_puts_objects_byte_exact(driver: Driver) {
             "STOR into an object",
         );
     }
+    assert_eq!(open_uploads(weed, &bucket_name), 0);
+}
+
+fn ftps_gets_and_puts_objects_byte_exact(driver: Driver) {
+    require_peer!("curl");
+    let bucket_name = name("ftps", driver);
+    let Some(weed) = bucket(&bucket_name) else {
+        return;
+    };
+    // More than one part each way, no multiple of a TLS record.
+    let image = content(21, 9 * 1024 * 1024 + 7);
+    put_object(weed, &format!("{bucket_name}/tls/image.bin"), &image);
+    let root = format!("s3://{bucket_name}/tls");
+    let options = FtpsOptions {
+        write: true,
+        require_tls: true,
+        ..FtpsOptions::default()
+    };
+    let server = FtpsServer::start(driver, Path::new(&root), options);
+    let work = temp_dir("s3-ftps");
+
+    let out = work.path().join("image.bin");
+    let done = run(
+        curl_tls().arg("-o").arg(&out).arg(server.url("image.bin")),
+        PEER_TIMEOUT,
+    );
+    done.assert_success("curl --ssl-reqd RETR");
+    assert!(done.stderr.contains("\n> PROT P\r\n"), "{}", done.stderr);
+    assert_bytes_eq(&std::fs::read(&out).unwrap(), &image, "RETR under TLS");
+
+    let bytes = make_file(work.path(), "up.bin", 17 * 1024 * 1024 + 9, 33);
+    let done = run(
+        curl_tls()
+            .arg("-T")
+            .arg(work.path().join("up.bin"))
+            .arg(server.url("up.bin")),
+        PEER_TIMEOUT,
+    );
+    done.assert_success("curl --ssl-reqd STOR");
+    assert!(done.stderr.contains("\n< 226"), "{}", done.stderr);
+    assert_bytes_eq(
+        &get_object(weed, &format!("{bucket_name}/tls/up.bin")).expect("uploaded object"),
+        &bytes,
+        "STOR under TLS",
+    );
     assert_eq!(open_uploads(weed, &bucket_name), 0);
 }
 
@@ -452,6 +507,7 @@ fn no_name_reaches_keys_outside_the_prefix_or_the_home(driver: Driver) {
 
 ferry_interop::driver_tests!(
     curl_gets_and_puts_objects_byte_exact,
+    ftps_gets_and_puts_objects_byte_exact,
     what_object_storage_cannot_do_gets_553,
     ftplib_lists_makes_and_removes,
     lftp_mirrors_up_into_and_down_from_a_bucket,

@@ -222,7 +222,7 @@ fn what_cannot_serve_a_bucket_yet_says_so() {
     ];
     assert_refused(
         &serve("s3://limits", &env, &["--driver", "mio"]),
-        "only --driver blocking serves an S3 bucket yet",
+        "only --driver blocking serves TFTP on an S3 bucket yet",
     );
 }
 
