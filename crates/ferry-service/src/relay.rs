@@ -150,7 +150,7 @@ impl<E: Send + 'static> Fetch<E> {
     }
 
     /// The next chunk, if one is ready.
-    pub fn next(&mut self) -> Fetched<E> {
+    pub fn poll(&mut self) -> Fetched<E> {
         match self.queue.try_recv() {
             Ok(Piece::Bytes(bytes)) => Fetched::Bytes(bytes),
             Ok(Piece::End) => Fetched::End,
@@ -339,7 +339,7 @@ mod tests {
         assert_eq!(read.load(Ordering::Acquire), 3);
         let mut got = Vec::new();
         loop {
-            match fetch.next() {
+            match fetch.poll() {
                 Fetched::Bytes(bytes) => got.extend(bytes),
                 Fetched::Pending => thread::sleep(Duration::from_millis(1)),
                 Fetched::End => break,
@@ -391,7 +391,7 @@ mod tests {
         .unwrap();
         let mut seen = Vec::new();
         loop {
-            match fetch.next() {
+            match fetch.poll() {
                 Fetched::Pending => thread::sleep(Duration::from_millis(1)),
                 Fetched::Failed(err) => {
                     seen.push(Fetched::Failed(err));

@@ -265,26 +265,30 @@ impl Mover {
         relay: impl FnOnce() -> Relay,
     ) -> Result<Mover, Failure> {
         if upload.is_remote() {
-            let relay = relay();
-            let write = |sink: &mut (Sink, Vec<u8>), bytes: &[u8]| {
-                let (sink, converted) = sink;
-                sink.write(bytes, converted)?;
-                Ok(sink.is_complete())
-            };
-            let commit = |(sink, mut converted): (Sink, Vec<u8>)| sink.commit(&mut converted);
-            let sink = (Sink::new(upload, format), Vec::new());
-            let feed = Feed::start(
-                UPLOAD_DEPTH,
-                &relay.running,
-                sink,
-                write,
-                commit,
-                relay.wake,
-            )
-            .map_err(|_| Failure::Io)?;
-            return Ok(Mover::Feeding(Box::new(Feeding { feed })));
+            return Mover::feed(upload, format, relay());
         }
         Ok(Mover::local_receive(upload, format, protected))
+    }
+
+    /// `upload` stored on a thread of its own.
+    fn feed(upload: StoreUpload, format: Format, relay: Relay) -> Result<Mover, Failure> {
+        let write = |sink: &mut (Sink, Vec<u8>), bytes: &[u8]| {
+            let (sink, converted) = sink;
+            sink.write(bytes, converted)?;
+            Ok(sink.is_complete())
+        };
+        let commit = |(sink, mut converted): (Sink, Vec<u8>)| sink.commit(&mut converted);
+        let sink = (Sink::new(upload, format), Vec::new());
+        let feed = Feed::start(
+            UPLOAD_DEPTH,
+            &relay.running,
+            sink,
+            write,
+            commit,
+            relay.wake,
+        )
+        .map_err(|_| Failure::Io)?;
+        Ok(Mover::Feeding(Box::new(Feeding { feed })))
     }
 
     fn local_receive(mut upload: StoreUpload, format: Format, protected: bool) -> Mover {
@@ -507,7 +511,7 @@ impl Fetching {
                 }
             }
             self.at = 0;
-            self.chunk = match self.fetch.next() {
+            self.chunk = match self.fetch.poll() {
                 Fetched::Bytes(bytes) => bytes,
                 Fetched::Pending => {
                     self.chunk = Vec::new();
@@ -832,6 +836,39 @@ mod tests {
         (reader.join().unwrap(), moved)
     }
 
+    /// A relay whose wake rings nothing: the tests' loops poll.
+    fn relay() -> Relay {
+        Relay {
+            running: Running::new(),
+            wake: std::sync::Arc::new(|| {}),
+        }
+    }
+
+    #[test]
+    fn a_relayed_download_sends_what_the_buffered_path_sends() {
+        let text: Vec<u8> = (0..3_000_000u32)
+            .map(|i| {
+                if i % 61 == 0 {
+                    b'\n'
+                } else {
+                    b'a' + (i % 26) as u8
+                }
+            })
+            .collect();
+        let (buffered, _) = send(local_send(dl(file_with(&text)), Format::ASCII, false));
+        let source = Source::new(dl(file_with(&text)), Format::ASCII);
+        let relayed = Mover::fetch(source, relay()).unwrap();
+        assert!(matches!(relayed, Mover::Fetching(_)));
+        let (wire, n) = send(relayed);
+        assert!(
+            wire == buffered,
+            "{} and {} bytes",
+            wire.len(),
+            buffered.len()
+        );
+        assert_eq!(n, wire.len() as u64);
+    }
+
     #[test]
     fn sendfile_and_the_buffered_path_send_the_same_bytes() {
         let data = content();
@@ -1008,6 +1045,16 @@ mod tests {
         }
         writer.join().unwrap();
         moved
+    }
+
+    #[test]
+    fn a_relayed_upload_is_stored_whole_and_published_at_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes: Vec<u8> = (0..5_000_000u32).map(|i| (i % 251) as u8).collect();
+        let mover = Mover::feed(upload(dir.path(), "fed.bin"), Format::IMAGE, relay()).unwrap();
+        let moved = upload_over_tcp(mover, bytes.clone(), &mut Buffers::new());
+        assert_eq!(moved, bytes.len() as u64);
+        assert!(std::fs::read(dir.path().join("fed.bin")).unwrap() == bytes);
     }
 
     #[test]
