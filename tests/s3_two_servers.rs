@@ -21,11 +21,11 @@ fn peer(name: &str) -> PathBuf {
     ferry_interop::find_program(name).expect("peer checked by require_peer! first")
 }
 
-/// Two writable FTP servers on the same bucket.
-fn two_servers(bucket: &str) -> (FtpServer, FtpServer) {
+/// Two writable FTP servers under `driver` on the same bucket.
+fn two_servers(bucket: &str, driver: Driver) -> (FtpServer, FtpServer) {
     let root = format!("s3://{bucket}");
-    let a = FtpServer::start(Driver::Blocking, Path::new(&root), &["--write"]);
-    let b = FtpServer::start(Driver::Blocking, Path::new(&root), &["--write"]);
+    let a = FtpServer::start(driver, Path::new(&root), &["--write"]);
+    let b = FtpServer::start(driver, Path::new(&root), &["--write"]);
     (a, b)
 }
 
@@ -84,12 +84,13 @@ fn listed(server: &FtpServer, command: &str, dir: &str) -> Vec<String> {
     names
 }
 
-fn what_a_writes_b_reads_and_both_list_the_same() {
+fn what_a_writes_b_reads_and_both_list_the_same(driver: Driver) {
+    let bucket_name = format!("two-share-{driver}");
     require_peer!("curl");
-    let Some(weed) = bucket("two-share") else {
+    let Some(weed) = bucket(&bucket_name) else {
         return;
     };
-    let (a, b) = two_servers("two-share");
+    let (a, b) = two_servers(&bucket_name, driver);
     let work = temp_dir("s3-two-share");
 
     // Small (one PUT) and large (multipart) files, through A, into a
@@ -108,7 +109,7 @@ fn what_a_writes_b_reads_and_both_list_the_same() {
         let got = curl_get(&b, name, &work.path().join("got"));
         assert_bytes_eq(&got, bytes, &format!("{name} through B"));
         assert_bytes_eq(
-            &get_object(weed, &format!("two-share/{name}")).expect("object"),
+            &get_object(weed, &format!("{bucket_name}/{name}")).expect("object"),
             bytes,
             &format!("{name} through the S3 API"),
         );
@@ -133,15 +134,16 @@ fn what_a_writes_b_reads_and_both_list_the_same() {
     ctl.expect("DELE /top.txt", 250);
     assert_eq!(listed(&a, "MLSD", "/"), ["img"]);
     assert_eq!(listed(&a, "LIST", "/img"), ["boot.img", "cfg", "new"]);
-    assert_eq!(open_uploads(weed, "two-share"), 0);
+    assert_eq!(open_uploads(weed, &bucket_name), 0);
 }
 
-fn eight_concurrent_uploads_to_one_name_leave_one_whole() {
+fn eight_concurrent_uploads_to_one_name_leave_one_whole(driver: Driver) {
+    let bucket_name = format!("two-race-{driver}");
     require_peer!("curl");
-    let Some(weed) = bucket("two-race") else {
+    let Some(weed) = bucket(&bucket_name) else {
         return;
     };
-    let (a, b) = two_servers("two-race");
+    let (a, b) = two_servers(&bucket_name, driver);
     let work = temp_dir("s3-two-race");
 
     // Eight different contents, half small enough for one PUT, half
@@ -177,7 +179,7 @@ fn eight_concurrent_uploads_to_one_name_leave_one_whole() {
         );
     }
 
-    let stored = get_object(weed, "two-race/same.bin").expect("the object");
+    let stored = get_object(weed, &format!("{bucket_name}/same.bin")).expect("the object");
     let winner = contents
         .iter()
         .position(|bytes| *bytes == stored)
@@ -196,21 +198,23 @@ fn eight_concurrent_uploads_to_one_name_leave_one_whole() {
         );
     }
     // One key, nothing partial beside it, no upload left open.
-    let (code, body) = s3_curl(weed, &[], "two-race?list-type=2");
+    let (code, body) = s3_curl(weed, &[], &format!("{bucket_name}?list-type=2"));
     assert_eq!(code, 200);
     let body = String::from_utf8_lossy(&body);
     assert_eq!(body.matches("<Key>").count(), 1, "{body}");
-    assert_eq!(open_uploads(weed, "two-race"), 0);
+    assert_eq!(open_uploads(weed, &bucket_name), 0);
 }
 
-fn a_tftp_upload_through_a_is_read_through_b() {
+fn a_tftp_upload_through_a_is_read_through_b(driver: Driver) {
     let _tftp = require_peer!("tftp");
-    let Some(weed) = bucket("two-tftp") else {
+    let bucket_name = format!("two-tftp-{driver}");
+    let Some(weed) = bucket(&bucket_name) else {
         return;
     };
-    let root = Path::new("s3://two-tftp");
-    let a = Launched::start(Service::Tftp, Driver::Blocking, root, &["--write"]);
-    let b = Launched::start(Service::Tftp, Driver::Blocking, root, &[]);
+    let root = format!("s3://{bucket_name}");
+    let root = Path::new(&root);
+    let a = Launched::start(Service::Tftp, driver, root, &["--write"]);
+    let b = Launched::start(Service::Tftp, driver, root, &[]);
     let work = temp_dir("s3-two-tftp");
 
     let upload = content(77, 700_001);
@@ -228,24 +232,10 @@ fn a_tftp_upload_through_a_is_read_through_b() {
     )
     .assert_success("tftp get through B");
     assert_bytes_eq(&std::fs::read(&got).unwrap(), &upload, "WRQ on A, RRQ on B");
-    assert_eq!(open_uploads(weed, "two-tftp"), 0);
+    assert_eq!(open_uploads(weed, &bucket_name), 0);
 }
 
-/// Until the event loop serves a bucket, these run on the blocking driver.
-macro_rules! blocking_tests {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[test]
-                fn blocking() {
-                    super::$name()
-                }
-            }
-        )*
-    };
-}
-
-blocking_tests!(
+ferry_interop::driver_tests!(
     what_a_writes_b_reads_and_both_list_the_same,
     eight_concurrent_uploads_to_one_name_leave_one_whole,
     a_tftp_upload_through_a_is_read_through_b,

@@ -92,12 +92,16 @@ fn try_start_weed(attempt: u32) -> Result<Weed, String> {
     .unwrap();
     let p = free_ports(8);
     let s3_port = p[6];
+    // Every bucket is a collection that takes several volumes at its first
+    // write, and a write finding no volume left is answered 500: room for
+    // every test's buckets, under both drivers (volumes are small files
+    // that grow as they fill).
     let weed = format!(
         "weed server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir={data} \
          -master.port={} -master.port.grpc={} -volume.port={} -volume.port.grpc={} \
          -filer -filer.port={} -filer.port.grpc={} -s3 -s3.port={} -s3.port.grpc={} \
          -s3.port.iceberg=0 -s3.port.lance=0 -s3.config={config} \
-         -master.volumeSizeLimitMB=32 -volume.max=64",
+         -master.volumeSizeLimitMB=32 -volume.max=1000",
         p[0],
         p[1],
         p[2],

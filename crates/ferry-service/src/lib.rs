@@ -16,6 +16,7 @@ pub mod ftp;
 mod inherited;
 pub mod metrics;
 pub mod pace;
+pub mod relay;
 mod reloadable;
 pub use inherited::Inherited;
 pub use reloadable::Reloadable;

@@ -30,6 +30,15 @@ pub enum Body {
     Object(ObjectRead),
 }
 
+impl Body {
+    /// Whether reading waits on the network (an object's GET), which a
+    /// driver that must never wait does elsewhere
+    /// ([`relay`](crate::relay)).
+    pub fn is_remote(&self) -> bool {
+        matches!(self, Body::Object(_))
+    }
+}
+
 impl Read for Body {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
@@ -57,6 +66,13 @@ impl StoreUpload {
             StoreUpload::Local(upload) => Some(upload.file()),
             StoreUpload::S3(_) => None,
         }
+    }
+
+    /// Whether writing waits on the network (an object's parts), which a
+    /// driver that must never wait does elsewhere
+    /// ([`relay`](crate::relay)).
+    pub fn is_remote(&self) -> bool {
+        matches!(self, StoreUpload::S3(_))
     }
 
     /// Publishes the upload under its name.

@@ -75,9 +75,7 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
 }
 
 /// An `s3://` root: the bucket, checked (endpoint, bucket, keys) before
-/// anything is bound. Only the blocking driver serves one yet; the event
-/// loop is refused with the reason rather than served from somewhere
-/// else.
+/// anything is bound.
 fn s3_root(root: &str, args: &ServeArgs) -> Result<ferry_s3::Bucket, Failure> {
     let usage = |err: ferry_s3::S3Error| Failure::Usage(format!("--root {root}: {err}"));
     let location = ferry_s3::Location::parse(root)
@@ -85,15 +83,14 @@ fn s3_root(root: &str, args: &ServeArgs) -> Result<ferry_s3::Bucket, Failure> {
         .map_err(usage)?;
     let config = ferry_s3::S3Config::from_env(args.s3_endpoint.as_deref()).map_err(usage)?;
     let bucket = ferry_s3::Bucket::connect(&config, &location).map_err(usage)?;
-    if args.driver != Driver::Blocking {
-        return Err(Failure::Usage(format!(
-            "--root {root}: only --driver blocking serves an S3 bucket yet"
-        )));
-    }
     Ok(bucket)
 }
 
-/// Both servers on one event loop, on this thread.
+/// Both servers on one event loop, on this thread. TFTP on a bucket is
+/// the exception: the loop's TFTP server reads and writes files in the
+/// loop, which an object store's round trips must never hold up, so that
+/// one runs as the blocking driver's TFTP server (a thread per transfer)
+/// beside the loop, stopped with it.
 fn run_mio(
     ftp: Option<ftp::ServerConfig>,
     tftp: Option<tftp::ServerConfig>,
@@ -101,20 +98,60 @@ fn run_mio(
     reload: Reload,
     metrics: Option<SocketAddr>,
 ) -> Result<(), Failure> {
+    use ferry_blocking::tftp::Server as TftpServer;
+
+    let (tftp, beside) = match tftp {
+        Some(config) if config.bucket.is_some() => (None, Some(config)),
+        tftp => (tftp, None),
+    };
+    let beside = beside
+        .map(TftpServer::bind)
+        .transpose()
+        .map_err(bind_failure("tftp: "))?;
     let mut server = ferry_mio::Server::bind(ftp, tftp).map_err(bind_failure(""))?;
     switch_user()?;
     // Before the listening lines: a signal right after them is handled.
     let handle = server.shutdown_handle();
-    on_signals(move || handle.shutdown(), reload);
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    on_signals(
+        move || {
+            flag.store(true, Ordering::Relaxed);
+            handle.shutdown();
+        },
+        reload,
+    );
     announce(
         server.ftp_addr(),
         server.ftps_addr(),
-        server.tftp_addr(),
+        server
+            .tftp_addr()
+            .or(beside.as_ref().map(TftpServer::local_addr)),
         metrics,
     );
-    server
+    // Whichever ends first (a signal, or a failure) stops the other.
+    let beside = beside.map(|tftp| {
+        let (stop, handle) = (Arc::clone(&stop), server.shutdown_handle());
+        thread::spawn(move || {
+            let result = tftp.run_until(&stop);
+            handle.shutdown();
+            result
+        })
+    });
+    let result = server
         .run()
-        .map_err(|err| Failure::Failed(format!("server: {err}")))
+        .map_err(|err| Failure::Failed(format!("server: {err}")));
+    stop.store(true, Ordering::Relaxed);
+    if let Some(thread) = beside {
+        let ended = thread
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("tftp server thread panicked")));
+        if let Err(err) = ended {
+            result?;
+            return Err(Failure::Failed(format!("tftp server: {err}")));
+        }
+    }
+    result
 }
 
 /// A thread per session or transfer: FTP's accept loop on this thread,

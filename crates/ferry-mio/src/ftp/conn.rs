@@ -29,6 +29,7 @@ use mio::Interest;
 use super::pool::{Pool, Task, Ticket};
 use super::tls::{self, Handshake};
 use super::transfer::{Buffers, Mover, Protected, Step, BUDGET};
+use super::Relays;
 use super::{token, Role, Shared};
 use crate::reactor::Cx;
 
@@ -41,6 +42,8 @@ pub(super) struct Env<'a, 'b> {
     pub cx: &'a mut Cx<'b>,
     pub shared: &'a Arc<Shared>,
     pub pool: &'a mut Pool,
+    /// What a transfer whose file waits on the network runs with.
+    pub relays: &'a Relays,
     /// The loop's one buffer for control reads.
     pub scratch: &'a mut [u8],
     /// The loop's buffers for data connections.
@@ -55,6 +58,18 @@ impl Env<'_, '_> {
     fn now(&self) -> Instant {
         self.cx.now
     }
+}
+
+/// A transfer being opened on the pool (on an object store), before its
+/// 150: what it needs to go on once it is.
+struct Opening {
+    id: RequestId,
+    transfer: Transfer,
+    /// The passive listener it is to use.
+    listener: Option<TcpListener>,
+    /// The session asked to stop it meanwhile (ABOR, a timeout, a
+    /// shutdown): what was opened is dropped, and the transfer fails so.
+    aborted: bool,
 }
 
 /// A transfer after its 150.
@@ -175,6 +190,8 @@ pub(super) struct Conn {
     log: SessionLog,
     /// The passive listener from PASV/EPSV, until a transfer uses it.
     listener: Option<TcpListener>,
+    /// A transfer being opened on the pool.
+    opening: Option<Box<Opening>>,
     data: Option<Box<Data>>,
     /// Why the session is over; the loop then drops it.
     ended: Option<SessionEnd>,
@@ -229,6 +246,7 @@ impl Conn {
             view: View::whole(&shared.root),
             log: SessionLog::new(peer),
             listener: None,
+            opening: None,
             data: None,
             ended: None,
         })
@@ -295,6 +313,12 @@ impl Conn {
             Some(State::Securing { .. }) => self.secure_data(env),
             _ => self.step(env),
         }
+        self.drive(env);
+    }
+
+    /// A relay thread has a chunk ready, made room, or is done.
+    pub(super) fn relayed(&mut self, env: &mut Env<'_, '_>) {
+        self.step(env);
         self.drive(env);
     }
 
@@ -391,6 +415,36 @@ impl Conn {
         self.drive(env);
     }
 
+    /// The pool opened what transfer `id` moves (or could not).
+    pub(super) fn job_opened(
+        &mut self,
+        env: &mut Env<'_, '_>,
+        id: RequestId,
+        opened: Result<(Job, Completion), Failure>,
+    ) {
+        if !self
+            .opening
+            .as_deref()
+            .is_some_and(|opening| opening.id == id)
+        {
+            return;
+        }
+        self.checking = false;
+        let opening = self.opening.take().expect("checked");
+        // Stopped meanwhile: dropping the job closes its GET or throws
+        // its upload away.
+        let opened = if opening.aborted {
+            Err(Failure::Aborted)
+        } else {
+            opened
+        };
+        let now = env.now();
+        if let Some(job) = service::transfer_opened(&mut self.session, now, id, opened) {
+            self.run_job(env, id, opening.transfer, opening.listener, job);
+        }
+        self.drive(env);
+    }
+
     /// The pool prepared an upload (or could not).
     pub(super) fn prepared(
         &mut self,
@@ -410,19 +464,23 @@ impl Conn {
         let State::Preparing { stream, tls } = data.state else {
             unreachable!("checked")
         };
-        match upload {
-            Ok(upload) => {
+        let relay = || env.relays.relay(env.key, self.serial);
+        let mover = upload
+            .map_err(service::failure)
+            .and_then(|upload| Mover::receive(upload, data.format, tls.is_some(), relay));
+        match mover {
+            Ok(mover) => {
                 data.state = State::Moving {
                     stream,
-                    mover: Mover::receive(upload, data.format, tls.is_some()),
+                    mover,
                     tls: tls.map(Protected::new),
                 };
                 self.data = Some(data);
                 self.step(env);
             }
-            Err(err) => {
+            Err(failure) => {
                 let _ = stream.shutdown(Shutdown::Both);
-                self.end_transfer(env, id, 0, Completion::Failed(service::failure(err)));
+                self.end_transfer(env, id, 0, Completion::Failed(failure));
             }
         }
         self.drive(env);
@@ -861,6 +919,20 @@ impl Conn {
                             op,
                         });
                     }
+                    // On an object store every request is a round trip.
+                    op if self.view.is_remote() => {
+                        let ticket = Ticket {
+                            key: env.key,
+                            serial: self.serial,
+                            id,
+                        };
+                        self.checking = true;
+                        env.pool.submit(Task::Perform {
+                            ticket,
+                            view: self.view.clone(),
+                            op,
+                        });
+                    }
                     op => {
                         let completion = service::perform(&self.view, op);
                         self.session.complete(env.now(), id, completion);
@@ -905,6 +977,45 @@ impl Conn {
     fn start_transfer(&mut self, env: &mut Env<'_, '_>, id: RequestId, transfer: Transfer) {
         // Whatever happens, this transfer uses up the passive listener.
         let listener = self.listener.take();
+        if self.view.is_remote() {
+            // Opening is a round trip (a GET, a listing): on the pool.
+            self.log.transfer_began();
+            self.checking = true;
+            env.pool.submit(Task::Open {
+                ticket: Ticket {
+                    key: env.key,
+                    serial: self.serial,
+                    id,
+                },
+                view: self.view.clone(),
+                transfer: transfer.clone(),
+            });
+            self.opening = Some(Box::new(Opening {
+                id,
+                transfer,
+                listener,
+                aborted: false,
+            }));
+            return;
+        }
+        let now = env.now();
+        let log = &mut self.log;
+        let view = &self.view;
+        let begun = service::begin_transfer(&mut self.session, log, view, now, id, &transfer);
+        let Some(job) = begun else { return };
+        self.run_job(env, id, transfer, listener, job);
+    }
+
+    /// Transfer `id`'s 150 is queued: its data connection is taken or
+    /// opened, and `job` moves on it.
+    fn run_job(
+        &mut self,
+        env: &mut Env<'_, '_>,
+        id: RequestId,
+        transfer: Transfer,
+        listener: Option<TcpListener>,
+        job: Job,
+    ) {
         let prepare = matches!(
             transfer.kind,
             TransferKind::Store {
@@ -913,10 +1024,6 @@ impl Conn {
             }
         );
         let now = env.now();
-        let log = &mut self.log;
-        let view = &self.view;
-        let begun = service::begin_transfer(&mut self.session, log, view, now, id, &transfer);
-        let Some(job) = begun else { return };
         // The 150 goes out before the data connection is opened or taken.
         self.flush(env);
         let upload = matches!(transfer.kind, TransferKind::Store { .. });
@@ -1170,9 +1277,10 @@ impl Conn {
             unreachable!("the caller put the stream there")
         };
         let protected = tls.is_some();
+        let relay = || env.relays.relay(env.key, self.serial);
         let mover = match job {
-            Job::Send(download) => Mover::send(download, data.format, protected),
-            Job::Listing(bytes) => Mover::listing(bytes),
+            Job::Send(download) => Mover::send(download, data.format, protected, relay),
+            Job::Listing(bytes) => Ok(Mover::listing(bytes)),
             Job::Receive(upload) if data.prepare => {
                 // The copy of the old file may take long: on the pool.
                 env.pool.submit(Task::Prepare {
@@ -1188,15 +1296,18 @@ impl Conn {
                 return;
             }
             // Nothing to copy: at once.
-            Job::Receive(upload) => match upload.prepare() {
-                Ok(upload) => Mover::receive(upload, data.format, protected),
-                Err(err) => {
-                    let _ = stream.shutdown(Shutdown::Both);
-                    let completion = Completion::Failed(service::failure(err));
-                    self.end_transfer(env, data.id, 0, completion);
-                    return;
-                }
-            },
+            Job::Receive(upload) => upload
+                .prepare()
+                .map_err(service::failure)
+                .and_then(|upload| Mover::receive(upload, data.format, protected, relay)),
+        };
+        let mover = match mover {
+            Ok(mover) => mover,
+            Err(failure) => {
+                let _ = stream.shutdown(Shutdown::Both);
+                self.end_transfer(env, data.id, 0, Completion::Failed(failure));
+                return;
+            }
         };
         data.state = State::Moving {
             stream,
@@ -1290,6 +1401,11 @@ impl Conn {
 
     /// ABOR, a data timeout or a shutdown: stop transfer `id` now.
     fn abort(&mut self, env: &mut Env<'_, '_>, id: RequestId) {
+        if let Some(opening) = self.opening.as_deref_mut().filter(|o| o.id == id) {
+            // It fails so when the pool is done opening it.
+            opening.aborted = true;
+            return;
+        }
         match self.data.as_deref() {
             Some(data) if data.id == id => {}
             _ => return,

@@ -9,8 +9,12 @@
 //! role, so no second table is needed. Timers use the control role's index.
 //!
 //! What may take long (argon2 password checks, the copy that starts an
-//! APPE or REST+STOR upload, HASH) runs on a small [`pool`]; the rest (stat,
-//! listings, open, rename) is quick and runs in the loop. Transfers move a
+//! APPE or REST+STOR upload, HASH) runs on a small [`pool`]; on a local
+//! disk the rest (stat, listings, open, rename) is quick and runs in the
+//! loop. On an object store every request is a network round trip, so
+//! all of them run on the pool, and a transfer's file bytes move on a
+//! relay thread of its own ([`ferry_service::relay`]), a few chunks ahead
+//! of (or behind) the client, waking the loop when it may go on. Transfers move a
 //! bounded amount per turn ([`transfer::BUDGET`]), then wait for readiness
 //! or, with more to move, take the run queue: the loop's [`Waker`] brings
 //! them back at the next turn, after everyone else's events.
@@ -22,11 +26,13 @@ mod transfer;
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 
 use ferry_service::ftp::{
     control_listener, PassivePorts, ServerConfig, SessionLimits, SessionLog, ACCEPT_BACKOFF,
 };
+use ferry_service::relay::Running;
 use ferry_service::{Inherited, ServerError, Store};
 use ferry_time::Instant;
 use mio::net::{TcpListener, TcpStream};
@@ -36,7 +42,7 @@ use slab::Slab;
 use crate::reactor::{self, Cx, Service, Tag};
 use conn::{Conn, Env};
 use pool::{Done, Pool, Ticket};
-use transfer::Buffers;
+use transfer::{Buffers, Relay};
 
 /// The loop's buffer for control reads, shared by every session.
 const SCRATCH: usize = 16 * 1024;
@@ -82,6 +88,29 @@ pub(crate) struct Shared {
     limits: Arc<SessionLimits>,
 }
 
+/// What a session's relay threads need to bring it back to the loop: the
+/// channel that names the session to step, and the loop's waker.
+pub(crate) struct Relays {
+    running: Running,
+    ready: Sender<(usize, u64)>,
+    waker: Arc<Waker>,
+}
+
+impl Relays {
+    /// A relay for session `key` (its `serial`).
+    fn relay(&self, key: usize, serial: u64) -> Relay {
+        let (ready, waker) = (self.ready.clone(), Arc::clone(&self.waker));
+        Relay {
+            running: self.running.clone(),
+            wake: Arc::new(move || {
+                if ready.send((key, serial)).is_ok() {
+                    let _ = waker.wake();
+                }
+            }),
+        }
+    }
+}
+
 /// The listener keys (with [`Role::Listener`]).
 const PLAIN: usize = 0;
 const IMPLICIT: usize = 1;
@@ -97,6 +126,9 @@ pub(crate) struct Ftp {
     shared: Arc<Shared>,
     conns: Slab<Conn>,
     pool: Pool,
+    relays: Relays,
+    /// Sessions a relay thread woke (key and serial).
+    relayed: Receiver<(usize, u64)>,
     scratch: Box<[u8]>,
     /// Every transfer's buffers: a transfer's step empties them again.
     buffers: Buffers,
@@ -116,16 +148,6 @@ impl Ftp {
         registry: &Registry,
         waker: &Arc<Waker>,
     ) -> Result<Ftp, ServerError> {
-        if config.bucket.is_some() {
-            // Every S3 request blocks for a network round trip, which the
-            // loop must never do; moving them to the pool is not done yet.
-            return Err(ServerError::Root {
-                path: config.root.clone(),
-                source: std::io::Error::other(
-                    "the event-loop driver cannot serve an S3 bucket yet (use --driver blocking)",
-                ),
-            });
-        }
         let root = config.open_store()?;
         let addr = config.bind;
         let bind_error = move |source| ServerError::Bind { addr, source };
@@ -157,6 +179,12 @@ impl Ftp {
         // while each holds its memory.
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         let pool = Pool::new(threads, &shared, waker).map_err(bind_error)?;
+        let (ready, relayed) = mpsc::channel();
+        let relays = Relays {
+            running: Running::new(),
+            ready,
+            waker: Arc::clone(waker),
+        };
         Ok(Ftp {
             listener: Some(listener),
             local_addr,
@@ -165,6 +193,8 @@ impl Ftp {
             shared,
             conns: Slab::new(),
             pool,
+            relays,
+            relayed,
             scratch: vec![0; SCRATCH].into_boxed_slice(),
             buffers: Buffers::new(),
             queue: Vec::new(),
@@ -203,6 +233,7 @@ impl Ftp {
             cx,
             shared: &self.shared,
             pool: &mut self.pool,
+            relays: &self.relays,
             scratch: &mut self.scratch,
             buffers: &mut self.buffers,
             queue: &mut self.queue,
@@ -362,7 +393,16 @@ impl Service for Ftp {
                 } => self.with_conn(cx, key, Some(serial), |conn, env| {
                     conn.performed(env, id, completion)
                 }),
+                Done::Opened {
+                    ticket: Ticket { key, serial, id },
+                    opened,
+                } => self.with_conn(cx, key, Some(serial), |conn, env| {
+                    conn.job_opened(env, id, opened)
+                }),
             }
+        }
+        while let Ok((key, serial)) = self.relayed.try_recv() {
+            self.with_conn(cx, key, Some(serial), Conn::relayed);
         }
         let queue = std::mem::take(&mut self.queue);
         for &key in &queue {
@@ -388,7 +428,7 @@ impl Service for Ftp {
     }
 
     fn is_idle(&self) -> bool {
-        self.conns.is_empty() && self.pool.outstanding() == 0
+        self.conns.is_empty() && self.pool.outstanding() == 0 && self.relays.running.count() == 0
     }
 }
 

@@ -1,7 +1,8 @@
 //! The few threads that do what may take long, so the loop never waits
 //! for it: password checks (argon2: tens of milliseconds and 19 MiB each)
 //! the copy that starts an APPE or REST+STOR upload, and HASH, which
-//! reads a whole file.
+//! reads a whole file; on an object store, every request (each a network
+//! round trip) and the opening of every transfer.
 //!
 //! A fixed number of threads (one per core: more would only queue for the
 //! CPU while each holds its memory) take tasks from one queue, send what
@@ -12,16 +13,18 @@ use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
-use ferry_service::ftp::{self as service, View};
+use ferry_service::ftp::{self as service, Job, View};
 use ferry_service::{NewStoreUpload, StoreUpload};
 use ferry_storage::StorageError;
-use ftp_proto::server::{Completion, Operation, RequestId};
+use ftp_proto::server::{Completion, Failure, Operation, RequestId, Transfer};
 use mio::Waker;
 
 use super::Shared;
 
-/// Stack of a pool thread: argon2 keeps its memory on the heap.
-const THREAD_STACK: usize = 256 * 1024;
+/// Stack of a pool thread: argon2 keeps its memory on the heap, but MODE
+/// Z's compressor, which a listing on an object store is framed with
+/// here, is built on the stack first (only the pages touched count).
+const THREAD_STACK: usize = 2 * 1024 * 1024;
 
 /// Whose work it is: the session (slab key, and its serial, since a key
 /// is reused once the session is gone) and the request.
@@ -45,11 +48,18 @@ pub(super) enum Task {
         ticket: Ticket,
         upload: NewStoreUpload,
     },
-    /// A request that reads much (HASH), done in the session's view.
+    /// A request that reads much (HASH), or any on an object store, done
+    /// in the session's view.
     Perform {
         ticket: Ticket,
         view: View,
         op: Operation,
+    },
+    /// What a transfer on an object store moves, opened before its 150.
+    Open {
+        ticket: Ticket,
+        view: View,
+        transfer: Transfer,
     },
 }
 
@@ -70,6 +80,11 @@ pub(super) enum Done {
     Performed {
         ticket: Ticket,
         completion: Completion,
+    },
+    /// The transfer's job and its 150, or why it cannot start.
+    Opened {
+        ticket: Ticket,
+        opened: Result<(Job, Completion), Failure>,
     },
 }
 
@@ -173,6 +188,14 @@ fn work(queue: &Mutex<Receiver<Task>>, shared: &Shared, done: &Sender<Done>, wak
             Task::Perform { ticket, view, op } => Done::Performed {
                 ticket,
                 completion: service::perform(&view, op),
+            },
+            Task::Open {
+                ticket,
+                view,
+                transfer,
+            } => Done::Opened {
+                ticket,
+                opened: service::open_job(&view, &transfer),
             },
         };
         if done.send(finished).is_err() {

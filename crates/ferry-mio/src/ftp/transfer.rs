@@ -7,12 +7,14 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::{Arc, Mutex};
 
 use ferry_service::ftp::{self as service, send_file, Download, Route, SendFile, Sink, Source};
+use ferry_service::relay::{Fed, Feed, Fetch, Fetched, Running, Wake};
 use ferry_service::StoreUpload;
 use ferry_storage::StorageError;
 use ferry_tls::TlsConn;
-use ftp_proto::format::{Format, Marker};
+use ftp_proto::format::{Format, Marker, MAX_PENDING_MARKERS};
 use ftp_proto::server::Failure;
 use rustix::pipe::{self, PipeFlags, SpliceFlags};
 
@@ -26,6 +28,26 @@ pub(super) const BUDGET: usize = 256 * 1024;
 /// reads half as much: each LF may become CR LF). What the socket does not
 /// take of them is all a download keeps between steps.
 const CHUNK: usize = 64 * 1024;
+
+/// A download relayed from the network reads this much per chunk, and at
+/// most [`RELAY_DEPTH`] chunks wait for the client: with the chunk being
+/// read and the one being sent, 4 MiB per transfer.
+const RELAY_CHUNK: usize = 1024 * 1024;
+
+/// Chunks queued between a relayed transfer's thread and the loop: a
+/// download's of [`RELAY_CHUNK`], an upload's of one socket read (at most
+/// [`BUDGET`]), so an upload holds at most 2.25 MiB besides the part the
+/// store fills.
+const RELAY_DEPTH: usize = 2;
+const UPLOAD_DEPTH: usize = 8;
+
+/// What a transfer whose file waits on the network (an object store)
+/// needs to run on a thread of its own: the count the server waits for
+/// when it stops, and the wake that brings the session back to the loop.
+pub(super) struct Relay {
+    pub running: Running,
+    pub wake: Wake,
+}
 
 /// The loop's buffers for moving bytes, shared by every transfer: a step
 /// fills and empties them before it returns, so one set serves them all
@@ -128,6 +150,27 @@ pub(super) enum Mover {
     /// STOR, APPE, STOU: into the upload's temporary file until the client
     /// closes the connection; then published.
     Receive(Box<Receive>),
+    /// A download whose file waits on the network: read ahead on a thread
+    /// of its own, a few chunks at most.
+    Fetching(Box<Fetching>),
+    /// An upload whose file waits on the network: stored on a thread of
+    /// its own, a few chunks behind at most.
+    Feeding(Box<Feeding>),
+}
+
+pub(super) struct Fetching {
+    fetch: Fetch<Failure>,
+    /// The chunk being sent, from `at`.
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+pub(super) struct Feeding {
+    feed: Feed<Failure>,
+    /// Restart markers the thread's sink found, for the session: at most
+    /// [`MAX_PENDING_MARKERS`], the oldest dropped past that, as in the
+    /// decoder they came from.
+    marks: Arc<Mutex<VecDeque<Marker>>>,
 }
 
 pub(super) struct Receive {
@@ -170,14 +213,42 @@ impl Protected {
 impl Mover {
     /// A download of `file`, from its current position; `protected`: on
     /// a TLS data connection.
-    pub(super) fn send(download: Download, format: Format, protected: bool) -> Mover {
+    pub(super) fn send(
+        download: Download,
+        format: Format,
+        protected: bool,
+        relay: impl FnOnce() -> Relay,
+    ) -> Result<Mover, Failure> {
         // Under TLS the kernel cannot send the file's pages as they are:
         // they are read and encrypted.
-        match Source::route(download, format) {
+        Ok(match Source::route(download, format) {
             Route::Whole(file) if !protected => Mover::SendFile(file),
             Route::Whole(file) => Mover::copy(Source::plain(file)),
+            Route::Through(source) if source.is_remote() => Mover::fetch(*source, relay())?,
             Route::Through(source) => Mover::copy(*source),
-        }
+        })
+    }
+
+    /// `source` read ahead on a thread of its own.
+    fn fetch(mut source: Source, relay: Relay) -> Result<Mover, Failure> {
+        let (mut buf, mut converted) = (vec![0; RELAY_CHUNK], Vec::new());
+        let fill = move |out: &mut Vec<u8>| loop {
+            if out.len() >= RELAY_CHUNK {
+                return Ok(true);
+            }
+            let want = source.read_size(RELAY_CHUNK - out.len()).max(1);
+            match source.read(&mut buf[..want], &mut converted)? {
+                Some(wire) => out.extend_from_slice(wire),
+                None => return Ok(false),
+            }
+        };
+        let fetch = Fetch::start(RELAY_CHUNK, RELAY_DEPTH, &relay.running, fill, relay.wake)
+            .map_err(|_| Failure::Io)?;
+        Ok(Mover::Fetching(Box::new(Fetching {
+            fetch,
+            chunk: Vec::new(),
+            at: 0,
+        })))
     }
 
     fn copy(source: Source) -> Mover {
@@ -195,7 +266,49 @@ impl Mover {
 
     /// An upload into `upload` (prepared), received in TYPE A (`ascii`)
     /// or TYPE I, ready for data.
-    pub(super) fn receive(mut upload: StoreUpload, format: Format, protected: bool) -> Mover {
+    pub(super) fn receive(
+        upload: StoreUpload,
+        format: Format,
+        protected: bool,
+        relay: impl FnOnce() -> Relay,
+    ) -> Result<Mover, Failure> {
+        if upload.is_remote() {
+            return Mover::feed(upload, format, relay());
+        }
+        Ok(Mover::local_receive(upload, format, protected))
+    }
+
+    /// `upload` stored on a thread of its own.
+    fn feed(upload: StoreUpload, format: Format, relay: Relay) -> Result<Mover, Failure> {
+        let marks = Arc::new(Mutex::new(VecDeque::new()));
+        let found = Arc::clone(&marks);
+        let write = move |sink: &mut (Sink, Vec<u8>), bytes: &[u8]| {
+            let (sink, converted) = sink;
+            sink.write(bytes, converted)?;
+            while let Some(marker) = sink.take_marker() {
+                let mut found = found.lock().unwrap_or_else(|e| e.into_inner());
+                if found.len() == MAX_PENDING_MARKERS {
+                    found.pop_front();
+                }
+                found.push_back(marker);
+            }
+            Ok(sink.is_complete())
+        };
+        let commit = |(sink, mut converted): (Sink, Vec<u8>)| sink.commit(&mut converted);
+        let sink = (Sink::new(upload, format), Vec::new());
+        let feed = Feed::start(
+            UPLOAD_DEPTH,
+            &relay.running,
+            sink,
+            write,
+            commit,
+            relay.wake,
+        )
+        .map_err(|_| Failure::Io)?;
+        Ok(Mover::Feeding(Box::new(Feeding { feed, marks })))
+    }
+
+    fn local_receive(mut upload: StoreUpload, format: Format, protected: bool) -> Mover {
         // Without a second descriptor, the upload is read as TYPE A's is;
         // under TLS it is read and decrypted.
         let splice_to = if !format.is_plain() || protected {
@@ -219,6 +332,11 @@ impl Mover {
                 Some(sink) => sink.take_marker(),
                 None => receive.marks.pop_front(),
             },
+            Mover::Feeding(feeding) => feeding
+                .marks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .pop_front(),
             _ => None,
         }
     }
@@ -260,6 +378,8 @@ impl Mover {
             Mover::Buffered(copy) => copy.step(stream, moved, budget, buffers),
             Mover::Listing { bytes, at } => send_listing(stream, bytes, at, moved, budget),
             Mover::Receive(receive) => receive.step(stream, moved, budget, buffers),
+            Mover::Fetching(fetching) => fetching.step(stream, moved, budget),
+            Mover::Feeding(feeding) => feeding.step(stream, moved, budget, buffers),
         }
     }
 
@@ -284,11 +404,13 @@ impl Mover {
                 Mover::Buffered(copy) => copy.step(&mut io, moved, budget, buffers),
                 Mover::Listing { bytes, at } => send_listing(&mut io, bytes, at, moved, budget),
                 Mover::Receive(receive) => receive.read(&mut io, moved, budget, buffers),
+                Mover::Fetching(fetching) => fetching.step(&mut io, moved, budget),
+                Mover::Feeding(feeding) => feeding.step(&mut io, moved, budget, buffers),
                 // Never made for a protected transfer.
                 Mover::SendFile(_) => Step::Failed(Failure::Io),
             };
             match step {
-                Step::Done if matches!(self, Mover::Receive(_)) => {
+                Step::Done if matches!(self, Mover::Receive(_) | Mover::Feeding(_)) => {
                     // The upload is stored. Clients that close TLS both
                     // ways (Python's ftplib) wait for close_notify in
                     // answer to theirs; others are gone already, so one
@@ -398,6 +520,80 @@ impl Buffered {
                     }
                     Err(failure) => return Step::Failed(failure),
                 }
+            }
+        }
+    }
+}
+
+impl Fetching {
+    /// A relayed download's step: the chunks the thread has read, as far
+    /// as the socket and the budget take them. With no chunk ready the
+    /// step waits for the thread's wake, not for the socket.
+    fn step<S: Write>(&mut self, stream: &mut S, moved: &mut u64, mut budget: usize) -> Step {
+        loop {
+            while self.at < self.chunk.len() {
+                if budget == 0 {
+                    return Step::Yield;
+                }
+                let end = self.chunk.len().min(self.at + budget);
+                match write(stream, &self.chunk[self.at..end]) {
+                    Ok(Some(n)) => {
+                        self.at += n;
+                        *moved += n as u64;
+                        budget -= n;
+                    }
+                    Ok(None) => return Step::Blocked,
+                    Err(failure) => return Step::Failed(failure),
+                }
+            }
+            self.at = 0;
+            self.chunk = match self.fetch.poll() {
+                Fetched::Bytes(bytes) => bytes,
+                Fetched::Pending => {
+                    self.chunk = Vec::new();
+                    return Step::Blocked;
+                }
+                Fetched::End => return Step::Done,
+                Fetched::Failed(failure) => return Step::Failed(failure.unwrap_or(Failure::Io)),
+            };
+        }
+    }
+}
+
+impl Feeding {
+    /// A relayed upload's step: socket reads handed to the thread while
+    /// its queue has room (a full queue leaves the client's bytes in the
+    /// socket: the client is slowed, nothing grows); at the end of the
+    /// data, the thread publishes the upload, and the step waits for its
+    /// verdict.
+    fn step<S: Read>(
+        &mut self,
+        stream: &mut S,
+        moved: &mut u64,
+        mut budget: usize,
+        buffers: &mut Buffers,
+    ) -> Step {
+        loop {
+            match self.feed.poll() {
+                Fed::Room => {}
+                Fed::Full => return Step::Blocked,
+                Fed::Done(Ok(())) => return Step::Done,
+                Fed::Done(Err(failure)) => return Step::Failed(failure.unwrap_or(Failure::Io)),
+            }
+            if budget == 0 {
+                return Step::Yield;
+            }
+            let want = budget.min(buffers.read.len());
+            match stream.read(&mut buffers.read[..want]) {
+                Ok(0) => self.feed.end(),
+                Ok(n) => {
+                    *moved += n as u64;
+                    budget -= n;
+                    self.feed.send(buffers.read[..n].to_vec());
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Step::Blocked,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Step::Failed(Failure::DataConnectionLost),
             }
         }
     }
@@ -637,6 +833,11 @@ mod tests {
         }
     }
 
+    /// A local file's download, which never needs a relay.
+    fn local_send(download: Download, format: Format, protected: bool) -> Mover {
+        Mover::send(download, format, protected, || unreachable!("a local file")).unwrap()
+    }
+
     fn file_with(bytes: &[u8]) -> File {
         let mut file = tempfile::tempfile().unwrap();
         file.write_all(bytes).unwrap();
@@ -675,10 +876,43 @@ mod tests {
         (reader.join().unwrap(), moved)
     }
 
+    /// A relay whose wake rings nothing: the tests' loops poll.
+    fn relay() -> Relay {
+        Relay {
+            running: Running::new(),
+            wake: std::sync::Arc::new(|| {}),
+        }
+    }
+
+    #[test]
+    fn a_relayed_download_sends_what_the_buffered_path_sends() {
+        let text: Vec<u8> = (0..3_000_000u32)
+            .map(|i| {
+                if i % 61 == 0 {
+                    b'\n'
+                } else {
+                    b'a' + (i % 26) as u8
+                }
+            })
+            .collect();
+        let (buffered, _) = send(local_send(dl(file_with(&text)), Format::ASCII, false));
+        let source = Source::new(dl(file_with(&text)), Format::ASCII);
+        let relayed = Mover::fetch(source, relay()).unwrap();
+        assert!(matches!(relayed, Mover::Fetching(_)));
+        let (wire, n) = send(relayed);
+        assert!(
+            wire == buffered,
+            "{} and {} bytes",
+            wire.len(),
+            buffered.len()
+        );
+        assert_eq!(n, wire.len() as u64);
+    }
+
     #[test]
     fn sendfile_and_the_buffered_path_send_the_same_bytes() {
         let data = content();
-        let (by_sendfile, n) = send(Mover::send(dl(file_with(&data)), Format::IMAGE, false));
+        let (by_sendfile, n) = send(local_send(dl(file_with(&data)), Format::IMAGE, false));
         assert!(by_sendfile == data);
         assert_eq!(n, data.len() as u64);
         let (by_copy, n) = send(Mover::copy(Source::plain(file_with(&data))));
@@ -698,7 +932,7 @@ mod tests {
 
     #[test]
     fn type_a_sends_cr_lf_and_counts_wire_bytes() {
-        let (wire, n) = send(Mover::send(
+        let (wire, n) = send(local_send(
             dl(file_with(b"one\ntwo\r\nthree\n")),
             Format::ASCII,
             false,
@@ -758,7 +992,7 @@ mod tests {
             .collect();
         let mut expected = Vec::new();
         Encoder::new().encode(&text, &mut expected);
-        let Mover::Buffered(mut copy) = Mover::send(dl(file_with(&text)), Format::ASCII, false)
+        let Mover::Buffered(mut copy) = local_send(dl(file_with(&text)), Format::ASCII, false)
         else {
             unreachable!()
         };
@@ -823,7 +1057,7 @@ mod tests {
     }
 
     fn receive(upload: StoreUpload, ascii: bool) -> Receive {
-        Receive(Mover::receive(
+        Receive(Mover::local_receive(
             upload,
             if ascii { Format::ASCII } else { Format::IMAGE },
             false,
@@ -860,7 +1094,11 @@ mod tests {
             mode: ftp_proto::format::Mode::Block,
             ..Format::IMAGE
         };
-        let mut mover = Receive(Mover::receive(upload(dir.path(), "m.bin"), block, false));
+        let mut mover = Receive(Mover::local_receive(
+            upload(dir.path(), "m.bin"),
+            block,
+            false,
+        ));
         let mut buffers = Buffers::new();
         let mut moved = 0;
         // A marker, then the EOF block: one step stores it all and
@@ -890,12 +1128,22 @@ mod tests {
     }
 
     #[test]
+    fn a_relayed_upload_is_stored_whole_and_published_at_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes: Vec<u8> = (0..5_000_000u32).map(|i| (i % 251) as u8).collect();
+        let mover = Mover::feed(upload(dir.path(), "fed.bin"), Format::IMAGE, relay()).unwrap();
+        let moved = upload_over_tcp(mover, bytes.clone(), &mut Buffers::new());
+        assert_eq!(moved, bytes.len() as u64);
+        assert!(std::fs::read(dir.path().join("fed.bin")).unwrap() == bytes);
+    }
+
+    #[test]
     fn a_type_i_upload_is_spliced_into_its_file_byte_for_byte() {
         let dir = tempfile::tempdir().unwrap();
         let data = content();
         let mut buffers = Buffers::new();
         assert!(buffers.pipe.is_some());
-        let mover = Mover::receive(upload(dir.path(), "up.bin"), Format::IMAGE, false);
+        let mover = Mover::local_receive(upload(dir.path(), "up.bin"), Format::IMAGE, false);
         let Mover::Receive(receive) = &mover else {
             unreachable!()
         };
@@ -906,7 +1154,7 @@ mod tests {
         // The pipe is left empty for the next upload: a second one, with
         // other bytes, arrives whole too.
         let other: Vec<u8> = data.iter().rev().copied().collect();
-        let mover = Mover::receive(upload(dir.path(), "two.bin"), Format::IMAGE, false);
+        let mover = Mover::local_receive(upload(dir.path(), "two.bin"), Format::IMAGE, false);
         assert_eq!(
             upload_over_tcp(mover, other.clone(), &mut buffers),
             other.len() as u64
@@ -919,7 +1167,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut buffers = Buffers::new();
         let wire: Vec<u8> = (0..100_000).flat_map(|_| *b"line\r\n").collect();
-        let mover = Mover::receive(upload(dir.path(), "a.txt"), Format::ASCII, false);
+        let mover = Mover::local_receive(upload(dir.path(), "a.txt"), Format::ASCII, false);
         assert_eq!(
             upload_over_tcp(mover, wire.clone(), &mut buffers),
             wire.len() as u64

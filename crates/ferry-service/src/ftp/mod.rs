@@ -35,7 +35,8 @@ pub use net::{
 };
 pub use requests::{authenticate, failure, metadata, open_job, perform, Download, Job, View};
 pub use transfer::{
-    begin_transfer, completion, end_transfer, send_file, Route, SendFile, Sink, Source,
+    begin_transfer, completion, end_transfer, send_file, transfer_opened, Route, SendFile, Sink,
+    Source,
 };
 
 /// Default limit of control connections served at once.

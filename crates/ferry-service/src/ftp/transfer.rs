@@ -31,7 +31,19 @@ pub fn begin_transfer(
     transfer: &Transfer,
 ) -> Option<Job> {
     log.transfer_began();
-    match open_job(view, transfer) {
+    transfer_opened(session, now, id, open_job(view, transfer))
+}
+
+/// Tells the session what [`open_job`] made of transfer `id` (run
+/// elsewhere, by a driver that must not wait for it): its 150 and the
+/// job, or the failure, and then there is no job.
+pub fn transfer_opened(
+    session: &mut Session,
+    now: Instant,
+    id: RequestId,
+    opened: Result<(Job, Completion), Failure>,
+) -> Option<Job> {
+    match opened {
         Ok((job, started)) => {
             session.complete(now, id, started);
             Some(job)
@@ -164,6 +176,11 @@ impl Source {
         }
     }
 
+    /// Whether reading waits on the network (see [`Body::is_remote`]).
+    pub fn is_remote(&self) -> bool {
+        self.file.is_remote()
+    }
+
     /// How many file bytes to read so that their wire bytes fit in
     /// `room` (TYPE A may double every byte, and so may STRU R's escapes).
     pub fn read_size(&self, room: usize) -> usize {
@@ -265,6 +282,12 @@ impl Sink {
     pub fn prepare(upload: NewStoreUpload, format: Format) -> Result<Sink, Failure> {
         let upload = upload.prepare().map_err(failure)?;
         Ok(Sink::new(upload, format))
+    }
+
+    /// Whether storing waits on the network (see
+    /// [`StoreUpload::is_remote`]).
+    pub fn is_remote(&self) -> bool {
+        self.upload.is_remote()
     }
 
     /// Stores bytes that came on the data connection, converted through

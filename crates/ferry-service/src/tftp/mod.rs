@@ -48,7 +48,9 @@ pub struct ServerConfig {
     /// The directory served; nothing outside it is ever read or written.
     pub root: PathBuf,
     /// An S3 bucket served instead of [`root`](Self::root). Only the
-    /// blocking driver serves one (the event loop refuses it at bind).
+    /// blocking driver's TFTP server serves one (the event loop's refuses
+    /// it at bind; `ferry serve --driver mio` runs the blocking one beside
+    /// the loop for it).
     pub bucket: Option<ferry_s3::Bucket>,
     /// Address of the request socket (port 0 picks a free one).
     pub bind: SocketAddr,
