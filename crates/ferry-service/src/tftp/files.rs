@@ -236,7 +236,6 @@ impl Local for UploadSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write as _;
 
     fn options(blksize: u16, windowsize: u16) -> Negotiated {
         Negotiated {
