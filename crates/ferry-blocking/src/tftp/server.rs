@@ -44,6 +44,7 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 /// than one per block, and write-behind for uploads.
 const BUFFERING: Buffering = Buffering {
     read_ahead: 256 * 1024,
+    window_read_ahead: 256 * 1024,
     write_behind: 256 * 1024,
 };
 

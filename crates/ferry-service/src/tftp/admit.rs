@@ -263,7 +263,11 @@ impl Acceptor {
             RequestKind::Read => self.store.open_read(&name).map(|(body, len)| {
                 (
                     Transfer::server_read(&self.policy, peer, &request, Some(len), now),
-                    FileEnd::Read(FileSource::new(body, self.buffering.read_ahead)),
+                    FileEnd::Read(FileSource::windowed(
+                        body,
+                        self.buffering.read_ahead,
+                        self.buffering.window_read_ahead,
+                    )),
                 )
             }),
             RequestKind::Write => self.store.create_upload(&name).map(|upload| {
