@@ -197,6 +197,16 @@ fn compressed_mode_reader_takes_every_valid_form() {
     assert_eq!(markers[0].offset, 1);
     assert_eq!(decode(f, b"\x00\x01"), Err(DecodeError::BadDescriptor(1)));
     assert_eq!(decode(f, b"\x00\x10\x80"), Err(DecodeError::BadMarker));
+    // A marker unit may say up to 127 bytes; as in MODE B, past
+    // MAX_MARKER (64) it is refused, so no session sees a longer one.
+    let mut long = b"\x00\x10\x41".to_vec();
+    long.extend([b'9'; 65]);
+    assert_eq!(decode(f, &long), Err(DecodeError::MarkerTooLong));
+    let mut longest = b"\x00\x10\x40".to_vec();
+    longest.extend([b'9'; 64]);
+    longest.extend(b"\x00\x40");
+    let (_, markers) = decode_chunks(f, &[&longest]).unwrap();
+    assert_eq!(markers[0].sender, [b'9'; 64]);
     assert_eq!(decode(f, b"\x02a"), Err(DecodeError::Truncated));
     assert_eq!(decode(f, b"\x00\x40\x01"), Err(DecodeError::AfterEnd));
 }

@@ -19,7 +19,7 @@
 use alloc::vec::Vec;
 
 use super::block::{END_OF_FILE, END_OF_RECORD, RESTART_MARKER};
-use super::{after_end, DecodeError, Item};
+use super::{after_end, DecodeError, Item, MAX_MARKER};
 
 const MAX_DATA: usize = 127;
 const MAX_RUN: u8 = 63;
@@ -223,6 +223,10 @@ impl Reader {
                     }
                 }
                 State::MarkerHeader { then } => match b {
+                    // As in MODE B, no marker is longer than MAX_MARKER.
+                    1..=0x7F if usize::from(b) > MAX_MARKER => {
+                        return Err(DecodeError::MarkerTooLong)
+                    }
                     1..=0x7F => self.state = State::Marker { left: b, then },
                     _ => return Err(DecodeError::BadMarker),
                 },
