@@ -9,7 +9,7 @@
 
 use std::process::Command;
 
-use ferry_interop::ftp::FtpServer;
+use ferry_interop::ftp::{marked_file, put_with_markers, FtpServer};
 use ferry_interop::{require_peer, run, temp_dir, Driver, PEER_TIMEOUT};
 
 /// The files the script downloads.
@@ -311,33 +311,12 @@ fn lftp_mode_z_get_and_put(driver: Driver) {
 fn ferry_put_in_block_and_compressed_mode_gets_110s(driver: Driver) {
     let root = temp_dir("root");
     let work = temp_dir("work");
-    let file: Vec<u8> = (0..(2u32 << 20) + 777)
-        .map(|i| (i * 7 % 251) as u8)
-        .collect();
+    let file = marked_file();
     std::fs::write(work.path().join("up.bin"), &file).unwrap();
     let server = FtpServer::writable(driver, root.path());
     for mode in ["block", "compressed"] {
         let name = format!("{mode}.bin");
-        let done = run(
-            ferry_interop::ferry().current_dir(work.path()).args([
-                "-v",
-                "put",
-                "up.bin",
-                &server.url(&name),
-                "--mode",
-                mode,
-            ]),
-            PEER_TIMEOUT,
-        );
-        done.assert_success(&format!("ferry put --mode {mode}"));
-        let marks: Vec<&str> = done
-            .stderr
-            .lines()
-            .filter(|l| l.contains("marked a restart point"))
-            .collect();
-        assert_eq!(marks.len(), 2, "{mode}: {}", done.stderr);
-        assert!(marks[0].contains("MARK 1048576 = 1048576"), "{}", marks[0]);
-        assert!(marks[1].contains("MARK 2097152 = 2097152"), "{}", marks[1]);
+        put_with_markers(work.path(), "up.bin", &server.url(&name), mode);
         let stored = std::fs::read(root.path().join(&name)).unwrap();
         assert!(stored == file, "{mode}: stored file differs");
     }

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ferry_interop::ftp::{connect_data, lftp, read_all, reset, tree, FtpServer};
+use ferry_interop::ftp::{
+    connect_data, lftp, marked_file, put_with_markers, read_all, reset, tree, FtpServer,
+};
 use ferry_interop::ftps::{FtpsOptions, FtpsServer};
 use ferry_interop::seaweedfs::{bucket, get_object, open_uploads, put_object, s3_curl, Weed};
 use ferry_interop::{
@@ -515,31 +517,12 @@ fn marked_uploads_into_a_bucket_get_their_110s(driver: Driver) {
         return;
     };
     let work = temp_dir("s3-marks");
-    let file = content(17, (2 << 20) + 777);
+    let file = marked_file();
     std::fs::write(work.path().join("up.bin"), &file).unwrap();
     let server = serve(driver, &format!("s3://{bucket_name}"), &["--write"]);
     for mode in ["block", "compressed"] {
         let key = format!("{mode}.bin");
-        let done = run(
-            ferry_interop::ferry().current_dir(work.path()).args([
-                "-v",
-                "put",
-                "up.bin",
-                &server.url(&key),
-                "--mode",
-                mode,
-            ]),
-            PEER_TIMEOUT,
-        );
-        done.assert_success(&format!("ferry put --mode {mode}"));
-        let marks: Vec<&str> = done
-            .stderr
-            .lines()
-            .filter(|l| l.contains("marked a restart point"))
-            .collect();
-        assert_eq!(marks.len(), 2, "{mode}: {}", done.stderr);
-        assert!(marks[0].contains("MARK 1048576 = 1048576"), "{}", marks[0]);
-        assert!(marks[1].contains("MARK 2097152 = 2097152"), "{}", marks[1]);
+        put_with_markers(work.path(), "up.bin", &server.url(&key), mode);
         assert_bytes_eq(
             &get_object(weed, &format!("{bucket_name}/{key}")).expect("stored object"),
             &file,

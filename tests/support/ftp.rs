@@ -583,3 +583,33 @@ pub fn lftp(server: &FtpServer, script: &str) -> Command {
     ));
     cmd
 }
+
+/// A file of a little over two restart-marker intervals (1 MiB each), for
+/// [`put_with_markers`].
+pub fn marked_file() -> Vec<u8> {
+    (0..(2u32 << 20) + 777)
+        .map(|i| (i * 7 % 251) as u8)
+        .collect()
+}
+
+/// `ferry -v put FILE URL --mode MODE` (block or compressed) from `dir`:
+/// ferry's client sends a restart marker every 1 MiB, so a
+/// [`marked_file`] must come back with exactly two 110s, at 1 MiB and
+/// 2 MiB, reported before the transfer's end.
+pub fn put_with_markers(dir: &Path, file: &str, url: &str, mode: &str) {
+    let done = super::run(
+        super::ferry()
+            .current_dir(dir)
+            .args(["-v", "put", file, url, "--mode", mode]),
+        super::PEER_TIMEOUT,
+    );
+    done.assert_success(&format!("ferry put --mode {mode}"));
+    let marks: Vec<&str> = done
+        .stderr
+        .lines()
+        .filter(|l| l.contains("marked a restart point"))
+        .collect();
+    assert_eq!(marks.len(), 2, "{mode}: {}", done.stderr);
+    assert!(marks[0].contains("MARK 1048576 = 1048576"), "{}", marks[0]);
+    assert!(marks[1].contains("MARK 2097152 = 2097152"), "{}", marks[1]);
+}

@@ -905,22 +905,9 @@ impl Conn {
                         let completion = self.listen(env, ip);
                         self.session.complete(env.now(), id, completion);
                     }
-                    // Reads the whole file: never on the loop.
-                    op @ Operation::Hash { .. } => {
-                        let ticket = Ticket {
-                            key: env.key,
-                            serial: self.serial,
-                            id,
-                        };
-                        self.checking = true;
-                        env.pool.submit(Task::Perform {
-                            ticket,
-                            view: self.view.clone(),
-                            op,
-                        });
-                    }
-                    // On an object store every request is a round trip.
-                    op if self.view.is_remote() => {
+                    // HASH reads the whole file, and on an object store
+                    // every request is a round trip: never on the loop.
+                    op if matches!(op, Operation::Hash { .. }) || self.view.is_remote() => {
                         let ticket = Ticket {
                             key: env.key,
                             serial: self.serial,

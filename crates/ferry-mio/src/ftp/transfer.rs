@@ -471,20 +471,8 @@ impl Buffered {
         buffers: &mut Buffers,
     ) -> Step {
         // First what the socket did not take last time.
-        while self.at < self.unsent.len() {
-            if budget == 0 {
-                return Step::Yield;
-            }
-            let end = self.unsent.len().min(self.at + budget);
-            match write(stream, &self.unsent[self.at..end]) {
-                Ok(Some(n)) => {
-                    self.at += n;
-                    *moved += n as u64;
-                    budget -= n;
-                }
-                Ok(None) => return Step::Blocked,
-                Err(failure) => return Step::Failed(failure),
-            }
+        if let Some(step) = send_held(stream, &self.unsent, &mut self.at, moved, &mut budget) {
+            return step;
         }
         self.unsent = Vec::new();
         self.at = 0;
@@ -525,26 +513,43 @@ impl Buffered {
     }
 }
 
+/// Sends `held[*at..]` as far as the socket and `budget` take it,
+/// counting what went in `moved` and taking it off `budget`. `None` once
+/// all of it went; otherwise the step's end (out of budget, a full
+/// socket, or a failure).
+fn send_held<S: Write>(
+    stream: &mut S,
+    held: &[u8],
+    at: &mut usize,
+    moved: &mut u64,
+    budget: &mut usize,
+) -> Option<Step> {
+    while *at < held.len() {
+        if *budget == 0 {
+            return Some(Step::Yield);
+        }
+        let end = held.len().min(*at + *budget);
+        match write(stream, &held[*at..end]) {
+            Ok(Some(n)) => {
+                *at += n;
+                *moved += n as u64;
+                *budget -= n;
+            }
+            Ok(None) => return Some(Step::Blocked),
+            Err(failure) => return Some(Step::Failed(failure)),
+        }
+    }
+    None
+}
+
 impl Fetching {
     /// A relayed download's step: the chunks the thread has read, as far
     /// as the socket and the budget take them. With no chunk ready the
     /// step waits for the thread's wake, not for the socket.
     fn step<S: Write>(&mut self, stream: &mut S, moved: &mut u64, mut budget: usize) -> Step {
         loop {
-            while self.at < self.chunk.len() {
-                if budget == 0 {
-                    return Step::Yield;
-                }
-                let end = self.chunk.len().min(self.at + budget);
-                match write(stream, &self.chunk[self.at..end]) {
-                    Ok(Some(n)) => {
-                        self.at += n;
-                        *moved += n as u64;
-                        budget -= n;
-                    }
-                    Ok(None) => return Step::Blocked,
-                    Err(failure) => return Step::Failed(failure),
-                }
+            if let Some(step) = send_held(stream, &self.chunk, &mut self.at, moved, &mut budget) {
+                return step;
             }
             self.at = 0;
             self.chunk = match self.fetch.poll() {

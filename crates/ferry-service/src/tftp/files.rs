@@ -276,13 +276,7 @@ mod tests {
         file.negotiated(&options(8192, 8));
         assert_eq!(file.read_ahead(), 8 * 1024);
         let mut read = block.clone();
-        loop {
-            let n = file.read_block(&mut block).unwrap();
-            read.extend_from_slice(&block[..n]);
-            if n < block.len() {
-                break;
-            }
-        }
+        read.extend(read_rest(&mut file, block.len()));
         assert_eq!(read, content);
         assert_eq!(file.bytes(), content.len() as u64);
     }
@@ -293,15 +287,19 @@ mod tests {
         let mut file = source(&content);
         file.negotiated(&options(1468, 32));
         assert_eq!(file.read_ahead(), 1468 * 32);
-        let mut block = vec![0; 1468];
+        assert_eq!(read_rest(&mut file, 1468), content);
+    }
+
+    /// Reads `file` in blocks of `blksize` up to its short last block.
+    fn read_rest(file: &mut FileSource, blksize: usize) -> Vec<u8> {
+        let mut block = vec![0; blksize];
         let mut read = Vec::new();
         loop {
             let n = file.read_block(&mut block).unwrap();
             read.extend_from_slice(&block[..n]);
             if n < block.len() {
-                break;
+                return read;
             }
         }
-        assert_eq!(read, content);
     }
 }
