@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use ferry_interop::ftp::{lftp, names, tree, FtpServer};
 use ferry_interop::{
-    assert_bytes_eq, assert_file_eq, make_file, require_peer, run, sha256_hex, temp_dir, Driver,
-    PEER_TIMEOUT,
+    assert_bytes_eq, assert_file_eq, curl, make_file, require_peer, run, sha256_hex, temp_dir,
+    Driver, PEER_TIMEOUT,
 };
 
 /// A peer's path, once the test has checked it with `require_peer!`.
@@ -55,12 +55,6 @@ fn sizes() -> [(&'static str, usize); 3] {
 const CURLE_UPLOAD_FAILED: i32 = 25;
 const CURLE_QUOTE_ERROR: i32 = 21;
 
-fn curl() -> Command {
-    let mut cmd = Command::new(peer("curl"));
-    cmd.args(["--silent", "--show-error", "--max-time", "60"]);
-    cmd
-}
-
 /// Downloads each of `sizes()` with curl in the data-connection mode that
 /// `mode` selects, byte-exact, and checks in curl's trace that it used
 /// the command `command` to set up the data connection.
@@ -72,7 +66,7 @@ fn curl_retr(driver: Driver, mode: &[&str], command: &str) {
         let want = make_file(root.path(), name, len, 1000 + seed as u64);
         let local = out.path().join(name);
         let done = run(
-            curl()
+            curl(60)
                 .arg("-v")
                 .args(mode)
                 .arg("-o")
@@ -131,7 +125,7 @@ fn curl_stor_with_write(driver: Driver) {
     for (seed, (name, len)) in sizes().into_iter().enumerate() {
         let want = make_file(work.path(), name, len, 1100 + seed as u64);
         run(
-            curl()
+            curl(60)
                 .arg("-T")
                 .arg(work.path().join(name))
                 .arg(server.url(name)),
@@ -144,7 +138,7 @@ fn curl_stor_with_write(driver: Driver) {
     // Passive with PASV and active with PORT upload the same way.
     let want = make_file(work.path(), "via-pasv.bin", 700_001, 1110);
     run(
-        curl()
+        curl(60)
             .arg("--disable-epsv")
             .arg("-T")
             .arg(work.path().join("via-pasv.bin"))
@@ -155,7 +149,7 @@ fn curl_stor_with_write(driver: Driver) {
     assert_file_eq(&root.path().join("via-pasv.bin"), &want);
     let want = make_file(work.path(), "via-port.bin", 700_003, 1111);
     run(
-        curl()
+        curl(60)
             .args(["-P", "127.0.0.1", "--disable-eprt", "-T"])
             .arg(work.path().join("via-port.bin"))
             .arg(server.url("via-port.bin")),
@@ -179,7 +173,7 @@ fn curl_append_and_resumed_upload(driver: Driver) {
     let old = make_file(root.path(), "log.bin", 300_000, 1150);
     let more = make_file(work.path(), "more.bin", 200_001, 1151);
     let done = run(
-        curl()
+        curl(60)
             .args(["-v", "--append", "-T"])
             .arg(work.path().join("more.bin"))
             .arg(server.url("log.bin")),
@@ -199,7 +193,7 @@ fn curl_append_and_resumed_upload(driver: Driver) {
     let full = make_file(work.path(), "full.bin", 2_000_000 + 11, 1152);
     std::fs::write(root.path().join("full.bin"), &full[..777_777]).unwrap();
     let done = run(
-        curl()
+        curl(60)
             .args(["-v", "-C", "-", "-T"])
             .arg(work.path().join("full.bin"))
             .arg(server.url("full.bin")),
@@ -224,7 +218,7 @@ fn curl_stor_refused_without_write(driver: Driver) {
     make_file(work.path(), "upload.bin", 5000, 1201);
     for remote in ["new.bin", "existing.bin"] {
         let done = run(
-            curl()
+            curl(60)
                 .arg("-v")
                 .arg("-T")
                 .arg(work.path().join("upload.bin"))
@@ -266,7 +260,7 @@ fn curl_list_and_nlst(driver: Driver) {
     let server = FtpServer::read_only(driver, root.path());
 
     // LIST (curl turns the CR LF of the ASCII listing into LF).
-    let done = run(curl().arg(server.url("")), PEER_TIMEOUT);
+    let done = run(curl(60).arg(server.url("")), PEER_TIMEOUT);
     done.assert_success("curl LIST");
     assert_eq!(
         String::from_utf8_lossy(&done.stdout),
@@ -274,7 +268,7 @@ fn curl_list_and_nlst(driver: Driver) {
          -rw-------    1 ftp      ftp            123456 Mar 04  2021 beta.bin\n\
          drwxr-xr-x    2 ftp      ftp              4096 Mar 04  2021 sub\n"
     );
-    let done = run(curl().arg(server.url("sub/")), PEER_TIMEOUT);
+    let done = run(curl(60).arg(server.url("sub/")), PEER_TIMEOUT);
     done.assert_success("curl LIST sub/");
     assert_eq!(
         String::from_utf8_lossy(&done.stdout),
@@ -282,13 +276,13 @@ fn curl_list_and_nlst(driver: Driver) {
     );
 
     // NLST.
-    let done = run(curl().arg("-l").arg(server.url("")), PEER_TIMEOUT);
+    let done = run(curl(60).arg("-l").arg(server.url("")), PEER_TIMEOUT);
     done.assert_success("curl NLST");
     assert_eq!(
         String::from_utf8_lossy(&done.stdout),
         "alpha.txt\nbeta.bin\nsub\n"
     );
-    let done = run(curl().arg("-l").arg(server.url("sub/")), PEER_TIMEOUT);
+    let done = run(curl(60).arg("-l").arg(server.url("sub/")), PEER_TIMEOUT);
     done.assert_success("curl NLST sub/");
     assert_eq!(String::from_utf8_lossy(&done.stdout), "inner.txt\n");
 }
@@ -305,7 +299,7 @@ fn curl_type_a_download(driver: Driver) {
 
     let local = out.path().join("text.txt");
     let done = run(
-        curl()
+        curl(60)
             .args(["-v", "--use-ascii", "-w", "%{size_download}", "-o"])
             .arg(&local)
             .arg(server.url("text.txt")),
@@ -356,7 +350,7 @@ fn curl_resume(driver: Driver) {
     let cut = 1_234_567;
     std::fs::write(&local, &want[..cut]).unwrap();
     let done = run(
-        curl()
+        curl(60)
             .args(["-v", "-C", "-", "-o"])
             .arg(&local)
             .arg(server.url("big.bin")),
@@ -380,7 +374,7 @@ fn curl_quote_commands(driver: Driver) {
     make_file(root.path(), "gone.bin", 10, 1501);
     std::fs::create_dir(root.path().join("empty-dir")).unwrap();
     let done = run(
-        curl()
+        curl(60)
             .args([
                 "-l",
                 "-Q",
@@ -423,7 +417,11 @@ fn curl_quote_refused_without_write(driver: Driver) {
         "STOR x",
     ] {
         let done = run(
-            curl().arg("-v").arg("-Q").arg(command).arg(server.url("")),
+            curl(60)
+                .arg("-v")
+                .arg("-Q")
+                .arg(command)
+                .arg(server.url("")),
             PEER_TIMEOUT,
         );
         assert_eq!(
@@ -452,7 +450,7 @@ fn curl_head_size_and_mdtm(driver: Driver) {
     make_file(root.path(), "file.bin", 987_654, 1700);
     set_mtime(&root.path().join("file.bin"), MTIME);
     let done = run(
-        curl().arg("-v").arg("-I").arg(server.url("file.bin")),
+        curl(60).arg("-v").arg("-I").arg(server.url("file.bin")),
         PEER_TIMEOUT,
     );
     done.assert_success("curl -I");
@@ -475,7 +473,7 @@ fn curl_head_size_and_mdtm(driver: Driver) {
     // A missing file: SIZE and MDTM get 550, curl reports it (78: remote
     // file not found).
     let done = run(
-        curl().arg("-I").arg(server.url("missing.bin")),
+        curl(60).arg("-I").arg(server.url("missing.bin")),
         PEER_TIMEOUT,
     );
     assert_eq!(done.code(), Some(78), "{}", done.stderr);

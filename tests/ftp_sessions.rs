@@ -4,21 +4,13 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ferry_interop::ftp::{connect_data, names, read_all, Control, FtpServer};
 use ferry_interop::{
-    assert_bytes_eq, assert_file_eq, content, ferry, make_file, require_peer, run, temp_dir,
+    assert_bytes_eq, assert_file_eq, content, curl, ferry, make_file, require_peer, run, temp_dir,
     Driver, PEER_TIMEOUT,
 };
-
-fn curl() -> Command {
-    let path = ferry_interop::find_program("curl").expect("peer checked by require_peer! first");
-    let mut cmd = Command::new(path);
-    cmd.args(["--silent", "--show-error", "--max-time", "60"]);
-    cmd
-}
 
 /// A users-file line from `ferry passwd`.
 fn passwd(user: &str, password: &str, home: &str, write: bool) -> String {
@@ -75,14 +67,14 @@ fn users_file_logins_homes_and_rights(driver: Driver) {
 
     // alice sees her home as /, reads and writes there.
     let done = run(
-        curl().arg(url("alice:alice%20secret", "mine.bin")),
+        curl(60).arg(url("alice:alice%20secret", "mine.bin")),
         PEER_TIMEOUT,
     );
     done.assert_success("alice RETR");
     assert_bytes_eq(&done.stdout, &mine, "alice's mine.bin");
     let upload = make_file(work.path(), "up.bin", 30_000, 3002);
     run(
-        curl()
+        curl(60)
             .arg("-T")
             .arg(work.path().join("up.bin"))
             .arg(url("alice:alice%20secret", "up.bin")),
@@ -94,13 +86,13 @@ fn users_file_logins_homes_and_rights(driver: Driver) {
     // bob reads the whole root, but may not write although the server
     // runs with --write.
     let done = run(
-        curl().arg(url("bob:bob's%20password", "alice/mine.bin")),
+        curl(60).arg(url("bob:bob's%20password", "alice/mine.bin")),
         PEER_TIMEOUT,
     );
     done.assert_success("bob RETR");
     assert_bytes_eq(&done.stdout, &mine, "alice/mine.bin for bob");
     let done = run(
-        curl()
+        curl(60)
             .arg("-T")
             .arg(work.path().join("up.bin"))
             .arg(url("bob:bob's%20password", "bob.bin")),
@@ -116,7 +108,7 @@ fn users_file_logins_homes_and_rights(driver: Driver) {
         "anonymous:x%40y",
         "ftp:x",
     ] {
-        let done = run(curl().arg(url(cred, "top.bin")), PEER_TIMEOUT);
+        let done = run(curl(60).arg(url(cred, "top.bin")), PEER_TIMEOUT);
         assert_eq!(
             done.code(),
             Some(CURLE_LOGIN_DENIED),

@@ -8,9 +8,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use ferry_interop::ftp::{names, tree};
-use ferry_interop::ftps::{python, FtpsOptions, FtpsServer};
+use ferry_interop::ftps::{curl_tls, python, FtpsOptions, FtpsServer};
 use ferry_interop::{
-    assert_file_eq, make_file, require_peer, run, sha256_hex, temp_dir, Driver, Finished,
+    assert_file_eq, curl, make_file, require_peer, run, sha256_hex, temp_dir, Driver, Finished,
     PEER_TIMEOUT,
 };
 
@@ -40,20 +40,6 @@ fn options() -> FtpsOptions {
 const CURLE_LOGIN_DENIED: i32 = 67;
 /// curl's exit code 28: the `--max-time` deadline passed.
 const CURLE_OPERATION_TIMEDOUT: i32 = 28;
-
-fn curl() -> Command {
-    let mut cmd = Command::new(peer("curl"));
-    cmd.args(["--silent", "--show-error", "--max-time", "60"]);
-    cmd
-}
-
-/// curl with explicit FTPS required and the self-signed certificate
-/// accepted (`-k`), tracing the dialogue.
-fn curl_tls() -> Command {
-    let mut cmd = curl();
-    cmd.args(["-v", "--ssl-reqd", "-k"]);
-    cmd
-}
 
 /// The trace shows AUTH (curl tries SSL first, then TLS), PBSZ 0 and
 /// PROT P, and TLS 1.2 or 1.3.
@@ -96,7 +82,7 @@ fn curl_explicit_retr(driver: Driver) {
         for (mode, label) in [(&[][..], "epsv"), (&["--disable-epsv"][..], "pasv")] {
             let local = out.path().join(format!("{label}-{name}"));
             let done = run(
-                curl_tls()
+                curl_tls(60)
                     .args(mode)
                     .arg("-o")
                     .arg(&local)
@@ -135,7 +121,7 @@ fn curl_explicit_stor(driver: Driver) {
         for (mode, label) in [(&[][..], "epsv"), (&["--disable-epsv"][..], "pasv")] {
             let remote = format!("{label}-{name}");
             let done = run(
-                curl_tls()
+                curl_tls(60)
                     .args(mode)
                     .arg("-T")
                     .arg(work.path().join(name))
@@ -188,7 +174,7 @@ fn curl_explicit_list(driver: Driver) {
         },
     );
 
-    let done = run(curl_tls().arg(server.url("")), PEER_TIMEOUT);
+    let done = run(curl_tls(60).arg(server.url("")), PEER_TIMEOUT);
     done.assert_success("curl --ssl-reqd LIST");
     assert_protected_dialogue(&done);
     assert!(done.stderr.contains("\n> LIST\r\n"), "{}", done.stderr);
@@ -199,7 +185,7 @@ fn curl_explicit_list(driver: Driver) {
          drwxr-xr-x    2 ftp      ftp              4096 Mar 04  2021 sub\n"
     );
 
-    let done = run(curl_tls().arg("-l").arg(server.url("")), PEER_TIMEOUT);
+    let done = run(curl_tls(60).arg("-l").arg(server.url("")), PEER_TIMEOUT);
     done.assert_success("curl --ssl-reqd NLST");
     assert!(done.stderr.contains("\n> NLST\r\n"), "{}", done.stderr);
     assert_eq!(
@@ -228,7 +214,7 @@ fn curl_implicit(driver: Driver) {
         let want = make_file(root.path(), name, len, 4300 + seed as u64);
         let local = work.path().join(name);
         let done = run(
-            curl()
+            curl(60)
                 .args(["-v", "-k", "-o"])
                 .arg(&local)
                 .arg(server.ftps_url(name)),
@@ -242,7 +228,7 @@ fn curl_implicit(driver: Driver) {
         // And back up under another name.
         let remote = format!("up-{name}");
         run(
-            curl()
+            curl(60)
                 .arg("-k")
                 .arg("-T")
                 .arg(&local)
@@ -255,7 +241,7 @@ fn curl_implicit(driver: Driver) {
     // A listing over the implicit port, and explicit FTPS still on the
     // FTP port of the same server.
     let done = run(
-        curl().arg("-k").arg("-l").arg(server.ftps_url("")),
+        curl(60).arg("-k").arg("-l").arg(server.ftps_url("")),
         PEER_TIMEOUT,
     );
     done.assert_success("curl ftps:// NLST");
@@ -265,7 +251,7 @@ fn curl_implicit(driver: Driver) {
     );
     let local = work.path().join("explicit.bin");
     run(
-        curl_tls()
+        curl_tls(60)
             .arg("-o")
             .arg(&local)
             .arg(server.url("large.bin")),
@@ -662,7 +648,7 @@ fn require_tls_refuses_clear_logins_and_clear_data(driver: Driver) {
     // curl in clear: USER anonymous gets 530, curl exits 67, no file.
     let local = out.path().join("clear.bin");
     let done = run(
-        curl()
+        curl(60)
             .arg("-v")
             .arg("-o")
             .arg(&local)
@@ -697,7 +683,10 @@ fn require_tls_refuses_clear_logins_and_clear_data(driver: Driver) {
     // And curl with TLS gets the file from the same server.
     let local = out.path().join("tls.bin");
     run(
-        curl_tls().arg("-o").arg(&local).arg(server.url("file.bin")),
+        curl_tls(60)
+            .arg("-o")
+            .arg(&local)
+            .arg(server.url("file.bin")),
         PEER_TIMEOUT,
     )
     .assert_success("curl --ssl-reqd under --require-tls");
@@ -756,11 +745,14 @@ fn tls_require_reuse_matrix(driver: Driver) {
     let curl_passes = {
         let local = work.path().join("curl.bin");
         let get = run(
-            curl_tls().arg("-o").arg(&local).arg(server.url("file.bin")),
+            curl_tls(60)
+                .arg("-o")
+                .arg(&local)
+                .arg(server.url("file.bin")),
             PEER_TIMEOUT,
         );
         let put = run(
-            curl_tls()
+            curl_tls(60)
                 .arg("-T")
                 .arg(work.path().join("up.bin"))
                 .arg(server.url("curl-up.bin")),
@@ -872,11 +864,11 @@ fn implicit_port_refuses_plain_clients(driver: Driver) {
     for url in [server.ftps_url("file.bin"), server.url("file.bin")] {
         let local = out.path().join("got.bin");
         let mut cmd = if url.starts_with("ftps:") {
-            let mut c = curl();
+            let mut c = curl(60);
             c.arg("-k");
             c
         } else {
-            curl_tls()
+            curl_tls(60)
         };
         run(cmd.arg("-o").arg(&local).arg(&url), PEER_TIMEOUT)
             .assert_success("curl beside a plain client on the implicit port");
@@ -901,7 +893,7 @@ fn implicit_port_refuses_plain_clients(driver: Driver) {
     // And after it, still serving.
     let local = out.path().join("after.bin");
     run(
-        curl()
+        curl(60)
             .arg("-k")
             .arg("-o")
             .arg(&local)

@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 use ferry_interop::ftp::{
     connect_data, lftp, marked_file, put_with_markers, read_all, reset, tree, FtpServer,
 };
-use ferry_interop::ftps::{FtpsOptions, FtpsServer};
+use ferry_interop::ftps::{curl_tls, FtpsOptions, FtpsServer};
 use ferry_interop::seaweedfs::{bucket, get_object, open_uploads, put_object, s3_curl, Weed};
 use ferry_interop::{
-    assert_bytes_eq, content, make_file, require_peer, run, temp_dir, Driver, PEER_TIMEOUT,
+    assert_bytes_eq, content, curl, make_file, require_peer, run, temp_dir, Driver, PEER_TIMEOUT,
 };
 
 fn peer(name: &str) -> PathBuf {
@@ -33,20 +33,6 @@ fn name(test: &str, driver: Driver) -> String {
 
 fn serve(driver: Driver, root: &str, extra: &[&str]) -> FtpServer {
     FtpServer::start(driver, Path::new(root), extra)
-}
-
-fn curl() -> Command {
-    let mut cmd = Command::new(peer("curl"));
-    cmd.args(["-s", "-S", "--max-time", "120"]);
-    cmd
-}
-
-/// Explicit FTPS (AUTH TLS) required by curl and by the server: every
-/// byte below moved under TLS.
-fn curl_tls() -> Command {
-    let mut cmd = curl();
-    cmd.args(["-v", "--ssl-reqd", "-k"]);
-    cmd
 }
 
 /// The keys of `bucket` under `prefix`, as the S3 API lists them.
@@ -79,14 +65,14 @@ fn curl_gets_and_puts_objects_byte_exact(driver: Driver) {
     // RETR: the object, whole; REST 1000 (curl's range): the rest of it.
     let out = work.path().join("image.bin");
     run(
-        curl().arg("-o").arg(&out).arg(server.url("image.bin")),
+        curl(120).arg("-o").arg(&out).arg(server.url("image.bin")),
         PEER_TIMEOUT,
     )
     .assert_success("curl get");
     assert_bytes_eq(&std::fs::read(&out).unwrap(), &image, "RETR of an object");
     let tail = work.path().join("tail.bin");
     run(
-        curl()
+        curl(120)
             .args(["-r", "1000-", "-o"])
             .arg(&tail)
             .arg(server.url("image.bin")),
@@ -100,7 +86,10 @@ fn curl_gets_and_puts_objects_byte_exact(driver: Driver) {
     );
 
     // SIZE and MDTM from the object's metadata.
-    let head = run(curl().arg("-I").arg(server.url("image.bin")), PEER_TIMEOUT);
+    let head = run(
+        curl(120).arg("-I").arg(server.url("image.bin")),
+        PEER_TIMEOUT,
+    );
     head.assert_success("curl -I");
     let head = String::from_utf8_lossy(&head.stdout).into_owned();
     assert!(
@@ -115,7 +104,7 @@ fn curl_gets_and_puts_objects_byte_exact(driver: Driver) {
     for (file, len) in [("small.txt", 1234), ("large.bin", 17 * 1024 * 1024 + 3)] {
         let bytes = make_file(work.path(), file, len, len as u64);
         run(
-            curl()
+            curl(120)
                 .arg("-T")
                 .arg(work.path().join(file))
                 .arg(server.url(&format!("up/{file}")))
@@ -152,7 +141,10 @@ fn ftps_gets_and_puts_objects_byte_exact(driver: Driver) {
 
     let out = work.path().join("image.bin");
     let done = run(
-        curl_tls().arg("-o").arg(&out).arg(server.url("image.bin")),
+        curl_tls(120)
+            .arg("-o")
+            .arg(&out)
+            .arg(server.url("image.bin")),
         PEER_TIMEOUT,
     );
     done.assert_success("curl --ssl-reqd RETR");
@@ -161,7 +153,7 @@ fn ftps_gets_and_puts_objects_byte_exact(driver: Driver) {
 
     let bytes = make_file(work.path(), "up.bin", 17 * 1024 * 1024 + 9, 33);
     let done = run(
-        curl_tls()
+        curl_tls(120)
             .arg("-T")
             .arg(work.path().join("up.bin"))
             .arg(server.url("up.bin")),

@@ -318,8 +318,8 @@ fn the_event_loop_serves_both_protocols_on_a_bucket_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let by_ftp = dir.path().join("ftp.img");
     run(
-        std::process::Command::new("curl")
-            .args(["-s", "-S", "--max-time", "60", "-o"])
+        ferry_interop::curl(60)
+            .arg("-o")
             .arg(&by_ftp)
             .arg(format!("ftp://{}/boot.img", ftp.unwrap())),
         Duration::from_secs(60),

@@ -6,20 +6,17 @@
 //!
 //! Under the blocking driver only, until the event loop serves a bucket.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::Duration;
 
 use ferry_interop::ftp::{connect_data, read_all, FtpServer};
 use ferry_interop::seaweedfs::{bucket, get_object, open_uploads, s3_curl};
 use ferry_interop::tftp::tftp_hpa;
 use ferry_interop::{
-    assert_bytes_eq, content, require_peer, run, temp_dir, Driver, Launched, Service, PEER_TIMEOUT,
+    assert_bytes_eq, content, curl, require_peer, run, temp_dir, Driver, Launched, Service,
+    PEER_TIMEOUT,
 };
-
-fn peer(name: &str) -> PathBuf {
-    ferry_interop::find_program(name).expect("peer checked by require_peer! first")
-}
 
 /// Two writable FTP servers under `driver` on the same bucket.
 fn two_servers(bucket: &str, driver: Driver) -> (FtpServer, FtpServer) {
@@ -29,15 +26,9 @@ fn two_servers(bucket: &str, driver: Driver) -> (FtpServer, FtpServer) {
     (a, b)
 }
 
-fn curl() -> Command {
-    let mut cmd = Command::new(peer("curl"));
-    cmd.args(["-s", "-S", "--max-time", "120"]);
-    cmd
-}
-
 fn curl_put(server: &FtpServer, local: &Path, name: &str) {
     run(
-        curl()
+        curl(120)
             .arg("--ftp-create-dirs")
             .arg("-T")
             .arg(local)
@@ -49,7 +40,7 @@ fn curl_put(server: &FtpServer, local: &Path, name: &str) {
 
 fn curl_get(server: &FtpServer, name: &str, local: &Path) -> Vec<u8> {
     run(
-        curl().arg("-o").arg(local).arg(server.url(name)),
+        curl(120).arg("-o").arg(local).arg(server.url(name)),
         PEER_TIMEOUT,
     )
     .assert_success("curl get");
@@ -163,7 +154,7 @@ fn eight_concurrent_uploads_to_one_name_leave_one_whole(driver: Driver) {
         let local = work.path().join(format!("up{i}"));
         std::fs::write(&local, bytes).unwrap();
         let server = if i % 2 == 0 { &a } else { &b };
-        let child = curl()
+        let child = curl(120)
             .arg("-T")
             .arg(&local)
             .arg(server.url("same.bin"))

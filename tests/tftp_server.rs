@@ -2,11 +2,10 @@
 //! atftp and curl, on 127.0.0.1. Every transfer is checked byte for byte.
 
 use std::path::Path;
-use std::process::Command;
 
-use ferry_interop::tftp::{atftp, peer, tftp_hpa};
+use ferry_interop::tftp::{atftp, tftp_hpa};
 use ferry_interop::{
-    assert_bytes_eq, assert_file_eq, ferry, make_file, require_peer, run, temp_dir, Driver,
+    assert_bytes_eq, assert_file_eq, curl, ferry, make_file, require_peer, run, temp_dir, Driver,
     FerryServer, PEER_TIMEOUT,
 };
 
@@ -163,12 +162,6 @@ fn atftp_cannot_escape_root(driver: Driver) {
 // ---------------------------------------------------------------------------
 // curl: asks for blksize and tsize.
 
-fn curl() -> Command {
-    let mut cmd = Command::new(peer("curl"));
-    cmd.args(["--silent", "--show-error", "--max-time", "60"]);
-    cmd
-}
-
 fn curl_get_and_put(driver: Driver, blksize: Option<u16>) {
     let root = temp_dir("root");
     let server = FerryServer::writable(driver, root.path());
@@ -193,7 +186,7 @@ fn curl_get_and_put_on(server: &FerryServer, root: &Path, blksize: Option<u16>) 
         let want = make_file(root, &name, len, 400 + seed as u64);
         let local = work.path().join(format!("got-{name}"));
         run(
-            curl()
+            curl(60)
                 .args(&options)
                 .arg("-o")
                 .arg(&local)
@@ -206,7 +199,7 @@ fn curl_get_and_put_on(server: &FerryServer, root: &Path, blksize: Option<u16>) 
         let upload = make_file(work.path(), &format!("up-{name}"), len, 500 + seed as u64);
         let remote = format!("put-{name}");
         run(
-            curl()
+            curl(60)
                 .args(&options)
                 .arg("-T")
                 .arg(work.path().join(format!("up-{name}")))
@@ -245,7 +238,10 @@ fn curl_missing_file_is_error_1(driver: Driver) {
     let server = FerryServer::read_only(driver, root.path());
     let local = work.path().join("out");
     let done = run(
-        curl().arg("-o").arg(&local).arg(server.url("no-such-file")),
+        curl(60)
+            .arg("-o")
+            .arg(&local)
+            .arg(server.url("no-such-file")),
         PEER_TIMEOUT,
     );
     assert_eq!(done.code(), Some(CURLE_TFTP_NOTFOUND), "{}", done.stderr);
@@ -265,7 +261,7 @@ fn put_without_write_is_refused(driver: Driver) {
     // created, nothing changed.
     for remote in ["new.bin", "existing.bin"] {
         let done = run(
-            curl().arg("-T").arg(&upload).arg(server.url(remote)),
+            curl(60).arg("-T").arg(&upload).arg(server.url(remote)),
             PEER_TIMEOUT,
         );
         assert_eq!(done.code(), Some(CURLE_TFTP_PERM), "{}", done.stderr);
@@ -352,7 +348,7 @@ fn block_numbers_wrap_past_65535(driver: Driver) {
     let want = make_file(root.path(), "wrap.bin", len, 800);
     let local = work.path().join("got.bin");
     run(
-        curl()
+        curl(60)
             .arg("--tftp-no-options")
             .arg("-o")
             .arg(&local)

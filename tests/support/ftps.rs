@@ -228,3 +228,12 @@ pub fn python_has(module: &str) -> bool {
             .is_ok_and(|s| s.success())
     })
 }
+
+/// [`curl`](crate::curl) requiring explicit FTPS (AUTH TLS) of the server,
+/// accepting the test's self-signed certificate (`-k`) and tracing the
+/// dialogue (`-v`), so a test can check every byte moved under TLS.
+pub fn curl_tls(max_time: u32) -> Command {
+    let mut cmd = crate::curl(max_time);
+    cmd.args(["-v", "--ssl-reqd", "-k"]);
+    cmd
+}

@@ -328,6 +328,16 @@ pub fn ferry_bin() -> PathBuf {
     .clone()
 }
 
+/// curl, silent but for errors, giving up after `max_time` seconds
+/// (check it with `require_peer!("curl")` first).
+pub fn curl(max_time: u32) -> Command {
+    let path = find_program("curl").expect("peer checked by require_peer! first");
+    let mut cmd = Command::new(path);
+    cmd.args(["--silent", "--show-error", "--max-time"])
+        .arg(max_time.to_string());
+    cmd
+}
+
 /// A `ferry` command with its log kept quiet unless the test overrides it.
 pub fn ferry() -> Command {
     Command::new(ferry_bin())
