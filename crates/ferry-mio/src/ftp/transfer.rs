@@ -14,7 +14,7 @@ use ferry_service::relay::{Fed, Feed, Fetch, Fetched, Running, Wake};
 use ferry_service::StoreUpload;
 use ferry_storage::StorageError;
 use ferry_tls::TlsConn;
-use ftp_proto::format::{Format, Marker, MAX_PENDING_MARKERS};
+use ftp_proto::format::{Format, Marker, PendingMarkers};
 use ftp_proto::server::Failure;
 use rustix::pipe::{self, PipeFlags, SpliceFlags};
 
@@ -167,10 +167,9 @@ pub(super) struct Fetching {
 
 pub(super) struct Feeding {
     feed: Feed<Failure>,
-    /// Restart markers the thread's sink found, for the session: at most
-    /// [`MAX_PENDING_MARKERS`], the oldest dropped past that, as in the
-    /// decoder they came from.
-    marks: Arc<Mutex<VecDeque<Marker>>>,
+    /// Restart markers the thread's sink found, for the session (as
+    /// bounded as the decoder's own).
+    marks: Arc<Mutex<PendingMarkers>>,
 }
 
 pub(super) struct Receive {
@@ -280,17 +279,13 @@ impl Mover {
 
     /// `upload` stored on a thread of its own.
     fn feed(upload: StoreUpload, format: Format, relay: Relay) -> Result<Mover, Failure> {
-        let marks = Arc::new(Mutex::new(VecDeque::new()));
+        let marks = Arc::new(Mutex::new(PendingMarkers::default()));
         let found = Arc::clone(&marks);
         let write = move |sink: &mut (Sink, Vec<u8>), bytes: &[u8]| {
             let (sink, converted) = sink;
             sink.write(bytes, converted)?;
             while let Some(marker) = sink.take_marker() {
-                let mut found = found.lock().unwrap_or_else(|e| e.into_inner());
-                if found.len() == MAX_PENDING_MARKERS {
-                    found.pop_front();
-                }
-                found.push_back(marker);
+                found.lock().unwrap_or_else(|e| e.into_inner()).push(marker);
             }
             Ok(sink.is_complete())
         };
@@ -336,7 +331,7 @@ impl Mover {
                 .marks
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .pop_front(),
+                .pop(),
             _ => None,
         }
     }

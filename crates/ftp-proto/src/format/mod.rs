@@ -380,6 +380,28 @@ pub struct Marker {
 /// bytes loses none unless one write carries more than this many.
 pub const MAX_PENDING_MARKERS: usize = 8;
 
+/// Restart markers waiting to be taken, oldest first: at most
+/// [`MAX_PENDING_MARKERS`], past that the oldest is dropped. The
+/// [`Decoder`] keeps its markers so, and a driver that carries them on to
+/// the session from elsewhere (another thread) keeps the same bound.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PendingMarkers(Vec<Marker>);
+
+impl PendingMarkers {
+    /// Adds the newest marker, dropping the oldest if it is full.
+    pub fn push(&mut self, marker: Marker) {
+        if self.0.len() == MAX_PENDING_MARKERS {
+            self.0.remove(0);
+        }
+        self.0.push(marker);
+    }
+
+    /// Takes the oldest marker.
+    pub fn pop(&mut self) -> Option<Marker> {
+        (!self.0.is_empty()).then(|| self.0.remove(0))
+    }
+}
+
 /// What a [`Reader`]'s items do to the file.
 #[derive(Debug, Clone)]
 struct Assembler {
@@ -388,7 +410,7 @@ struct Assembler {
     /// File offset at the start of `out` in this call.
     base: u64,
     start_len: usize,
-    markers: Vec<Marker>,
+    markers: PendingMarkers,
     complete: bool,
 }
 
@@ -413,9 +435,6 @@ impl Assembler {
                 }
             }
             Item::Marker(sender) => {
-                if self.markers.len() == MAX_PENDING_MARKERS {
-                    self.markers.remove(0);
-                }
                 let offset = self.base + (out.len() - self.start_len) as u64;
                 self.markers.push(Marker {
                     sender: sender.to_vec(),
@@ -456,7 +475,7 @@ impl Decoder {
                 ascii: ascii::Decoder::new(),
                 base: start,
                 start_len: 0,
-                markers: Vec::new(),
+                markers: PendingMarkers::default(),
                 complete: false,
             },
         }
@@ -502,9 +521,6 @@ impl Decoder {
 
     /// The oldest restart marker not yet taken.
     pub fn take_marker(&mut self) -> Option<Marker> {
-        match self.assembler.markers.is_empty() {
-            true => None,
-            false => Some(self.assembler.markers.remove(0)),
-        }
+        self.assembler.markers.pop()
     }
 }

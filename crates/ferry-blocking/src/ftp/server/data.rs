@@ -6,7 +6,6 @@
 //! sent with `sendfile(2)`: the file is read and encrypted through a
 //! buffer.
 
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
@@ -22,7 +21,7 @@ use ferry_service::ftp::{
 use ferry_service::pace::{Pacer, RateLimit};
 use ferry_service::NewStoreUpload;
 use ferry_tls::{MaybeTls, ReuseKey, ServerTls, TlsStream};
-use ftp_proto::format::{Format, Marker, MAX_PENDING_MARKERS};
+use ftp_proto::format::{Format, Marker, PendingMarkers};
 use ftp_proto::server::{Completion, Failure};
 
 /// Copy buffer for uploads, TYPE A and the fallback download path (each
@@ -85,10 +84,10 @@ pub(super) struct Work {
 
 /// Restart markers an upload's data carried (MODE B and C), on their way
 /// from the transfer thread to the control thread, which hands them to
-/// the session. At most [`MAX_PENDING_MARKERS`] wait, as in the decoder
-/// they came from: past that the oldest is dropped.
+/// the session; bounded as the decoder they came from bounds them
+/// ([`PendingMarkers`]).
 pub(super) struct Marks {
-    queue: Mutex<VecDeque<Marker>>,
+    queue: Mutex<PendingMarkers>,
     /// Written to when markers came, so the control thread wakes for them.
     wake: Option<Arc<UnixStream>>,
 }
@@ -97,17 +96,14 @@ impl Marks {
     /// Markers for a control thread woken through `wake`.
     pub(super) fn new(wake: Option<Arc<UnixStream>>) -> Marks {
         Marks {
-            queue: Mutex::new(VecDeque::new()),
+            queue: Mutex::new(PendingMarkers::default()),
             wake,
         }
     }
 
     /// The oldest marker not yet taken.
     pub(super) fn take(&self) -> Option<Marker> {
-        self.queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop_front()
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).pop()
     }
 
     /// Moves the markers `sink` found to the queue, and wakes the
@@ -115,11 +111,10 @@ impl Marks {
     fn carry(&self, sink: &mut Sink) {
         let mut came = false;
         while let Some(marker) = sink.take_marker() {
-            let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-            if queue.len() == MAX_PENDING_MARKERS {
-                queue.pop_front();
-            }
-            queue.push_back(marker);
+            self.queue
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(marker);
             came = true;
         }
         if let (true, Some(wake)) = (came, &self.wake) {
