@@ -10,12 +10,14 @@
 
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
 use ferry_service::pace::RateLimit;
-use ferry_service::tftp::{recv_error_is_transient, Local, Outbox, Outcome, Report, RECV_BUFFER};
+use ferry_service::tftp::{
+    recv_error_is_transient, try_recv_from, Local, Outbox, Outcome, Report, Spin, RECV_BUFFER,
+};
 use tftp_proto::transfer::{LocalError, Transfer};
 
 use crate::clock;
@@ -55,11 +57,20 @@ pub(crate) trait Wire {
 
 /// A socket of the transfer's own: every datagram on it is the transfer's,
 /// except the request loop's marks.
+///
+/// While the transfer is the only one running, the socket is polled for a
+/// few tens of microseconds ([`Spin`]) before the blocking receive: the
+/// peer's answer is usually that close, and sleeping in the kernel and
+/// being woken, often on another CPU, costs more than the round trip.
 pub(crate) struct OwnSocket<'a> {
     socket: &'a UdpSocket,
     /// Where marks come from: the socket itself (see [`wake_addr`]).
     marks: Option<SocketAddr>,
     timeout: ReadTimeout,
+    spin: Spin,
+    /// A server's count of running transfers: polling only while it is
+    /// one. None for a client's transfer, which is alone.
+    running: Option<&'a AtomicUsize>,
 }
 
 impl<'a> OwnSocket<'a> {
@@ -68,15 +79,39 @@ impl<'a> OwnSocket<'a> {
             socket,
             marks: None,
             timeout: ReadTimeout { current: None },
+            spin: Spin::default(),
+            running: None,
         }
     }
 
     /// A server transfer's socket, which the request loop marks by sending
-    /// to `wake` from the socket itself.
-    pub(crate) fn marked(socket: &'a UdpSocket, wake: SocketAddr) -> Self {
+    /// to `wake` from the socket itself; `running` counts the server's
+    /// transfers.
+    pub(crate) fn marked(
+        socket: &'a UdpSocket,
+        wake: SocketAddr,
+        running: &'a AtomicUsize,
+    ) -> Self {
         OwnSocket {
             marks: Some(wake),
+            running: Some(running),
             ..OwnSocket::new(socket)
+        }
+    }
+
+    fn alone(&self) -> bool {
+        self.running
+            .map_or(true, |running| running.load(Ordering::Relaxed) <= 1)
+    }
+
+    /// What a datagram of `len` bytes from `from` in `buf` is.
+    fn received(&self, buf: &[u8], len: usize, from: SocketAddr) -> Received {
+        if Some(from) != self.marks {
+            return Received::Datagram(len, from);
+        }
+        match buf[..len].try_into() {
+            Ok(n) => Received::CaughtUp(u64::from_be_bytes(n)),
+            Err(_) => Received::Nothing,
         }
     }
 }
@@ -87,13 +122,19 @@ impl Wire for OwnSocket<'_> {
     }
 
     fn recv(&mut self, buf: &mut [u8], wait: Duration) -> io::Result<Received> {
-        self.timeout.arm(self.socket, wait)?;
-        match self.socket.recv_from(buf) {
-            Ok((len, from)) if Some(from) == self.marks => Ok(match buf[..len].try_into() {
-                Ok(n) => Received::CaughtUp(u64::from_be_bytes(n)),
-                Err(_) => Received::Nothing,
-            }),
-            Ok((len, from)) => Ok(Received::Datagram(len, from)),
+        let got = match self.alone() {
+            true => self.spin.poll(|| try_recv_from(self.socket, buf)),
+            false => Err(io::ErrorKind::WouldBlock.into()),
+        };
+        let got = match got {
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                self.timeout.arm(self.socket, wait)?;
+                self.socket.recv_from(buf)
+            }
+            got => got,
+        };
+        match got {
+            Ok((len, from)) => Ok(self.received(buf, len, from)),
             Err(err) if nothing_received(&err) => Ok(Received::Nothing),
             Err(err) => Err(err),
         }

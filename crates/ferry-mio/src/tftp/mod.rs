@@ -14,7 +14,7 @@
 //! next deadline in the loop's timer heap. File work is bounded by the
 //! machine: one block, or one window, read or written per input. While
 //! only one transfer runs, its drained socket is polled for a few tens of
-//! microseconds before the loop sleeps ([`spin`]): its peer's answer is
+//! microseconds before the loop sleeps ([`Spin`]): its peer's answer is
 //! usually that close, and a sleep and wake-up cost more.
 //!
 //! What a transfer costs: its machine, a small read-ahead (up to one
@@ -31,7 +31,7 @@ use ferry_service::clock;
 use ferry_service::pace::RateLimit;
 use ferry_service::tftp::{
     bind_request_socket, recv_error_is_transient, Acceptor, Admission, Buffering, FileEnd, Label,
-    Local, Outbox, Outcome, Repeat, Report, Running, ServerConfig, Start, RECV_BUFFER,
+    Local, Outbox, Outcome, Repeat, Report, Running, ServerConfig, Spin, Start, RECV_BUFFER,
 };
 use ferry_service::ServerError;
 use ferry_time::Instant;
@@ -41,7 +41,6 @@ use slab::Slab;
 use tftp_proto::transfer::{LocalError, Transfer};
 
 use crate::reactor::{token, Cx, Service, Tag};
-use spin::Spin;
 
 /// The request socket's index; transfer `key` has index `key + 1`.
 const REQUEST: usize = 0;
@@ -263,7 +262,7 @@ impl Tftp {
                 // The only transfer, just answered: its peer's next
                 // datagram is likely microseconds away.
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock && alone => {
-                    self.spin.recv_from(socket, &mut self.recv)
+                    self.spin.poll(|| socket.recv_from(&mut self.recv))
                 }
                 got => got,
             };
@@ -454,6 +453,5 @@ impl Service for Tftp {
     }
 }
 
-mod spin;
 #[cfg(test)]
 mod tests;

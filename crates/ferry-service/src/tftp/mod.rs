@@ -17,6 +17,7 @@ mod outbox;
 mod pump;
 mod remap;
 mod socket;
+mod spin;
 
 pub use admit::{Acceptor, Admission, Label, Refusal, Repeat, Running, Start};
 pub use files::{refusal_for, Buffering, FileEnd, FileSource, UploadSink};
@@ -27,6 +28,7 @@ pub use outbox::{send_datagram, Outbox};
 pub use pump::Outcome;
 pub use remap::{Direction, RemapError, RemapRefusal, RemapRules};
 pub use socket::{bind_request_socket, recv_error_is_transient, tune, TransferPorts};
+pub use spin::{try_recv_from, Spin};
 
 /// Largest datagram a TFTP peer may send us: a DATA of the largest block
 /// size (RFC 2348: 65464) plus its 4-byte header, rounded up.
