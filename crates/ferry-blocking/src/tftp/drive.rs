@@ -59,7 +59,7 @@ pub(crate) trait Wire {
 /// except the request loop's marks.
 ///
 /// While the transfer is the only one running, the socket is polled for a
-/// few tens of microseconds ([`Spin`]) before the blocking receive: the
+/// moment (up to 200 µs, [`Spin`]) before the blocking receive: the
 /// peer's answer is usually that close, and sleeping in the kernel and
 /// being woken, often on another CPU, costs more than the round trip.
 pub(crate) struct OwnSocket<'a> {

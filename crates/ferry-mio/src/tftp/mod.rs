@@ -13,7 +13,7 @@
 //! edge-triggered), hands them to the machine, and keeps each machine's
 //! next deadline in the loop's timer heap. File work is bounded by the
 //! machine: one block, or one window, read or written per input. While
-//! only one transfer runs, its drained socket is polled for a few tens of
+//! only one transfer runs, its drained socket is polled for up to 200
 //! microseconds before the loop sleeps ([`Spin`]): its peer's answer is
 //! usually that close, and a sleep and wake-up cost more.
 //!

@@ -24,8 +24,11 @@ use std::net::SocketAddr;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-/// Longest poll of one wait.
-pub const SPIN: Duration = Duration::from_micros(50);
+/// Longest poll of one wait. Windows of 8192-byte blocks come back in 50
+/// to 100 µs on loopback: a 50 µs poll missed half of them (run M in
+/// docs/benchmarks.md, 8192 × 4 on the blocking driver: 321 MB/s with
+/// 50 µs, 439 with 200).
+pub const SPIN: Duration = Duration::from_micros(200);
 
 /// Polls in a row that found nothing before polling stops.
 pub const MISSES: u32 = 64;
