@@ -28,13 +28,13 @@ use std::time::{Duration, Instant};
 /// to 100 µs on loopback: a 50 µs poll missed half of them (run M in
 /// docs/benchmarks.md, 8192 × 4 on the blocking driver: 321 MB/s with
 /// 50 µs, 439 with 200).
-pub const SPIN: Duration = Duration::from_micros(200);
+const SPIN: Duration = Duration::from_micros(200);
 
 /// Polls in a row that found nothing before polling stops.
-pub const MISSES: u32 = 64;
+const MISSES: u32 = 64;
 
 /// While polling is stopped, every this many waits polls once more.
-pub const RETRY: u32 = 8;
+const RETRY: u32 = 8;
 
 /// The polling state of one driver (or one transfer thread).
 #[derive(Debug, Default)]
@@ -48,7 +48,7 @@ pub struct Spin {
 impl Spin {
     /// Nothing has come yet: poll with `try_recv`, which must not block
     /// and answers `WouldBlock` while nothing is there, for up to
-    /// [`SPIN`]. `WouldBlock` if nothing came (or polling is stopped): the
+    /// 200 µs (`SPIN`). `WouldBlock` if nothing came (or polling is stopped): the
     /// caller then sleeps. Any other answer of `try_recv` is returned as
     /// it is.
     pub fn poll<T>(&mut self, mut try_recv: impl FnMut() -> io::Result<T>) -> io::Result<T> {
@@ -75,12 +75,6 @@ impl Spin {
                 }
             }
         }
-    }
-
-    /// Whether polling is stopped (the peer has been slower than [`SPIN`]
-    /// [`MISSES`] times in a row).
-    pub fn is_stopped(&self) -> bool {
-        self.misses >= MISSES
     }
 }
 
@@ -162,11 +156,11 @@ mod tests {
         let mut spin = Spin::default();
         let mut buf = [0u8; 16];
         for _ in 0..MISSES {
-            assert!(!spin.is_stopped());
+            assert!(spin.misses < MISSES);
             let err = spin.poll(|| try_recv_from(&rx, &mut buf)).unwrap_err();
             assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
         }
-        assert!(spin.is_stopped());
+        assert_eq!(spin.misses, MISSES);
         // Polling is stopped: a datagram already waiting is left for the
         // caller's sleeping receive.
         tx.send(b"late").unwrap();
