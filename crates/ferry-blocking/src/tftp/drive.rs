@@ -10,13 +10,14 @@
 
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
 use ferry_service::pace::RateLimit;
 use ferry_service::tftp::{
-    recv_error_is_transient, try_recv_from, Local, Outbox, Outcome, Report, Spin, RECV_BUFFER,
+    recv_error_is_transient, try_recv_from, Local, Outbox, Outcome, Report, Running, Spin,
+    RECV_BUFFER,
 };
 use tftp_proto::transfer::{LocalError, Transfer};
 
@@ -68,9 +69,9 @@ pub(crate) struct OwnSocket<'a> {
     marks: Option<SocketAddr>,
     timeout: ReadTimeout,
     spin: Spin,
-    /// A server's count of running transfers: polling only while it is
+    /// The server's running transfers: polling only while this is the
     /// one. None for a client's transfer, which is alone.
-    running: Option<&'a AtomicUsize>,
+    running: Option<&'a dyn Running>,
 }
 
 impl<'a> OwnSocket<'a> {
@@ -85,12 +86,12 @@ impl<'a> OwnSocket<'a> {
     }
 
     /// A server transfer's socket, which the request loop marks by sending
-    /// to `wake` from the socket itself; `running` counts the server's
+    /// to `wake` from the socket itself; `running` are the server's
     /// transfers.
     pub(crate) fn marked(
         socket: &'a UdpSocket,
         wake: SocketAddr,
-        running: &'a AtomicUsize,
+        running: &'a dyn Running,
     ) -> Self {
         OwnSocket {
             marks: Some(wake),
@@ -100,8 +101,7 @@ impl<'a> OwnSocket<'a> {
     }
 
     fn alone(&self) -> bool {
-        self.running
-            .map_or(true, |running| running.load(Ordering::Relaxed) <= 1)
+        self.running.map_or(true, |running| running.count() <= 1)
     }
 
     /// What a datagram of `len` bytes from `from` in `buf` is.
@@ -122,9 +122,10 @@ impl Wire for OwnSocket<'_> {
     }
 
     fn recv(&mut self, buf: &mut [u8], wait: Duration) -> io::Result<Received> {
-        let got = match self.alone() {
-            true => self.spin.poll(|| try_recv_from(self.socket, buf)),
-            false => Err(io::ErrorKind::WouldBlock.into()),
+        let got = if self.alone() {
+            self.spin.poll(|| try_recv_from(self.socket, buf))
+        } else {
+            Err(io::ErrorKind::WouldBlock.into())
         };
         let got = match got {
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {

@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
@@ -68,9 +68,6 @@ struct Shared {
     /// before our first answer reached it) must not start a second
     /// transfer.
     active: Mutex<HashMap<SocketAddr, Active>>,
-    /// How many entries `active` has, read without its lock: a lone
-    /// transfer polls its socket before sleeping, one among others never.
-    running: AtomicUsize,
     stop: AtomicBool,
     /// Each transfer's rate limit.
     rate_limit: Option<RateLimit>,
@@ -123,7 +120,6 @@ impl Server {
                 rate_limit: config.rate_limit,
                 acceptor,
                 active: Mutex::new(HashMap::new()),
-                running: AtomicUsize::new(0),
                 stop: AtomicBool::new(false),
             }),
         })
@@ -235,7 +231,7 @@ fn spawn_transfer(shared: &Arc<Shared>, start: Start) -> io::Result<()> {
             });
             let report = match wire {
                 TransferWire::Own(socket, wake) => {
-                    let wire = OwnSocket::marked(&socket, wake, &shared.running);
+                    let wire = OwnSocket::marked(&socket, wake, &**shared);
                     drive_marked(
                         wire,
                         shared,
@@ -417,10 +413,7 @@ impl ActiveGuard {
             held: None,
             asked: 0,
         };
-        let mut peers = shared.peers();
-        peers.insert(peer, active);
-        shared.running.store(peers.len(), Ordering::Relaxed);
-        drop(peers);
+        shared.peers().insert(peer, active);
         ActiveGuard {
             shared,
             peer,
@@ -432,22 +425,15 @@ impl ActiveGuard {
     /// its peer, if there is one.
     fn leave(&mut self) -> Option<Vec<u8>> {
         self.left = true;
-        let active = self.remove()?;
+        let active = self.shared.peers().remove(&self.peer)?;
         active.held.map(|(_, request)| request)
-    }
-
-    fn remove(&self) -> Option<Active> {
-        let mut peers = self.shared.peers();
-        let active = peers.remove(&self.peer);
-        self.shared.running.store(peers.len(), Ordering::Relaxed);
-        active
     }
 }
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
         if !self.left {
-            self.remove();
+            self.shared.peers().remove(&self.peer);
         }
     }
 }
