@@ -47,10 +47,10 @@ pub struct Spin {
 
 impl Spin {
     /// Nothing has come yet: poll with `try_recv`, which must not block
-    /// and answers `WouldBlock` while nothing is there, for up to
-    /// 200 µs (`SPIN`). `WouldBlock` if nothing came (or polling is stopped): the
+    /// and answers `WouldBlock` while nothing is there, for up to 200 µs
+    /// (`SPIN`). `WouldBlock` if nothing came (or polling is stopped): the
     /// caller then sleeps. Any other answer of `try_recv` is returned as
-    /// it is.
+    /// it is, and counts as a hit.
     pub fn poll<T>(&mut self, mut try_recv: impl FnMut() -> io::Result<T>) -> io::Result<T> {
         if self.misses >= MISSES {
             self.skipped += 1;
@@ -175,8 +175,15 @@ mod tests {
     }
 
     #[test]
-    fn other_errors_pass_through_and_count_as_no_miss() {
+    fn other_errors_pass_through_and_end_a_run_of_misses() {
         let mut spin = Spin::default();
+        for _ in 0..3 {
+            let err = spin
+                .poll(|| -> io::Result<()> { Err(io::ErrorKind::WouldBlock.into()) })
+                .unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        }
+        assert_eq!(spin.misses, 3);
         let err = spin
             .poll(|| -> io::Result<()> { Err(io::ErrorKind::ConnectionRefused.into()) })
             .unwrap_err();
